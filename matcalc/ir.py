@@ -1,0 +1,132 @@
+"""The typed matrix IR: frozen nodes that know their shape.
+
+Four node kinds, all immutable:
+
+* :class:`Symbol`  a declared matrix, vector or scalar, with its props
+* :class:`Number`  an exact number (``2``, ``0.5`` is 1/2, ``1e-3`` is 1/1000)
+* :class:`Dim`     a dimension name used as a scalar (``n`` in ``sum(A) / n``)
+* :class:`Apply`   an operation of the registry applied to argument nodes
+
+Every :class:`Apply` is built by :func:`apply`, which runs the operation's
+shape rule, so a tree that exists is a tree that type-checks.  Source spans
+ride along for error messages but never take part in equality.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+from typing import Any
+
+from .shapes import Shape
+
+
+@dataclass(frozen=True)
+class Span:
+    """0-based [start, end) character offsets into the expression text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Expr:
+    shape: Shape
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @cached_property
+    def symbols(self) -> frozenset["Symbol"]:
+        """Every symbol under this node."""
+        found: set[Symbol] = set()
+        stack: list[Expr] = [self]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Symbol):
+                found.add(node)
+            elif isinstance(node, Apply):
+                stack.extend(node.args)
+        return frozenset(found)
+
+    @property
+    def props(self) -> dict[str, frozenset[str]]:
+        """The props of the symbols under this node, by symbol name."""
+        return {s.name: s.props for s in self.symbols}
+
+    def children(self) -> tuple["Expr", ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class Symbol(Expr):
+    name: str = ""
+    props: frozenset[str] = frozenset()
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    def has(self, prop: str) -> bool:
+        return prop in self.props
+
+
+@dataclass(frozen=True)
+class Number(Expr):
+    value: Fraction | float = Fraction(0)
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Dim(Expr):
+    name: str = ""
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Apply(Expr):
+    op: str = ""
+    args: tuple[Expr, ...] = ()
+    attrs: tuple[tuple[str, Any], ...] = ()
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        for key, value in self.attrs:
+            if key == name:
+                return value
+        return default
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+
+def number(value: int | float | Fraction, span: Span | None = None) -> Number:
+    if isinstance(value, bool):
+        raise TypeError("booleans are not numbers here")
+    if isinstance(value, int):
+        value = Fraction(value)
+    return Number(shape=(), value=value, span=span)
+
+
+def apply(op: str, args: tuple[Expr, ...] | list[Expr], attrs: dict[str, Any] | None = None,
+          span: Span | None = None) -> Apply:
+    """Build ``op(*args)`` after checking shapes with the op's rule.
+
+    Raises :class:`matcalc.shapes.ShapeMismatch` when the shapes do not fit.
+    """
+    from .ops import OPS
+
+    record = OPS[op]
+    args = tuple(args)
+    attrs = dict(attrs or {})
+    attrs = record.normalize_attrs([a.shape for a in args], attrs)
+    shape = record.shape([a.shape for a in args], attrs)
+    return Apply(shape=tuple(shape), op=op, args=args, attrs=tuple(sorted(attrs.items())), span=span)
+
+
+def walk(expr: Expr):
+    """Every node, parents before children (iterative: deep trees are fine)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node.children()))

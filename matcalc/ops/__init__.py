@@ -1,0 +1,100 @@
+"""The operation registry: one record per operation of the language.
+
+A record holds everything about an operation in one place: how the language
+spells it, its shape rule, the keyword parameters it takes, how it prints in
+the language, in numpy and in LaTeX, its precedence, and the input domain the
+numerical checks must respect (``positive`` for ``log``).  The engine's
+index-level definition is attached to the same record by the module that
+defines the operation.
+
+Modules: :mod:`.arith` (``+ - * / ** @ .T``), :mod:`.elementwise`
+(``exp log ...``), :mod:`.reductions` (``sum mean trace softmax ...``),
+:mod:`.linalg` (``det logdet inv diag outer dot kron``), :mod:`.constants`
+(``ones eye``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..shapes import Shape, ShapeMismatch
+
+ShapeRule = Callable[[list[Shape], dict[str, Any]], Shape]
+
+# Printing precedence in the language (Python's own ordering).
+PREC_ADD = 10
+PREC_MUL = 20
+PREC_NEG = 30
+PREC_POW = 40
+PREC_POSTFIX = 50
+PREC_ATOM = 60
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation of the language.
+
+    ``syntax`` is how it is written: ``"call"`` (``exp(A)``), ``"infix"``
+    (``A + B``), ``"prefix"`` (``-A``) or ``"postfix"`` (``A.T``).
+    ``params`` are the keyword parameters, in the order they may also be given
+    positionally after the expression arguments (``sum(A, 0)``).
+    ``dim_args`` marks constructors whose arguments are dimensions
+    (``ones(n, m)``).  ``domain`` names, per argument, the prop a random input
+    must have for the operation to be defined there (``log`` needs
+    ``positive``; ``logdet`` needs ``spd``).
+    """
+
+    name: str
+    syntax: str
+    arity: int
+    shape_rule: ShapeRule
+    spelling: str = ""
+    params: tuple[str, ...] = ()
+    dim_args: bool = False
+    precedence: int = PREC_ATOM
+    numpy: str = ""
+    latex: str = ""
+    domain: tuple[str | None, ...] = ()
+    doc: str = ""
+    normalize: Callable[[list[Shape], dict[str, Any]], dict[str, Any]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def written(self) -> str:
+        return self.spelling or self.name
+
+    def shape(self, shapes: list[Shape], attrs: dict[str, Any]) -> Shape:
+        if self.arity >= 0 and len(shapes) != self.arity:
+            raise ShapeMismatch(f"{self.written} takes {self.arity} argument"
+                                f"{'s' if self.arity != 1 else ''}, got {len(shapes)}")
+        return self.shape_rule(shapes, attrs)
+
+    def normalize_attrs(self, shapes: list[Shape], attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(attrs) - set(self.params) - ({"dims"} if self.dim_args else set())
+        if unknown:
+            raise ShapeMismatch(f"{self.written} takes no parameter {sorted(unknown)[0]!r}")
+        if self.normalize is not None:
+            return self.normalize(shapes, attrs)
+        return attrs
+
+
+OPS: dict[str, Op] = {}
+CALLABLE: dict[str, Op] = {}   # spelling in a call -> op
+
+
+def register(op: Op) -> Op:
+    if op.name in OPS:
+        raise ValueError(f"operation {op.name!r} registered twice")
+    OPS[op.name] = op
+    if op.syntax == "call":
+        CALLABLE[op.written] = op
+    return op
+
+
+def by_syntax(syntax: str) -> dict[str, Op]:
+    return {op.written: op for op in OPS.values() if op.syntax == syntax}
+
+
+from . import arith, constants, elementwise, linalg, reductions  # noqa: E402,F401  (fill the registry)

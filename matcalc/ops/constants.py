@@ -1,0 +1,27 @@
+"""Constants: ``ones(n)``, ``ones(n, m)``, ``eye(n)``.  Their arguments are
+dimensions (names from ``dims`` or positive integers), not expressions."""
+
+from __future__ import annotations
+
+from ..shapes import ShapeMismatch
+from . import Op, register
+
+
+def _ones(shapes, attrs):
+    dims = attrs["dims"]
+    if len(dims) not in (1, 2):
+        raise ShapeMismatch(f"ones takes one or two dimensions, got {len(dims)}", "write ones(n) or ones(n, m)")
+    return tuple(dims)
+
+
+def _eye(shapes, attrs):
+    dims = attrs["dims"]
+    if len(dims) != 1:
+        raise ShapeMismatch(f"eye takes one dimension, got {len(dims)}", "write eye(n)")
+    return (dims[0], dims[0])
+
+
+register(Op("ones", "call", 0, _ones, dim_args=True, numpy="np.ones({dims})", latex="\\mathbf{{1}}",
+            doc="all-ones vector or matrix"))
+register(Op("eye", "call", 0, _eye, dim_args=True, numpy="np.eye({dims})", latex="I",
+            doc="identity matrix"))

@@ -1,0 +1,1 @@
+"""Printers: the expression language (:mod:`.text`), LaTeX, the terminal."""

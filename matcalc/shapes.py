@@ -1,0 +1,117 @@
+"""Shapes in dimension names: ``()`` scalar, ``("n",)`` vector, ``("n", "m")``
+matrix.  A dimension is a name (``"n"``), a positive int, or a product of
+those written canonically (``"m*n"``, from ``kron``).
+
+The rules are numpy's, with names instead of numbers: two dimensions agree
+when they are the same name or the same number; ``1`` broadcasts against
+anything.
+
+>>> broadcast(("n", "m"), ("m",))
+('n', 'm')
+>>> broadcast(("n", 1), (1, "m"))
+('n', 'm')
+>>> show(("n", "m"))
+'[n, m]'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+Dim = str | int
+Shape = tuple[Dim, ...]
+
+
+class ShapeMismatch(Exception):
+    """Raised by shape rules; the parser turns it into a located ShapeError."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def show(shape: Shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def dim_product(a: Dim, b: Dim) -> Dim:
+    """The dimension of a Kronecker product: ``dim_product("n", "m") == "m*n"``."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    factors: list[str] = []
+    number = 1
+    for d in (a, b):
+        for f in str(d).split("*"):
+            if f.isdigit():
+                number *= int(f)
+            else:
+                factors.append(f)
+    factors.sort()
+    if number != 1:
+        factors.insert(0, str(number))
+    return "*".join(factors)
+
+
+def dim_size(dim: Dim, sizes: Mapping[str, int]) -> int:
+    """The number a dimension stands for, given the sizes of the names."""
+    if isinstance(dim, int):
+        return dim
+    total = 1
+    for f in dim.split("*"):
+        total *= int(f) if f.isdigit() else sizes[f]
+    return total
+
+
+def dim_names(dim: Dim) -> list[str]:
+    if isinstance(dim, int):
+        return []
+    return [f for f in dim.split("*") if not f.isdigit()]
+
+
+def broadcast(a: Shape, b: Shape) -> Shape:
+    """numpy broadcasting of two shapes of at most two dimensions."""
+    out: list[Dim] = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        da = a[-i] if i <= len(a) else 1
+        db = b[-i] if i <= len(b) else 1
+        if da == db or db == 1:
+            out.append(da)
+        elif da == 1:
+            out.append(db)
+        else:
+            hint = None
+            if len(a) == 1 and len(b) == 2 and a[0] == b[0]:
+                hint = (f"a [{a[0]}] vector broadcasts along the last axis (like numpy); "
+                        f"to scale rows write diag(v) @ A")
+            elif len(b) == 1 and len(a) == 2 and b[0] == a[0]:
+                hint = (f"a [{b[0]}] vector broadcasts along the last axis (like numpy); "
+                        f"to scale rows write diag(v) @ A")
+            raise ShapeMismatch(
+                f"shapes {show(a)} and {show(b)} do not broadcast: {da} and {db} differ", hint)
+    return tuple(reversed(out))
+
+
+def is_square(shape: Shape) -> bool:
+    return len(shape) == 2 and shape[0] == shape[1]
+
+
+def matmul(a: Shape, b: Shape) -> Shape:
+    """Shape of ``A @ B`` for matrices and vectors (numpy rules)."""
+    if len(a) == 0 or len(b) == 0:
+        raise ShapeMismatch("@ needs vectors or matrices, not scalars", "use * to scale by a scalar")
+    inner_a = a[-1]
+    inner_b = b[0]
+    if inner_a != inner_b:
+        hint = None
+        if len(b) == 2 and b[1] == inner_a:
+            hint = "did you mean to transpose the right operand (B.T)?"
+        elif len(a) == 2 and a[0] == inner_b:
+            hint = "did you mean to transpose the left operand (A.T)?"
+        raise ShapeMismatch(
+            f"inner dimensions differ: {show(a)} @ {show(b)} pairs {inner_a} with {inner_b}", hint)
+    return tuple(a[:-1]) + tuple(b[1:])
