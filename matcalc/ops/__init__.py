@@ -59,6 +59,15 @@ class Op:
     domain: tuple[str | None, ...] = ()
     doc: str = ""
     normalize: Callable[[list[Shape], dict[str, Any]], dict[str, Any]] | None = None
+    # The derivative, as a vector-Jacobian product in matrix form:
+    # vjp(g, node) -> one adjoint contribution (or None) per argument, where g is
+    # the adjoint of node (an expression of node's shape).
+    vjp: Callable[[Any, Any], tuple[Any, ...]] | None = None
+    # Elementwise functions: f'(x) as an expression in x.
+    deriv: Callable[[Any], Any] | None = None
+    elementwise: bool = False
+    # numpy implementation: fn(*arrays, **attrs) -> array (used by evaluate / verify)
+    fn: Callable[..., Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -7,8 +7,37 @@ Elementwise operators broadcast like numpy: ``X + y`` with ``X: [n, m]`` and
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..matrix import build as B
 from ..shapes import ShapeMismatch, broadcast, matmul, show
 from . import PREC_ADD, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, Op, register
+
+
+def _unbroadcast(node, *contributions):
+    """Elementwise rules give adjoints at the output's shape; sum them back
+    over the axes each argument was broadcast along."""
+    return tuple(None if c is None else B.unbroadcast(c, a.shape)
+                 for c, a in zip(contributions, node.args))
+
+
+def _vjp_matmul(g, node):
+    """C = A @ B:  G : dC = (G B^T) : dA + (A^T G) : dB, by the ranks involved."""
+    a, b = node.args
+    if a.rank == 2 and b.rank == 2:
+        return B.matmul(g, B.T(b)), B.matmul(B.T(a), g)
+    if a.rank == 2:      # matrix @ vector
+        return B.outer(g, b), B.matmul(B.T(a), g)
+    if b.rank == 2:      # vector @ matrix = B^T a
+        return B.matmul(b, g), B.outer(a, g)
+    return B.mul(g, b), B.mul(g, a)   # inner product
+
+
+def _vjp_pow(g, node):
+    a, p = node.args
+    da = B.mul(g, B.mul(p, B.power(a, B.sub(p, B.ONE))))
+    dp = B.mul(g, B.mul(node, B.call("log", a)))
+    return _unbroadcast(node, da, dp)
 
 
 def _broadcast(shapes, attrs):
@@ -31,22 +60,31 @@ def _transpose(shapes, attrs):
     return tuple(reversed(s))
 
 
-ADD = register(Op("add", "infix", 2, _broadcast, spelling="+", precedence=PREC_ADD,
-                  numpy="{0} + {1}", latex="{0} + {1}", doc="elementwise sum"))
-SUB = register(Op("sub", "infix", 2, _broadcast, spelling="-", precedence=PREC_ADD,
-                  numpy="{0} - {1}", latex="{0} - {1}", doc="elementwise difference"))
-MUL = register(Op("mul", "infix", 2, _broadcast, spelling="*", precedence=PREC_MUL,
-                  numpy="{0} * {1}", latex="{0} \\odot {1}", doc="elementwise (Hadamard) product"))
-DIV = register(Op("div", "infix", 2, _broadcast, spelling="/", precedence=PREC_MUL,
+ADD = register(Op("add", "infix", 2, _broadcast, fn=np.add, spelling="+", precedence=PREC_ADD,
+                  numpy="{0} + {1}", latex="{0} + {1}", doc="elementwise sum",
+                  vjp=lambda g, node: _unbroadcast(node, g, g)))
+SUB = register(Op("sub", "infix", 2, _broadcast, fn=np.subtract, spelling="-", precedence=PREC_ADD,
+                  numpy="{0} - {1}", latex="{0} - {1}", doc="elementwise difference",
+                  vjp=lambda g, node: _unbroadcast(node, g, B.neg(g))))
+MUL = register(Op("mul", "infix", 2, _broadcast, fn=np.multiply, spelling="*", precedence=PREC_MUL,
+                  numpy="{0} * {1}", latex="{0} \\odot {1}", doc="elementwise (Hadamard) product",
+                  vjp=lambda g, node: _unbroadcast(node, B.mul(g, node.args[1]), B.mul(g, node.args[0]))))
+DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, spelling="/", precedence=PREC_MUL,
                   numpy="{0} / {1}", latex="{0} \\oslash {1}", domain=(None, "nonzero"),
-                  doc="elementwise quotient"))
-MATMUL = register(Op("matmul", "infix", 2, lambda s, a: matmul(s[0], s[1]), spelling="@",
+                  doc="elementwise quotient",
+                  vjp=lambda g, node: _unbroadcast(
+                      node, B.div(g, node.args[1]),
+                      B.neg(B.div(B.mul(g, node.args[0]), B.power(node.args[1], B.num(2)))))))
+MATMUL = register(Op("matmul", "infix", 2, lambda s, a: matmul(s[0], s[1]), fn=np.matmul, spelling="@",
                      precedence=PREC_MUL, numpy="{0} @ {1}", latex="{0} {1}",
-                     doc="matrix product"))
-POW = register(Op("pow", "infix", 2, _pow, spelling="**", precedence=PREC_POW,
-                  numpy="{0} ** {1}", latex="{0}^{{{1}}}", doc="elementwise power"))
-NEG = register(Op("neg", "prefix", 1, _same, spelling="-", precedence=PREC_NEG,
-                  numpy="-{0}", latex="-{0}", doc="negation"))
-TRANSPOSE = register(Op("transpose", "postfix", 1, _transpose, spelling=".T",
+                     doc="matrix product", vjp=_vjp_matmul))
+POW = register(Op("pow", "infix", 2, _pow, fn=np.power, spelling="**", precedence=PREC_POW,
+                  numpy="{0} ** {1}", latex="{0}^{{{1}}}", doc="elementwise power",
+                  vjp=_vjp_pow))
+NEG = register(Op("neg", "prefix", 1, _same, fn=np.negative, spelling="-", precedence=PREC_NEG,
+                  numpy="-{0}", latex="-{0}", doc="negation",
+                  vjp=lambda g, node: (B.neg(g),)))
+TRANSPOSE = register(Op("transpose", "postfix", 1, _transpose, fn=np.transpose, spelling=".T",
                         precedence=PREC_POSTFIX, numpy="{0}.T", latex="{0}^T",
-                        doc="transpose (a [n] vector stays a [n] vector, as in numpy)"))
+                        doc="transpose (a [n] vector stays a [n] vector, as in numpy)",
+                        vjp=lambda g, node: (B.T(g),)))

@@ -3,6 +3,8 @@ dimensions (names from ``dims`` or positive integers), not expressions."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..shapes import ShapeMismatch
 from . import Op, register
 
@@ -22,6 +24,6 @@ def _eye(shapes, attrs):
 
 
 register(Op("ones", "call", 0, _ones, dim_args=True, numpy="np.ones({dims})", latex="\\mathbf{{1}}",
-            doc="all-ones vector or matrix"))
+            doc="all-ones vector or matrix", fn=lambda dims: np.ones(dims)))
 register(Op("eye", "call", 0, _eye, dim_args=True, numpy="np.eye({dims})", latex="I",
-            doc="identity matrix"))
+            doc="identity matrix", fn=lambda dims: np.eye(dims[0])))

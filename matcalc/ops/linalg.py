@@ -6,8 +6,40 @@ own derivatives; the rest are multilinear.
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..errors import NoMatrixFormError
+from ..matrix import build as B
 from ..shapes import ShapeMismatch, dim_product, is_square, matmul, show
-from . import Op, register
+from . import OPS, Op, register
+
+
+def _vjp_inv(g, node):
+    """d(A^-1) = -A^-1 dA A^-1  so  A-bar = -A^-T G A^-T  (Matrix Cookbook eq. 59)."""
+    return (B.neg(B.matmul(B.matmul(B.T(node), g), B.T(node))),)
+
+
+def _vjp_det(g, node):
+    """d det(A) = det(A) tr(A^-1 dA)  so  A-bar = g det(A) A^-T  (Cookbook eq. 49)."""
+    a = node.args[0]
+    return (B.mul(B.mul(g, node), B.T(B.call("inv", a))),)
+
+
+def _vjp_logdet(g, node):
+    """d logdet(A) = tr(A^-1 dA)  so  A-bar = g A^-T  (Cookbook eq. 57)."""
+    return (B.mul(g, B.T(B.call("inv", node.args[0]))),)
+
+
+def _vjp_outer(g, node):
+    x, y = node.args
+    return B.matmul(g, y), B.matmul(B.T(g), x)
+
+
+def _vjp_kron(g, node):
+    raise NoMatrixFormError(
+        "the derivative through kron(A, B) needs a reshape of the adjoint, which the expression "
+        "language cannot write", hint="expand the Kronecker product by hand if it has structure "
+        "(for example trace(kron(A, B)) = trace(A) * trace(B))")
 
 
 def _square(name):
@@ -51,16 +83,23 @@ def _kron(shapes, attrs):
 
 
 register(Op("inv", "call", 1, _square("inv"), numpy="np.linalg.inv({0})", latex="{0}^{{-1}}",
-            domain=("invertible",), doc="matrix inverse"))
+            domain=("invertible",), doc="matrix inverse", vjp=_vjp_inv,
+            fn=np.linalg.inv))
 register(Op("det", "call", 1, _square("det"), numpy="np.linalg.det({0})", latex="\\det({0})",
-            domain=("invertible",), doc="determinant"))
+            domain=("invertible",), doc="determinant", vjp=_vjp_det,
+            fn=np.linalg.det))
 register(Op("logdet", "call", 1, _square("logdet"), numpy="np.linalg.slogdet({0})[1]",
-            latex="\\log\\det({0})", domain=("spd",), doc="log of the determinant"))
+            latex="\\log\\det({0})", domain=("spd",), doc="log of the determinant", vjp=_vjp_logdet,
+            fn=lambda a: np.linalg.slogdet(a)[1]))
 register(Op("diag", "call", 1, _diag, numpy="np.diag({0})", latex="\\operatorname{{diag}}({0})",
-            doc="vector to diagonal matrix, or diagonal of a square matrix"))
+            doc="vector to diagonal matrix, or diagonal of a square matrix",
+            vjp=lambda g, node: (B.call("diag", g),), fn=np.diag))
 register(Op("outer", "call", 2, _outer, numpy="np.outer({0}, {1})", latex="{0} {1}^T",
-            doc="outer product of two vectors"))
+            doc="outer product of two vectors", vjp=_vjp_outer,
+            fn=np.outer))
 register(Op("dot", "call", 2, lambda s, a: matmul(s[0], s[1]), numpy="np.dot({0}, {1})",
-            latex="{0}^T {1}", doc="inner product (numpy's dot)"))
+            latex="{0}^T {1}", doc="inner product (numpy's dot)",
+            vjp=lambda g, node: OPS["matmul"].vjp(g, node), fn=np.dot))
 register(Op("kron", "call", 2, _kron, numpy="np.kron({0}, {1})", latex="{0} \\otimes {1}",
-            doc="Kronecker product"))
+            doc="Kronecker product", vjp=_vjp_kron,
+            fn=np.kron))

@@ -8,8 +8,76 @@ default to the last axis.
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..matrix import build as B
 from ..shapes import ShapeMismatch, is_square, show
 from . import Op, register
+
+
+def _count(shape, axis):
+    """How many entries a reduction adds up, as a scalar expression."""
+    dims = shape if axis is None else (shape[axis],)
+    out = B.ONE
+    for d in dims:
+        out = B.mul(out, B.dim_scalar(d))
+    return out
+
+
+def _np_softmax(a, axis):
+    z = a - np.max(a, axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _np_log_softmax(a, axis):
+    z = a - np.max(a, axis=axis, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def _np_logsumexp(a, axis):
+    m = np.max(a, axis=axis, keepdims=True)
+    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))
+
+
+def _vjp_sum(g, node):
+    a = node.args[0]
+    return (B.spread(g, node.attr("axis"), a.shape),)
+
+
+def _vjp_mean(g, node):
+    a = node.args[0]
+    axis = node.attr("axis")
+    return (B.div(B.spread(g, axis, a.shape), _count(a.shape, axis)),)
+
+
+def _softmax(a, axis):
+    return B.call("softmax", a, axis=axis)
+
+
+def _vjp_softmax(g, node):
+    """S = softmax(A):  dS = S * (dA - spread(sum(S * dA)))  so
+    A-bar = S * (G - spread(sum(G * S)))."""
+    a, axis = node.args[0], node.attr("axis")
+    inner = B.sum_(B.mul(g, node), axis if a.rank == 2 else None)
+    return (B.mul(node, B.sub(g, B.spread(inner, axis if a.rank == 2 else None, a.shape))),)
+
+
+def _vjp_log_softmax(g, node):
+    """L = log_softmax(A) = A - spread(logsumexp(A)):  A-bar = G - softmax(A) * spread(sum(G))."""
+    a, axis = node.args[0], node.attr("axis")
+    ax = axis if a.rank == 2 else None
+    return (B.sub(g, B.mul(_softmax(a, axis), B.spread(B.sum_(g, ax), ax, a.shape))),)
+
+
+def _vjp_logsumexp(g, node):
+    a, axis = node.args[0], node.attr("axis")
+    ax = axis if a.rank == 2 else None
+    return (B.mul(B.spread(g, ax, a.shape), _softmax(a, axis)),)
+
+
+def _vjp_norm(g, node):
+    return (B.mul(g, B.div(node.args[0], node)),)
 
 
 def _check_axis(shape, axis, name, default_last: bool):
@@ -75,18 +143,24 @@ def _normalize_norm(shapes, attrs):
 
 for _name in ("sum", "mean"):
     register(Op(_name, "call", 1, _reduce_shape, params=("axis",), normalize=_normalize_reduce(_name),
-                numpy=f"np.{_name}({{0}}{{axis}})", doc=f"{_name} of all entries or along an axis"))
+                numpy=f"np.{_name}({{0}}{{axis}})", doc=f"{_name} of all entries or along an axis",
+                vjp=_vjp_sum if _name == "sum" else _vjp_mean,
+                fn=getattr(np, _name)))
 
 register(Op("trace", "call", 1, _trace, numpy="np.trace({0})", latex="\\operatorname{{tr}}({0})",
-            doc="sum of the diagonal"))
+            doc="sum of the diagonal",
+            vjp=lambda g, node: (B.mul(g, B.eye(node.args[0].shape[0])),), fn=np.trace))
 
 register(Op("norm", "call", 1, lambda s, a: (), params=("ord",), normalize=_normalize_norm,
             numpy="np.linalg.norm({0})", latex="\\lVert {0} \\rVert",
-            doc="2-norm of a vector, Frobenius norm of a matrix"))
+            doc="2-norm of a vector, Frobenius norm of a matrix", vjp=_vjp_norm,
+            fn=lambda a, ord=None: np.sqrt(np.sum(a * a))))
 
 register(Op("softmax", "call", 1, _same, params=("axis",), normalize=_normalize_rowwise("softmax"),
-            doc="exp(A) / sum(exp(A)) along an axis"))
+            doc="exp(A) / sum(exp(A)) along an axis", vjp=_vjp_softmax, fn=_np_softmax))
 register(Op("log_softmax", "call", 1, _same, params=("axis",),
-            normalize=_normalize_rowwise("log_softmax"), doc="log(softmax(A)) along an axis"))
+            normalize=_normalize_rowwise("log_softmax"), doc="log(softmax(A)) along an axis",
+            vjp=_vjp_log_softmax, fn=_np_log_softmax))
 register(Op("logsumexp", "call", 1, _reduce_shape, params=("axis",),
-            normalize=_normalize_rowwise("logsumexp"), doc="log(sum(exp(A))) along an axis"))
+            normalize=_normalize_rowwise("logsumexp"), doc="log(sum(exp(A))) along an axis",
+            vjp=_vjp_logsumexp, fn=_np_logsumexp))

@@ -45,14 +45,30 @@ def precedence(expr: ir.Expr) -> int:
     return PREC_ATOM
 
 
-def to_text(expr: ir.Expr) -> str:
-    """The expression in the language (iterative over chains of binary operators)."""
-    return _Printer().text(expr)
+_PRODUCTS = ("matmul", "mul", "div")
+
+
+def _scales(app: ir.Apply) -> bool:
+    """``c * (A @ B)`` equals ``(c * A) @ B`` for a scalar c, so it prints as
+    ``c * A @ B`` the way people write it."""
+    right = app.args[1]
+    return (app.op == "mul" and app.args[0].rank == 0 and isinstance(right, ir.Apply)
+            and right.op in _PRODUCTS)
+
+
+def to_text(expr: ir.Expr, memo: dict[int, str] | None = None) -> str:
+    """The expression in the language (iterative over chains of binary operators).
+
+    Pass the same ``memo`` dict when printing many nodes of one tree (every
+    subexpression, for the CLI's shape tree): each node is then printed once,
+    not once per ancestor.
+    """
+    return _Printer(memo).text(expr)
 
 
 class _Printer:
-    def __init__(self):
-        self.memo: dict[int, str] = {}
+    def __init__(self, memo: dict[int, str] | None = None):
+        self.memo: dict[int, str] = {} if memo is None else memo
 
     def wrap(self, child: ir.Expr, need: int, strict: bool = False) -> str:
         text = self.text(child)
@@ -77,7 +93,7 @@ class _Printer:
             for app in reversed(chain):
                 op = OPS[app.op]
                 left = acc if precedence(app.args[0]) >= op.precedence else f"({acc})"
-                right = self.wrap(app.args[1], op.precedence, strict=True)
+                right = self.wrap(app.args[1], op.precedence, strict=not _scales(app))
                 acc = f"{left} {op.written} {right}"
                 self.memo[id(app)] = acc
             return acc
@@ -95,9 +111,16 @@ class _Printer:
         assert isinstance(expr, ir.Apply)
         op = OPS[expr.op]
         if op.syntax == "prefix":
-            return f"{op.written}{self.wrap(expr.args[0], PREC_NEG, strict=True)}"
+            arg = expr.args[0]
+            if isinstance(arg, ir.Apply) and arg.op in _PRODUCTS and not isinstance(arg.args[0], ir.Number):
+                # -(A @ B) == (-A) @ B: a person writes -A @ B
+                return f"{op.written}{self.text(arg)}"
+            return f"{op.written}{self.wrap(arg, PREC_NEG, strict=True)}"
         if op.syntax == "postfix":
-            return f"{self.wrap(expr.args[0], PREC_POSTFIX)}{op.written}"
+            inner = self.wrap(expr.args[0], PREC_POSTFIX)
+            if isinstance(expr.args[0], ir.Number) and not inner.startswith("("):
+                inner = f"({inner})"  # 2.T would read as the number "2." followed by T
+            return f"{inner}{op.written}"
         if op.name == "pow":
             base = self.wrap(expr.args[0], PREC_POW, strict=True)
             return f"{base} ** {self.wrap(expr.args[1], PREC_NEG)}"
@@ -107,6 +130,9 @@ class _Printer:
         for key, value in expr.attrs:
             if key == "dims" or value is None:
                 continue
+            if key == "axis" and OPS[expr.op].params == ("axis",) and expr.args[0].rank < 2 \
+                    and expr.op not in ("sum", "mean"):
+                continue   # softmax(x) of a vector: the only axis needs no name
             if key == "ord":
                 parts.append(repr(value))
             else:

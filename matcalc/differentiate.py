@@ -1,0 +1,117 @@
+"""Reverse-mode differentiation over the matrix IR.
+
+The chain rule over every path, in Frobenius-product form: if ``J`` depends on
+a node ``N = op(A, B)`` and ``G = ∂J/∂N``, then ``G : dN = Ā : dA + B̄ : dB``
+where the op's record gives ``Ā, B̄`` (its ``vjp``).  Adjoints of a node
+reached along several paths add up.  Each step is recorded as a
+:class:`ChainStep` so the derivation can be shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import ir
+from .matrix import build as B
+from .ops import OPS
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """``G_node : d node`` pushed to the arguments: one line of the derivation."""
+
+    node: ir.Expr
+    adjoint: ir.Expr
+    contributions: tuple[tuple[ir.Expr, ir.Expr], ...]   # (argument, its adjoint contribution)
+
+
+def topological(root: ir.Expr) -> list[ir.Expr]:
+    """Distinct nodes, children before parents (iterative, so deep trees are fine)."""
+    order: list[ir.Expr] = []
+    seen: set[ir.Expr] = set()
+    stack: list[tuple[ir.Expr, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for child in reversed(node.children()):
+            if child not in seen:
+                stack.append((child, False))
+    return order
+
+
+def depends_on(order: list[ir.Expr], wrt: ir.Symbol) -> set[ir.Expr]:
+    dep: set[ir.Expr] = set()
+    for node in order:
+        if isinstance(node, ir.Symbol):
+            if node.name == wrt.name:
+                dep.add(node)
+        elif any(c in dep for c in node.children()):
+            dep.add(node)
+    return dep
+
+
+def backprop(expr: ir.Expr, wrt: ir.Symbol, seed: ir.Expr | None = None,
+             steps: list[ChainStep] | None = None) -> ir.Expr:
+    """The adjoint of ``wrt`` given the adjoint ``seed`` of ``expr`` (default 1).
+
+    For a scalar ``expr`` and seed 1 this is the gradient, with the shape of
+    ``wrt``; with a symbolic seed ``u`` it is ``Jᵀ u``, linear in ``u``.
+    The result is zero (the number 0) when ``expr`` does not depend on ``wrt``.
+    """
+    order = topological(expr)
+    dep = depends_on(order, wrt)
+    adjoint: dict[ir.Expr, ir.Expr] = {expr: seed if seed is not None else B.ONE}
+    for node in reversed(order):   # parents before children
+        g = adjoint.pop(node, None)
+        if isinstance(node, ir.Symbol) and node.name == wrt.name:
+            return B.ZERO if g is None else g   # every path into wrt has been added up
+        if node not in dep or B.is_zero(g) or not isinstance(node, ir.Apply):
+            continue
+        contributions = OPS[node.op].vjp(g, node)
+        recorded = []
+        for arg, contrib in zip(node.args, contributions):
+            if arg not in dep or B.is_zero(contrib):
+                continue
+            recorded.append((arg, contrib))
+            adjoint[arg] = B.add(adjoint.get(arg), contrib)
+        if steps is not None:
+            steps.append(ChainStep(node, g, tuple(recorded)))
+    return B.ZERO
+
+
+def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
+    """``∂expr/∂wrt`` for a vector (or scalar) ``expr`` and a vector or scalar
+    ``wrt``: shape ``[out, in]`` (``[out]`` for a scalar ``wrt``).
+
+    Reverse mode with a symbolic seed ``u`` gives ``Jᵀ u``; the matrix ``Jᵀ``
+    is read off that linear expression (:mod:`matcalc.matrix.coefficient`).
+    ``tidy`` simplifies intermediate forms (the reading-off needs them tidy).
+    """
+    from .matrix.coefficient import matrix_of, row_of
+
+    tidy = tidy or (lambda e: e)
+    u = ir.Symbol(shape=expr.shape, name="_u")
+    adjoint = tidy(backprop(expr, wrt, seed=u))
+    if B.is_zero(adjoint):
+        return B.ZERO
+    if wrt.rank == 0:
+        return row_of(adjoint, u)
+    return B.T(matrix_of(adjoint, u))
+
+
+def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
+    """The Hessian of a scalar ``expr`` w.r.t. a vector (or scalar) ``wrt``:
+    the Jacobian of the gradient."""
+    tidy = tidy or (lambda e: e)
+    grad = tidy(backprop(expr, wrt))
+    if B.is_zero(grad):
+        return B.ZERO
+    if wrt.rank == 0:
+        return tidy(backprop(grad, wrt))
+    return jacobian(grad, wrt, tidy)

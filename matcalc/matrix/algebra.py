@@ -1,0 +1,212 @@
+"""Elementwise algebra through sympy.
+
+A maximal elementwise subtree (``+ - * / ** -`` and elementwise functions)
+is a commutative algebra over its leaves, so sympy can do what it is good at:
+cancel ``S * (Y / S)`` to ``Y``, collect ``W + W`` into ``2 W``.  The leaves
+(symbols, matrix products, reductions, ...) become sympy symbols; nothing the
+user wrote is ever given to sympy as text.
+
+Broadcasting is safe here: every leaf is read as its value broadcast to the
+subtree's shape, and ``ones(...)`` is the number 1 (the caller restores the
+shape if a result loses it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from fractions import Fraction
+
+import sympy
+
+from .. import ir
+from ..ops import OPS
+from . import build as B
+
+_SYMPY_FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
+                "sin": sympy.sin, "cos": sympy.cos, "tanh": sympy.tanh}
+_OPAQUE = {name: sympy.Function(name) for name, op in OPS.items()
+           if op.elementwise and name not in _SYMPY_FUNCS}
+_BACK = {sympy.exp: "exp", sympy.log: "log", sympy.Abs: "abs", sympy.sin: "sin", sympy.cos: "cos",
+         sympy.tanh: "tanh"}
+
+ELEMENTWISE_ARITH = {"add", "sub", "mul", "div", "neg", "pow"}
+
+
+def is_elementwise(node: ir.Expr) -> bool:
+    return isinstance(node, ir.Apply) and (node.op in ELEMENTWISE_ARITH or OPS[node.op].elementwise)
+
+
+class Algebra:
+    """Translate between IR leaves and sympy symbols for one subtree."""
+
+    def __init__(self):
+        self.symbol_of: dict[ir.Expr, sympy.Symbol] = {}
+        self.leaf_of: dict[sympy.Symbol, ir.Expr] = {}
+
+    def leaf(self, node: ir.Expr) -> sympy.Expr:
+        if B.is_ones(node):
+            return sympy.Integer(1)
+        if isinstance(node, ir.Number):
+            v = node.value
+            return sympy.Float(v) if isinstance(v, float) else sympy.Rational(v.numerator, v.denominator)
+        sym = self.symbol_of.get(node)
+        if sym is None:
+            positive = isinstance(node, ir.Dim) or (isinstance(node, ir.Symbol) and "positive" in node.props)
+            name = node.name if isinstance(node, ir.Dim) else f"_a{len(self.symbol_of)}"
+            sym = sympy.Symbol(name, real=True, **({"positive": True} if positive else {}))
+            self.symbol_of[node] = sym
+            self.leaf_of[sym] = node
+        return sym
+
+    def to_sympy(self, node: ir.Expr, leaf_map) -> sympy.Expr:
+        if not is_elementwise(node):
+            return self.leaf(leaf_map(node))
+        args = [self.to_sympy(a, leaf_map) for a in node.args]
+        op = node.op
+        if op == "add":
+            return args[0] + args[1]
+        if op == "sub":
+            return args[0] - args[1]
+        if op == "mul":
+            return args[0] * args[1]
+        if op == "div":
+            return args[0] / args[1]
+        if op == "neg":
+            return -args[0]
+        if op == "pow":
+            return args[0] ** args[1]
+        if op in _SYMPY_FUNCS:
+            return _SYMPY_FUNCS[op](args[0])
+        return _OPAQUE[op](args[0])
+
+    # -- back to IR ------------------------------------------------------------
+    def to_ir(self, e: sympy.Expr) -> ir.Expr:
+        if e.is_Number:
+            if e.is_Integer or e.is_Rational:
+                return B.num(Fraction(int(e.p), int(e.q)))
+            return B.num(float(e))
+        if e.is_Symbol:
+            return self.leaf_of[e]
+        if e.is_Add:
+            return self.sum_to_ir(e)
+        if e.is_Mul or e.is_Pow:
+            return self.product_to_ir(e)
+        if isinstance(e, sympy.Function) or e.func in _BACK:
+            name = _BACK.get(e.func) or str(e.func)
+            return B.call(name, self.to_ir(e.args[0]))
+        raise ValueError(f"unexpected sympy node {e.func}")
+
+    def sum_to_ir(self, e: sympy.Expr) -> ir.Expr:
+        terms = []
+        for t in sympy.Add.make_args(e):
+            coeff, rest = t.as_coeff_Mul()
+            negative = bool(coeff.is_negative)
+            body = self.product_to_ir(-t if negative else t)
+            terms.append((negative, term_key(body), body))
+        terms.sort(key=lambda x: (x[0], x[1]))
+        out: ir.Expr | None = None
+        for negative, _, body in terms:
+            if out is None:
+                out = B.neg(body) if negative else body
+            else:
+                out = B.sub(out, body) if negative else B.add(out, body)
+        return out
+
+    def product_to_ir(self, e: sympy.Expr) -> ir.Expr:
+        coeff, rest = e.as_coeff_Mul()
+        factors = list(sympy.Mul.make_args(rest))
+        negative = bool(coeff.is_negative)
+        if negative:
+            coeff = -coeff
+            # -(Y - S)/n reads better as (S - Y)/n: let a sum factor absorb the sign.
+            for i, f in enumerate(factors):
+                if f.is_Add:
+                    factors[i] = -f
+                    negative = False
+                    break
+        numer: list[ir.Expr] = []
+        denom: list[ir.Expr] = []
+        for f in factors:
+            if f == 1:
+                continue
+            base, exp = f.as_base_exp() if f.is_Pow else (f, sympy.Integer(1))
+            if base is sympy.E:
+                base, exp = sympy.exp(exp), sympy.Integer(1)
+            if exp.is_Number and exp < 0:
+                target, exp = denom, -exp
+            else:
+                target = numer
+            if exp == 1:
+                target.append(self.to_ir(base))
+            elif exp == sympy.Rational(1, 2):
+                target.append(B.call("sqrt", self.to_ir(base)))
+            else:
+                target.append(B.power(self.to_ir(base), self.to_ir(exp)))
+        if coeff.is_Rational:
+            c = Fraction(int(coeff.p), int(coeff.q))
+            if c.numerator != 1:
+                numer.insert(0, B.num(c.numerator))
+            if c.denominator != 1:
+                denom.insert(0, B.num(c.denominator))
+        elif coeff != 1:
+            numer.insert(0, B.num(float(coeff)))
+        numer.sort(key=_factor_key)
+        out = numer[0] if numer else B.ONE
+        for f in numer[1:]:
+            out = B.mul(out, f)
+        if denom:
+            d = denom[0]
+            for f in denom[1:]:
+                d = B.mul(d, f)
+            out = B.div(out, d)
+        return B.neg(out) if negative else out
+
+
+def _factor_key(node: ir.Expr):
+    """Numbers, then scalars, then vectors and matrices: ``2 * lam * W``."""
+    from ..render.text import to_text
+    is_sum = isinstance(node, ir.Apply) and node.op in ("add", "sub")
+    return (0 if isinstance(node, ir.Number) else 1, node.rank, is_sum, to_text(node))
+
+
+def term_key(node: ir.Expr) -> str:
+    """Order terms by what they are, not by their numeric coefficient:
+    ``X.T @ (S - Y) / n`` before ``2 * lam * W`` (by ``X.T`` vs ``lam``)."""
+    from ..render.text import to_text
+    return re.sub(r"^[0-9.]+ \* ", "", to_text(node))
+
+
+def factor_common(e: sympy.Expr) -> sympy.Expr:
+    """Pull out the factor shared by most terms, recursively:
+    ``S/n - Y/n + W  ->  (S - Y)/n + W``."""
+    if not e.is_Add:
+        return e
+    terms = list(sympy.Add.make_args(e))
+    counts: Counter = Counter()
+    for t in terms:
+        for f in set(sympy.Mul.make_args(t)):
+            if not f.is_Number:
+                counts[f] += 1
+    best = [(c, sympy.default_sort_key(f), f) for f, c in counts.items() if c >= 2]
+    if not best:
+        return sympy.factor_terms(e, clear=False)
+    best.sort(key=lambda x: (-x[0], x[1]))
+    f = best[0][2]
+    inside = [t / f for t in terms if f in sympy.Mul.make_args(t)]
+    outside = [t for t in terms if f not in sympy.Mul.make_args(t)]
+    grouped = f * factor_common(sympy.Add(*inside))
+    if not outside:
+        return sympy.factor_terms(grouped, clear=False)
+    return grouped + factor_common(sympy.Add(*outside))
+
+
+def simplify_elementwise(node: ir.Expr, leaf_map) -> ir.Expr:
+    """Simplify a maximal elementwise subtree; ``leaf_map`` simplifies its leaves."""
+    alg = Algebra()
+    e = alg.to_sympy(node, leaf_map)
+    expanded = sympy.expand(e, deep=True, mul=True, multinomial=False, power_exp=False,
+                            power_base=False, log=False)
+    candidates = [e, factor_common(expanded)]
+    best = min(candidates, key=lambda c: (sympy.count_ops(c), sympy.default_sort_key(c)))
+    return alg.to_ir(best)

@@ -1,0 +1,306 @@
+"""Tidy a matrix-form result until it reads as a careful person writes it.
+
+Passes, repeated until nothing changes:
+
+* local identities on linear-algebra nodes (each rule below names its
+  identity): transposes pushed to the leaves, scalars pulled out of matrix
+  products, ``v @ M`` turned into ``M.T @ v``, prop facts
+  (``Sᵀ = S`` for symmetric S, ``Σ_j Y_ij = 1`` for onehot/stochastic rows,
+  ``QᵀQ = I`` for orthogonal Q);
+* elementwise algebra through sympy (:mod:`.algebra`): cancel, collect, factor;
+* common matrix factors pulled out of sums: ``A @ x + A.T @ x -> (A + A.T) @ x``.
+"""
+
+from __future__ import annotations
+
+from .. import ir
+from ..ops import OPS
+from ..shapes import broadcast
+from . import build as B
+from .algebra import is_elementwise, simplify_elementwise, term_key
+
+MAX_ROUNDS = 8
+
+
+def simplify(expr: ir.Expr) -> ir.Expr:
+    """The tidied form of ``expr`` (same value, same shape)."""
+    from ..render.text import to_text
+
+    shape = expr.shape
+    current = expr
+    seen = {to_text(current)}
+    for _ in range(MAX_ROUNDS):
+        nxt = _Pass().run(current)
+        text = to_text(nxt)
+        if text in seen:
+            current = nxt if _size(nxt) <= _size(current) else current
+            break
+        seen.add(text)
+        current = nxt
+    return restore_shape(current, shape)
+
+
+def restore_shape(expr: ir.Expr, shape) -> ir.Expr:
+    """Broadcast a result that lost its shape in algebra (``ones(n, m) * c -> c``)."""
+    if expr.shape == tuple(shape):
+        return expr
+    if not shape:
+        raise ValueError(f"result has shape {expr.shape}, expected a scalar")
+    if broadcast(expr.shape, shape) == tuple(shape):
+        return B.mul(expr, B.ones(shape)) if not B.is_zero(expr) else B.mul(B.ZERO, B.ones(shape))
+    raise ValueError(f"result has shape {expr.shape}, expected {shape}")
+
+
+def _size(expr: ir.Expr) -> int:
+    return sum(1 for _ in ir.walk(expr))
+
+
+class _Pass:
+    def __init__(self):
+        self.memo: dict[ir.Expr, ir.Expr] = {}
+
+    def run(self, node: ir.Expr) -> ir.Expr:
+        if node in self.memo:
+            return self.memo[node]
+        if is_elementwise(node):
+            out = simplify_elementwise(node, self.run)
+            out = factor_matmuls(out)
+        elif isinstance(node, ir.Apply):
+            args = [self.run(a) for a in node.args]
+            attrs = dict(node.attrs)
+            out = ir.apply(node.op, args, attrs) if list(args) != list(node.args) else node
+            out = local_rules(out)
+        else:
+            out = node
+        self.memo[node] = out
+        return out
+
+
+# -- local rules ---------------------------------------------------------------
+
+def is_symmetric(e: ir.Expr) -> bool:
+    """Structurally symmetric: S (declared), I, diag(v), AᵀA, A + Aᵀ, inv(S), c S, S1 + S2."""
+    if e.rank < 2:
+        return True
+    if isinstance(e, ir.Symbol):
+        return "symmetric" in e.props
+    if not isinstance(e, ir.Apply):
+        return False
+    if e.op in ("eye", "diag"):
+        return True
+    if e.op == "ones":
+        return e.shape[0] == e.shape[1]
+    if e.op == "matmul":
+        a, b = e.args
+        return B.T(a) == b
+    if e.op in ("add", "sub"):
+        a, b = e.args
+        return (is_symmetric(a) and is_symmetric(b)) or (e.op == "add" and B.T(a) == b)
+    if e.op in ("mul", "div"):
+        a, b = e.args
+        return all(x.rank == 0 or is_symmetric(x) for x in (a, b)) and e.rank == 2 \
+            and all(x.rank in (0, 2) for x in (a, b))
+    if e.op in ("inv", "neg"):
+        return is_symmetric(e.args[0])
+    if OPS[e.op].elementwise:
+        return is_symmetric(e.args[0])
+    return False
+
+
+def _rows_sum_to_one(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Symbol) and bool({"onehot", "stochastic"} & e.props)
+
+
+def local_rules(e: ir.Expr) -> ir.Expr:
+    if not isinstance(e, ir.Apply):
+        return e
+    op, args = e.op, e.args
+    if op == "transpose":
+        return transpose(args[0])
+    if op == "matmul":
+        return matmul(*args)
+    if op == "sum":
+        return reduce_sum(e)
+    if op == "outer":
+        x, y = args
+        if B.is_ones(x) and B.is_ones(y):                # 1 1ᵀ = ones(n, m)
+            return B.ones(e.shape)
+        sx, cx = split_scalar(x)
+        sy, cy = split_scalar(y)
+        if cx is not None or cy is not None:             # outer(c x, y) = c outer(x, y)
+            return B.mul(_mul_opt(cx, cy), B.outer(sx, sy))
+        if B.is_ones(y) and x.rank == 1 and False:
+            return e
+    if op == "inv" and B.is_eye(args[0]):
+        return args[0]
+    return e
+
+
+def _mul_opt(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return B.mul(a, b)
+
+
+def split_scalar(e: ir.Expr):
+    """``c * M -> (M, c)`` for a scalar factor c; ``M / c -> (M, 1/c)``; else (e, None)."""
+    if isinstance(e, ir.Apply) and e.rank > 0:
+        if e.op == "mul":
+            a, b = e.args
+            if a.rank == 0:
+                inner, c = split_scalar(b)
+                return inner, _mul_opt(a, c)
+            if b.rank == 0:
+                inner, c = split_scalar(a)
+                return inner, _mul_opt(b, c)
+        if e.op == "div" and e.args[1].rank == 0:
+            inner, c = split_scalar(e.args[0])
+            return inner, B.div(c if c is not None else B.ONE, e.args[1])
+        if e.op == "neg":
+            inner, c = split_scalar(e.args[0])
+            return inner, B.neg(c if c is not None else B.ONE)
+    return e, None
+
+
+def transpose(a: ir.Expr) -> ir.Expr:
+    """Push a transpose to the leaves: (AB)ᵀ = BᵀAᵀ, (A + B)ᵀ = Aᵀ + Bᵀ, f(A)ᵀ = f(Aᵀ)."""
+    if a.rank < 2:
+        return a                                          # vectors and scalars: vᵀ = v (as numpy)
+    if is_symmetric(a):
+        return a
+    if isinstance(a, ir.Apply):
+        if a.op == "matmul":
+            x, y = a.args
+            return matmul(transpose(y), transpose(x))
+        if a.op in ("add", "sub", "mul", "div") and all(x.rank in (0, 2) for x in a.args):
+            return B.call(a.op, *(transpose(x) for x in a.args))
+        if a.op == "neg" or (OPS[a.op].elementwise and a.args[0].rank == 2):
+            return B.call(a.op, transpose(a.args[0]))
+        if a.op == "pow" and a.args[0].rank == 2:
+            return B.power(transpose(a.args[0]), a.args[1])
+    return B.T(a)
+
+
+def matmul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
+    """Scalars out of products ((cA)B = c(AB)); v @ M as Mᵀ v; QᵀQ = I for orthogonal Q."""
+    sa, ca = split_scalar(a)
+    sb, cb = split_scalar(b)
+    if ca is not None or cb is not None:
+        c = _mul_opt(ca, cb)
+        inner = matmul(sa, sb)
+        return B.mul(c, inner)
+    if B.is_eye(a):
+        return b
+    if B.is_eye(b):
+        return a
+    for q, qt in ((a, b), (b, a)):
+        if isinstance(q, ir.Symbol) and "orthogonal" in q.props and B.is_op(qt, "transpose") \
+                and qt.args[0] == q:
+            return B.eye(a.shape[0])
+    if a.rank == 1 and b.rank == 2:                       # vᵀM = (Mᵀv)ᵀ
+        return matmul(transpose(b), a)
+    if B.is_op(a, "diag") and a.args[0].rank == 1 and B.is_op(b, "diag") and b.args[0].rank == 1:
+        return B.call("diag", B.mul(a.args[0], b.args[0]))        # diag(v) diag(w) = diag(v * w)
+    if B.is_op(b, "outer"):                               # M (x yᵀ) = (M x) yᵀ
+        x, y = b.args
+        left = B.mul(a.args[0], x) if B.is_op(a, "diag") and a.args[0].rank == 1 else matmul(a, x)
+        return B.outer(left, y)
+    if B.is_op(a, "outer"):                               # (x yᵀ) M = x (Mᵀ y)ᵀ
+        x, y = a.args
+        right = B.mul(b.args[0], y) if B.is_op(b, "diag") and b.args[0].rank == 1 \
+            else matmul(transpose(b), y)
+        return B.outer(x, right)
+    out = B.matmul(a, b)
+    for i, side in ((0, a), (1, b)):                      # distribute when that is shorter
+        if B.is_op(side, "add", "sub") and side.rank == 2:
+            other = b if i == 0 else a
+            parts = [matmul(t, other) if i == 0 else matmul(other, t) for t in side.args]
+            if all(not B.is_op(p, "matmul") for p in parts):
+                alt = B.add(parts[0], parts[1]) if side.op == "add" else B.sub(parts[0], parts[1])
+                if _size(alt) < _size(out):
+                    return alt
+    return out
+
+
+def reduce_sum(e: ir.Expr) -> ir.Expr:
+    """Σ_j Y_ij = 1 for onehot/stochastic rows; Σ over a scalar multiple is a multiple of Σ."""
+    a = e.args[0]
+    axis = e.attr("axis")
+    if _rows_sum_to_one(a) and (axis == a.rank - 1):
+        return B.ones(e.shape) if e.shape else B.ONE
+    inner, c = split_scalar(a)
+    if c is not None:
+        return B.mul(c, B.sum_(inner, axis))
+    if B.is_ones(a):
+        count = B.ONE
+        for i, d in enumerate(a.shape):
+            if axis is None or i == axis:
+                count = B.mul(count, B.dim_scalar(d))
+        return B.mul(count, B.ones(e.shape)) if e.shape else count
+    return e
+
+
+# -- common matrix factors -----------------------------------------------------
+
+def _terms(e: ir.Expr) -> list[tuple[int, ir.Expr]]:
+    """Flatten a sum into signed terms."""
+    if B.is_op(e, "add"):
+        return _terms(e.args[0]) + _terms(e.args[1])
+    if B.is_op(e, "sub"):
+        return _terms(e.args[0]) + [(-s, t) for s, t in _terms(e.args[1])]
+    if B.is_op(e, "neg"):
+        return [(-s, t) for s, t in _terms(e.args[0])]
+    return [(1, e)]
+
+
+def _chain(e: ir.Expr) -> list[ir.Expr]:
+    if B.is_op(e, "matmul"):
+        return _chain(e.args[0]) + _chain(e.args[1])
+    return [e]
+
+
+def _product(factors: list[ir.Expr]) -> ir.Expr:
+    out = factors[0]
+    for f in factors[1:]:
+        out = B.matmul(out, f)
+    return out
+
+
+def _signed_sum(terms: list[tuple[int, ir.Expr]]) -> ir.Expr:
+    terms = sorted(terms, key=lambda st: (st[0] < 0, term_key(st[1])))
+    out = None
+    for s, t in terms:
+        if out is None:
+            out = t if s > 0 else B.neg(t)
+        else:
+            out = B.add(out, t) if s > 0 else B.sub(out, t)
+    return out
+
+
+def factor_matmuls(e: ir.Expr) -> ir.Expr:
+    """``A @ x + A.T @ x -> (A + A.T) @ x`` and ``X.T @ S - X.T @ Y -> X.T @ (S - Y)``."""
+    terms = _terms(e)
+    if len(terms) < 2:
+        return e
+    for side in (-1, 0):
+        groups: dict[ir.Expr, list[int]] = {}
+        for i, (_, t) in enumerate(terms):
+            ch = _chain(t)
+            if len(ch) >= 2:
+                groups.setdefault(ch[side], []).append(i)
+        best = max(groups.items(), key=lambda kv: len(kv[1]), default=None)
+        if best is None or len(best[1]) < 2:
+            continue
+        common, idx = best
+        rest = []
+        for i in idx:
+            s, t = terms[i]
+            ch = _chain(t)
+            rest.append((s, _product(ch[:-1] if side == -1 else ch[1:])))
+        inner = factor_matmuls(_signed_sum(rest))
+        factored = B.matmul(inner, common) if side == -1 else B.matmul(common, inner)
+        others = [terms[i] for i in range(len(terms)) if i not in idx]
+        return factor_matmuls(_signed_sum([(1, factored)] + others)) if others else factored
+    return e
