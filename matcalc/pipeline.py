@@ -10,9 +10,43 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ir
+from .differentiate import ChainStep, backprop, hessian, jacobian
+from .matrix import build as B
+from .matrix.simplify import restore_shape, simplify
 from .render.text import to_text
 from .shapes import Shape
 from .spec import Problem, load
+from .verify import Check, check_derivative
+
+
+@dataclass
+class Result:
+    """The derivative w.r.t. one symbol, in matrix form.
+
+    ``kind`` is ``gradient`` (scalar expression), ``jacobian`` (vector-valued
+    expression, shape ``[out, in]``) or ``hessian`` (order 2, ``[in, in]``).
+    ``raw`` is the form straight out of the chain rule, before tidying;
+    ``steps`` are the chain-rule steps that produced it.
+    """
+
+    symbol: str
+    kind: str
+    matrix: ir.Expr
+    raw: ir.Expr
+    steps: list[ChainStep] = field(default_factory=list, repr=False)
+    gradient: ir.Expr | None = None   # for a Hessian: the gradient it differentiates
+
+    @property
+    def text(self) -> str:
+        """The result in the expression language (it parses again)."""
+        return to_text(self.matrix)
+
+    @property
+    def shape(self) -> Shape:
+        return self.matrix.shape
+
+    def __repr__(self) -> str:
+        return f"{self.kind} w.r.t. {self.symbol}: {self.text}"
 
 
 @dataclass
@@ -20,7 +54,13 @@ class Derivation:
     """One derivation: the problem as understood, and what was derived."""
 
     problem: Problem
-    results: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, Result] = field(default_factory=dict)
+    verification: dict[str, Check] = field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool:
+        """True when every result was checked numerically and passed."""
+        return bool(self.verification) and all(c.passed for c in self.verification.values())
 
     @property
     def name(self) -> str:
@@ -41,10 +81,11 @@ class Derivation:
     def subexpressions(self) -> list[tuple[int, str, Shape]]:
         """(depth, text, shape) of every node, parents first: what the CLI tree shows."""
         out: list[tuple[int, str, Shape]] = []
+        memo: dict[int, str] = {}  # shared, so a 10,000-term sum is printed once, not 10,000 times
         stack: list[tuple[int, ir.Expr]] = [(0, self.problem.expr)]
         while stack:
             depth, node = stack.pop()
-            out.append((depth, to_text(node), node.shape))
+            out.append((depth, to_text(node, memo), node.shape))
             stack.extend((depth + 1, c) for c in reversed(node.children()))
         return out
 
@@ -52,13 +93,59 @@ class Derivation:
         return f"Derivation({self.name}: {self.expr} w.r.t. {', '.join(self.problem.wrt)})"
 
 
-def derive(source: Any) -> Derivation | list[Derivation]:
+def derive(source: Any, *, verify: bool = True, seed: int = 0) -> Derivation | list[Derivation]:
     """Derive what an expr.yaml asks for.
 
     ``source`` is a path, YAML text, or a dict with the keys of expr.yaml.
     Returns one :class:`Derivation`, or a list of them for a file with
-    ``derivations:``.  Raises :class:`matcalc.MatcalcError` for bad input.
+    ``derivations:``.  Every result is checked against finite differences
+    unless ``verify=False``.  Raises :class:`matcalc.MatcalcError` for bad
+    input or a derivative with no matrix form.
     """
     problems, many = load(source)
-    derivations = [Derivation(p) for p in problems]
+    derivations = [run(p, verify=verify, seed=seed) for p in problems]
     return derivations if many else derivations[0]
+
+
+def run(problem: Problem, *, verify: bool = True, seed: int = 0) -> Derivation:
+    """Differentiate, tidy and (optionally) verify one problem."""
+    d = Derivation(problem)
+    for name in problem.wrt:
+        d.results[name] = differentiate(problem, name)
+        if verify:
+            d.verification[name] = check(problem, d.results[name], seed=seed)
+    return d
+
+
+def differentiate(problem: Problem, name: str) -> Result:
+    expr, sym = problem.expr, problem.symbols[name]
+    steps: list[ChainStep] = []
+    gradient = None
+    if problem.order == 2:
+        kind = "hessian"
+        gradient = restore_shape(simplify(backprop(expr, sym)), sym.shape)
+        raw = hessian(expr, sym, simplify)
+        shape = sym.shape * 2
+    elif expr.rank == 0:
+        kind = "gradient"
+        raw = backprop(expr, sym, steps=steps)
+        shape = sym.shape
+    else:
+        kind = "jacobian"
+        raw = jacobian(expr, sym, simplify)
+        shape = expr.shape + sym.shape
+    matrix = simplify(raw) if not B.is_zero(raw) else raw
+    return Result(name, kind, restore_shape(matrix, shape), raw, steps, gradient)
+
+
+def check(problem: Problem, result: Result, *, seed: int = 0) -> Check:
+    """Finite-difference check of one result (for a Hessian: the gradient
+    against the value, then the Hessian against the gradient)."""
+    sym = problem.symbols[result.symbol]
+    if result.kind != "hessian":
+        return check_derivative(problem.expr, sym, result.matrix, problem.symbols, problem.dims, seed=seed)
+    first = check_derivative(problem.expr, sym, result.gradient, problem.symbols, problem.dims, seed=seed)
+    second = check_derivative(result.gradient, sym, result.matrix, problem.symbols, problem.dims, seed=seed)
+    return Check(sym.name, second.shape, max(first.max_abs_error, second.max_abs_error),
+                 max(first.max_rel_error, second.max_rel_error), second.directions, second.entries,
+                 first.passed and second.passed)

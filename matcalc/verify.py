@@ -108,6 +108,10 @@ def direction(sym: ir.Symbol, value: np.ndarray, rng: np.random.Generator) -> np
     return v
 
 
+def _scalar(e: ir.Expr) -> ir.Expr:
+    return e if e.rank == 0 else ir.apply("sum", [e])
+
+
 def draw_inputs(expr: ir.Expr, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int],
                 rng: np.random.Generator) -> dict[str, np.ndarray]:
     need = domains(expr)
@@ -124,7 +128,8 @@ def check_derivative(expr: ir.Expr, wrt: ir.Symbol, derivative: ir.Expr, symbols
     Jacobian of a vector w.r.t. a vector is ``[out, in]``.
     """
     rng = np.random.default_rng(seed)
-    values = draw_inputs(expr, symbols, dims, rng)
+    # the derivative's own domain counts too: d/da sum(X ** a) = sum(X ** a * log(X)) needs X > 0
+    values = draw_inputs(ir.apply("add", [_scalar(expr), _scalar(derivative)]), symbols, dims, rng)
     x0 = values[wrt.name]
     d = np.asarray(evaluate(derivative, values, dims), dtype=float)
     out_rank = expr.rank

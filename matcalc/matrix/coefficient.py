@@ -139,6 +139,12 @@ def row_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
                 raise _fail(L)
             return B.mul(const, row_of(lin, u))
         raise _fail(L)
+    if op == "sum" and u.rank == 2 and L.attr("axis") is None:   # Σ_ij (C ∘ u)_ij = C : u
+        consts, lin = _split_product(args[0], u)
+        if not (isinstance(lin, ir.Symbol) and lin.name == u.name):
+            raise _fail(L)
+        c = _product(consts)
+        return B.ones(u.shape) if c is None else B.mul(c, B.ones(u.shape))
     if op == "sum" and args[0].rank == 1:       # Σ_i L_i = 1ᵀ K u
         return _column_sums(matrix_of(args[0], u))
     if op in ("matmul", "dot") and args[0].rank == 1 and args[1].rank == 1:

@@ -64,7 +64,7 @@ class _Pass:
             return self.memo[node]
         if is_elementwise(node):
             out = simplify_elementwise(node, self.run)
-            out = factor_matmuls(out)
+            out = _factor_sums(out)
         elif isinstance(node, ir.Apply):
             args = [self.run(a) for a in node.args]
             attrs = dict(node.attrs)
@@ -133,7 +133,37 @@ def local_rules(e: ir.Expr) -> ir.Expr:
             return e
     if op == "inv" and B.is_eye(args[0]):
         return args[0]
+    if op == "diag" and args[0].rank == 2:
+        return diagonal(args[0])
     return e
+
+
+def diagonal(a: ir.Expr) -> ir.Expr:
+    """The diagonal of a square matrix, through the products that keep it simple:
+    diag(diag(v)) = v, diag(x yᵀ) = x ∘ y, diag(A diag(v)) = diag(A) ∘ v, diag(Aᵀ) = diag(A)."""
+    n = a.shape[0]
+    if B.is_op(a, "diag"):
+        return a.args[0]
+    if B.is_ones(a) or B.is_eye(a):
+        return B.ones((n,))
+    if B.is_op(a, "outer"):
+        return B.mul(a.args[0], a.args[1])
+    if B.is_op(a, "transpose"):
+        return diagonal(a.args[0])
+    if B.is_op(a, "neg"):
+        return B.neg(diagonal(a.args[0]))
+    if B.is_op(a, "add", "sub") and all(x.rank == 2 for x in a.args):
+        return B.call(a.op, diagonal(a.args[0]), diagonal(a.args[1]))
+    inner, c = split_scalar(a)
+    if c is not None:
+        return B.mul(c, diagonal(inner))
+    if B.is_op(a, "matmul"):
+        x, y = a.args
+        if B.is_op(y, "diag") and y.args[0].rank == 1:
+            return B.mul(diagonal(x), y.args[0])
+        if B.is_op(x, "diag") and x.args[0].rank == 1:
+            return B.mul(x.args[0], diagonal(y))
+    return B.call("diag", a)
 
 
 def _mul_opt(a, b):
@@ -164,7 +194,22 @@ def split_scalar(e: ir.Expr):
     return e, None
 
 
+def _transposes(e: ir.Expr) -> int:
+    return sum(1 for x in ir.walk(e) if B.is_op(x, "transpose"))
+
+
 def transpose(a: ir.Expr) -> ir.Expr:
+    """Aᵀ in canonical form: transposes pushed through products and sums to the
+    leaves ((XᵀA)ᵀ = AᵀX), but not into an elementwise function unless that
+    removes one (tanh(XW)ᵀ stays, tanh(Xᵀ)ᵀ becomes tanh(X))."""
+    pushed = push_transpose(a)
+    if is_elementwise(a) and a.op not in ("add", "sub"):
+        plain = B.T(a)
+        return pushed if _transposes(pushed) < _transposes(plain) else plain
+    return pushed
+
+
+def push_transpose(a: ir.Expr) -> ir.Expr:
     """Push a transpose to the leaves: (AB)ᵀ = BᵀAᵀ, (A + B)ᵀ = Aᵀ + Bᵀ, f(A)ᵀ = f(Aᵀ)."""
     if a.rank < 2:
         return a                                          # vectors and scalars: vᵀ = v (as numpy)
@@ -203,15 +248,10 @@ def matmul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
         return matmul(transpose(b), a)
     if B.is_op(a, "diag") and a.args[0].rank == 1 and B.is_op(b, "diag") and b.args[0].rank == 1:
         return B.call("diag", B.mul(a.args[0], b.args[0]))        # diag(v) diag(w) = diag(v * w)
-    if B.is_op(b, "outer"):                               # M (x yᵀ) = (M x) yᵀ
-        x, y = b.args
-        left = B.mul(a.args[0], x) if B.is_op(a, "diag") and a.args[0].rank == 1 else matmul(a, x)
-        return B.outer(left, y)
-    if B.is_op(a, "outer"):                               # (x yᵀ) M = x (Mᵀ y)ᵀ
-        x, y = a.args
-        right = B.mul(b.args[0], y) if B.is_op(b, "diag") and b.args[0].rank == 1 \
-            else matmul(transpose(b), y)
-        return B.outer(x, right)
+    if B.is_op(b, "outer") and B.is_op(a, "diag") and a.args[0].rank == 1:
+        return B.outer(B.mul(a.args[0], b.args[0]), b.args[1])       # diag(v) x yᵀ = (v ∘ x) yᵀ
+    if B.is_op(a, "outer") and B.is_op(b, "diag") and b.args[0].rank == 1:
+        return B.outer(a.args[0], B.mul(b.args[0], a.args[1]))       # x yᵀ diag(v) = x (v ∘ y)ᵀ
     out = B.matmul(a, b)
     for i, side in ((0, a), (1, b)):                      # distribute when that is shorter
         if B.is_op(side, "add", "sub") and side.rank == 2:
@@ -228,7 +268,7 @@ def reduce_sum(e: ir.Expr) -> ir.Expr:
     """Σ_j Y_ij = 1 for onehot/stochastic rows; Σ over a scalar multiple is a multiple of Σ."""
     a = e.args[0]
     axis = e.attr("axis")
-    if _rows_sum_to_one(a) and (axis == a.rank - 1):
+    if _rows_sum_to_one(a) and (axis == a.rank - 1 or (a.rank == 1 and axis is None)):
         return B.ones(e.shape) if e.shape else B.ONE
     inner, c = split_scalar(a)
     if c is not None:
@@ -243,6 +283,16 @@ def reduce_sum(e: ir.Expr) -> ir.Expr:
 
 
 # -- common matrix factors -----------------------------------------------------
+
+def _factor_sums(e: ir.Expr) -> ir.Expr:
+    """Apply :func:`factor_matmuls` to every sum inside an elementwise result."""
+    if not isinstance(e, ir.Apply) or not is_elementwise(e):
+        return e
+    args = [_factor_sums(a) for a in e.args]
+    if args != list(e.args):
+        e = ir.apply(e.op, args, dict(e.attrs))
+    return factor_matmuls(e) if e.op in ("add", "sub") else e
+
 
 def _terms(e: ir.Expr) -> list[tuple[int, ir.Expr]]:
     """Flatten a sum into signed terms."""

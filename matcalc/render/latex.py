@@ -1,0 +1,148 @@
+r"""Print IR as LaTeX math, the way the seed notes write it:
+``X^T (\operatorname{softmax}(X W) - Y) / n + 2 \lambda W``.
+
+Matrix products and scalar multiples are juxtaposed, Hadamard products are
+``\odot``, transposes are ``^T`` (``X^{-T}`` for ``inv(X).T``).
+
+>>> from matcalc.ir import Symbol, apply
+>>> X, W = Symbol(("n", "m"), "X"), Symbol(("m", "k"), "W")
+>>> to_latex(apply("matmul", [apply("transpose", [X]), X]))
+'X^T X'
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from .. import ir
+from ..ops import OPS
+
+GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+         "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega",
+         "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega"}
+ALIASES = {"lam": "lambda", "lmbda": "lambda", "eps": "epsilon"}
+
+# binding strength for parenthesisation
+_ADD, _HADAMARD, _MUL, _NEG, _POW, _ATOM = 1, 1.5, 2, 3, 4, 5
+
+
+def name(text: str) -> str:
+    """``lam -> \\lambda``, ``W1 -> W_{1}``, ``Sigma_inv -> \\Sigma_{inv}``."""
+    m = re.fullmatch(r"([A-Za-z]+?)_?(\d+|_[A-Za-z0-9]+)?", text)
+    base, sub = (m.group(1), m.group(2)) if m else (text, None)
+    base = ALIASES.get(base, base)
+    if base in GREEK:
+        base = "\\" + base
+    elif len(base) > 1:
+        base = f"\\mathrm{{{base}}}"
+    if sub:
+        sub = sub.lstrip("_").replace("_", "\\_")
+        return f"{base}_{{{sub}}}"
+    return base
+
+
+def to_latex(expr: ir.Expr) -> str:
+    return _latex(expr)[0]
+
+
+def _number(value) -> tuple[str, int]:
+    if isinstance(value, float):
+        return (f"{value:g}", _ATOM if value >= 0 else _NEG)
+    v = Fraction(value)
+    if v.denominator == 1:
+        return (str(v.numerator), _ATOM if v >= 0 else _NEG)
+    sign = "-" if v < 0 else ""
+    return (f"{sign}\\frac{{{abs(v.numerator)}}}{{{v.denominator}}}", _ATOM if v >= 0 else _NEG)
+
+
+def _wrap(pair, need: int) -> str:
+    text, strength = pair
+    return f"\\left({text}\\right)" if strength < need else text
+
+
+def _latex(e: ir.Expr) -> tuple[str, int]:
+    if isinstance(e, ir.Symbol):
+        return name(e.name), _ATOM
+    if isinstance(e, ir.Dim):
+        return name(e.name), _ATOM
+    if isinstance(e, ir.Number):
+        return _number(e.value)
+    assert isinstance(e, ir.Apply)
+    op, args = e.op, e.args
+    sub = [_latex(a) for a in args]
+    if op == "add":
+        return f"{sub[0][0]} + {sub[1][0]}", _ADD
+    if op == "sub":
+        return f"{sub[0][0]} - {_wrap(sub[1], _MUL)}", _ADD
+    if op == "neg":
+        return f"-{_wrap(sub[0], _MUL)}", _NEG
+    if op == "mul":
+        a, b = args
+        if a.rank == 0 or b.rank == 0:
+            return f"{_wrap(sub[0], _MUL)} {_wrap(sub[1], _MUL)}", _MUL
+        return f"{_wrap(sub[0], _MUL)} \\odot {_wrap(sub[1], _MUL)}", _HADAMARD
+    if op == "div":
+        a, b = args
+        if b.rank == 0:
+            return f"\\frac{{{sub[0][0]}}}{{{sub[1][0]}}}", _ATOM
+        return f"{_wrap(sub[0], _MUL)} \\oslash {_wrap(sub[1], _MUL)}", _HADAMARD
+    if op in ("matmul", "dot"):
+        a, b = args
+        left = _wrap(sub[0], _MUL)
+        if a.rank == 1 and b.rank >= 1:
+            left = _transposed(args[0], sub[0])
+        return f"{left} {_wrap(sub[1], _MUL)}", _MUL
+    if op == "transpose":
+        return _transposed(args[0], sub[0]), _POW
+    if op == "pow":
+        return f"{_wrap(sub[0], _ATOM)}^{{{sub[1][0]}}}", _POW
+    if op == "inv":
+        return f"{_wrap(sub[0], _ATOM)}^{{-1}}", _POW
+    if op == "outer":
+        return f"{_wrap(sub[0], _ATOM)} {_transposed(args[1], sub[1])}", _MUL
+    if op == "sum":
+        return _sum(args[0], sub[0], e.attr("axis")), _MUL
+    if op == "mean":
+        return f"\\operatorname{{mean}}\\left({sub[0][0]}{_axis_note(e)}\\right)", _ATOM
+    if op == "norm":
+        tail = "_F" if args[0].rank == 2 else ""
+        return f"\\left\\lVert {sub[0][0]} \\right\\rVert{tail}", _ATOM
+    if op in ("softmax", "log_softmax", "logsumexp"):
+        label = op.replace("_", "\\_")
+        return f"\\operatorname{{{label}}}\\left({sub[0][0]}{_axis_note(e)}\\right)", _ATOM
+    if op == "ones":
+        return "\\mathbf{1}", _ATOM
+    if op == "eye":
+        return "I", _ATOM
+    if op == "kron":
+        return f"{_wrap(sub[0], _MUL)} \\otimes {_wrap(sub[1], _MUL)}", _HADAMARD
+    template = OPS[op].latex
+    if template:
+        return template.format(*[s[0] for s in sub]), _ATOM
+    return f"\\operatorname{{{op}}}\\left({', '.join(s[0] for s in sub)}\\right)", _ATOM
+
+
+def _axis_note(e: ir.Apply) -> str:
+    axis = e.attr("axis")
+    if axis is None or e.args[0].rank < 2 or (axis == 1 and e.op != "mean"):
+        return ""
+    return ",\\ \\text{columns}" if axis == 0 else ",\\ \\text{rows}"
+
+
+def _transposed(arg: ir.Expr, pair) -> str:
+    if isinstance(arg, ir.Apply) and arg.op == "inv":
+        return f"{_wrap(_latex(arg.args[0]), _ATOM)}^{{-T}}"
+    return f"{_wrap(pair, _ATOM)}^T"
+
+
+def _sum(arg: ir.Expr, pair, axis) -> str:
+    """Sums as products with ones: Σ_ij A_ij = 1ᵀA1, column sums Aᵀ1, row sums A1."""
+    inner = _wrap(pair, _MUL)
+    if arg.rank == 1:
+        return f"\\mathbf{{1}}^T {inner}"
+    if axis is None:
+        return f"\\mathbf{{1}}^T {inner} \\mathbf{{1}}"
+    if axis == 0:
+        return f"{_wrap(pair, _ATOM)}^T \\mathbf{{1}}"
+    return f"{inner} \\mathbf{{1}}"
