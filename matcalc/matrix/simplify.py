@@ -254,7 +254,7 @@ def matmul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
         return B.outer(a.args[0], B.mul(b.args[0], a.args[1]))       # x yᵀ diag(v) = x (v ∘ y)ᵀ
     out = B.matmul(a, b)
     for i, side in ((0, a), (1, b)):                      # distribute when that is shorter
-        if B.is_op(side, "add", "sub") and side.rank == 2:
+        if B.is_op(side, "add", "sub") and all(t.rank == side.rank for t in side.args):
             other = b if i == 0 else a
             parts = [matmul(t, other) if i == 0 else matmul(other, t) for t in side.args]
             if all(not B.is_op(p, "matmul") for p in parts):
