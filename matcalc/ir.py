@@ -89,6 +89,14 @@ class Apply(Expr):
     attrs: tuple[tuple[str, Any], ...] = ()
     span: Span | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self):
+        # Hash once, from the children's cached hashes: the dataclass default would
+        # recurse through the whole tree (a 10,000-term sum overflows the stack).
+        object.__setattr__(self, "_hash", hash((self.shape, self.op, self.args, self.attrs)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
     def attr(self, name: str, default: Any = None) -> Any:
         for key, value in self.attrs:
             if key == name:

@@ -29,7 +29,7 @@ from .shapes import ShapeMismatch
 
 MAX_DEPTH = 1000
 OPS_INFIX = {"add", "sub", "mul", "div", "matmul", "pow", "neg"}
-MAX_LENGTH = 2_000_000
+MAX_LENGTH = 500_000  # characters; a 1 MB expression is refused before tokenizing
 
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
@@ -351,6 +351,9 @@ class Parser:
                     if attr.text in CALLABLE else "the only attribute is .T (transpose)")
             raise self.error(ForbiddenSyntaxError, f"attribute access {name}.{attr.text} is not allowed",
                              tok.start, attr.end, hint)
+        if self.tok.kind == "name" and self.tok.text in PY_KEYWORDS:
+            # `sum(v for v in X)`: the comprehension is the problem, not the unknown name v
+            raise self.unexpected("")
         if name in CALLABLE:
             raise self.error(ExprSyntaxError, f"{name} is a function; call it with arguments",
                              tok.start, tok.end, f"write {name}(...)")

@@ -121,9 +121,17 @@ class Source:
         return locate_in_expr
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _to_nodes(node: yaml.Node, source: Source, constructor: yaml.SafeLoader) -> Node:
     mark = node.start_mark
     line, column = mark.line + 1, mark.column + 1
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        # e.g. !!python/object/apply:os.system [...]: refuse rather than silently read a list
+        raise YamlError(f"YAML tags such as {node.tag.replace('tag:yaml.org,2002:', '!!')} are not "
+                        "supported in expr.yaml", location=source.at(Node(None, line, column)),
+                        hint="remove the tag")
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Node] = {}
         for key_node, value_node in node.value:
@@ -154,7 +162,9 @@ def _plain(value: Any) -> Node:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise SpecError(f"keys must be names, not {k!r}")
-            out[k] = _plain(v)
+            child = _plain(v)
+            child.key_node = Node(k, None, None)  # type: ignore[attr-defined]
+            out[k] = child
         return Node(out, None, None)
     if isinstance(value, (list, tuple)):
         return Node([_plain(v) for v in value], None, None)
@@ -319,7 +329,7 @@ def _problem(check: _Checker, node: Node, default_name: str) -> Problem:
                        "rename one of them")
     expr = parse(text, symbols, dims, check.source.expr_locator(expr_node, text))
     order = _order(check, doc.get("order"))
-    wrt = _wrt(check, doc.get("wrt"), symbols, expr, order, node)
+    wrt = _wrt(check, doc.get("wrt"), symbols, expr, order, expr_node)
     raw = {k: _unwrap(v) for k, v in doc.items()}
     return Problem(name=name, expr_text=text, expr=expr, dims=dims, symbols=symbols, wrt=wrt,
                    order=order, description=description, file=check.source.file, line=node.line,
@@ -447,14 +457,15 @@ def _order(check: _Checker, node: Node | None) -> int:
 
 
 def _wrt(check: _Checker, node: Node | None, symbols: dict[str, ir.Symbol], expr: ir.Expr, order: int,
-         doc_node: Node) -> tuple[str, ...]:
+         expr_node: Node) -> tuple[str, ...]:
     used = {s.name for s in expr.symbols}
     if node is None or node.value is None:
         names = [n for n, s in symbols.items() if n in used and "constant" not in s.props]
         if not names:
-            check.fail("the expression depends on no symbol that can be differentiated", doc_node,
+            check.fail("the expression depends on no symbol that can be differentiated", expr_node,
                        "add a symbol that is not constant, or say wrt:")
-        items = [(n, node) for n in names]
+        # With no wrt: line, complaints about the derivative point at the expression.
+        items = [(n, expr_node) for n in names]
         explicit = False
     else:
         raw = node.value if isinstance(node.value, list) else [node]
@@ -481,21 +492,22 @@ def _wrt(check: _Checker, node: Node | None, symbols: dict[str, ir.Symbol], expr
         if "constant" in symbols[name].props:
             check.fail(f"{name} is declared constant and cannot be differentiated", where,
                        "remove it from wrt, or drop the constant prop", what="wrt")
-        _check_derivative_shape(check, expr, symbols[name], order, where)
+        _check_derivative_shape(check, expr, symbols[name], order, where, "wrt" if explicit else "expr")
         seen.append(name)
     return tuple(seen)
 
 
-def _check_derivative_shape(check: _Checker, expr: ir.Expr, sym: ir.Symbol, order: int, where):
+def _check_derivative_shape(check: _Checker, expr: ir.Expr, sym: ir.Symbol, order: int, where,
+                            what: str):
     out, inp = expr.shape, sym.shape
     if order == 2:
         if out:
             check.fail(f"a Hessian needs a scalar expression, but this one is {show(out)}", where,
-                       "take a scalar of it, such as sum(...)", what="wrt")
+                       "take a scalar of it, such as sum(...)", what=what)
         if len(inp) == 2:
             check.fail(f"the Hessian w.r.t. the matrix {sym.name} would be a 4-D object", where,
                        "matcalc gives Hessians w.r.t. vectors and scalars; use order: 1 for matrices",
-                       what="wrt")
+                       what=what)
         return
     if not out or not inp:
         return
@@ -504,4 +516,4 @@ def _check_derivative_shape(check: _Checker, expr: ir.Expr, sym: ir.Symbol, orde
     kind = "vector" if len(out) == 1 else "matrix"
     check.fail(f"the expression is a {show(out)} {kind}, so its derivative w.r.t. the "
                f"{show(inp)} {sym.name} would be a {len(out) + len(inp)}-D object", where,
-               "differentiate a scalar such as sum(...) or norm(..., 'fro') ** 2", what="wrt")
+               "differentiate a scalar such as sum(...) or norm(..., 'fro') ** 2", what=what)
