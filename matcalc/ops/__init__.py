@@ -66,6 +66,9 @@ class Op:
     # Elementwise functions: f'(x) as an expression in x.
     deriv: Callable[[Any], Any] | None = None
     elementwise: bool = False
+    # Index notation: index(node, args, indices, pool) -> the entry of node at
+    # indices, where args[i](indices) lowers argument i (see matcalc.index.lower).
+    index: Callable[..., Any] | None = None
     # numpy implementation: fn(*arrays, **attrs) -> array (used by evaluate / verify)
     fn: Callable[..., Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)

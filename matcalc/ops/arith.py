@@ -9,9 +9,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..index import nodes as I
+from ..index.lower import broadcast_indices
 from ..matrix import build as B
 from ..shapes import ShapeMismatch, broadcast, matmul, show
 from . import PREC_ADD, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, Op, register
+
+
+def _ew(combine):
+    """Index rule of a broadcasting binary operator: entries at right-aligned indices."""
+    def rule(node, args, idx, pool):
+        a, b = node.args
+        return combine(args[0](broadcast_indices(a.shape, idx)), args[1](broadcast_indices(b.shape, idx)))
+    return rule
+
+
+def _index_matmul(node, args, idx, pool):
+    """(AB)_ik = Σ_j A_ij B_jk, and the vector cases."""
+    a, b = node.args
+    j = pool.fresh(a.shape[-1])
+    left = args[0]((idx[0], j) if a.rank == 2 else (j,))
+    right = args[1]((j, idx[-1]) if b.rank == 2 else (j,))
+    return I.Sum(j, I.Mul((left, right)))
+
+
+def _index_transpose(node, args, idx, pool):
+    return args[0](tuple(reversed(idx)))
 
 
 def _unbroadcast(node, *contributions):
@@ -62,29 +85,33 @@ def _transpose(shapes, attrs):
 
 ADD = register(Op("add", "infix", 2, _broadcast, fn=np.add, spelling="+", precedence=PREC_ADD,
                   numpy="{0} + {1}", latex="{0} + {1}", doc="elementwise sum",
-                  vjp=lambda g, node: _unbroadcast(node, g, g)))
+                  vjp=lambda g, node: _unbroadcast(node, g, g),
+                  index=_ew(lambda a, b: I.Add((a, b)))))
 SUB = register(Op("sub", "infix", 2, _broadcast, fn=np.subtract, spelling="-", precedence=PREC_ADD,
                   numpy="{0} - {1}", latex="{0} - {1}", doc="elementwise difference",
-                  vjp=lambda g, node: _unbroadcast(node, g, B.neg(g))))
+                  vjp=lambda g, node: _unbroadcast(node, g, B.neg(g)),
+                  index=_ew(lambda a, b: I.Add((a, I.neg(b))))))
 MUL = register(Op("mul", "infix", 2, _broadcast, fn=np.multiply, spelling="*", precedence=PREC_MUL,
                   numpy="{0} * {1}", latex="{0} \\odot {1}", doc="elementwise (Hadamard) product",
-                  vjp=lambda g, node: _unbroadcast(node, B.mul(g, node.args[1]), B.mul(g, node.args[0]))))
+                  vjp=lambda g, node: _unbroadcast(node, B.mul(g, node.args[1]), B.mul(g, node.args[0])),
+                  index=_ew(lambda a, b: I.Mul((a, b)))))
 DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, spelling="/", precedence=PREC_MUL,
                   numpy="{0} / {1}", latex="{0} \\oslash {1}", domain=(None, "nonzero"),
                   doc="elementwise quotient",
                   vjp=lambda g, node: _unbroadcast(
                       node, B.div(g, node.args[1]),
-                      B.neg(B.div(B.mul(g, node.args[0]), B.power(node.args[1], B.num(2)))))))
+                      B.neg(B.div(B.mul(g, node.args[0]), B.power(node.args[1], B.num(2))))),
+                  index=_ew(lambda a, b: I.Mul((a, I.inverse(b))))))
 MATMUL = register(Op("matmul", "infix", 2, lambda s, a: matmul(s[0], s[1]), fn=np.matmul, spelling="@",
                      precedence=PREC_MUL, numpy="{0} @ {1}", latex="{0} {1}",
-                     doc="matrix product", vjp=_vjp_matmul))
+                     doc="matrix product", vjp=_vjp_matmul, index=_index_matmul))
 POW = register(Op("pow", "infix", 2, _pow, fn=np.power, spelling="**", precedence=PREC_POW,
                   numpy="{0} ** {1}", latex="{0}^{{{1}}}", doc="elementwise power",
-                  vjp=_vjp_pow))
+                  vjp=_vjp_pow, index=_ew(lambda a, p: I.Pow(a, p))))
 NEG = register(Op("neg", "prefix", 1, _same, fn=np.negative, spelling="-", precedence=PREC_NEG,
                   numpy="-{0}", latex="-{0}", doc="negation",
-                  vjp=lambda g, node: (B.neg(g),)))
+                  vjp=lambda g, node: (B.neg(g),), index=lambda node, args, idx, pool: I.neg(args[0](idx))))
 TRANSPOSE = register(Op("transpose", "postfix", 1, _transpose, fn=np.transpose, spelling=".T",
                         precedence=PREC_POSTFIX, numpy="{0}.T", latex="{0}^T",
                         doc="transpose (a [n] vector stays a [n] vector, as in numpy)",
-                        vjp=lambda g, node: (B.T(g),)))
+                        vjp=lambda g, node: (B.T(g),), index=_index_transpose))

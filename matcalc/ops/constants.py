@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..index import nodes as I
 from ..shapes import ShapeMismatch
 from . import Op, register
 
@@ -24,6 +25,8 @@ def _eye(shapes, attrs):
 
 
 register(Op("ones", "call", 0, _ones, dim_args=True, numpy="np.ones({dims})", latex="\\mathbf{{1}}",
-            doc="all-ones vector or matrix", fn=lambda dims: np.ones(dims)))
+            doc="all-ones vector or matrix", fn=lambda dims: np.ones(dims),
+            index=lambda node, args, idx, pool: I.Num(1)))
 register(Op("eye", "call", 0, _eye, dim_args=True, numpy="np.eye({dims})", latex="I",
-            doc="identity matrix", fn=lambda dims: np.eye(dims[0])))
+            doc="identity matrix", fn=lambda dims: np.eye(dims[0]),
+            index=lambda node, args, idx, pool: I.Delta(idx[0], idx[1])))

@@ -16,10 +16,12 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
+from ..index import nodes as I
 from ..matrix import build as B
 from . import Op, register
 
 _x = sympy.Symbol("x", real=True)
+
 
 
 def _f(name):
@@ -71,5 +73,6 @@ for _name, (_numpy, _latex, _domain, _definition, _deriv) in FUNCTIONS.items():
     def _vjp(g, node, _deriv=_deriv):
         return (B.mul(g, _deriv(node.args[0])),)
     register(Op(_name, "call", 1, _same, numpy=_numpy, latex=_latex, domain=(_domain,),
-                doc=f"elementwise {_name}", vjp=_vjp, fn=NUMPY[_name], deriv=_deriv, elementwise=True,
+                doc=f"elementwise {_name}", vjp=_vjp, fn=NUMPY[_name],
+                index=lambda node, args, idx, pool: I.Func(node.op, args[0](idx)), deriv=_deriv, elementwise=True,
                 extra={"sympy": _definition}))

@@ -9,9 +9,49 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NoMatrixFormError
+from .. import ir
+from ..index import nodes as I
 from ..matrix import build as B
 from ..shapes import ShapeMismatch, dim_product, is_square, matmul, show
 from . import OPS, Op, register
+
+
+def _label(node) -> str:
+    from ..render.text import to_text
+    return to_text(node)
+
+
+def _index_inv(node, args, idx, pool):
+    """inv has no index form: (A⁻¹)_ij is an opaque entry."""
+    return I.Opaque(node, tuple(idx), _label(node))
+
+
+def _index_det(node, args, idx, pool):
+    return I.Opaque(node, (), _label(node))
+
+
+def _index_logdet(node, args, idx, pool):
+    det = ir.apply("det", [node.args[0]])
+    return I.Func("log", I.Opaque(det, (), _label(det)))
+
+
+def _index_diag(node, args, idx, pool):
+    """diag(v)_ij = δ_ij v_j;  diag(A)_i = A_ii."""
+    if node.args[0].rank == 1:
+        return I.Mul((I.Delta(idx[0], idx[1]), args[0]((idx[1],))))
+    return args[0]((idx[0], idx[0]))
+
+
+def _index_outer(node, args, idx, pool):
+    return I.Mul((args[0]((idx[0],)), args[1]((idx[1],))))
+
+
+def _index_dot(node, args, idx, pool):
+    return OPS["matmul"].index(node, args, idx, pool)
+
+
+def _index_kron(node, args, idx, pool):
+    return I.Opaque(node, tuple(idx), _label(node))
 
 
 def _vjp_inv(g, node):
@@ -84,22 +124,22 @@ def _kron(shapes, attrs):
 
 register(Op("inv", "call", 1, _square("inv"), numpy="np.linalg.inv({0})", latex="{0}^{{-1}}",
             domain=("invertible",), doc="matrix inverse", vjp=_vjp_inv,
-            fn=np.linalg.inv))
+            fn=np.linalg.inv, index=_index_inv))
 register(Op("det", "call", 1, _square("det"), numpy="np.linalg.det({0})", latex="\\det({0})",
             domain=("invertible",), doc="determinant", vjp=_vjp_det,
-            fn=np.linalg.det))
+            fn=np.linalg.det, index=_index_det))
 register(Op("logdet", "call", 1, _square("logdet"), numpy="np.linalg.slogdet({0})[1]",
             latex="\\log\\det({0})", domain=("spd",), doc="log of the determinant", vjp=_vjp_logdet,
-            fn=lambda a: np.linalg.slogdet(a)[1]))
+            fn=lambda a: np.linalg.slogdet(a)[1], index=_index_logdet))
 register(Op("diag", "call", 1, _diag, numpy="np.diag({0})", latex="\\operatorname{{diag}}({0})",
             doc="vector to diagonal matrix, or diagonal of a square matrix",
-            vjp=lambda g, node: (B.call("diag", g),), fn=np.diag))
+            vjp=lambda g, node: (B.call("diag", g),), fn=np.diag, index=_index_diag))
 register(Op("outer", "call", 2, _outer, numpy="np.outer({0}, {1})", latex="{0} {1}^T",
             doc="outer product of two vectors", vjp=_vjp_outer,
-            fn=np.outer))
+            fn=np.outer, index=_index_outer))
 register(Op("dot", "call", 2, lambda s, a: matmul(s[0], s[1]), numpy="np.dot({0}, {1})",
             latex="{0}^T {1}", doc="inner product (numpy's dot)",
-            vjp=lambda g, node: OPS["matmul"].vjp(g, node), fn=np.dot))
+            vjp=lambda g, node: OPS["matmul"].vjp(g, node), fn=np.dot, index=_index_dot))
 register(Op("kron", "call", 2, _kron, numpy="np.kron({0}, {1})", latex="{0} \\otimes {1}",
             doc="Kronecker product", vjp=_vjp_kron,
-            fn=np.kron))
+            fn=np.kron, index=_index_kron))

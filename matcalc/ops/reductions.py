@@ -10,9 +10,72 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..index import nodes as I
 from ..matrix import build as B
 from ..shapes import ShapeMismatch, is_square, show
 from . import Op, register
+
+
+def _with(idx, axis, k):
+    """The indices of the argument of a reduction: ``idx`` with ``k`` put at ``axis``."""
+    return tuple(idx[:axis]) + (k,) + tuple(idx[axis:])
+
+
+def _index_sum(node, args, idx, pool):
+    """sum(A, axis=1)_i = Σ_j A_ij; sum(A) = Σ_i Σ_j A_ij."""
+    a = node.args[0]
+    axis = node.attr("axis")
+    if axis is None:
+        full = tuple(pool.fresh(d) for d in a.shape)
+        body = args[0](full)
+        for k in reversed(full):
+            body = I.Sum(k, body)
+        return body
+    k = pool.fresh(a.shape[axis])
+    return I.Sum(k, args[0](_with(idx, axis, k)))
+
+
+def _index_mean(node, args, idx, pool):
+    count = I.Num(1)
+    dims = node.args[0].shape if node.attr("axis") is None else (node.args[0].shape[node.attr("axis")],)
+    factors = [I.Entry(d) if isinstance(d, str) else I.Num(d) for d in dims]
+    count = I.Mul(tuple(factors)) if len(factors) > 1 else factors[0]
+    return I.Mul((I.inverse(count), _index_sum(node, args, idx, pool)))
+
+
+def _index_trace(node, args, idx, pool):
+    i = pool.fresh(node.args[0].shape[0])
+    return I.Sum(i, args[0]((i, i)))
+
+
+def _index_norm(node, args, idx, pool):
+    a = node.args[0]
+    full = tuple(pool.fresh(d) for d in a.shape)
+    body: I.IExpr = I.Pow(args[0](full), I.Num(2))
+    for k in reversed(full):
+        body = I.Sum(k, body)
+    return I.Func("sqrt", body)
+
+
+def _rowwise_sum_exp(node, args, idx, pool, keep_axis: bool):
+    a = node.args[0]
+    axis = node.attr("axis")
+    k = pool.fresh(a.shape[axis])
+    inner = tuple(idx[:axis]) + (k,) + tuple(idx[axis + 1:]) if keep_axis else _with(idx, axis, k)
+    return I.Sum(k, I.Func("exp", args[0](inner)))
+
+
+def _index_softmax(node, args, idx, pool):
+    """softmax(A, axis=1)_ij = exp(A_ij) / Σ_k exp(A_ik)."""
+    return I.Mul((I.Func("exp", args[0](idx)), I.inverse(_rowwise_sum_exp(node, args, idx, pool, True))))
+
+
+def _index_log_softmax(node, args, idx, pool):
+    return I.Add((args[0](idx), I.neg(I.Func("log", _rowwise_sum_exp(node, args, idx, pool, True)))))
+
+
+def _index_logsumexp(node, args, idx, pool):
+    return I.Func("log", _rowwise_sum_exp(node, args, idx, pool, False))
 
 
 def _count(shape, axis):
@@ -145,22 +208,24 @@ for _name in ("sum", "mean"):
     register(Op(_name, "call", 1, _reduce_shape, params=("axis",), normalize=_normalize_reduce(_name),
                 numpy=f"np.{_name}({{0}}{{axis}})", doc=f"{_name} of all entries or along an axis",
                 vjp=_vjp_sum if _name == "sum" else _vjp_mean,
-                fn=getattr(np, _name)))
+                fn=getattr(np, _name), index=_index_sum if _name == "sum" else _index_mean))
 
 register(Op("trace", "call", 1, _trace, numpy="np.trace({0})", latex="\\operatorname{{tr}}({0})",
             doc="sum of the diagonal",
-            vjp=lambda g, node: (B.mul(g, B.eye(node.args[0].shape[0])),), fn=np.trace))
+            vjp=lambda g, node: (B.mul(g, B.eye(node.args[0].shape[0])),), fn=np.trace,
+            index=_index_trace))
 
 register(Op("norm", "call", 1, lambda s, a: (), params=("ord",), normalize=_normalize_norm,
             numpy="np.linalg.norm({0})", latex="\\lVert {0} \\rVert",
             doc="2-norm of a vector, Frobenius norm of a matrix", vjp=_vjp_norm,
-            fn=lambda a, ord=None: np.sqrt(np.sum(a * a))))
+            fn=lambda a, ord=None: np.sqrt(np.sum(a * a)), index=_index_norm))
 
 register(Op("softmax", "call", 1, _same, params=("axis",), normalize=_normalize_rowwise("softmax"),
-            doc="exp(A) / sum(exp(A)) along an axis", vjp=_vjp_softmax, fn=_np_softmax))
+            doc="exp(A) / sum(exp(A)) along an axis", vjp=_vjp_softmax, fn=_np_softmax,
+            index=_index_softmax))
 register(Op("log_softmax", "call", 1, _same, params=("axis",),
             normalize=_normalize_rowwise("log_softmax"), doc="log(softmax(A)) along an axis",
-            vjp=_vjp_log_softmax, fn=_np_log_softmax))
+            vjp=_vjp_log_softmax, fn=_np_log_softmax, index=_index_log_softmax))
 register(Op("logsumexp", "call", 1, _reduce_shape, params=("axis",),
             normalize=_normalize_rowwise("logsumexp"), doc="log(sum(exp(A))) along an axis",
-            vjp=_vjp_logsumexp, fn=_np_logsumexp))
+            vjp=_vjp_logsumexp, fn=_np_logsumexp, index=_index_logsumexp))

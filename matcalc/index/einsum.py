@@ -1,0 +1,113 @@
+"""Evaluate index notation with ``numpy.einsum``: an evaluator independent of
+the matrix-level one (:mod:`matcalc.evaluate`), used to check lowering and,
+in the tests, to compute values for finite differences by a second route.
+
+Every subexpression evaluates to an array whose axes are labelled by its free
+indices; products are einsums over the union of labels, sums contract a label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+
+import numpy as np
+
+from ..shapes import dim_size
+from .nodes import UNIT, Add, Delta, Entry, Func, IExpr, Index, Mul, Num, Opaque, Pow, Sum
+
+Labelled = tuple[np.ndarray, tuple[Index, ...]]
+
+_FUNCS = {
+    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin, "cos": np.cos,
+    "tanh": np.tanh, "sigmoid": lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)),
+    "softplus": lambda x: np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0),
+    "relu": lambda x: np.where(x > 0, x, 0.0), "sign": np.sign, "step": lambda x: (x > 0).astype(float),
+}
+
+
+def evaluate_index(e: IExpr, values: Mapping[str, np.ndarray], dims: Mapping[str, int],
+                   order: tuple[Index, ...]) -> np.ndarray:
+    """The array of ``e`` with axes in ``order`` (its free indices)."""
+    ev = _Evaluator(values, dims)
+    arr, labels = ev.run(e)
+    return ev.align(arr, labels, tuple(ix for ix in order if ix != UNIT))
+
+
+class _Evaluator:
+    def __init__(self, values, dims):
+        self.values = values
+        self.dims = dims
+
+    def size(self, ix: Index) -> int:
+        return dim_size(ix.dim, self.dims)
+
+    def align(self, arr: np.ndarray, labels, target) -> np.ndarray:
+        """Broadcast ``arr`` (axes ``labels``) to axes ``target``."""
+        letters = {ix: chr(97 + n) for n, ix in enumerate(dict.fromkeys((*labels, *target)))}
+        for ix in labels:
+            if ix not in target:
+                raise ValueError(f"free index {ix.name} is not among {[t.name for t in target]}")
+        src = "".join(letters[ix] for ix in labels)
+        dst = "".join(letters[ix] for ix in target if ix in labels)
+        out = np.einsum(f"{src}->{dst}", arr) if labels else np.asarray(arr)
+        shape = [self.size(ix) if ix in labels else 1 for ix in target]
+        out = out.reshape(shape)
+        return np.broadcast_to(out, [self.size(ix) for ix in target])
+
+    def run(self, e: IExpr) -> Labelled:
+        if isinstance(e, Num):
+            return np.asarray(float(e.value) if isinstance(e.value, (Fraction, int)) else e.value), ()
+        if isinstance(e, Entry):
+            if e.name in self.values:
+                arr = np.asarray(self.values[e.name], dtype=float)
+            else:
+                arr = np.asarray(float(self.dims[e.name]))
+            return self.entry(arr, e.indices)
+        if isinstance(e, Opaque):
+            from ..evaluate import evaluate
+            arr = np.asarray(evaluate(e.expr, self.values, self.dims), dtype=float)
+            return self.entry(arr, e.indices)
+        if isinstance(e, Delta):
+            if e.i == e.j:
+                return np.ones(self.size(e.i)), (e.i,)
+            return np.eye(self.size(e.i)), (e.i, e.j)
+        if isinstance(e, Sum):
+            arr, labels = self.run(e.body)
+            if e.index in labels:
+                axis = labels.index(e.index)
+                return arr.sum(axis=axis), labels[:axis] + labels[axis + 1:]
+            return arr * self.size(e.index), labels
+        if isinstance(e, Mul):
+            parts = [self.run(f) for f in e.factors]
+            return self.product(parts)
+        if isinstance(e, Add):
+            parts = [self.run(t) for t in e.terms]
+            labels = tuple(dict.fromkeys(ix for _, ls in parts for ix in ls))
+            return sum(self.align(a, ls, labels) for a, ls in parts), labels
+        if isinstance(e, Pow):
+            (b, lb), (p, lp) = self.run(e.base), self.run(e.exp)
+            labels = tuple(dict.fromkeys((*lb, *lp)))
+            return np.power(self.align(b, lb, labels), self.align(p, lp, labels)), labels
+        if isinstance(e, Func):
+            arr, labels = self.run(e.arg)
+            return _FUNCS[e.name](arr), labels
+        raise TypeError(type(e))
+
+    def entry(self, arr: np.ndarray, indices) -> Labelled:
+        """``A_ii`` takes a diagonal, ``c_{i1}`` drops a size-1 axis."""
+        keep = [n for n, ix in enumerate(indices) if ix != UNIT]
+        for n in reversed(range(len(indices))):
+            if indices[n] == UNIT:
+                arr = np.take(arr, 0, axis=n)
+        idx = tuple(indices[n] for n in keep)
+        if len(idx) == 2 and idx[0] == idx[1]:
+            return np.diagonal(arr).copy(), (idx[0],)
+        return arr, idx
+
+    def product(self, parts) -> Labelled:
+        labels = tuple(dict.fromkeys(ix for _, ls in parts for ix in ls))
+        letters = {ix: chr(97 + n) for n, ix in enumerate(labels)}
+        spec = ",".join("".join(letters[ix] for ix in ls) for _, ls in parts)
+        out = "".join(letters[ix] for ix in labels)
+        return np.einsum(f"{spec}->{out}", *[a for a, _ in parts]), labels
