@@ -46,7 +46,8 @@ def domains(expr: ir.Expr) -> dict[str, set[str]]:
     for node in ir.walk(expr):
         if not isinstance(node, ir.Apply):
             continue
-        for arg, dom in zip(node.args, OPS[node.op].domain):
+        domain = OPS[node.op].domain
+        for arg, dom in zip(node.args, domain(node) if callable(domain) else domain):
             if dom is None:
                 continue
             for sym in arg.symbols:

@@ -47,7 +47,11 @@ def restore_shape(expr: ir.Expr, shape) -> ir.Expr:
     if not shape:
         raise ValueError(f"result has shape {expr.shape}, expected a scalar")
     if broadcast(expr.shape, shape) == tuple(shape):
-        return B.mul(expr, B.ones(shape)) if not B.is_zero(expr) else B.mul(B.ZERO, B.ones(shape))
+        if B.is_zero(expr):
+            return ir.apply("mul", [B.ZERO, B.ones(shape)])
+        if B.is_op(expr, "div") and B.is_num(expr.args[0], 1):      # ones(n, m) / (m * n)
+            return B.div(B.ones(shape), expr.args[1])
+        return ir.apply("mul", [expr, B.ones(shape)])
     raise ValueError(f"result has shape {expr.shape}, expected {shape}")
 
 
@@ -95,6 +99,8 @@ def is_symmetric(e: ir.Expr) -> bool:
         return B.T(a) == b
     if e.op in ("add", "sub"):
         a, b = e.args
+        if not all(x.rank in (0, 2) for x in e.args):     # eye(n) - v broadcasts v along rows
+            return False
         return (is_symmetric(a) and is_symmetric(b)) or (e.op == "add" and B.T(a) == b)
     if e.op in ("mul", "div"):
         a, b = e.args
@@ -273,6 +279,12 @@ def reduce_sum(e: ir.Expr) -> ir.Expr:
     inner, c = split_scalar(a)
     if c is not None:
         return B.mul(c, B.sum_(inner, axis))
+    if axis is None and B.is_op(a, "mul") and a.rank == 2:        # Σ_ij δ_ij M_ij = tr M
+        x, y = a.args
+        if B.is_eye(x) and y.rank == 2:
+            return B.call("trace", y)
+        if B.is_eye(y) and x.rank == 2:
+            return B.call("trace", x)
     if B.is_ones(a):
         count = B.ONE
         for i, d in enumerate(a.shape):
@@ -285,13 +297,47 @@ def reduce_sum(e: ir.Expr) -> ir.Expr:
 # -- common matrix factors -----------------------------------------------------
 
 def _factor_sums(e: ir.Expr) -> ir.Expr:
-    """Apply :func:`factor_matmuls` to every sum inside an elementwise result."""
+    """Tidy inside an elementwise result: :func:`factor_matmuls` on every sum,
+    :func:`spread_product` on every product."""
     if not isinstance(e, ir.Apply) or not is_elementwise(e):
         return e
     args = [_factor_sums(a) for a in e.args]
     if args != list(e.args):
         e = ir.apply(e.op, args, dict(e.attrs))
-    return factor_matmuls(e) if e.op in ("add", "sub") else e
+    if e.op in ("add", "sub", "mul", "div"):
+        e = spread_rows(e)
+    if e.op in ("add", "sub"):
+        return factor_matmuls(e)
+    if e.op == "mul":
+        return spread_product(e)
+    return e
+
+
+def spread_rows(e: ir.Expr) -> ir.Expr:
+    """``M - outer(ones(n), w) -> M - w``: numpy broadcasts a [m] vector along rows."""
+    if e.rank != 2 or not B.is_op(e, "add", "sub", "mul", "div"):
+        return e
+    a, b = e.args
+    if B.is_op(b, "outer") and B.is_ones(b.args[0]) and a.shape == e.shape:
+        return B.call(e.op, a, b.args[1])
+    if B.is_op(a, "outer") and B.is_ones(a.args[0]) and b.shape == e.shape:
+        return B.call(e.op, a.args[1], b)
+    return e
+
+
+def spread_product(e: ir.Expr) -> ir.Expr:
+    """A broadcast vector times a matrix, as a person writes it:
+    ``outer(ones(n), w) * M -> w * M`` and ``outer(v, ones(m)) * M -> diag(v) @ M``."""
+    if e.rank != 2:
+        return e
+    for spread, other in ((e.args[0], e.args[1]), (e.args[1], e.args[0])):
+        if B.is_op(spread, "outer") and other.shape == e.shape:
+            v, w = spread.args
+            if B.is_ones(v):                               # 1 wᵀ ∘ M = w ∘ M (rows broadcast)
+                return B.mul(w, other)
+            if B.is_ones(w):                               # v 1ᵀ ∘ M = diag(v) M
+                return matmul(B.call("diag", v), other)
+    return e
 
 
 def _terms(e: ir.Expr) -> list[tuple[int, ir.Expr]]:

@@ -43,7 +43,8 @@ class Op:
     ``dim_args`` marks constructors whose arguments are dimensions
     (``ones(n, m)``).  ``domain`` names, per argument, the prop a random input
     must have for the operation to be defined there (``log`` needs
-    ``positive``; ``logdet`` needs ``spd``).
+    ``positive``; ``logdet`` needs ``spd``); it may depend on the node
+    (``A ** 0.5`` needs a positive base, ``A ** 2`` does not).
     """
 
     name: str
@@ -56,7 +57,7 @@ class Op:
     precedence: int = PREC_ATOM
     numpy: str = ""
     latex: str = ""
-    domain: tuple[str | None, ...] = ()
+    domain: tuple[str | None, ...] | Callable[[Any], tuple[str | None, ...]] = ()
     doc: str = ""
     normalize: Callable[[list[Shape], dict[str, Any]], dict[str, Any]] | None = None
     # The derivative, as a vector-Jacobian product in matrix form:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ir
 from ..index import nodes as I
 from ..index.lower import broadcast_indices
 from ..matrix import build as B
@@ -54,6 +55,14 @@ def _vjp_matmul(g, node):
     if b.rank == 2:      # vector @ matrix = B^T a
         return B.matmul(b, g), B.outer(a, g)
     return B.mul(g, b), B.mul(g, a)   # inner product
+
+
+def _pow_domain(node):
+    """A non-integer or symbolic exponent needs a positive base (and so does
+    differentiating w.r.t. the exponent, which brings in log(A))."""
+    p = node.args[1]
+    integer = isinstance(p, ir.Number) and float(p.value).is_integer()
+    return (None if integer else "positive", None)
 
 
 def _vjp_pow(g, node):
@@ -105,7 +114,7 @@ DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, spelling="/", pre
 MATMUL = register(Op("matmul", "infix", 2, lambda s, a: matmul(s[0], s[1]), fn=np.matmul, spelling="@",
                      precedence=PREC_MUL, numpy="{0} @ {1}", latex="{0} {1}",
                      doc="matrix product", vjp=_vjp_matmul, index=_index_matmul))
-POW = register(Op("pow", "infix", 2, _pow, fn=np.power, spelling="**", precedence=PREC_POW,
+POW = register(Op("pow", "infix", 2, _pow, fn=np.power, domain=_pow_domain, spelling="**", precedence=PREC_POW,
                   numpy="{0} ** {1}", latex="{0}^{{{1}}}", doc="elementwise power",
                   vjp=_vjp_pow, index=_ew(lambda a, p: I.Pow(a, p))))
 NEG = register(Op("neg", "prefix", 1, _same, fn=np.negative, spelling="-", precedence=PREC_NEG,

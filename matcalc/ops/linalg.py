@@ -75,11 +75,61 @@ def _vjp_outer(g, node):
     return B.matmul(g, y), B.matmul(B.T(g), x)
 
 
+def _kron_terms(g, a_shape, b_shape):
+    """Write the adjoint as Σ c kron(P, Q) with P shaped like A, or None.
+
+    ones and eye split (ones(np, mq) = kron(ones(n, m), ones(p, q)),
+    eye(np) = kron(eye(n), eye(p))); scalar multiples and sums are linear."""
+    if B.is_op(g, "kron") and g.args[0].shape == a_shape:
+        return [(None, g.args[0], g.args[1])]
+    if B.is_ones(g):
+        return [(None, B.ones(a_shape), B.ones(b_shape))]
+    if B.is_eye(g) and is_square(a_shape) and is_square(b_shape):
+        return [(None, B.eye(a_shape[0]), B.eye(b_shape[0]))]
+    scaled = None
+    if B.is_op(g, "mul") and g.args[0].rank == 0:
+        scaled = (g.args[0], g.args[1])
+    elif B.is_op(g, "mul") and g.args[1].rank == 0:
+        scaled = (g.args[1], g.args[0])
+    elif B.is_op(g, "div") and g.args[1].rank == 0:
+        scaled = (B.div(B.ONE, g.args[1]), g.args[0])
+    elif B.is_op(g, "neg"):
+        scaled = (B.num(-1), g.args[0])
+    if scaled is not None:
+        scalar, rest = scaled
+        inner = _kron_terms(rest, a_shape, b_shape)
+        return None if inner is None else [(scalar if c is None else B.mul(scalar, c), p, q)
+                                           for c, p, q in inner]
+    if B.is_op(g, "add", "sub"):
+        left = _kron_terms(g.args[0], a_shape, b_shape)
+        right = _kron_terms(g.args[1], a_shape, b_shape)
+        if left is None or right is None:
+            return None
+        if g.op == "sub":
+            right = [(B.num(-1) if c is None else B.neg(c), p, q) for c, p, q in right]
+        return left + right
+    return None
+
+
 def _vjp_kron(g, node):
-    raise NoMatrixFormError(
-        "the derivative through kron(A, B) needs a reshape of the adjoint, which the expression "
-        "language cannot write", hint="expand the Kronecker product by hand if it has structure "
-        "(for example trace(kron(A, B)) = trace(A) * trace(B))")
+    """G : d(A ⊗ B) for G = P ⊗ Q is (P sum(Q ∘ B)) : dA + (sum(P ∘ A) Q) : dB.
+
+    Other adjoints need a reshape, which the language cannot write."""
+    a, b = node.args
+    terms = _kron_terms(g, a.shape, b.shape)
+    if terms is None:
+        raise NoMatrixFormError(
+            "the derivative through kron(A, B) needs a reshape of its adjoint, which the expression "
+            "language cannot write", hint="matcalc handles kron when what surrounds it is built from "
+            "sum, trace, ones, eye or another kron (e.g. trace(kron(A, B)) or sum(kron(A, B)))")
+    da = db = None
+    for c, p, q in terms:
+        ta = B.mul(p, B.sum_(B.mul(q, b)))
+        tb = B.mul(B.sum_(B.mul(p, a)), q)
+        if c is not None:
+            ta, tb = B.mul(c, ta), B.mul(c, tb)
+        da, db = B.add(da, ta), B.add(db, tb)
+    return da, db
 
 
 def _square(name):
