@@ -45,6 +45,17 @@ def topological(root: ir.Expr) -> list[ir.Expr]:
     return order
 
 
+def balanced_sum(terms: list[ir.Expr]) -> ir.Expr:
+    """t1 + t2 + ... as a tree of depth log2(len(terms)); 0 for no terms."""
+    terms = [t for t in terms if not B.is_zero(t)]
+    if not terms:
+        return B.ZERO
+    while len(terms) > 1:
+        pairs = [B.add(terms[i], terms[i + 1]) for i in range(0, len(terms) - 1, 2)]
+        terms = pairs + ([terms[-1]] if len(terms) % 2 else [])
+    return terms[0]
+
+
 def depends_on(order: list[ir.Expr], wrt: ir.Symbol) -> set[ir.Expr]:
     dep: set[ir.Expr] = set()
     for node in order:
@@ -66,11 +77,13 @@ def backprop(expr: ir.Expr, wrt: ir.Symbol, seed: ir.Expr | None = None,
     """
     order = topological(expr)
     dep = depends_on(order, wrt)
-    adjoint: dict[ir.Expr, ir.Expr] = {expr: seed if seed is not None else B.ONE}
+    # contributions are kept in lists and added up as a balanced tree, so a
+    # symbol used 10,000 times does not get a 10,000-deep chain of additions
+    adjoint: dict[ir.Expr, list[ir.Expr]] = {expr: [seed if seed is not None else B.ONE]}
     for node in reversed(order):   # parents before children
-        g = adjoint.pop(node, None)
+        g = balanced_sum(adjoint.pop(node, []))
         if isinstance(node, ir.Symbol) and node.name == wrt.name:
-            return B.ZERO if g is None else g   # every path into wrt has been added up
+            return g   # every path into wrt has been added up
         if node not in dep or B.is_zero(g) or not isinstance(node, ir.Apply):
             continue
         contributions = OPS[node.op].vjp(g, node)
@@ -79,7 +92,7 @@ def backprop(expr: ir.Expr, wrt: ir.Symbol, seed: ir.Expr | None = None,
             if arg not in dep or B.is_zero(contrib):
                 continue
             recorded.append((arg, contrib))
-            adjoint[arg] = B.add(adjoint.get(arg), contrib)
+            adjoint.setdefault(arg, []).append(contrib)
         if steps is not None:
             steps.append(ChainStep(node, g, tuple(recorded)))
     return B.ZERO

@@ -6,7 +6,9 @@ simplify -> recognize -> tidy) -> outputs and verification.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import ir
@@ -110,11 +112,71 @@ def derive(source: Any, *, verify: bool = True, seed: int = 0) -> Derivation | l
 def run(problem: Problem, *, verify: bool = True, seed: int = 0) -> Derivation:
     """Differentiate, tidy and (optionally) verify one problem."""
     d = Derivation(problem)
-    for name in problem.wrt:
-        d.results[name] = differentiate(problem, name)
-        if verify:
-            d.verification[name] = check(problem, d.results[name], seed=seed)
+    with deep_recursion():
+        work = replace(problem, expr=rebalance(problem.expr))
+        for name in problem.wrt:
+            d.results[name] = differentiate(work, name)
+            if verify:
+                d.verification[name] = check(work, d.results[name], seed=seed)
     return d
+
+
+@contextmanager
+def deep_recursion(limit: int = 20_000):
+    """The passes recurse over the tree; an expression may nest up to the
+    parser's limit, which needs more than Python's default 1,000 frames."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+ASSOCIATIVE = ("add", "mul", "matmul")
+
+
+def rebalance(expr: ir.Expr) -> ir.Expr:
+    """Long chains of one associative operator (x + x + ... + x, A @ B @ ... @ Z)
+    as balanced trees: same value, depth log n instead of n."""
+    memo: dict[int, ir.Expr] = {}
+    stack: list[tuple[ir.Expr, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in memo:
+            continue
+        if not isinstance(node, ir.Apply):
+            memo[id(node)] = node
+            continue
+        operands = _chain(node) if node.op in ASSOCIATIVE else list(node.args)
+        if not ready:
+            stack.append((node, True))
+            stack.extend((a, False) for a in operands if id(a) not in memo)
+            continue
+        parts = [memo[id(a)] for a in operands]
+        if node.op in ASSOCIATIVE and len(parts) > 2:
+            while len(parts) > 1:
+                pairs = [ir.apply(node.op, [parts[i], parts[i + 1]]) for i in range(0, len(parts) - 1, 2)]
+                parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
+            memo[id(node)] = parts[0]
+        elif parts != list(node.args):
+            memo[id(node)] = ir.apply(node.op, parts, dict(node.attrs))
+        else:
+            memo[id(node)] = node
+    return memo[id(expr)]
+
+
+def _chain(node: ir.Apply) -> list[ir.Expr]:
+    """The operands of a left- or right-nested chain of node's operator, in order."""
+    out: list[ir.Expr] = []
+    stack = [node]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, ir.Apply) and e.op == node.op:
+            stack.extend(reversed(e.args))
+        else:
+            out.append(e)
+    return out
 
 
 def differentiate(problem: Problem, name: str) -> Result:

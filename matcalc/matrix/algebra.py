@@ -201,12 +201,34 @@ def factor_common(e: sympy.Expr) -> sympy.Expr:
     return grouped + factor_common(sympy.Add(*outside))
 
 
+MAX_EXPANSION = 256
+
+
+def expansion_size(e: sympy.Expr) -> int:
+    """How many terms expanding products of sums would make (a product of 300
+    binomials would make 2**300, so such a product is left as it is)."""
+    if e.is_Add:
+        return sum(expansion_size(t) for t in e.args)
+    if e.is_Mul:
+        total = 1
+        for f in e.args:
+            total *= expansion_size(f)
+            if total > MAX_EXPANSION:
+                return total
+        return total
+    if e.is_Pow and e.exp.is_Integer and e.exp > 0:
+        return expansion_size(e.base) ** min(int(e.exp), 16)
+    return max((expansion_size(a) for a in e.args), default=1) if e.args and e.is_Function else 1
+
+
 def simplify_elementwise(node: ir.Expr, leaf_map) -> ir.Expr:
     """Simplify a maximal elementwise subtree; ``leaf_map`` simplifies its leaves."""
     alg = Algebra()
     e = alg.to_sympy(node, leaf_map)
-    expanded = sympy.expand(e, deep=True, mul=True, multinomial=False, power_exp=False,
-                            power_base=False, log=False)
-    candidates = [e, factor_common(expanded)]
+    candidates = [e]
+    if expansion_size(e) <= MAX_EXPANSION:
+        expanded = sympy.expand(e, deep=True, mul=True, multinomial=False, power_exp=False,
+                                power_base=False, log=False)
+        candidates.append(factor_common(expanded))
     best = min(candidates, key=lambda c: (sympy.count_ops(c), sympy.default_sort_key(c)))
     return alg.to_ir(best)

@@ -318,11 +318,17 @@ def spread_rows(e: ir.Expr) -> ir.Expr:
     if e.rank != 2 or not B.is_op(e, "add", "sub", "mul", "div"):
         return e
     a, b = e.args
-    if B.is_op(b, "outer") and B.is_ones(b.args[0]) and a.shape == e.shape:
+    if any(B.is_op(x, "eye", "diag", "outer") for x in (a, b) if not _row_spread(x)):
+        return e   # diag(s) - outer(ones, s) stays structured, so products with it distribute
+    if _row_spread(b) and a.shape == e.shape:
         return B.call(e.op, a, b.args[1])
-    if B.is_op(a, "outer") and B.is_ones(a.args[0]) and b.shape == e.shape:
+    if _row_spread(a) and b.shape == e.shape:
         return B.call(e.op, a.args[1], b)
     return e
+
+
+def _row_spread(x: ir.Expr) -> bool:
+    return B.is_op(x, "outer") and B.is_ones(x.args[0])
 
 
 def spread_product(e: ir.Expr) -> ir.Expr:

@@ -1,0 +1,166 @@
+"""The engine's required results: each checked by its numbers and its form.
+
+Numbers, by two routes independent of the derivation:
+* central finite differences of the value, computed from the *index form* of
+  the expression by the einsum evaluator (not the matrix-level evaluator the
+  result uses), along random directions that respect the props;
+* the result's own index form, evaluated by einsum, equals its matrix form.
+Form: the printed result is the one a careful person writes, it parses again,
+and its operation count is within 1.25x of the hand-written form.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import matcalc
+from matcalc import ir
+from matcalc.errors import NoMatrixFormError
+from matcalc.evaluate import evaluate
+from matcalc.index.einsum import evaluate_index
+from matcalc.index.lower import Pool, lower
+from matcalc.matrix import build as B
+from matcalc.parse import parse
+from matcalc.verify import check_derivative, direction, draw_inputs
+
+from cases import REQUIRED, SECOND_ORDER, Case
+
+
+def _index_value(expr: ir.Expr, values, dims) -> np.ndarray:
+    pool = Pool()
+    idx = tuple(pool.fresh(d) for d in expr.shape)
+    return evaluate_index(lower(expr, idx, pool), values, dims, idx)
+
+
+def finite_difference_error(f, x0: np.ndarray, sym: ir.Symbol, derivative: np.ndarray, out_rank: int,
+                            rng) -> float:
+    """Largest relative error of <D, V> against (f(x + hV) - f(x - hV)) / 2h."""
+    worst = 0.0
+    h = 1e-5 * max(1.0, float(np.max(np.abs(x0))))
+    for _ in range(5):
+        v = direction(sym, x0, rng)
+        fd = (f(x0 + h * v) - f(x0 - h * v)) / (2 * h)
+        if out_rank == 0:
+            pred = np.sum(np.broadcast_to(derivative, x0.shape) * v)
+        elif x0.ndim == 0:
+            pred = derivative * v
+        else:
+            pred = derivative @ v
+        scale = max(np.max(np.abs(fd)), np.max(np.abs(pred)), 1e-8)
+        worst = max(worst, float(np.max(np.abs(fd - pred)) / scale))
+    return worst
+
+
+def _derive(case: Case) -> matcalc.Derivation:
+    return matcalc.derive(case.doc(), verify=False)
+
+
+def _op_count(expr: ir.Expr) -> int:
+    return sum(1 for node in ir.walk(expr) if isinstance(node, ir.Apply))
+
+
+@pytest.mark.parametrize("case", REQUIRED, ids=lambda c: c.id)
+def test_form(case: Case):
+    d = _derive(case)
+    result = d.results[case.wrt]
+    assert result.text == case.expected
+    again = parse(result.text, d.problem.symbols, d.problem.dims)
+    assert again.shape == result.shape
+
+
+@pytest.mark.parametrize("case", REQUIRED, ids=lambda c: c.id)
+def test_numbers(case: Case):
+    d = _derive(case)
+    p, result = d.problem, d.results[case.wrt]
+    sym = p.symbols[case.wrt]
+    rng = np.random.default_rng(7)
+    # the function whose derivative is checked: the value, or for a Hessian the gradient
+    target = p.expr if case.order == 1 else result.gradient
+    values = draw_inputs(ir.apply("add", [_scalar(target), _scalar(result.matrix)]), p.symbols, p.dims, rng)
+    got = np.asarray(evaluate(result.matrix, values, p.dims), dtype=float)
+
+    # the result's index form, by einsum, agrees with its matrix form
+    np.testing.assert_allclose(_index_value(result.matrix, values, p.dims), got, rtol=1e-10, atol=1e-12)
+
+    def f(x):
+        vals = dict(values)
+        vals[case.wrt] = x
+        return _index_value(target, vals, p.dims)
+
+    err = finite_difference_error(f, values[case.wrt], sym, got, target.rank, rng)
+    assert err < 1e-6, f"finite differences disagree: relative error {err:.2e}"
+    if case.order == 2:   # and the gradient it differentiates is right too
+        grad = np.asarray(evaluate(result.gradient, values, p.dims), dtype=float)
+        err = finite_difference_error(lambda x: _index_value(p.expr, {**values, case.wrt: x}, p.dims),
+                                      values[case.wrt], sym, grad, 0, rng)
+        assert err < 1e-6
+
+
+def _scalar(e):
+    return e if e.rank == 0 else ir.apply("sum", [e])
+
+
+@pytest.mark.parametrize("case", REQUIRED, ids=lambda c: c.id)
+def test_simplification_quality(case: Case):
+    """matcalc's form costs at most 1.25x the operations of the hand-written form."""
+    d = _derive(case)
+    mine = _op_count(d.results[case.wrt].matrix)
+    hand = _op_count(parse(case.hand or case.expected, d.problem.symbols, d.problem.dims))
+    assert mine <= 1.25 * max(hand, 1), (mine, hand)
+
+
+@pytest.mark.parametrize("case", SECOND_ORDER[:3], ids=lambda c: c.id)
+def test_result_does_not_depend_on_sizes(case: Case):
+    """Dimensions are symbolic: the same form comes out whatever their sizes."""
+    small = matcalc.derive(case.doc({"n": 3, "m": 2, "k": 2, "p": 2, "q": 2}), verify=False)
+    large = matcalc.derive(case.doc({"n": 400, "m": 300, "k": 20, "p": 5, "q": 7}), verify=False)
+    assert small.results[case.wrt].text == large.results[case.wrt].text
+
+
+def test_derive_verifies_by_default():
+    d = matcalc.derive(REQUIRED[-5].doc())
+    assert d.verified and all(c.passed for c in d.verification.values())
+
+
+@pytest.mark.parametrize("factor", [1.001, 0.999])
+def test_checker_rejects_a_gradient_off_by_a_tenth_of_a_percent(factor):
+    case = next(c for c in REQUIRED if c.id == "softmax_regression")
+    d = _derive(case)
+    p = d.problem
+    good = d.results["W"].matrix
+    assert check_derivative(p.expr, p.symbols["W"], good, p.symbols, p.dims).passed
+    off = B.mul(B.num(factor), good)
+    assert not check_derivative(p.expr, p.symbols["W"], off, p.symbols, p.dims).passed
+
+
+def test_checker_rejects_a_transposed_term():
+    case = next(c for c in REQUIRED if c.id == "trace_XtAX")
+    d = _derive(case)
+    p = d.problem
+    A, X = p.symbols["A"], p.symbols["X"]
+    wrong = ir.apply("matmul", [ir.apply("add", [A, A]), X])   # (A + A) X instead of (A + Aᵀ) X
+    assert not check_derivative(p.expr, X, wrong, p.symbols, p.dims).passed
+
+
+@pytest.mark.parametrize("f", ["relu", "abs"])
+def test_subgradient_is_zero_at_zero(f):
+    d = matcalc.derive({"dims": {"n": 3}, "symbols": {"x": {"shape": ["n"]}}, "expr": f"sum({f}(x))"},
+                       verify=False)
+    g = evaluate(d.results["x"].matrix, {"x": np.array([0.0, -2.0, 3.0])}, d.problem.dims)
+    assert g[0] == 0.0 and g[1] == (0.0 if f == "relu" else -1.0) and g[2] == 1.0
+
+
+def test_kron_with_unstructured_adjoint_is_refused():
+    doc = {"symbols": {"A": {"shape": [2, 2]}, "B": {"shape": [3, 3]}, "x": {"shape": [6]}},
+           "expr": "x @ kron(A, B) @ x", "wrt": ["A"]}
+    with pytest.raises(NoMatrixFormError, match="kron"):
+        matcalc.derive(doc)
+
+
+def test_every_symbol_by_default():
+    d = matcalc.derive({"dims": {"n": 3, "m": 2}, "symbols": {"X": {"shape": ["n", "m"]},
+                                                            "Y": {"shape": ["m", "n"]}},
+                        "expr": "trace(X @ Y)"})
+    assert d.results["X"].text == "Y.T" and d.results["Y"].text == "X.T"
+    assert d.verified
