@@ -101,11 +101,17 @@ def derive(
                                                 show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")]
     = False,
+    emit_code: Annotated[Path | None, typer.Option(
+        "--emit-code", help="Write the numpy module to this file (several derivations: one file each, "
+        "named FILE_<name>.py).", show_default=False)] = None,
+    show_code: Annotated[bool, typer.Option("--show-code", help="Print the generated numpy module.")]
+    = False,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the finite-difference check.")]
     = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs of the check.")] = 0,
     shapes: Annotated[bool, typer.Option("--shapes", help="Show every subexpression with its shape.")]
     = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
 ):
     """Derive the gradient (or Hessian) that each FILE asks for.
@@ -123,17 +129,22 @@ def derive(
     for path in files:
         try:
             result = run(path, verify=not no_verify, seed=seed)
+            derivations = result if isinstance(result, list) else [result]
+            if emit_code is not None:
+                _write_code(derivations, emit_code, files, console if not (as_json or quiet) else None)
         except MatcalcError as err:
             _fail(err, debug)
         except Exception as exc:  # a bug: say so in one line, never a traceback
             _internal(exc, debug)
-        derivations = result if isinstance(result, list) else [result]
         for d in derivations:
             failed |= any(not c.passed for c in d.verification.values())
             if as_json:
                 outputs.append(_as_dict(d))
+            elif quiet:
+                for name, r in d.results.items():
+                    console.print(Text(f"{name}: {r.text}"))
             else:
-                _show(console, d, path, shapes)
+                _show(console, d, path, shapes, show_code)
     if as_json:
         payload = outputs[0] if len(outputs) == 1 else {"derivations": outputs}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
@@ -141,7 +152,19 @@ def derive(
         raise typer.Exit(1)
 
 
-def _show(console: Console, d, path: Path, shapes: bool) -> None:
+def _write_code(derivations, target: Path, inputs, console) -> None:
+    from .files import write_atomic
+
+    for d in derivations:
+        out = target if len(derivations) == 1 else target.with_name(f"{target.stem}_{d.name}.py")
+        write_atomic(out, d.code, protect=inputs)
+        if console is not None:
+            console.print(Text(f"wrote {out}", style="dim"))
+
+
+def _show(console: Console, d, path: Path, shapes: bool, show_code: bool) -> None:
+    from rich.table import Table
+
     head = Text(d.name, style="bold")
     head.append(f"  ({Path(str(path)).name})", style="dim")
     console.print(head)
@@ -162,13 +185,20 @@ def _show(console: Console, d, path: Path, shapes: bool) -> None:
         line.append(f"({r.kind}, {show(r.shape)})", style="cyan")
         console.print(line)
         console.print(Text("  " + r.text, style="bold green"))
-        c = d.verification.get(name)
-        if c is not None:
-            status = Text("  verified" if c.passed else "  FAILED verification",
-                          style="green" if c.passed else "bold red")
-            status.append(f": abs error {c.max_abs_error:.1e}, rel error {c.max_rel_error:.1e} "
-                          f"({c.directions} directions, {c.entries} entries)", style="dim")
-            console.print(status)
+    if d.verification:
+        table = Table(title="finite-difference check", title_justify="left", show_edge=False)
+        for col in ("symbol", "shape", "max abs err", "max rel err", "directions", "entries", "result"):
+            table.add_column(col, justify="right" if col not in ("symbol", "shape", "result") else "left")
+        for name, c in d.verification.items():
+            table.add_row(name, "x".join(map(str, c.shape)) or "scalar", f"{c.max_abs_error:.1e}",
+                          f"{c.max_rel_error:.1e}", str(c.directions), str(c.entries),
+                          Text("pass", style="green") if c.passed else Text("FAIL", style="bold red"))
+        console.print()
+        console.print(table)
+    if show_code:
+        from rich.syntax import Syntax
+        console.print()
+        console.print(Syntax(d.code, "python", theme="ansi_dark", word_wrap=True))
     console.print()
 
 
@@ -183,9 +213,59 @@ def _as_dict(d) -> dict:
         "wrt": list(d.problem.wrt),
         "results": {name: {"matrix": r.text, "latex": to_latex(r.matrix), "shape": list(r.shape),
                            "kind": r.kind} for name, r in d.results.items()},
+        "code": d.code,
         "verification": {name: {"max_abs_error": c.max_abs_error, "max_rel_error": c.max_rel_error,
-                                "passed": c.passed} for name, c in d.verification.items()},
+                                "passed": c.passed, "directions": c.directions, "entries": c.entries}
+                         for name, c in d.verification.items()},
     }
+
+
+@app.command(epilog="""Example:
+
+  matcalc check derivations/softmax_regression.yaml --against my_grads.py:grad_W
+""")
+def check(
+    file: Annotated[Path, typer.Argument(help="The expr.yaml the function should differentiate.",
+                                         show_default=False)],
+    against: Annotated[str, typer.Option("--against", help="Your gradient: FILE.py:FUNCTION, called "
+                                         "with the symbols as keyword arguments.", show_default=False)],
+    wrt: Annotated[str | None, typer.Option("--wrt", help="The symbol it differentiates (default: "
+                                            "from its name, grad_W -> W).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs.")] = 0,
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
+):
+    """Check your own gradient function against matcalc's verified derivation.
+
+    Runs FUNCTION from your FILE.py (this imports your file) at random inputs
+    that respect the props, compares it with matcalc's result, and says how
+    it differs: a constant factor, a transpose, a sign, a missing term.
+    Exit code 0 when it agrees, 1 when it does not.
+    """
+    from .against import check_against, load_function, symbol_for
+    from .pipeline import derive as run
+
+    console = Console(highlight=False)
+    try:
+        result = run(file, seed=seed)
+        d = result[0] if isinstance(result, list) else result
+        function = load_function(against)
+        symbol = wrt or symbol_for(against.rsplit(":", 1)[-1], d.problem.wrt)
+        if symbol not in d.results:
+            raise MatcalcError(f"{symbol} is not among the wrt symbols of {file}")
+        report = check_against(d, function, symbol, seed=seed)
+    except MatcalcError as err:
+        _fail(err, debug)
+    except Exception as exc:
+        _internal(exc, debug)
+    r = d.results[symbol]
+    console.print(Text(f"matcalc: ∂J/∂{symbol} = {r.text}", style="bold"))
+    line = Text(f"{report.function}: ", style="bold")
+    line.append("agrees" if report.agrees else "DIFFERS", style="green" if report.agrees else "bold red")
+    line.append(f" (max abs difference {report.max_abs_difference:.1e}, "
+                f"max rel difference {report.max_rel_difference:.1e}); {report.diagnosis}")
+    console.print(line)
+    if not report.agrees:
+        raise typer.Exit(1)
 
 
 def main() -> None:

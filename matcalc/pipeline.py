@@ -91,6 +91,18 @@ class Derivation:
             stack.extend((depth + 1, c) for c in reversed(node.children()))
         return out
 
+    @property
+    def code(self) -> str:
+        """The source of a self-contained numpy module (see :mod:`matcalc.codegen`)."""
+        from .codegen import emit_module
+        return emit_module(self)
+
+    def function(self):
+        """The module's callables (``value``, ``grad_S`` / ``hess_S``,
+        ``value_and_grad``) without writing a file."""
+        from .codegen import callables
+        return callables(self)
+
     def __repr__(self) -> str:
         return f"Derivation({self.name}: {self.expr} w.r.t. {', '.join(self.problem.wrt)})"
 

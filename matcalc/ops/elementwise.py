@@ -50,6 +50,14 @@ FUNCTIONS = {
 }
 
 
+HELPERS = {
+    "_sigmoid": '''def _sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow for large |x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))''',
+}
+
+
 def _sigmoid(x):
     """1 / (1 + exp(-x)) without overflow for large |x|."""
     x = np.asarray(x, dtype=float)
@@ -75,4 +83,4 @@ for _name, (_numpy, _latex, _domain, _definition, _deriv) in FUNCTIONS.items():
     register(Op(_name, "call", 1, _same, numpy=_numpy, latex=_latex, domain=(_domain,),
                 doc=f"elementwise {_name}", vjp=_vjp, fn=NUMPY[_name],
                 index=lambda node, args, idx, pool: I.Func(node.op, args[0](idx)), deriv=_deriv, elementwise=True,
-                extra={"sympy": _definition}))
+                extra={"sympy": _definition, "helpers": ("_sigmoid",) if _name == "sigmoid" else ()}))

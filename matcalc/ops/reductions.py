@@ -87,6 +87,24 @@ def _count(shape, axis):
     return out
 
 
+# Source of the helpers generated modules define (kept beside the functions
+# the evaluator runs; a test checks that the two agree).
+HELPERS = {
+    "_softmax": '''def _softmax(a, axis):
+    """exp(a) / sum(exp(a)) along axis, without overflow."""
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)''',
+    "_log_softmax": '''def _log_softmax(a, axis):
+    """log(softmax(a)) along axis, without overflow or log(0)."""
+    z = a - np.max(a, axis=axis, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))''',
+    "_logsumexp": '''def _logsumexp(a, axis):
+    """log(sum(exp(a))) along axis, without overflow."""
+    m = np.max(a, axis=axis, keepdims=True)
+    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))''',
+}
+
+
 def _np_softmax(a, axis):
     z = a - np.max(a, axis=axis, keepdims=True)
     e = np.exp(z)
@@ -206,7 +224,7 @@ def _normalize_norm(shapes, attrs):
 
 for _name in ("sum", "mean"):
     register(Op(_name, "call", 1, _reduce_shape, params=("axis",), normalize=_normalize_reduce(_name),
-                numpy=f"np.{_name}({{0}}{{axis}})", doc=f"{_name} of all entries or along an axis",
+                numpy=f"np.{_name}({{0}}{{axis_kw}})", doc=f"{_name} of all entries or along an axis",
                 vjp=_vjp_sum if _name == "sum" else _vjp_mean,
                 fn=getattr(np, _name), index=_index_sum if _name == "sum" else _index_mean))
 
@@ -222,10 +240,13 @@ register(Op("norm", "call", 1, lambda s, a: (), params=("ord",), normalize=_norm
 
 register(Op("softmax", "call", 1, _same, params=("axis",), normalize=_normalize_rowwise("softmax"),
             doc="exp(A) / sum(exp(A)) along an axis", vjp=_vjp_softmax, fn=_np_softmax,
+            numpy="_softmax({0}, axis={axis})", extra={"helpers": ("_softmax",)},
             index=_index_softmax))
 register(Op("log_softmax", "call", 1, _same, params=("axis",),
             normalize=_normalize_rowwise("log_softmax"), doc="log(softmax(A)) along an axis",
+            numpy="_log_softmax({0}, axis={axis})", extra={"helpers": ("_log_softmax",)},
             vjp=_vjp_log_softmax, fn=_np_log_softmax, index=_index_log_softmax))
 register(Op("logsumexp", "call", 1, _reduce_shape, params=("axis",),
             normalize=_normalize_rowwise("logsumexp"), doc="log(sum(exp(A))) along an axis",
+            numpy="_logsumexp({0}, axis={axis})", extra={"helpers": ("_logsumexp",)},
             vjp=_vjp_logsumexp, fn=_np_logsumexp, index=_index_logsumexp))
