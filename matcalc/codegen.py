@@ -127,8 +127,19 @@ class Emitter:
         return text, PREC_ATOM
 
     def _matmul(self, a: ir.Expr, b: ir.Expr):
-        """diag(v) @ M -> v[:, None] * M;  inv(A) @ B -> solve(A, B), and transposes."""
+        """diag(v) @ M -> v[:, None] * M;  inv(A) @ B -> solve(A, B), and transposes;
+        Mᵀ diag(v) M with v >= 0 -> Sᵀ S for S = sqrt(v)[:, None] * M (numpy then
+        uses a symmetric rank-k product, half the work of a general one)."""
         np_ = self.np
+        gram = _gram(a, b)
+        if gram is not None:
+            m, v = gram
+            weights, rows = self.value(v), self.wrap(m, PREC_MUL, True)
+            self.counter += 1
+            name = f"t{self.counter}"
+            self.lines.append(f"{name} = {np_}.sqrt({weights})[:, None] * {rows}"
+                              f"  # so that the product below is {name}.T @ {name}")
+            return f"{name}.T @ {name}", PREC_MUL
         if B.is_op(a, "diag") and a.args[0].rank == 1 and a not in self.names:
             v = self.wrap(a.args[0], PREC_POSTFIX)
             scale = f"{v}[:, None]" if b.rank == 2 else v
@@ -148,6 +159,47 @@ class Emitter:
             out = f"{np_}.linalg.solve({m}, {rhs})"
             return (out + ".T", PREC_POSTFIX) if a.rank == 2 else (out, PREC_ATOM)
         return None
+
+
+def _gram(a: ir.Expr, b: ir.Expr):
+    """(M, v) when a @ b is Mᵀ diag(v) M with v >= 0 entrywise, else None."""
+    if B.is_op(a, "matmul") and B.is_op(a.args[1], "diag"):
+        mt, dg, m = a.args[0], a.args[1], b
+    elif B.is_op(b, "matmul") and B.is_op(b.args[0], "diag"):
+        mt, dg, m = a, b.args[0], b.args[1]
+    else:
+        return None
+    if dg.args[0].rank != 1 or m.rank != 2 or B.T(m) != mt or not nonnegative(dg.args[0]):
+        return None
+    return m, dg.args[0]
+
+
+_POSITIVE_FUNCS = ("exp", "sigmoid", "softplus", "softmax", "sqrt", "abs", "relu", "step", "norm")
+
+
+def nonnegative(e: ir.Expr) -> bool:
+    """A sufficient test that every entry of e is >= 0 (sigmoid(z) * (1 - sigmoid(z)) is)."""
+    if isinstance(e, ir.Number):
+        return e.value >= 0
+    if isinstance(e, ir.Dim):
+        return True
+    if isinstance(e, ir.Symbol):
+        return bool({"positive", "onehot", "stochastic"} & e.props)
+    if not isinstance(e, ir.Apply):
+        return False
+    if e.op in _POSITIVE_FUNCS or e.op in ("ones", "eye"):
+        return True
+    if e.op in ("mul", "div", "add"):
+        return all(nonnegative(a) for a in e.args)
+    if e.op == "pow":
+        p = e.args[1]
+        return nonnegative(e.args[0]) or (isinstance(p, ir.Number) and float(p.value) % 2 == 0)
+    if e.op == "sub":    # 1 - sigmoid(z) = sigmoid(-z)
+        a, b = e.args
+        return B.is_num(a, 1) and B.is_op(b, "sigmoid", "softmax")
+    if e.op in ("sum", "mean", "transpose", "diag"):
+        return nonnegative(e.args[0])
+    return False
 
 
 def _inverse(e: ir.Expr):
@@ -283,6 +335,7 @@ def emit_module(derivation) -> str:
         texts = [em.value(r) for r in roots]
         helpers.update(em.helpers)
         body = _prologue(p, roots, np_) + em.lines + ret(texts)
+        doc = doc.rstrip() + f"\n\n    Arguments (keyword): {shapes}.\n    "
         functions.append("\n".join([f"def {name}(*, {params}):", f'    """{doc}"""']
                                    + ["    " + line for line in body]))
 
