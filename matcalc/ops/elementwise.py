@@ -20,34 +20,62 @@ from ..index import nodes as I
 from ..matrix import build as B
 from . import Op, register
 
-_x = sympy.Symbol("x", real=True)
+X = sympy.Symbol("x", real=True)
+# Functions sympy should not rewrite (it would turn sigmoid into exp's): opaque.
+OPAQUE = {name: sympy.Function(name) for name in ("sigmoid", "softplus", "relu", "sign", "step")}
+_sig, _step, _sign = OPAQUE["sigmoid"], OPAQUE["step"], OPAQUE["sign"]
 
-
-
-def _f(name):
-    return lambda x: B.call(name, x)
-
-
-# name: (numpy, latex, domain, sympy definition, derivative in IR)
+# name: (numpy, latex, domain, definition, derivative) -- the definition is the
+# scalar function in sympy; the derivative is written in terms of the function
+# itself where that reads best, and a test checks it against sympy.diff of the
+# definition.  Both the matrix-level and the index-level derivatives are built
+# from this one expression.
 FUNCTIONS = {
-    "exp": ("np.exp({0})", "\\exp({0})", None, sympy.exp(_x), _f("exp")),
-    "log": ("np.log({0})", "\\log({0})", "positive", sympy.log(_x), lambda x: B.div(B.ONE, x)),
-    "sqrt": ("np.sqrt({0})", "\\sqrt{{{0}}}", "positive", sympy.sqrt(_x),
-             lambda x: B.div(B.num(Fraction(1, 2)), B.call("sqrt", x))),
-    "abs": ("np.abs({0})", "\\lvert {0} \\rvert", None, sympy.Abs(_x), _f("sign")),
-    "sin": ("np.sin({0})", "\\sin({0})", None, sympy.sin(_x), _f("cos")),
-    "cos": ("np.cos({0})", "\\cos({0})", None, sympy.cos(_x), lambda x: B.neg(B.call("sin", x))),
-    "tanh": ("np.tanh({0})", "\\tanh({0})", None, sympy.tanh(_x),
-             lambda x: B.sub(B.ONE, B.power(B.call("tanh", x), B.num(2)))),
-    "sigmoid": ("_sigmoid({0})", "\\sigma({0})", None, 1 / (1 + sympy.exp(-_x)),
-                lambda x: B.mul(B.call("sigmoid", x), B.sub(B.ONE, B.call("sigmoid", x)))),
+    "exp": ("np.exp({0})", "\\exp({0})", None, sympy.exp(X), sympy.exp(X)),
+    "log": ("np.log({0})", "\\log({0})", "positive", sympy.log(X), 1 / X),
+    "sqrt": ("np.sqrt({0})", "\\sqrt{{{0}}}", "positive", sympy.sqrt(X), 1 / (2 * sympy.sqrt(X))),
+    "abs": ("np.abs({0})", "\\lvert {0} \\rvert", None, sympy.Abs(X), _sign(X)),
+    "sin": ("np.sin({0})", "\\sin({0})", None, sympy.sin(X), sympy.cos(X)),
+    "cos": ("np.cos({0})", "\\cos({0})", None, sympy.cos(X), -sympy.sin(X)),
+    "tanh": ("np.tanh({0})", "\\tanh({0})", None, sympy.tanh(X), 1 - sympy.tanh(X) ** 2),
+    "sigmoid": ("_sigmoid({0})", "\\sigma({0})", None, 1 / (1 + sympy.exp(-X)), _sig(X) * (1 - _sig(X))),
     "softplus": ("np.logaddexp(0.0, {0})", "\\operatorname{{softplus}}({0})", None,
-                 sympy.log(1 + sympy.exp(_x)), _f("sigmoid")),
-    "relu": ("np.maximum({0}, 0.0)", "\\operatorname{{relu}}({0})", None, sympy.Max(_x, 0), _f("step")),
-    "sign": ("np.sign({0})", "\\operatorname{{sign}}({0})", None, sympy.sign(_x), lambda x: B.ZERO),
-    "step": ("np.heaviside({0}, 0.0)", "\\operatorname{{step}}({0})", None, sympy.Heaviside(_x, 0),
-             lambda x: B.ZERO),
+                 sympy.log(1 + sympy.exp(X)), _sig(X)),
+    "relu": ("np.maximum({0}, 0.0)", "\\operatorname{{relu}}({0})", None, sympy.Max(X, 0), _step(X)),
+    "sign": ("np.sign({0})", "\\operatorname{{sign}}({0})", None, sympy.sign(X), sympy.Integer(0)),
+    "step": ("np.heaviside({0}, 0.0)", "\\operatorname{{step}}({0})", None, sympy.Heaviside(X, 0),
+             sympy.Integer(0)),
 }
+
+
+def derivative_ir(name: str, arg):
+    """f'(arg) as a matrix-level expression (from the one sympy derivative)."""
+    from ..matrix.algebra import Algebra
+
+    alg = Algebra()
+    alg.leaf_of[X] = arg
+    return alg.to_ir(FUNCTIONS[name][4])
+
+
+def derivative_index(name: str, arg: I.IExpr) -> I.IExpr:
+    """f'(arg) in index notation (from the same sympy derivative)."""
+    return _to_index(FUNCTIONS[name][4], arg)
+
+
+def _to_index(e, arg: I.IExpr) -> I.IExpr:
+    if e == X:
+        return arg
+    if e.is_Number:
+        return I.Num(Fraction(int(e.p), int(e.q)) if e.is_Rational else float(e))
+    if e.is_Add:
+        return I.Add(tuple(_to_index(t, arg) for t in e.args))
+    if e.is_Mul:
+        return I.Mul(tuple(_to_index(t, arg) for t in e.args))
+    if e.is_Pow:
+        return I.Pow(_to_index(e.base, arg), _to_index(e.exp, arg))
+    name = {sympy.exp: "exp", sympy.log: "log", sympy.sin: "sin", sympy.cos: "cos",
+            sympy.tanh: "tanh"}.get(e.func, str(e.func))
+    return I.Func(name, _to_index(e.args[0], arg))
 
 
 HELPERS = {
@@ -77,10 +105,16 @@ def _same(shapes, attrs):
 
 
 
-for _name, (_numpy, _latex, _domain, _definition, _deriv) in FUNCTIONS.items():
-    def _vjp(g, node, _deriv=_deriv):
-        return (B.mul(g, _deriv(node.args[0])),)
+def _vjp(g, node):
+    return (B.mul(g, derivative_ir(node.op, node.args[0])),)
+
+
+def _index(node, args, idx, pool):
+    return I.Func(node.op, args[0](idx))
+
+
+for _name, (_numpy, _latex, _domain, _definition, _derivative) in FUNCTIONS.items():
     register(Op(_name, "call", 1, _same, numpy=_numpy, latex=_latex, domain=(_domain,),
-                doc=f"elementwise {_name}", vjp=_vjp, fn=NUMPY[_name],
-                index=lambda node, args, idx, pool: I.Func(node.op, args[0](idx)), deriv=_deriv, elementwise=True,
+                doc=f"elementwise {_name}", vjp=_vjp, fn=NUMPY[_name], index=_index,
+                deriv=lambda x, _name=_name: derivative_ir(_name, x), elementwise=True,
                 extra={"sympy": _definition, "helpers": ("_sigmoid",) if _name == "sigmoid" else ()}))

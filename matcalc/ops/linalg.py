@@ -30,6 +30,25 @@ def _index_det(node, args, idx, pool):
     return I.Opaque(node, (), _label(node))
 
 
+def _index_deriv_inv(entry, d_arg, pool):
+    """∂(A⁻¹)_ij = -Σ_a Σ_b (A⁻¹)_ia ∂A_ab (A⁻¹)_bj  (Matrix Cookbook eq. 59)."""
+    i, j = entry.indices
+    n = entry.expr.shape[0]
+    a, b = pool.fresh(n), pool.fresh(n)
+    inv = entry.expr
+    return I.Sum(a, I.Sum(b, I.Mul((I.Num(-1), I.Opaque(inv, (i, a), entry.label), d_arg((a, b)),
+                                    I.Opaque(inv, (b, j), entry.label)))))
+
+
+def _index_deriv_det(entry, d_arg, pool):
+    """∂ det A = det A Σ_a Σ_b (A⁻¹)_ba ∂A_ab  (Matrix Cookbook eq. 46)."""
+    arg = entry.expr.args[0]
+    n = arg.shape[0]
+    a, b = pool.fresh(n), pool.fresh(n)
+    inv = ir.apply("inv", [arg])
+    return I.Sum(a, I.Sum(b, I.Mul((entry, I.Opaque(inv, (b, a), _label(inv)), d_arg((a, b))))))
+
+
 def _index_logdet(node, args, idx, pool):
     det = ir.apply("det", [node.args[0]])
     return I.Func("log", I.Opaque(det, (), _label(det)))
@@ -174,10 +193,10 @@ def _kron(shapes, attrs):
 
 register(Op("inv", "call", 1, _square("inv"), numpy="np.linalg.inv({0})", latex="{0}^{{-1}}",
             domain=("invertible",), doc="matrix inverse", vjp=_vjp_inv,
-            fn=np.linalg.inv, index=_index_inv))
+            fn=np.linalg.inv, index=_index_inv, extra={"index_deriv": _index_deriv_inv}))
 register(Op("det", "call", 1, _square("det"), numpy="np.linalg.det({0})", latex="\\det({0})",
             domain=("invertible",), doc="determinant", vjp=_vjp_det,
-            fn=np.linalg.det, index=_index_det))
+            fn=np.linalg.det, index=_index_det, extra={"index_deriv": _index_deriv_det}))
 register(Op("logdet", "call", 1, _square("logdet"), numpy="np.linalg.slogdet({0})[1]",
             latex="\\log\\det({0})", domain=("spd",), doc="log of the determinant", vjp=_vjp_logdet,
             fn=lambda a: np.linalg.slogdet(a)[1], index=_index_logdet))

@@ -36,10 +36,9 @@ def _index_sum(node, args, idx, pool):
 
 
 def _index_mean(node, args, idx, pool):
-    count = I.Num(1)
     dims = node.args[0].shape if node.attr("axis") is None else (node.args[0].shape[node.attr("axis")],)
     factors = [I.Entry(d) if isinstance(d, str) else I.Num(d) for d in dims]
-    count = I.Mul(tuple(factors)) if len(factors) > 1 else factors[0]
+    count = I.Mul(tuple(factors)) if len(factors) > 1 else factors[0] if factors else I.Num(1)
     return I.Mul((I.inverse(count), _index_sum(node, args, idx, pool)))
 
 
