@@ -207,12 +207,19 @@ def read_source(arg: Any) -> tuple[Node, Source]:
         if path.is_dir():
             raise FileError(f"{path} is a directory, not an expr.yaml file",
                             hint=f"try {path}/*.yaml")
+        if not path.is_file():
+            # a FIFO would block and /dev/zero never ends: read regular files only
+            raise FileError(f"{path} is not a regular file", hint="give the path of an expr.yaml file")
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
                 raise FileError(f"{path} is {size:,} bytes; an expr.yaml file is at most "
                                 f"{MAX_FILE_BYTES:,} bytes")
-            data = path.read_bytes()
+            with path.open("rb") as f:   # at most the limit, even if the file grows meanwhile
+                data = f.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                raise FileError(f"{path} is more than {MAX_FILE_BYTES:,} bytes; an expr.yaml file is "
+                                f"at most {MAX_FILE_BYTES:,} bytes")
         except OSError as exc:
             raise FileError(f"cannot read {path}: {exc.strerror}") from None
         try:

@@ -1,0 +1,161 @@
+"""A long fuzzing campaign: random well-typed expressions through the whole
+pipeline, and random / mutated text through the parser.
+
+    python bench/campaign.py                       # 5,000 expressions, 100,000 parser inputs
+    python bench/campaign.py --n 1000 --fuzz 20000 --seed 1
+
+Prints, for the expressions: derived and verified, refused with a clear error,
+crashed (must be 0), wrong-but-claimed-right (a result that fails
+verification; the CLI would print it, so it must be 0), the other failure
+kinds of tests/fuzz_check.py, and median / worst derivation time; for the
+parser: inputs, parsed, refused with a MatcalcError, crashed, slowest.
+Each distinct failure is shrunk to a small document and printed at the end
+(``--json FILE`` writes them all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+import hypothesis  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+
+from fuzz_check import BAD, KINDS, examine, shrink  # noqa: E402
+from strategies import derivations  # noqa: E402
+
+
+def progress(done: int, total: int, counts: Counter, start: float) -> None:
+    rate = done / max(time.perf_counter() - start, 1e-9)
+    summary = " ".join(f"{k}={counts[k]}" for k in KINDS if counts[k])
+    print(f"\r  {done:>7,}/{total:,}  {rate:7.1f}/s  {summary}", end="", file=sys.stderr, flush=True)
+
+
+def expressions(n: int, seed: int, shrink_budget: int):
+    counts: Counter = Counter()
+    times: list[float] = []
+    failures: dict[tuple, dict] = {}
+    start = time.perf_counter()
+
+    @settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(derivations())
+    def run(drawn):
+        outcome = examine(drawn.doc)
+        counts[outcome.kind] += 1
+        times.append(outcome.seconds)
+        if outcome.kind in BAD and outcome.signature not in failures:
+            failures[outcome.signature] = {"kind": outcome.kind, "drawn": drawn.doc,
+                                           "detail": outcome.detail, "outcome": outcome}
+        done = sum(counts.values())
+        if done % 25 == 0 or done == n:
+            progress(done, n, counts, start)
+
+    hypothesis.seed(seed)(run)()   # a fixed seed, so a campaign can be repeated
+    print(file=sys.stderr)
+    print(f"  shrinking {len(failures)} distinct failures ...", file=sys.stderr, flush=True)
+    for f in failures.values():
+        small, small_outcome = shrink(f["drawn"], f.pop("outcome"), budget=shrink_budget)
+        f["shrunk"], f["shrunk_detail"] = small, small_outcome.detail
+    return counts, times, list(failures.values())
+
+
+def parser_fuzz(n: int, seed: int):
+    from matcalc.errors import MatcalcError
+    from support import parse_in_scope
+    from matcalc.parse import parse
+    from test_fuzz_parser import SEED_PROBLEMS, mutate
+
+    rng = random.Random(seed)
+    counts: Counter = Counter()
+    slowest = (0.0, "")
+    crashes: list[str] = []
+    start = time.perf_counter()
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            text = bytes(rng.randrange(256) for _ in range(rng.randint(0, 80))).decode("utf-8", "replace")
+        elif kind == 1:
+            text = "".join(chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x10FFFF)]))
+                           for _ in range(rng.randint(0, 60)))
+            text = text.encode("utf-8", "replace").decode("utf-8", "replace")
+        else:
+            text, symbols, dims = rng.choice(SEED_PROBLEMS)
+            text = mutate(text, rng)
+        t0 = time.perf_counter()
+        try:
+            parse_in_scope(text) if kind < 2 else parse(text, symbols, dims)
+            counts["parsed"] += 1
+        except MatcalcError:
+            counts["refused"] += 1
+        except Exception as exc:  # noqa: BLE001
+            counts["crashed"] += 1
+            crashes.append(f"{type(exc).__name__}: {exc} for {text[:200]!r}")
+        took = time.perf_counter() - t0
+        if took > slowest[0]:
+            slowest = (took, text[:80])
+        if (i + 1) % 1000 == 0 or i + 1 == n:
+            rate = (i + 1) / (time.perf_counter() - start)
+            print(f"\r  {i + 1:>7,}/{n:,}  {rate:8.0f}/s  " + " ".join(f"{k}={v}" for k, v in counts.items()),
+                  end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return counts, slowest, crashes
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=5000, help="random expressions to derive (default 5,000)")
+    ap.add_argument("--fuzz", type=int, default=100_000, help="parser fuzz inputs (default 100,000)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shrink-budget", type=int, default=200, help="derivations spent shrinking each failure")
+    ap.add_argument("--json", type=Path, help="write every distinct failure (drawn and shrunk) here")
+    args = ap.parse_args(argv)
+
+    print(f"random expressions: {args.n:,} (seed {args.seed})", file=sys.stderr)
+    counts, times, failures = expressions(args.n, args.seed, args.shrink_budget) if args.n else (Counter(), [], [])
+    print(f"parser fuzz: {args.fuzz:,} inputs", file=sys.stderr)
+    pcounts, slowest, pcrashes = parser_fuzz(args.fuzz, args.seed) if args.fuzz else (Counter(), (0.0, ""), [])
+
+    total = sum(counts.values())
+    other_bad = sum(counts[k] for k in BAD if k not in ("crash", "wrong"))
+    print()
+    print(f"== {total:,} random expressions ==")
+    print(f"  derived and verified            {counts['verified']:>7,}")
+    print(f"  refused with a clear error      {counts['refused']:>7,}")
+    print(f"  crashed (must be 0)             {counts['crash']:>7,}")
+    print(f"  wrong-but-claimed-right (0!)    {counts['wrong']:>7,}")
+    print(f"  other failures (reprint, index form, rejected valid input) {other_bad:,}"
+          + (" (" + ", ".join(f"{k}={counts[k]}" for k in BAD if k not in ("crash", "wrong") and counts[k]) + ")"
+             if other_bad else ""))
+    print(f"  out of float range / non-differentiable point (not judged) {counts['range']:,}")
+    if times:
+        print(f"  derivation time: median {statistics.median(times) * 1000:.1f} ms, "
+              f"worst {max(times):.2f} s")
+    print(f"== {sum(pcounts.values()):,} parser fuzz inputs ==")
+    print(f"  parsed {pcounts['parsed']:,}, refused with a MatcalcError {pcounts['refused']:,}, "
+          f"crashed {pcounts['crashed']:,} (must be 0); slowest {slowest[0] * 1000:.1f} ms")
+    for c in pcrashes[:10]:
+        print("   ", c)
+    if failures:
+        print(f"== {len(failures)} distinct failures (shrunk) ==")
+        for f in failures:
+            s = f["shrunk"]
+            print(f"- {f['kind']}: {s['expr']!r}  symbols={s['symbols']}  wrt={s['wrt']} order={s['order']} "
+                  f"dims={s['dims']}")
+            print("    " + f["shrunk_detail"].splitlines()[0][:300])
+    if args.json:
+        args.json.write_text(json.dumps(failures, indent=1, default=str))
+    return 0 if counts["crash"] == counts["wrong"] == pcounts["crashed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
