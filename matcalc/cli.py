@@ -106,6 +106,11 @@ def derive(
         "named FILE_<name>.py).", show_default=False)] = None,
     show_code: Annotated[bool, typer.Option("--show-code", help="Print the generated numpy module.")]
     = False,
+    latex: Annotated[Path | None, typer.Option("--latex", help="Write the derivation as a LaTeX document.",
+                                               show_default=False)] = None,
+    markdown: Annotated[Path | None, typer.Option("--markdown", help="Write the derivation as Markdown.",
+                                                  show_default=False)] = None,
+    steps: Annotated[bool, typer.Option("--steps/--no-steps", help="Show the derivation steps.")] = True,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the finite-difference check.")]
     = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs of the check.")] = 0,
@@ -132,6 +137,7 @@ def derive(
             derivations = result if isinstance(result, list) else [result]
             if emit_code is not None:
                 _write_code(derivations, emit_code, files, console if not (as_json or quiet) else None)
+            _write_documents(derivations, latex, markdown, files, console if not (as_json or quiet) else None)
         except MatcalcError as err:
             _fail(err, debug)
         except Exception as exc:  # a bug: say so in one line, never a traceback
@@ -144,7 +150,7 @@ def derive(
                 for name, r in d.results.items():
                     console.print(Text(f"{name}: {r.text}"))
             else:
-                _show(console, d, path, shapes, show_code)
+                _show(console, d, path, shapes, show_code, steps)
     if as_json:
         payload = outputs[0] if len(outputs) == 1 else {"derivations": outputs}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
@@ -162,29 +168,47 @@ def _write_code(derivations, target: Path, inputs, console) -> None:
             console.print(Text(f"wrote {out}", style="dim"))
 
 
-def _show(console: Console, d, path: Path, shapes: bool, show_code: bool) -> None:
+def _write_documents(derivations, latex, markdown, inputs, console) -> None:
+    from .files import write_atomic
+    from .render.document import to_latex_document, to_markdown
+
+    for target, render in ((latex, to_latex_document), (markdown, to_markdown)):
+        if target is not None:
+            write_atomic(target, render(derivations), protect=inputs)
+            if console is not None:
+                console.print(Text(f"wrote {target}", style="dim"))
+
+
+def _show(console: Console, d, path: Path, shapes: bool, show_code: bool, steps: bool = True) -> None:
     from rich.table import Table
 
     head = Text(d.name, style="bold")
     head.append(f"  ({Path(str(path)).name})", style="dim")
     console.print(head)
-    if d.problem.description:
-        console.print(Text(d.problem.description, style="italic"))
-    expr = Text("J = ", style="bold")
-    expr.append(d.expr)
-    expr.append(f"   {show(d.shape)}", style="cyan")
-    console.print(expr)
+    if not steps:
+        expr = Text("J = ", style="bold")
+        expr.append(d.expr)
+        expr.append(f"   {show(d.shape)}", style="cyan")
+        console.print(expr)
     if shapes:
         console.print(_tree(d))
-    for name, r in d.results.items():
-        console.print()
-        what = {"gradient": "∂J/∂", "jacobian": "∂J/∂", "hessian": "∂²J/∂"}[r.kind] + name
-        if r.kind == "hessian":
-            what += "²"
-        line = Text(f"{what} ", style="bold")
-        line.append(f"({r.kind}, {show(r.shape)})", style="cyan")
-        console.print(line)
-        console.print(Text("  " + r.text, style="bold green"))
+    if steps:
+        from .render.document import build, to_console_lines
+        width = min(console.width, 100)
+        for style, line in to_console_lines(build(d), width):
+            console.print(Text(line, style=style or None), soft_wrap=True)
+    else:
+        if d.problem.description:
+            console.print(Text(d.problem.description, style="italic"))
+        for name, r in d.results.items():
+            console.print()
+            what = {"gradient": "∂J/∂", "jacobian": "∂J/∂", "hessian": "∂²J/∂"}[r.kind] + name
+            if r.kind == "hessian":
+                what += "²"
+            line = Text(f"{what} ", style="bold")
+            line.append(f"({r.kind}, {show(r.shape)})", style="cyan")
+            console.print(line)
+            console.print(Text("  " + r.text, style="bold green"))
     if d.verification:
         table = Table(title="finite-difference check", title_justify="left", show_edge=False)
         for col in ("symbol", "shape", "max abs err", "max rel err", "directions", "entries", "result"):

@@ -97,6 +97,22 @@ class Derivation:
         from .codegen import emit_module
         return emit_module(self)
 
+    def latex(self) -> str:
+        """A complete LaTeX document with the derivation (compiles with pdflatex)."""
+        from .render.document import to_latex_document
+        return to_latex_document([self])
+
+    def markdown(self) -> str:
+        """The derivation as Markdown with $$ math (GitHub, Jupyter)."""
+        from .render.document import to_markdown
+        return to_markdown([self])
+
+    def _repr_latex_(self) -> str:
+        from .render.latex import to_latex
+        parts = [f"\\frac{{\\partial J}}{{\\partial {r.symbol}}} = {to_latex(r.matrix)}"
+                 for r in self.results.values()]
+        return "$" + ",\\quad ".join(parts) + "$"
+
     def function(self):
         """The module's callables (``value``, ``grad_S`` / ``hess_S``,
         ``value_and_grad``) without writing a file."""
@@ -104,7 +120,10 @@ class Derivation:
         return callables(self)
 
     def __repr__(self) -> str:
-        return f"Derivation({self.name}: {self.expr} w.r.t. {', '.join(self.problem.wrt)})"
+        if not self.results:
+            return f"Derivation({self.name}: {self.expr} w.r.t. {', '.join(self.problem.wrt)})"
+        shown = "; ".join(f"d/d{r.symbol} = {r.text}" for r in self.results.values())
+        return f"<Derivation {self.name}: {shown}>"
 
 
 def derive(source: Any, *, verify: bool = True, seed: int = 0) -> Derivation | list[Derivation]:

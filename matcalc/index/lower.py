@@ -41,15 +41,23 @@ class Pool:
 Lowered = Callable[[tuple[Index, ...]], IExpr]
 
 
-def lower(expr: ir.Expr, indices: tuple[Index, ...] | None = None, pool: Pool | None = None) -> IExpr:
-    """The entry of ``expr`` at ``indices`` (fresh ones when not given)."""
+def lower(expr: ir.Expr, indices: tuple[Index, ...] | None = None, pool: Pool | None = None,
+          atoms: dict[ir.Expr, str] | None = None) -> IExpr:
+    """The entry of ``expr`` at ``indices`` (fresh ones when not given).
+
+    ``atoms`` maps subexpressions to names that stand for them (``X @ W`` as
+    ``Z``): they lower to entries ``Z_ij`` instead of their definitions."""
     pool = pool or Pool()
     if indices is None:
         indices = tuple(pool.fresh(d) for d in expr.shape)
-    return _lowered(expr, pool)(tuple(indices))
+    return _lowered(expr, pool, atoms or {})(tuple(indices))
 
 
-def _lowered(expr: ir.Expr, pool: Pool) -> Lowered:
+def _lowered(expr: ir.Expr, pool: Pool, atoms: dict | None = None) -> Lowered:
+    atoms = atoms or {}
+    if expr in atoms:
+        name = atoms[expr]
+        return lambda idx: Entry(name, _unit(idx, expr.shape))
     if isinstance(expr, ir.Symbol):
         return lambda idx: Entry(expr.name, _unit(idx, expr.shape))
     if isinstance(expr, ir.Dim):
@@ -58,7 +66,7 @@ def _lowered(expr: ir.Expr, pool: Pool) -> Lowered:
         return lambda idx: Num(expr.value)
     assert isinstance(expr, ir.Apply)
     rule = OPS[expr.op].index
-    args = [_lowered(a, pool) for a in expr.args]
+    args = [_lowered(a, pool, atoms) for a in expr.args]
     return lambda idx: rule(expr, args, idx, pool)
 
 

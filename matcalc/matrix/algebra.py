@@ -152,6 +152,7 @@ class Algebra:
         elif coeff != 1:
             numer.insert(0, B.num(float(coeff)))
         numer.sort(key=_factor_key)
+        denom.sort(key=_factor_key)
         out = numer[0] if numer else B.ONE
         for f in numer[1:]:
             out = B.mul(out, f)

@@ -148,8 +148,6 @@ def T(a: ir.Expr) -> ir.Expr:
         return a
     if is_op(a, "transpose"):
         return a.args[0]
-    if isinstance(a, ir.Symbol) and "symmetric" in a.props:
-        return a
     if is_eye(a) or is_op(a, "diag"):
         return a
     if is_ones(a):

@@ -13,6 +13,8 @@ Passes, repeated until nothing changes:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .. import ir
 from ..ops import OPS
 from ..shapes import broadcast
@@ -22,15 +24,37 @@ from .algebra import is_elementwise, simplify_elementwise, term_key
 MAX_ROUNDS = 8
 
 
-def simplify(expr: ir.Expr) -> ir.Expr:
-    """The tidied form of ``expr`` (same value, same shape)."""
+@dataclass(frozen=True)
+class Fact:
+    """A declared prop the tidy pass used: ``onehot`` / ``stochastic`` (rows of
+    ``subject`` sum to 1), ``symmetric`` (``subjectᵀ = subject``), ``orthogonal``
+    (``subjectᵀ subject = I``)."""
+
+    kind: str
+    subject: ir.Expr
+
+
+def _record(notes: list, fact: Fact) -> None:
+    if fact not in notes:
+        notes.append(fact)
+
+
+def _declared_symmetric(a: ir.Expr) -> bool:
+    """Symmetric because of a declared prop (not merely I, diag(v) or AᵀA)."""
+    syms = [s for s in a.symbols if "symmetric" in s.props]
+    return bool(syms) and not B.is_op(a, "eye", "diag", "ones")
+
+
+def simplify(expr: ir.Expr, notes: list | None = None) -> ir.Expr:
+    """The tidied form of ``expr`` (same value, same shape).  Facts from the
+    declared props that it used are appended to ``notes`` (:class:`Fact`)."""
     from ..render.text import to_text
 
     shape = expr.shape
     current = expr
     seen = {to_text(current)}
     for _ in range(MAX_ROUNDS):
-        nxt = _Pass().run(current)
+        nxt = _Pass(notes).run(current)
         text = to_text(nxt)
         if text in seen:
             current = nxt if _size(nxt) <= _size(current) else current
@@ -60,8 +84,9 @@ def _size(expr: ir.Expr) -> int:
 
 
 class _Pass:
-    def __init__(self):
+    def __init__(self, notes: list | None = None):
         self.memo: dict[ir.Expr, ir.Expr] = {}
+        self.notes = notes
 
     def run(self, node: ir.Expr) -> ir.Expr:
         if node in self.memo:
@@ -73,7 +98,7 @@ class _Pass:
             args = [self.run(a) for a in node.args]
             attrs = dict(node.attrs)
             out = ir.apply(node.op, args, attrs) if list(args) != list(node.args) else node
-            out = local_rules(out)
+            out = local_rules(out, notes=self.notes)
         else:
             out = node
         self.memo[node] = out
@@ -117,16 +142,16 @@ def _rows_sum_to_one(e: ir.Expr) -> bool:
     return isinstance(e, ir.Symbol) and bool({"onehot", "stochastic"} & e.props)
 
 
-def local_rules(e: ir.Expr) -> ir.Expr:
+def local_rules(e: ir.Expr, notes: list | None = None) -> ir.Expr:
     if not isinstance(e, ir.Apply):
         return e
     op, args = e.op, e.args
     if op == "transpose":
-        return transpose(args[0])
+        return transpose(args[0], notes=notes)
     if op == "matmul":
-        return matmul(*args)
+        return matmul(*args, notes=notes)
     if op == "sum":
-        return reduce_sum(e)
+        return reduce_sum(e, notes=notes)
     if op == "outer":
         x, y = args
         if B.is_ones(x) and B.is_ones(y):                # 1 1ᵀ = ones(n, m)
@@ -140,11 +165,11 @@ def local_rules(e: ir.Expr) -> ir.Expr:
     if op == "inv" and B.is_eye(args[0]):
         return args[0]
     if op == "diag" and args[0].rank == 2:
-        return diagonal(args[0])
+        return diagonal(args[0], notes=notes)
     return e
 
 
-def diagonal(a: ir.Expr) -> ir.Expr:
+def diagonal(a: ir.Expr, notes: list | None = None) -> ir.Expr:
     """The diagonal of a square matrix, through the products that keep it simple:
     diag(diag(v)) = v, diag(x yᵀ) = x ∘ y, diag(A diag(v)) = diag(A) ∘ v, diag(Aᵀ) = diag(A)."""
     n = a.shape[0]
@@ -155,20 +180,20 @@ def diagonal(a: ir.Expr) -> ir.Expr:
     if B.is_op(a, "outer"):
         return B.mul(a.args[0], a.args[1])
     if B.is_op(a, "transpose"):
-        return diagonal(a.args[0])
+        return diagonal(a.args[0], notes=notes)
     if B.is_op(a, "neg"):
-        return B.neg(diagonal(a.args[0]))
+        return B.neg(diagonal(a.args[0], notes=notes))
     if B.is_op(a, "add", "sub") and all(x.rank == 2 for x in a.args):
-        return B.call(a.op, diagonal(a.args[0]), diagonal(a.args[1]))
+        return B.call(a.op, diagonal(a.args[0], notes=notes), diagonal(a.args[1], notes=notes))
     inner, c = split_scalar(a)
     if c is not None:
-        return B.mul(c, diagonal(inner))
+        return B.mul(c, diagonal(inner, notes=notes))
     if B.is_op(a, "matmul"):
         x, y = a.args
         if B.is_op(y, "diag") and y.args[0].rank == 1:
-            return B.mul(diagonal(x), y.args[0])
+            return B.mul(diagonal(x, notes=notes), y.args[0])
         if B.is_op(x, "diag") and x.args[0].rank == 1:
-            return B.mul(x.args[0], diagonal(y))
+            return B.mul(x.args[0], diagonal(y, notes=notes))
     return B.call("diag", a)
 
 
@@ -204,43 +229,45 @@ def _transposes(e: ir.Expr) -> int:
     return sum(1 for x in ir.walk(e) if B.is_op(x, "transpose"))
 
 
-def transpose(a: ir.Expr) -> ir.Expr:
+def transpose(a: ir.Expr, notes: list | None = None) -> ir.Expr:
     """Aᵀ in canonical form: transposes pushed through products and sums to the
     leaves ((XᵀA)ᵀ = AᵀX), but not into an elementwise function unless that
     removes one (tanh(XW)ᵀ stays, tanh(Xᵀ)ᵀ becomes tanh(X))."""
-    pushed = push_transpose(a)
+    pushed = push_transpose(a, notes=notes)
     if is_elementwise(a) and a.op not in ("add", "sub"):
         plain = B.T(a)
         return pushed if _transposes(pushed) < _transposes(plain) else plain
     return pushed
 
 
-def push_transpose(a: ir.Expr) -> ir.Expr:
+def push_transpose(a: ir.Expr, notes: list | None = None) -> ir.Expr:
     """Push a transpose to the leaves: (AB)ᵀ = BᵀAᵀ, (A + B)ᵀ = Aᵀ + Bᵀ, f(A)ᵀ = f(Aᵀ)."""
     if a.rank < 2:
         return a                                          # vectors and scalars: vᵀ = v (as numpy)
     if is_symmetric(a):
+        if notes is not None and _declared_symmetric(a):
+            _record(notes, Fact("symmetric", a))
         return a
     if isinstance(a, ir.Apply):
         if a.op == "matmul":
             x, y = a.args
-            return matmul(transpose(y), transpose(x))
+            return matmul(transpose(y, notes=notes), transpose(x, notes=notes))
         if a.op in ("add", "sub", "mul", "div") and all(x.rank in (0, 2) for x in a.args):
-            return B.call(a.op, *(transpose(x) for x in a.args))
+            return B.call(a.op, *(transpose(x, notes=notes) for x in a.args))
         if a.op == "neg" or (OPS[a.op].elementwise and a.args[0].rank == 2):
-            return B.call(a.op, transpose(a.args[0]))
+            return B.call(a.op, transpose(a.args[0], notes=notes))
         if a.op == "pow" and a.args[0].rank == 2:
-            return B.power(transpose(a.args[0]), a.args[1])
+            return B.power(transpose(a.args[0], notes=notes), a.args[1])
     return B.T(a)
 
 
-def matmul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
+def matmul(a: ir.Expr, b: ir.Expr, notes: list | None = None) -> ir.Expr:
     """Scalars out of products ((cA)B = c(AB)); v @ M as Mᵀ v; QᵀQ = I for orthogonal Q."""
     sa, ca = split_scalar(a)
     sb, cb = split_scalar(b)
     if ca is not None or cb is not None:
         c = _mul_opt(ca, cb)
-        inner = matmul(sa, sb)
+        inner = matmul(sa, sb, notes=notes)
         return B.mul(c, inner)
     if B.is_eye(a):
         return b
@@ -249,9 +276,11 @@ def matmul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
     for q, qt in ((a, b), (b, a)):
         if isinstance(q, ir.Symbol) and "orthogonal" in q.props and B.is_op(qt, "transpose") \
                 and qt.args[0] == q:
+            if notes is not None:
+                _record(notes, Fact("orthogonal", q))
             return B.eye(a.shape[0])
     if a.rank == 1 and b.rank == 2:                       # vᵀM = (Mᵀv)ᵀ
-        return matmul(transpose(b), a)
+        return matmul(transpose(b, notes=notes), a, notes=notes)
     if B.is_op(a, "diag") and a.args[0].rank == 1 and B.is_op(b, "diag") and b.args[0].rank == 1:
         return B.call("diag", B.mul(a.args[0], b.args[0]))        # diag(v) diag(w) = diag(v * w)
     if B.is_op(b, "outer") and B.is_op(a, "diag") and a.args[0].rank == 1:
@@ -262,7 +291,7 @@ def matmul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
     for i, side in ((0, a), (1, b)):                      # distribute when that is shorter
         if B.is_op(side, "add", "sub") and all(t.rank == side.rank for t in side.args):
             other = b if i == 0 else a
-            parts = [matmul(t, other) if i == 0 else matmul(other, t) for t in side.args]
+            parts = [matmul(t, other, notes=notes) if i == 0 else matmul(other, t, notes=notes) for t in side.args]
             if all(not B.is_op(p, "matmul") for p in parts):
                 alt = B.add(parts[0], parts[1]) if side.op == "add" else B.sub(parts[0], parts[1])
                 if _size(alt) < _size(out):
@@ -270,11 +299,13 @@ def matmul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
     return out
 
 
-def reduce_sum(e: ir.Expr) -> ir.Expr:
+def reduce_sum(e: ir.Expr, notes: list | None = None) -> ir.Expr:
     """Σ_j Y_ij = 1 for onehot/stochastic rows; Σ over a scalar multiple is a multiple of Σ."""
     a = e.args[0]
     axis = e.attr("axis")
     if _rows_sum_to_one(a) and (axis == a.rank - 1 or (a.rank == 1 and axis is None)):
+        if notes is not None:
+            _record(notes, Fact("onehot" if "onehot" in a.props else "stochastic", a))
         return B.ones(e.shape) if e.shape else B.ONE
     inner, c = split_scalar(a)
     if c is not None:

@@ -81,12 +81,13 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
         a, b = args
         if a.rank == 0 or b.rank == 0:
             return f"{_wrap(sub[0], _MUL)} {_wrap(sub[1], _MUL)}", _MUL
-        return f"{_wrap(sub[0], _MUL)} \\odot {_wrap(sub[1], _MUL)}", _HADAMARD
+        left = sub[0][0] if sub[0][1] == _HADAMARD and args[0].op == "mul" else _wrap(sub[0], _NEG)
+        return f"{left} \\odot {_wrap(sub[1], _NEG)}", _HADAMARD
     if op == "div":
         a, b = args
         if b.rank == 0:
             return f"\\frac{{{sub[0][0]}}}{{{sub[1][0]}}}", _ATOM
-        return f"{_wrap(sub[0], _MUL)} \\oslash {_wrap(sub[1], _MUL)}", _HADAMARD
+        return f"{_wrap(sub[0], _MUL)} \\oslash {_wrap(sub[1], _POW)}", _HADAMARD
     if op in ("matmul", "dot"):
         a, b = args
         left = _wrap(sub[0], _MUL)
@@ -146,3 +147,91 @@ def _sum(arg: ir.Expr, pair, axis) -> str:
     if axis == 0:
         return f"{_wrap(pair, _ATOM)}^T \\mathbf{{1}}"
     return f"{inner} \\mathbf{{1}}"
+
+
+# -- index notation ------------------------------------------------------------------
+
+def index_latex(e) -> str:
+    """An index expression as LaTeX: ``\\sum_{j} X_{ij} W_{jk}``."""
+    return _ix(e, 0)
+
+
+def _subs(indices) -> str:
+    return "".join(ix.name for ix in indices)
+
+
+def _entry_name(text: str) -> str:
+    if text.startswith("∂J/∂"):
+        return text   # handled by the caller
+    return name(text)
+
+
+def _ix(e, need: int) -> str:
+    from ..index import nodes as I
+
+    if isinstance(e, I.Num):
+        text = _number(e.value)[0]
+        return f"\\left({text}\\right)" if need > 0 and text.startswith("-") else text
+    if isinstance(e, I.Entry):
+        if e.name.startswith("∂J/∂"):
+            target = name(e.name[len("∂J/∂"):])
+            sub = f"_{{{_subs(e.indices)}}}" if e.indices else ""
+            return f"\\frac{{\\partial J}}{{\\partial {target}{sub}}}"
+        return name(e.name) + (f"_{{{_subs(e.indices)}}}" if e.indices else "")
+    if isinstance(e, I.Opaque):
+        inner = to_latex(e.expr)
+        return (f"\\left({inner}\\right)_{{{_subs(e.indices)}}}") if e.indices else inner
+    if isinstance(e, I.Delta):
+        return f"\\delta_{{{e.i.name}{e.j.name}}}"
+    if isinstance(e, I.Sum):
+        text = f"\\sum_{{{e.index.name}}} {_ix(e.body, 1)}"
+        return f"\\left({text}\\right)" if need > 1 else text
+    if isinstance(e, I.Add):
+        parts = []
+        for t in e.terms:
+            s = _ix(t, 0)
+            if parts:
+                parts.append(("- " + s[1:]) if s.startswith("-") else ("+ " + s))
+            else:
+                parts.append(s)
+        text = " ".join(parts)
+        return f"\\left({text}\\right)" if need > 0 else text
+    if isinstance(e, I.Mul):
+        factors = list(e.factors)
+        sign = ""
+        if factors and isinstance(factors[0], I.Num) and factors[0].value == -1:
+            sign, factors = "-", factors[1:]
+        numer = sorted((f for f in factors if not _reciprocal(f)), key=_scalar_first)
+        denom = sorted((f.base for f in factors if _reciprocal(f)), key=_scalar_first)
+        top = " ".join(_ix(f, 1) for f in numer) or "1"
+        if denom:
+            text = f"\\frac{{{top}}}{{{' '.join(_ix(f, 1) for f in denom)}}}"
+        else:
+            text = top
+        text = sign + text
+        return f"\\left({text}\\right)" if need > 1 else text
+    if isinstance(e, I.Pow):
+        if _reciprocal(e):
+            return f"\\frac{{1}}{{{_ix(e.base, 0)}}}"
+        return f"{_ix(e.base, 2)}^{{{_ix(e.exp, 0)}}}"
+    if isinstance(e, I.Func):
+        fname = {"sigmoid": "\\sigma", "exp": "\\exp", "log": "\\log", "tanh": "\\tanh", "sin": "\\sin",
+                 "cos": "\\cos"}.get(e.name, f"\\operatorname{{{e.name}}}")
+        if e.name == "sqrt":
+            return f"\\sqrt{{{_ix(e.arg, 0)}}}"
+        return f"{fname}\\left({_ix(e.arg, 0)}\\right)"
+    raise TypeError(type(e))
+
+
+def _scalar_first(f) -> int:
+    from ..index import nodes as I
+    if isinstance(f, I.Num):
+        return 0
+    if isinstance(f, I.Entry) and not f.indices:
+        return 1
+    return 2
+
+
+def _reciprocal(f) -> bool:
+    from ..index import nodes as I
+    return isinstance(f, I.Pow) and isinstance(f.exp, I.Num) and f.exp.value == -1

@@ -1,0 +1,391 @@
+"""The derivation as a document: one structure, three renderings (terminal,
+LaTeX, Markdown).
+
+A document is a list of blocks; each piece of mathematics carries both its
+unicode and its LaTeX form, so the terminal and the paper say the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .. import __version__, ir
+from ..index.calculus import collect
+from ..index.nodes import Add
+from ..matrix.simplify import Fact
+from ..shapes import show
+from .latex import index_latex, name as latex_name, to_latex
+from .text import to_text
+from .unicode import index_unicode, name as uni_name, to_unicode
+
+
+MAX_STEP_NODES = 300
+
+
+@dataclass(frozen=True)
+class Math:
+    unicode: str
+    latex: str
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str                      # "title" | "section" | "text" | "math" | "result" | "code"
+    parts: tuple = ()              # text: str and Math pieces; math: rows of (lhs Math, rhs Math, note)
+
+
+def _m(expr: ir.Expr) -> Math:
+    return Math(to_unicode(expr), to_latex(expr))
+
+
+def _mi(e) -> Math:
+    return Math(index_unicode(e), index_latex(e))
+
+
+def _d(target: str, indices: str = "") -> Math:
+    """∂J/∂W or ∂J/∂W_pq."""
+    sub_u = f"_{indices}" if indices else ""
+    sub_l = f"_{{{indices}}}" if indices else ""
+    return Math(f"∂J/∂{uni_name(target)}{sub_u}", f"\\frac{{\\partial J}}{{\\partial {latex_name(target)}{sub_l}}}")
+
+
+def _shape_math(shape) -> Math:
+    if not shape:
+        return Math("scalar", "\\mathbb{R}")
+    return Math(show(shape), "\\mathbb{R}^{" + " \\times ".join(str(d) for d in shape) + "}")
+
+
+def fact_text(f: Fact) -> Math:
+    s = f.subject
+    if f.kind in ("onehot", "stochastic"):
+        why = "one-hot" if f.kind == "onehot" else "a probability vector"
+        nm = uni_name(s.name)
+        if s.rank == 1:
+            return Math(f"Σ_i {nm}_i = 1 ({nm} is {why})",
+                        f"\\sum_i {latex_name(s.name)}_i = 1 \\text{{ ({latex_name(s.name)} is {why})}}")
+        return Math(f"Σ_j {nm}_ij = 1 (each row of {nm} is {why})",
+                    f"\\sum_j {latex_name(s.name)}_{{ij}} = 1 \\text{{ (each row of }} {latex_name(s.name)}"
+                    f"\\text{{ is {why})}}")
+    if f.kind == "symmetric":
+        base = next(iter(sorted(x.name for x in s.symbols if "symmetric" in x.props)), "?")
+        return Math(f"{to_unicode(ir.apply('transpose', [s]))} = {to_unicode(s)} ({uni_name(base)} is symmetric)",
+                    f"{to_latex(ir.apply('transpose', [s]))} = {to_latex(s)} \\text{{ (}}{latex_name(base)}"
+                    f"\\text{{ is symmetric)}}")
+    if f.kind == "orthogonal":
+        return Math(f"{uni_name(s.name)}ᵀ{uni_name(s.name)} = I ({uni_name(s.name)} is orthogonal)",
+                    f"{latex_name(s.name)}^T {latex_name(s.name)} = I \\text{{ (}}{latex_name(s.name)}"
+                    f"\\text{{ is orthogonal)}}")
+    return Math(f.kind, f.kind)
+
+
+def build(derivation) -> list[Block]:
+    """The blocks of one derivation's document."""
+    from ..pipeline import deep_recursion
+
+    with deep_recursion():
+        return _build(derivation)
+
+
+def _build(derivation) -> list[Block]:
+    from ..steps import explain
+
+    p = derivation.problem
+    blocks = [Block("title", (p.name,))]
+    if p.description:
+        blocks.append(Block("text", (p.description,)))
+    small = sum(1 for _ in ir.walk(p.expr)) <= MAX_STEP_NODES
+    if small:
+        blocks.append(Block("math", ((Math("J", "J"), _m(p.expr), _shape_math(p.expr.shape)),)))
+    else:
+        text = to_text(p.expr)
+        text = text if len(text) <= 70 else text[:67] + "..."
+        blocks.append(Block("code", ("J = ", text)))
+    for symbol, r in derivation.results.items():
+        sym = p.symbols[symbol]
+        title = {"gradient": "Gradient", "jacobian": "Jacobian", "hessian": "Hessian"}[r.kind]
+        blocks.append(Block("section", (f"{title} with respect to ", Math(uni_name(symbol), latex_name(symbol)))))
+        ex = None
+        if small:
+            ex = explain(p, r)
+        else:
+            blocks.append(Block("text", (f"(The steps are not shown for an expression of more than "
+                                         f"{MAX_STEP_NODES} nodes.)",)))
+        if ex is not None and ex.result is not None:
+            blocks += _steps(ex, sym)
+            named = ex.result
+        else:
+            named = r.matrix
+        lhs = _d(symbol) if r.kind != "hessian" else Math(f"∂²J/∂{uni_name(symbol)}²",
+                                                             f"\\frac{{\\partial^2 J}}{{\\partial {latex_name(symbol)}^2}}")
+        blocks.append(Block("result", (lhs, _m(named), _shape_math(r.shape))))
+        used = [d for d in ex.definitions if _uses(named, d.name, ex)] if ex is not None else []
+        if used and named is not r.matrix:
+            blocks.append(Block("text", ("where ", *_join([Math(f"{uni_name(d.name)} = {to_unicode(d.full)}",
+                                                                f"{latex_name(d.name)} = {to_latex(d.full)}")
+                                                           for d in used]), ".")))
+        blocks.append(Block("code", ("In the expression language: ", to_text(r.matrix))))
+        c = derivation.verification.get(symbol)
+        if c is not None:
+            verdict = "passed" if c.passed else "FAILED"
+            blocks.append(Block("text", (f"Checked against central finite differences at random inputs that "
+                                         f"respect the props: {verdict}, max relative error "
+                                         f"{c.max_rel_error:.1e} ({c.directions} random directions, "
+                                         f"{c.entries} entries).",)))
+    return blocks
+
+
+def _uses(expr: ir.Expr, name: str, ex) -> bool:
+    """Is the intermediate ``name`` needed to read ``expr`` (directly or through another)?"""
+    direct = {s.name for s in expr.symbols}
+    defs = {d.name: d for d in ex.definitions}
+    seen, stack = set(), [n for n in direct if n in defs]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.extend(s.name for s in defs[n].expr.symbols if s.name in defs)
+    return name in seen
+
+
+def _join(items: list[Math]) -> list:
+    out: list = []
+    for n, m in enumerate(items):
+        if n:
+            out.append(", ")
+        out.append(m)
+    return out
+
+
+def _steps(ex, sym) -> list[Block]:
+    blocks: list[Block] = []
+    step = 0
+    if ex.definitions:
+        step += 1
+        blocks.append(Block("text", (f"{step}. Name the intermediates:",)))
+        rows = []
+        for d in ex.definitions:
+            note = _shape_math(d.full.shape)
+            axis = d.full.attr("axis") if isinstance(d.full, ir.Apply) else None
+            if d.full.op in ("softmax", "log_softmax", "logsumexp") and d.full.args[0].rank == 2:
+                note = Math(note.unicode + (", row-wise" if axis == 1 else ", column-wise"),
+                            note.latex + ("\\text{, row-wise}" if axis == 1 else "\\text{, column-wise}"))
+            rows.append((Math(uni_name(d.name), latex_name(d.name)), _m(d.expr), note))
+        blocks.append(Block("math", tuple(rows)))
+    step += 1
+    blocks.append(Block("text", (f"{step}. The expression in index notation:",)))
+    blocks.append(Block("math", ((Math("J", "J"), _mi(ex.index_form), None),)))
+    step += 1
+    blocks.append(Block("text", (f"{step}. The chain rule over every path, entry by entry (",
+                                 Math("∂X_ij/∂X_pq = δ_ip δ_jq",
+                                      "\\partial X_{ij}/\\partial X_{pq} = \\delta_{ip}\\delta_{jq}"),
+                                 ", deltas contracted), then in matrix form:")))
+    for adj in ex.adjoints:
+        idx = "pq" if _rank(adj, ex, sym) == 2 else ("p" if _rank(adj, ex, sym) == 1 else "")
+        rows = []
+        paths = [e.index for e in adj.edges if e.index is not None]
+        if len(paths) == len(adj.edges) and paths:
+            # every path into the target, added up: the chain rule over all paths
+            total = collect(Add(tuple(paths))) if len(paths) > 1 else paths[0]
+            via = ", ".join(e.holder for e in adj.edges if e.holder != "J")
+            note = Math(f"through {via}", f"\\text{{through }} {', '.join(latex_name(e.holder) for e in adj.edges if e.holder != 'J')}") if via else None
+            rows.append((_d(adj.target, idx), _mi(total), note))
+        rows.append((_d(adj.target), _m(adj.total), _shape_math(_shape(adj, ex, sym))))
+        blocks.append(Block("math", tuple(rows)))
+        if adj.facts:
+            blocks.append(Block("text", ("using ", *_join([fact_text(f) for f in adj.facts]))))
+    step += 1
+    blocks.append(Block("text", (f"{step}. In differential (Frobenius) form, ",
+                                 Math(f"dJ = G : d{uni_name(sym.name)}", f"dJ = G : d{latex_name(sym.name)}"),
+                                 ", which gives the result:")))
+    rhs = ex.result
+    blocks.append(Block("math", ((Math("dJ", "dJ"), Math(f"({to_unicode(rhs)}) : d{uni_name(sym.name)}",
+                                                           f"\\left({to_latex(rhs)}\\right) : d{latex_name(sym.name)}"),
+                                  None),)))
+    return blocks
+
+
+def _shape(adj, ex, sym):
+    for d in ex.definitions:
+        if d.name == adj.target:
+            return d.full.shape
+    return sym.shape
+
+
+def _rank(adj, ex, sym) -> int:
+    return len(_shape(adj, ex, sym))
+
+
+# -- renderers ---------------------------------------------------------------------
+
+def _plain(parts, latex: bool) -> str:
+    out = []
+    for p in parts:
+        if isinstance(p, Math):
+            out.append(f"${p.latex}$" if latex else p.unicode)
+        else:
+            out.append(_escape(p) if latex else p)
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    text = text.replace("\\", "\\textbackslash{}")
+    for ch in "&%$#_{}":
+        text = text.replace(ch, "\\" + ch)
+    text = text.replace("∂", "$\\partial$").replace("δ", "$\\delta$").replace("Σ", "$\\Sigma$")
+    return text
+
+
+def to_console_lines(blocks: list[Block], width: int = 80) -> list[tuple[str, str]]:
+    """(style, line) pairs for the terminal."""
+    out: list[tuple[str, str]] = []
+    for b in blocks:
+        if b.kind == "title":
+            continue
+        if b.kind == "section":
+            out += [("", ""), ("bold", _plain(b.parts, False))]
+        elif b.kind == "text":
+            for line in _wrap(_plain(b.parts, False), width - 2):
+                out.append(("", "  " + line))
+        elif b.kind == "code":
+            out.append(("dim", "  " + b.parts[0] + b.parts[1]))
+        elif b.kind in ("math", "result"):
+            rows = b.parts if b.kind == "math" else (b.parts,)
+            lhs_width = max(len(r[0].unicode) for r in rows)
+            for lhs, rhs, note in rows:
+                head = f"    {lhs.unicode.ljust(lhs_width)} = "
+                tail = ""
+                if note is not None and note.unicode:
+                    tail = f"   {note.unicode}" if note.unicode.startswith("[") else f"   ({note.unicode})"
+                style = "bold green" if b.kind == "result" else ""
+                for n, line in enumerate(_wrap(rhs.unicode + tail, width - len(head))):
+                    out.append((style, (head if n == 0 else " " * len(head)) + line))
+    return out
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Break at spaces (preferring before + and −) to fit the width."""
+    if len(text) <= width:
+        return [text]
+    lines, current = [], ""
+    for token in re.split(r"(?<=\S) (?=[+−=]|\S)", text):
+        candidate = f"{current} {token}" if current else token
+        if len(candidate) > width and current:
+            lines.append(current)
+            current = token
+        else:
+            current = candidate
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _visible(latex: str) -> int:
+    text = re.sub(r"\\(left|right|operatorname|mathrm|text|mathbf|frac|partial|quad)", "", latex)
+    text = re.sub(r"\\[a-zA-Z]+", "x", text)
+    return len(re.sub(r"[{}^_\\ ]", "", text))
+
+
+def _split_latex(latex: str, limit: int = 58) -> str:
+    """Break a long right-hand side before top-level + and - signs."""
+    if _visible(latex) <= limit:
+        return latex
+    depth, pieces, start = 0, [], 0
+    for i, ch in enumerate(latex):
+        if ch in "{(" or latex.startswith("\\left", i):
+            depth += 1 if ch in "{(" else 0
+        if ch in "})":
+            depth -= 1
+        if latex.startswith("\\left(", i):
+            pass
+        if depth == 0 and ch in "+-" and i > 0 and latex[i - 1] == " ":
+            pieces.append(latex[start:i])
+            start = i
+    pieces.append(latex[start:])
+    if len(pieces) == 1:
+        return latex
+    lines, current = [], ""
+    for piece in pieces:
+        if current and _visible(current + piece) > limit:
+            lines.append(current)
+            current = piece
+        else:
+            current += piece
+    lines.append(current)
+    return " \\\\\n  &\\quad ".join(lines)
+
+
+def to_latex_document(derivations: list) -> str:
+    """A complete LaTeX document (amsmath) for one or more derivations."""
+    title = derivations[0].problem.name if len(derivations) == 1 else "Derivations"
+    out = ["\\documentclass[11pt]{article}",
+           "\\usepackage[T1]{fontenc}",
+           "\\usepackage{amsmath,amssymb}",
+           "\\setlength{\\textwidth}{15cm}\\setlength{\\oddsidemargin}{0.46cm}",
+           "\\setlength{\\evensidemargin}{0.46cm}\\setlength{\\parindent}{0pt}\\setlength{\\parskip}{0.6em}",
+           f"\\title{{{_escape(title)}}}",
+           f"\\author{{derived by matcalc {__version__}}}",
+           "\\date{}",
+           "\\begin{document}",
+           "\\maketitle"]
+    for d in derivations:
+        blocks = build(d)
+        for b in blocks:
+            if b.kind == "title":
+                if len(derivations) > 1:
+                    out.append(f"\\section{{{_escape(b.parts[0])}}}")
+            elif b.kind == "section":
+                out.append(("\\subsection*{" if len(derivations) > 1 else "\\section*{") + _plain(b.parts, True) + "}")
+            elif b.kind == "text":
+                out.append(_plain(b.parts, True))
+                out.append("")
+            elif b.kind == "code":
+                out.append(_escape(b.parts[0]) + "\\texttt{" + _escape(b.parts[1]) + "}")
+                out.append("")
+            elif b.kind == "math":
+                rows = []
+                for lhs, rhs, note in b.parts:
+                    tail = f" && {note.latex}" if note is not None and note.latex else ""
+                    if note is not None and note.latex.startswith("\\mathbb"):
+                        tail = f" && \\in {note.latex}"
+                    rows.append(f"  {lhs.latex} &= {_split_latex(rhs.latex)}{tail}")
+                out += ["\\begin{align*}", " \\\\\n".join(rows), "\\end{align*}"]
+            elif b.kind == "result":
+                lhs, rhs, shape = b.parts
+                out += ["\\begin{equation*}", f"  \\boxed{{{lhs.latex} = {rhs.latex}}} \\in {shape.latex}",
+                        "\\end{equation*}"]
+    out.append("\\end{document}")
+    return "\n".join(out) + "\n"
+
+
+def to_markdown(derivations: list) -> str:
+    """The same derivation with $$ math, for GitHub and Jupyter."""
+    out: list[str] = []
+    for d in derivations:
+        for b in build(d):
+            if b.kind == "title":
+                out += [f"# {b.parts[0]}", ""]
+            elif b.kind == "section":
+                out += ["## " + _md_inline(b.parts), ""]
+            elif b.kind == "text":
+                out += [_md_inline(b.parts), ""]
+            elif b.kind == "code":
+                out += [f"{b.parts[0]}`{b.parts[1]}`", ""]
+            elif b.kind == "math":
+                rows = []
+                for lhs, rhs, note in b.parts:
+                    tail = ""
+                    if note is not None and note.latex:
+                        tail = f" \\quad \\in {note.latex}" if note.latex.startswith("\\mathbb") \
+                            else f" \\quad {note.latex}"
+                    rows.append(f"{lhs.latex} &= {rhs.latex}{tail}")
+                out += ["$$", "\\begin{aligned}", " \\\\\n".join(rows), "\\end{aligned}", "$$", ""]
+            elif b.kind == "result":
+                lhs, rhs, shape = b.parts
+                out += ["$$", f"\\boxed{{{lhs.latex} = {rhs.latex}}} \\in {shape.latex}", "$$", ""]
+    return "\n".join(out)
+
+
+def _md_inline(parts) -> str:
+    return "".join(f"${p.latex}$" if isinstance(p, Math) else p for p in parts)

@@ -1,0 +1,223 @@
+"""Print IR as unicode math for the terminal: ``Xᵀ(S − Y)/n + 2λW``.
+
+>>> from matcalc.ir import Symbol, Dim, apply
+>>> X, W = Symbol(("n", "m"), "X"), Symbol(("n", "k"), "W")
+>>> to_unicode(apply("div", [apply("matmul", [apply("transpose", [X]), W]), Dim((), "n")]))
+'XᵀW/n'
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from .. import ir
+
+GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eps": "ε", "zeta": "ζ",
+         "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "lam": "λ", "mu": "μ", "nu": "ν",
+         "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "chi": "χ", "psi": "ψ",
+         "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Sigma": "Σ",
+         "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω"}
+SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+_ADD, _HAD, _MUL, _NEG, _POW, _ATOM = 1, 1.5, 2, 3, 4, 5
+
+
+def name(text: str) -> str:
+    """``lam -> λ``, ``W1 -> W₁``, ``x_0 -> x₀``."""
+    m = re.fullmatch(r"([A-Za-z]+?)_?(\d+)", text)
+    if m:
+        return GREEK.get(m.group(1), m.group(1)) + m.group(2).translate(SUB)
+    return GREEK.get(text, text)
+
+
+def to_unicode(expr: ir.Expr) -> str:
+    return _u(expr)[0]
+
+
+def _single(text: str) -> bool:
+    """One letter with sub/superscripts (and maybe a number before it):
+    juxtaposition needs no space (XW, λW, 2λW)."""
+    return bool(re.fullmatch(r"\d*[^\W\d_][₀-₉ᵀ⁻¹]*", text))
+
+
+def _wrap(pair, need) -> str:
+    text, strength = pair
+    return f"({text})" if strength < need else text
+
+
+def _juxtapose(a: str, b: str) -> str:
+    starts = b[:1].isalpha() or b.startswith("(") or b.startswith("𝟏")
+    if re.fullmatch(r"\d+", a):
+        return f"{a}{b}" if starts else f"{a} {b}"
+    tight = (_single(a) or a.endswith(")") or a.endswith("ᵀ")) and (_single(b) or b.startswith("("))
+    return f"{a}{b}" if tight else f"{a} {b}"
+
+
+def _number(v) -> tuple[str, int]:
+    if isinstance(v, float):
+        return f"{v:g}", (_NEG if v < 0 else _ATOM)
+    v = Fraction(v)
+    if v.denominator == 1:
+        return str(v.numerator), (_NEG if v < 0 else _ATOM)
+    return f"{v.numerator}/{v.denominator}", _MUL
+
+
+def _u(e: ir.Expr) -> tuple[str, float]:
+    if isinstance(e, (ir.Symbol, ir.Dim)):
+        return name(e.name), _ATOM
+    if isinstance(e, ir.Number):
+        return _number(e.value)
+    assert isinstance(e, ir.Apply)
+    op, args = e.op, e.args
+    sub = [_u(a) for a in args]
+    if op == "add":
+        return f"{sub[0][0]} + {sub[1][0]}", _ADD
+    if op == "sub":
+        return f"{sub[0][0]} − {_wrap(sub[1], _HAD)}", _ADD
+    if op == "neg":
+        return f"−{_wrap(sub[0], _HAD)}", _NEG
+    if op == "mul":
+        if args[0].rank == 0 or args[1].rank == 0:
+            return _juxtapose(_wrap(sub[0], _MUL), _wrap(sub[1], _MUL)), _MUL
+        left = sub[0][0] if sub[0][1] == _HAD and args[0].op == "mul" else _wrap(sub[0], _NEG)
+        return f"{left} ⊙ {_wrap(sub[1], _NEG)}", _HAD
+    if op == "div":
+        if args[1].rank == 0:
+            return f"{_wrap(sub[0], _MUL)}/{_wrap(sub[1], _POW)}", _MUL
+        return f"{_wrap(sub[0], _MUL)} ⊘ {_wrap(sub[1], _POW)}", _HAD
+    if op in ("matmul", "dot"):
+        left = _wrap(sub[0], _MUL)
+        if args[0].rank == 1 and args[1].rank >= 1:
+            left = _wrap(sub[0], _ATOM) + "ᵀ"
+        return _juxtapose(left, _wrap(sub[1], _MUL)), _MUL
+    if op == "transpose":
+        if isinstance(args[0], ir.Apply) and args[0].op == "inv":
+            return f"{_wrap(_u(args[0].args[0]), _ATOM)}⁻ᵀ", _POW
+        return f"{_wrap(sub[0], _ATOM)}ᵀ", _POW
+    if op == "pow":
+        p = args[1]
+        if isinstance(p, ir.Number) and not isinstance(p.value, float) and p.value.denominator == 1:
+            return f"{_wrap(sub[0], _ATOM)}{str(p.value.numerator).translate(SUP)}", _POW
+        return f"{_wrap(sub[0], _ATOM)}^{_wrap(sub[1], _ATOM)}", _POW
+    if op == "inv":
+        return f"{_wrap(sub[0], _ATOM)}⁻¹", _POW
+    if op == "outer":
+        return _juxtapose(_wrap(sub[0], _ATOM), _wrap(sub[1], _ATOM) + "ᵀ"), _MUL
+    if op == "sum":
+        inner = sub[0]
+        if args[0].rank == 1:
+            return f"𝟏ᵀ{_wrap(inner, _ATOM)}", _MUL
+        axis = e.attr("axis")
+        if axis is None:
+            return f"𝟏ᵀ{_wrap(inner, _ATOM)}𝟏", _MUL
+        return (f"{_wrap(inner, _ATOM)}ᵀ𝟏", _MUL) if axis == 0 else (f"{_wrap(inner, _ATOM)}𝟏", _MUL)
+    if op == "norm":
+        return f"‖{sub[0][0]}‖" + ("_F" if args[0].rank == 2 else ""), _ATOM
+    if op == "ones":
+        return "𝟏", _ATOM
+    if op == "eye":
+        return "I", _ATOM
+    if op == "kron":
+        return f"{_wrap(sub[0], _MUL)} ⊗ {_wrap(sub[1], _MUL)}", _HAD
+    if op == "trace":
+        return f"tr({sub[0][0]})", _ATOM
+    if op == "logdet":
+        return f"log det({sub[0][0]})", _ATOM
+    if op == "sigmoid":
+        return f"σ({sub[0][0]})", _ATOM
+    fname = op
+    if op in ("softmax", "log_softmax", "logsumexp", "mean") and args[0].rank == 2:
+        axis = e.attr("axis")
+        if op == "mean" and axis is None:
+            pass
+        elif axis == 0:
+            fname += "₀"   # along columns
+    return f"{fname}({', '.join(s[0] for s in sub)})", _ATOM
+
+
+# -- index notation -----------------------------------------------------------------
+
+def index_unicode(e) -> str:
+    """An index expression for the terminal: ``Σ_i ∂J/∂Z_iq X_ip``, ``−Y_pq/(n S_pq)``."""
+    return _ix(e, 0)
+
+
+def _subs(indices) -> str:
+    names = [ix.name for ix in indices]
+    return "".join(names) if all(len(n) == 1 for n in names) else ",".join(names)
+
+
+def _ix(e, need: int) -> str:
+    from ..index import nodes as I
+
+    if isinstance(e, I.Num):
+        text = _number(e.value)[0]
+        return f"({text})" if need > 0 and (text.startswith("-") or "/" in text) else text
+    if isinstance(e, I.Entry):
+        if e.name.startswith("∂J/∂"):
+            return "∂J/∂" + name(e.name[4:]) + (f"_{_subs(e.indices)}" if e.indices else "")
+        return name(e.name) + (f"_{_subs(e.indices)}" if e.indices else "")
+    if isinstance(e, I.Opaque):
+        inner = to_unicode(e.expr)
+        return f"({inner})_{_subs(e.indices)}" if e.indices else inner
+    if isinstance(e, I.Delta):
+        return f"δ_{_subs((e.i, e.j))}"
+    if isinstance(e, I.Sum):
+        text = f"Σ_{e.index.name} {_ix(e.body, 1)}"
+        return f"({text})" if need > 1 else text
+    if isinstance(e, I.Add):
+        parts = []
+        for t in e.terms:
+            s = _ix(t, 0)
+            if parts:
+                parts.append(("− " + s[1:]) if s.startswith("−") else ("+ " + s))
+            else:
+                parts.append(s)
+        text = " ".join(parts)
+        return f"({text})" if need > 0 else text
+    if isinstance(e, I.Mul):
+        factors = list(e.factors)
+        sign = ""
+        if factors and isinstance(factors[0], I.Num) and factors[0].value == -1:
+            sign, factors = "−", factors[1:]
+        numer = sorted((f for f in factors if not _recip(f)), key=_scalar_first)
+        denom = sorted((f.base if f.exp.value == -1 else I.Pow(f.base, I.Num(-f.exp.value))
+                        for f in factors if _recip(f)), key=_scalar_first)
+        top = " ".join(_ix(f, 2 if n < len(numer) - 1 else 1) for n, f in enumerate(numer)) or "1"
+        if denom:
+            bottom = " ".join(_ix(f, 2) for f in denom)
+            if len(denom) > 1:
+                bottom = f"({bottom})"
+            if len(numer) > 1 and not top.startswith("Σ"):
+                top = top
+            text = f"{top}/{bottom}"
+        else:
+            text = top
+        text = sign + text
+        return f"({text})" if need > 1 else text
+    if isinstance(e, I.Pow):
+        if _recip(e):
+            return f"1/{_ix(I.Pow(e.base, I.Num(-e.exp.value)) if e.exp.value != -1 else e.base, 2)}"
+        if isinstance(e.exp, I.Num) and not isinstance(e.exp.value, float) and e.exp.value.denominator == 1:
+            return f"{_ix(e.base, 3)}{str(e.exp.value.numerator).translate(SUP)}"
+        return f"{_ix(e.base, 3)}^{_ix(e.exp, 3)}"
+    if isinstance(e, I.Func):
+        fname = "σ" if e.name == "sigmoid" else e.name
+        return f"{fname}({_ix(e.arg, 0)})"
+    raise TypeError(type(e))
+
+
+def _scalar_first(f) -> int:
+    from ..index import nodes as I
+    if isinstance(f, I.Num):
+        return 0
+    if isinstance(f, I.Entry) and not f.indices:
+        return 1
+    return 2
+
+
+def _recip(f) -> bool:
+    from ..index import nodes as I
+    return isinstance(f, I.Pow) and isinstance(f.exp, I.Num) and f.exp.value < 0
