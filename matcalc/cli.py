@@ -292,5 +292,79 @@ def check(
         raise typer.Exit(1)
 
 
+@app.command(epilog="""Examples:
+
+  matcalc gallery
+
+  matcalc gallery derivations --check
+""")
+def gallery(
+    directory: Annotated[Path, typer.Argument(help="The gallery directory: expr.yaml cases, outputs beside "
+                                              "them.")] = Path("derivations"),
+    check_only: Annotated[bool, typer.Option("--check", help="Write nothing; list the stale files and exit "
+                                             "1 if there are any.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs of the check.")] = 0,
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
+):
+    """Derive, verify and regenerate every case of a gallery directory.
+
+    For each NAME.yaml writes NAME.tex, NAME.md and NAME.py beside it, and an
+    index README.md linking them (only the files that changed, atomically).
+    Exit code 0: all verified (and, with --check, nothing stale); 1: a case
+    failed its check, or --check found stale files; 2: bad input.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .gallery import cases_in, regenerate
+
+    console = Console(highlight=False)
+    try:
+        total = len(cases_in(directory))
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("deriving", total=total)
+            report = regenerate(directory, check=check_only, seed=seed,
+                                progress=lambda case: bar.update(task, advance=1, description=case.name))
+    except MatcalcError as err:
+        _fail(err, debug)
+    except Exception as exc:
+        _internal(exc, debug)
+    console.print(_gallery_table(report))
+    for case in report.bad_input + report.crashed:
+        console.print(Text(f"{case.name}: {case.error or 'internal error: ' + case.crash}", style="red"))
+    if check_only or len(report.written) <= 10:     # a full regeneration: the count says enough
+        for path in report.stale:
+            console.print(Text(f"{'stale' if check_only else 'wrote'} {path}",
+                               style="yellow" if check_only else "dim"))
+    ok = sum(c.verified for c in report.cases)
+    console.print(Text(f"{ok} of {len(report.cases)} cases verified; "
+                       f"{len(report.stale)} file{'s' if len(report.stale) != 1 else ''} "
+                       f"{'stale' if check_only else 'written'}.",
+                       style="bold"))
+    if report.crashed:
+        raise typer.Exit(3)
+    if report.bad_input:
+        raise typer.Exit(2)
+    if report.failed or (check_only and report.stale):
+        raise typer.Exit(1)
+
+
+def _gallery_table(report):
+    from rich.table import Table
+
+    table = Table(title=f"gallery {report.directory}", title_justify="left", show_edge=False)
+    table.add_column("case")
+    table.add_column("results", overflow="fold")
+    table.add_column("verified")
+    table.add_column("time", justify="right")
+    for case in report.cases:
+        if case.error is not None or case.crash is not None:
+            verdict = Text("bad input" if case.error else "crash", style="bold red")
+        else:
+            verdict = Text("yes", style="green") if case.verified else Text("FAIL", style="bold red")
+        table.add_row(case.name, "\n".join(case.results), verdict, f"{case.seconds:.1f}s")
+    return table
+
+
 def main() -> None:
     app()

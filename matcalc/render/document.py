@@ -15,7 +15,8 @@ from ..index.calculus import collect
 from ..index.nodes import Add
 from ..matrix.simplify import Fact
 from ..shapes import show
-from .latex import index_latex, name as latex_name, to_latex
+from .layout import NOTE_GAP, TEXT_UNITS, split, width
+from .latex import entry as latex_entry, index_latex, name as latex_name, to_latex
 from .text import to_text
 from .unicode import index_unicode, name as uni_name, to_unicode
 
@@ -46,8 +47,7 @@ def _mi(e) -> Math:
 def _d(target: str, indices: str = "") -> Math:
     """∂J/∂W or ∂J/∂W_pq."""
     sub_u = f"_{indices}" if indices else ""
-    sub_l = f"_{{{indices}}}" if indices else ""
-    return Math(f"∂J/∂{uni_name(target)}{sub_u}", f"\\frac{{\\partial J}}{{\\partial {latex_name(target)}{sub_l}}}")
+    return Math(f"∂J/∂{uni_name(target)}{sub_u}", f"\\frac{{\\partial J}}{{\\partial {latex_entry(target, indices)}}}")
 
 
 def _shape_math(shape) -> Math:
@@ -79,21 +79,24 @@ def fact_text(f: Fact) -> Math:
     return Math(f.kind, f.kind)
 
 
-def build(derivation) -> list[Block]:
-    """The blocks of one derivation's document."""
+def build(derivation, *, figures: bool = True) -> list[Block]:
+    """The blocks of one derivation's document.  ``figures=False`` leaves the
+    measured error figures out of the verification sentence (they differ in
+    the last digits from one BLAS to another), so checked-in documents such as
+    the gallery's regenerate byte for byte on any machine."""
     from ..pipeline import deep_recursion
 
     with deep_recursion():
-        return _build(derivation)
+        return _build(derivation, figures)
 
 
-def _build(derivation) -> list[Block]:
+def _build(derivation, figures: bool = True) -> list[Block]:
     from ..steps import explain
 
     p = derivation.problem
     blocks = [Block("title", (p.name,))]
     if p.description:
-        blocks.append(Block("text", (p.description,)))
+        blocks.append(Block("text", (_sentence(p.description),)))
     small = sum(1 for _ in ir.walk(p.expr)) <= MAX_STEP_NODES
     if small:
         blocks.append(Block("math", ((Math("J", "J"), _m(p.expr), _shape_math(p.expr.shape)),)))
@@ -116,6 +119,8 @@ def _build(derivation) -> list[Block]:
             named = ex.result
         else:
             named = r.matrix
+            if small:
+                blocks += _differential(r, sym)
         lhs = _d(symbol) if r.kind != "hessian" else Math(f"∂²J/∂{uni_name(symbol)}²",
                                                              f"\\frac{{\\partial^2 J}}{{\\partial {latex_name(symbol)}^2}}")
         blocks.append(Block("result", (lhs, _m(named), _shape_math(r.shape))))
@@ -128,10 +133,11 @@ def _build(derivation) -> list[Block]:
         c = derivation.verification.get(symbol)
         if c is not None:
             verdict = "passed" if c.passed else "FAILED"
+            error = f", max relative error {c.max_rel_error:.1e}" if figures or not c.passed else ""
+            entries = f", {c.entries} entries" if c.entries else ""
             blocks.append(Block("text", (f"Checked against central finite differences at random inputs that "
-                                         f"respect the props: {verdict}, max relative error "
-                                         f"{c.max_rel_error:.1e} ({c.directions} random directions, "
-                                         f"{c.entries} entries).",)))
+                                         f"respect the props: {verdict}{error} ({c.directions} random "
+                                         f"directions{entries}).",)))
     return blocks
 
 
@@ -188,8 +194,9 @@ def _steps(ex, sym) -> list[Block]:
         if len(paths) == len(adj.edges) and paths:
             # every path into the target, added up: the chain rule over all paths
             total = collect(Add(tuple(paths))) if len(paths) > 1 else paths[0]
-            via = ", ".join(e.holder for e in adj.edges if e.holder != "J")
-            note = Math(f"through {via}", f"\\text{{through }} {', '.join(latex_name(e.holder) for e in adj.edges if e.holder != 'J')}") if via else None
+            holders = [e.holder for e in adj.edges if e.holder != "J"]
+            note = Math("through " + ", ".join(uni_name(h) for h in holders),
+                        "\\text{through } " + ", ".join(latex_name(h) for h in holders)) if holders else None
             rows.append((_d(adj.target, idx), _mi(total), note))
         rows.append((_d(adj.target), _m(adj.total), _shape_math(_shape(adj, ex, sym))))
         blocks.append(Block("math", tuple(rows)))
@@ -204,6 +211,22 @@ def _steps(ex, sym) -> list[Block]:
                                                            f"\\left({to_latex(rhs)}\\right) : d{latex_name(sym.name)}"),
                                   None),)))
     return blocks
+
+
+def _differential(r, sym) -> list[Block]:
+    """The differential form of a Jacobian or Hessian: the matrix that maps dx
+    to the change of the output (of the gradient, for a Hessian)."""
+    x_u, x_l = uni_name(sym.name), latex_name(sym.name)
+    if r.kind == "jacobian":
+        lhs, what = Math("dJ", "dJ"), "the output"
+    elif r.kind == "hessian" and sym.rank == 1:
+        lhs = Math(f"d(∂J/∂{x_u})", f"d\\left(\\frac{{\\partial J}}{{\\partial {x_l}}}\\right)")
+        what = "the gradient"
+    else:
+        return []
+    rhs = Math(f"({to_unicode(r.matrix)}) d{x_u}", f"\\left({to_latex(r.matrix)}\\right) d{x_l}")
+    return [Block("text", (f"In differential form: a small change d{x_u} changes {what} by",)),
+            Block("math", ((lhs, rhs, None),))]
 
 
 def _shape(adj, ex, sym):
@@ -230,9 +253,11 @@ def _plain(parts, latex: bool) -> str:
 
 
 def _escape(text: str) -> str:
-    text = text.replace("\\", "\\textbackslash{}")
+    text = text.replace("\\", "\x00")
     for ch in "&%$#_{}":
         text = text.replace(ch, "\\" + ch)
+    text = (text.replace("\x00", "\\textbackslash{}").replace("^", "\\textasciicircum{}")
+            .replace("~", "\\textasciitilde{}"))
     text = text.replace("∂", "$\\partial$").replace("δ", "$\\delta$").replace("Σ", "$\\Sigma$")
     return text
 
@@ -249,7 +274,10 @@ def to_console_lines(blocks: list[Block], width: int = 80) -> list[tuple[str, st
             for line in _wrap(_plain(b.parts, False), width - 2):
                 out.append(("", "  " + line))
         elif b.kind == "code":
-            out.append(("dim", "  " + b.parts[0] + b.parts[1]))
+            # a long line of code continues under itself, so it fits the terminal
+            lines = _wrap(b.parts[1], width - 2 - len(b.parts[0]))
+            out.append(("dim", "  " + b.parts[0] + lines[0]))
+            out += [("dim", " " * (2 + len(b.parts[0])) + line) for line in lines[1:]]
         elif b.kind in ("math", "result"):
             rows = b.parts if b.kind == "math" else (b.parts,)
             lhs_width = max(len(r[0].unicode) for r in rows)
@@ -281,42 +309,41 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
-def _visible(latex: str) -> int:
-    text = re.sub(r"\\(left|right|operatorname|mathrm|text|mathbf|frac|partial|quad)", "", latex)
-    text = re.sub(r"\\[a-zA-Z]+", "x", text)
-    return len(re.sub(r"[{}^_\\ ]", "", text))
+def _split_latex(latex: str, limit: float = TEXT_UNITS - 12) -> str:
+    """Break a long right-hand side before top-level + and - signs, for align
+    (continuation lines start at the alignment point, indented by a quad)."""
+    return CONTINUE.join(split(latex, limit))
 
 
-def _split_latex(latex: str, limit: int = 58) -> str:
-    """Break a long right-hand side before top-level + and - signs."""
-    if _visible(latex) <= limit:
-        return latex
-    depth, pieces, start = 0, [], 0
-    for i, ch in enumerate(latex):
-        if ch in "{(" or latex.startswith("\\left", i):
-            depth += 1 if ch in "{(" else 0
-        if ch in "})":
-            depth -= 1
-        if latex.startswith("\\left(", i):
-            pass
-        if depth == 0 and ch in "+-" and i > 0 and latex[i - 1] == " ":
-            pieces.append(latex[start:i])
-            start = i
-    pieces.append(latex[start:])
-    if len(pieces) == 1:
-        return latex
-    lines, current = [], ""
-    for piece in pieces:
-        if current and _visible(current + piece) > limit:
-            lines.append(current)
-            current = piece
-        else:
-            current += piece
-    lines.append(current)
-    return " \\\\\n  &\\quad ".join(lines)
+CONTINUE = " \\\\\n  &\\quad "
 
 
-def to_latex_document(derivations: list) -> str:
+def _human(name: str) -> str:
+    """``softmax_regression -> Softmax regression``: the title a reader sees."""
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
+def _tt(text: str) -> str:
+    """Typewriter text that may break after commas and operators' spaces."""
+    return _escape(text).replace(", ", ",\\allowbreak{} ")
+
+
+def _boxed(lhs: str, rhs: str, budget: float) -> str:
+    """A boxed result; a long right-hand side is split over lines inside the box."""
+    lines = split(rhs, budget)
+    if len(lines) == 1:
+        return f"\\boxed{{{lhs} = {rhs}}}"
+    body = " \\\\\n  &\\quad{} ".join(lines)
+    return f"\\boxed{{\\begin{{aligned}} {lhs} &= {body}\\end{{aligned}}}}"
+
+
+def to_latex_document(derivations: list, *, figures: bool = True) -> str:
     """A complete LaTeX document (amsmath) for one or more derivations."""
     title = derivations[0].problem.name if len(derivations) == 1 else "Derivations"
     out = ["\\documentclass[11pt]{article}",
@@ -324,48 +351,57 @@ def to_latex_document(derivations: list) -> str:
            "\\usepackage{amsmath,amssymb}",
            "\\setlength{\\textwidth}{15cm}\\setlength{\\oddsidemargin}{0.46cm}",
            "\\setlength{\\evensidemargin}{0.46cm}\\setlength{\\parindent}{0pt}\\setlength{\\parskip}{0.6em}",
-           f"\\title{{{_escape(title)}}}",
-           f"\\author{{derived by matcalc {__version__}}}",
-           "\\date{}",
+           "\\setlength{\\topmargin}{-1.2cm}\\setlength{\\textheight}{23cm}",
            "\\begin{document}",
-           "\\maketitle"]
+           "\\begin{center}",
+           f"  {{\\Large\\bfseries {_escape(_human(title))}}}\\\\[0.4em]",
+           f"  {{\\small\\texttt{{{_escape(title)}}} --- derived by matcalc {__version__}}}",
+           "\\end{center}"]
     for d in derivations:
-        blocks = build(d)
+        blocks = build(d, figures=figures)
         for b in blocks:
             if b.kind == "title":
                 if len(derivations) > 1:
-                    out.append(f"\\section{{{_escape(b.parts[0])}}}")
+                    out.append(f"\\section{{{_escape(_human(b.parts[0]))}}}")
             elif b.kind == "section":
                 out.append(("\\subsection*{" if len(derivations) > 1 else "\\section*{") + _plain(b.parts, True) + "}")
             elif b.kind == "text":
                 out.append(_plain(b.parts, True))
                 out.append("")
             elif b.kind == "code":
-                out.append(_escape(b.parts[0]) + "\\texttt{" + _escape(b.parts[1]) + "}")
+                # ragged right: a typewriter line cannot stretch, so justified it overflows
+                out.append("{\\raggedright " + _escape(b.parts[0]) + "\\texttt{" + _tt(b.parts[1]) + "}\\par}")
                 out.append("")
             elif b.kind == "math":
-                rows = []
+                rows, notes = [], []
                 for lhs, rhs, note in b.parts:
-                    tail = f" && {note.latex}" if note is not None and note.latex else ""
+                    tail = f"{note.latex}" if note is not None and note.latex else ""
                     if note is not None and note.latex.startswith("\\mathbb"):
-                        tail = f" && \\in {note.latex}"
-                    rows.append(f"  {lhs.latex} &= {_split_latex(rhs.latex)}{tail}")
+                        tail = f"\\in {note.latex}"
+                    notes.append(tail)
+                # the columns are as wide as their widest entry, in every row
+                lhs_w = max(width(r[0].latex) for r in b.parts)
+                note_w = max((width(t) + NOTE_GAP for t in notes if t), default=0.0)
+                budget = TEXT_UNITS - lhs_w - 2.4 - note_w
+                for (lhs, rhs, _), tail in zip(b.parts, notes):
+                    rows.append(f"  {lhs.latex} &= {_split_latex(rhs.latex, budget)}" + (f" && {tail}" if tail else ""))
                 out += ["\\begin{align*}", " \\\\\n".join(rows), "\\end{align*}"]
             elif b.kind == "result":
                 lhs, rhs, shape = b.parts
-                out += ["\\begin{equation*}", f"  \\boxed{{{lhs.latex} = {rhs.latex}}} \\in {shape.latex}",
+                budget = TEXT_UNITS - width(lhs.latex) - 2.4 - width(shape.latex) - 5.0
+                out += ["\\begin{equation*}", f"  {_boxed(lhs.latex, rhs.latex, budget)} \\in {shape.latex}",
                         "\\end{equation*}"]
     out.append("\\end{document}")
     return "\n".join(out) + "\n"
 
 
-def to_markdown(derivations: list) -> str:
+def to_markdown(derivations: list, *, figures: bool = True) -> str:
     """The same derivation with $$ math, for GitHub and Jupyter."""
     out: list[str] = []
     for d in derivations:
-        for b in build(d):
+        for b in build(d, figures=figures):
             if b.kind == "title":
-                out += [f"# {b.parts[0]}", ""]
+                out += [f"# {_human(b.parts[0])}", "", f"`{b.parts[0]}` — derived by matcalc {__version__}", ""]
             elif b.kind == "section":
                 out += ["## " + _md_inline(b.parts), ""]
             elif b.kind == "text":

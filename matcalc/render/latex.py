@@ -42,6 +42,22 @@ def name(text: str) -> str:
     return base
 
 
+def entry(text: str, indices: str) -> str:
+    r"""An entry of a named matrix: ``entry("W", "pq") -> W_{pq}``; a name that
+    already has a subscript gets the indices after a comma, ``Z2 -> Z_{2,pq}``
+    (``Z_{2}_{pq}`` is a double subscript, an error in TeX).
+
+    >>> entry("W1", "ij"), entry("lam", "")
+    ('W_{1,ij}', '\\lambda')
+    """
+    base = name(text)
+    if not indices:
+        return base
+    if base.endswith("}") and "_{" in base:
+        return f"{base[:-1]},{indices}}}"
+    return f"{base}_{{{indices}}}"
+
+
 def to_latex(expr: ir.Expr) -> str:
     return _latex(expr)[0]
 
@@ -174,10 +190,9 @@ def _ix(e, need: int) -> str:
         return f"\\left({text}\\right)" if need > 0 and text.startswith("-") else text
     if isinstance(e, I.Entry):
         if e.name.startswith("∂J/∂"):
-            target = name(e.name[len("∂J/∂"):])
-            sub = f"_{{{_subs(e.indices)}}}" if e.indices else ""
-            return f"\\frac{{\\partial J}}{{\\partial {target}{sub}}}"
-        return name(e.name) + (f"_{{{_subs(e.indices)}}}" if e.indices else "")
+            target = entry(e.name[len("∂J/∂"):], _subs(e.indices))
+            return f"\\frac{{\\partial J}}{{\\partial {target}}}"
+        return entry(e.name, _subs(e.indices))
     if isinstance(e, I.Opaque):
         inner = to_latex(e.expr)
         return (f"\\left({inner}\\right)_{{{_subs(e.indices)}}}") if e.indices else inner
@@ -199,8 +214,9 @@ def _ix(e, need: int) -> str:
     if isinstance(e, I.Mul):
         factors = list(e.factors)
         sign = ""
-        if factors and isinstance(factors[0], I.Num) and factors[0].value == -1:
-            sign, factors = "-", factors[1:]
+        if factors and isinstance(factors[0], I.Num) and factors[0].value < 0:
+            # -1/2 log(det P), not (-1/2) log(det P): the sign leads, the magnitude stays a factor
+            sign, factors = "-", ([I.Num(-factors[0].value)] if factors[0].value != -1 else []) + factors[1:]
         numer = sorted((f for f in factors if not _reciprocal(f)), key=_scalar_first)
         denom = sorted((f.base for f in factors if _reciprocal(f)), key=_scalar_first)
         top = " ".join(_ix(f, 1) for f in numer) or "1"

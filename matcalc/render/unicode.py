@@ -180,8 +180,9 @@ def _ix(e, need: int) -> str:
     if isinstance(e, I.Mul):
         factors = list(e.factors)
         sign = ""
-        if factors and isinstance(factors[0], I.Num) and factors[0].value == -1:
-            sign, factors = "−", factors[1:]
+        if factors and isinstance(factors[0], I.Num) and factors[0].value < 0:
+            # -1/2 log(det P), not (-1/2) log(det P): the sign leads, the magnitude stays a factor
+            sign, factors = "−", ([I.Num(-factors[0].value)] if factors[0].value != -1 else []) + factors[1:]
         numer = sorted((f for f in factors if not _recip(f)), key=_scalar_first)
         denom = sorted((f.base if f.exp.value == -1 else I.Pow(f.base, I.Num(-f.exp.value))
                         for f in factors if _recip(f)), key=_scalar_first)
