@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ir
+from .errors import NoMatrixFormError
 from .matrix import build as B
 from .ops import OPS
 
@@ -115,7 +116,14 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
         return B.ZERO
     if wrt.rank == 0:
         return row_of(adjoint, u)
-    return B.T(matrix_of(adjoint, u))
+    try:
+        return B.T(matrix_of(adjoint, u))
+    except NoMatrixFormError:
+        # Read the transpose off instead: Jᵀu = A(u) is linear, so its own adjoint
+        # with a seed v is J v, whose structure (the forward direction) may read off.
+        v = ir.Symbol(shape=wrt.shape, name="_v")
+        forward = tidy(backprop(adjoint, u, seed=v))
+        return matrix_of(forward, v)
 
 
 def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:

@@ -82,6 +82,8 @@ class Algebra:
 
     # -- back to IR ------------------------------------------------------------
     def to_ir(self, e: sympy.Expr) -> ir.Expr:
+        if e is sympy.E:
+            return B.call("exp", B.ONE)
         if e.is_Number:
             if e.is_Integer or e.is_Rational:
                 return B.num(Fraction(int(e.p), int(e.q)))
@@ -226,10 +228,31 @@ def simplify_elementwise(node: ir.Expr, leaf_map) -> ir.Expr:
     """Simplify a maximal elementwise subtree; ``leaf_map`` simplifies its leaves."""
     alg = Algebra()
     e = alg.to_sympy(node, leaf_map)
+    try:
+        return alg.to_ir(_best(e))
+    except RecursionError:
+        # sympy gives up on some towers of powers; the unsimplified form is still right
+        return alg.to_ir(e) if _depth_ok(e) else _rebuild(node, leaf_map)
+
+
+def _depth_ok(e) -> bool:
+    try:
+        sympy.count_ops(e)
+        return True
+    except RecursionError:
+        return False
+
+
+def _rebuild(node: ir.Expr, leaf_map) -> ir.Expr:
+    if not is_elementwise(node):
+        return leaf_map(node)
+    return ir.apply(node.op, [_rebuild(a, leaf_map) for a in node.args], dict(node.attrs))
+
+
+def _best(e: sympy.Expr) -> sympy.Expr:
     candidates = [e]
     if expansion_size(e) <= MAX_EXPANSION:
         expanded = sympy.expand(e, deep=True, mul=True, multinomial=False, power_exp=False,
                                 power_base=False, log=False)
         candidates.append(factor_common(expanded))
-    best = min(candidates, key=lambda c: (sympy.count_ops(c), sympy.default_sort_key(c)))
-    return alg.to_ir(best)
+    return min(candidates, key=lambda c: (sympy.count_ops(c), sympy.default_sort_key(c)))

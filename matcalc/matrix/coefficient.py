@@ -19,8 +19,13 @@ def _depends(e: ir.Expr, u: ir.Symbol) -> bool:
 
 def _fail(e: ir.Expr) -> NoMatrixFormError:
     from ..render.text import to_text
-    return NoMatrixFormError(f"cannot write the Jacobian of `{to_text(e)}` as a matrix in the "
-                             "expression language")
+    part = to_text(e).replace("_u", "v").replace("_v", "v")
+    if len(part) > 70:
+        part = part[:67] + "..."
+    return NoMatrixFormError(
+        "matcalc found no matrix form for this Jacobian (or Hessian): reading the matrix K off the "
+        f"linear map v -> K v failed at `{part}`",
+        hint="ask for the gradient of a scalar instead (order: 1), or simplify the expression")
 
 
 def matrix_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
@@ -64,19 +69,60 @@ def matrix_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
         if _depends(b, u):
             if a.rank == 2 and b.rank == 1:
                 return B.matmul(a, matrix_of(b, u))
-            if a.rank == 1 and b.rank == 2:     # a @ B(u): only when B(u) = outer(p(u), q)
-                raise _fail(L)
+            if a.rank == 1 and b.rank == 2:     # a @ B(u) = B(u)ᵀ a
+                return _matrix_times(B.T(b), a, u, L)
         else:
             if a.rank == 1 and b.rank == 2:     # a(u) @ M = Mᵀ a(u)
                 return B.matmul(B.T(b), matrix_of(a, u))
-            if a.rank == 2 and B.is_op(a, "outer"):   # outer(p(u), q) @ b = p(u) (q @ b)
-                p, q = a.args
-                if not _depends(q, u):
-                    return B.mul(B.call("dot", q, b), matrix_of(p, u))
+            if a.rank == 2 and b.rank == 1:
+                return _matrix_times(a, b, u, L)
         raise _fail(L)
-    if op == "sum" and L.rank == 1:
-        raise _fail(L)
+    if op == "sum" and L.rank == 1 and args[0].rank == 2:      # A(u) 1 or A(u)ᵀ 1
+        ones = B.ones((args[0].shape[L.attr("axis")],))
+        return _matrix_times(args[0] if L.attr("axis") == 1 else B.T(args[0]), ones, u, L)
     raise _fail(L)
+
+
+def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Expr:
+    """K with A(u) b = K u, for a matrix A linear in u and a constant vector b:
+    outer(p, q) b = p (q·b);  (C ∘ p qᵀ) b = p ∘ C (q ∘ b);  (C ∘ q pᵀ) b = q ∘ C (p ∘ b);
+    diag(p) b = p ∘ b."""
+    if B.is_op(A, "transpose"):
+        inner = A.args[0]
+        if B.is_op(inner, "outer"):
+            return _matrix_times(B.outer(inner.args[1], inner.args[0]), b, u, whole)
+        raise _fail(whole)
+    if B.is_op(A, "add", "sub"):
+        parts = [_matrix_times(x, b, u, whole) if _depends(x, u) else B.ZERO for x in A.args]
+        return B.add(parts[0], parts[1]) if A.op == "add" else B.sub(parts[0], parts[1])
+    if B.is_op(A, "neg"):
+        return B.neg(_matrix_times(A.args[0], b, u, whole))
+    if B.is_op(A, "diag") and A.args[0].rank == 1:
+        return B.matmul(B.call("diag", b), matrix_of(A.args[0], u))
+    consts, lin = _split_product(A, u) if B.is_op(A, "mul", "div") else ([], A)
+    if not B.is_op(lin, "outer") or lin.shape != A.shape:
+        raise _fail(whole)
+    p, q = lin.args
+    scalars = [c for c in consts if c.rank == 0]
+    mats = [c for c in consts if c.rank > 0]
+    if any(c.shape != A.shape for c in mats):   # only full-shape weights; broadcasts are refused
+        raise _fail(whole)
+    C = _product(mats)
+    scale = _product(scalars)
+    if _depends(p, u) and not _depends(q, u):        # Σ_j C_ij p_i q_j b_j
+        weights = B.mul(q, b) if C is None else B.matmul(C, B.mul(q, b))
+        K = B.matmul(B.call("diag", weights), matrix_of(p, u)) if weights.rank == 1 \
+            else B.mul(weights, matrix_of(p, u))
+    elif _depends(q, u) and not _depends(p, u):      # Σ_j C_ij q_j(u) p_i b_j
+        if C is None:
+            K = B.outer(p, B.matmul(B.T(matrix_of(q, u)), b))
+        elif C.rank == 2:
+            K = B.matmul(B.matmul(B.call("diag", p), C), B.matmul(B.call("diag", b), matrix_of(q, u)))
+        else:
+            raise _fail(whole)
+    else:
+        raise _fail(whole)
+    return K if scale is None else B.mul(scale, K)
 
 
 def _lift(x: ir.Expr, whole: ir.Expr, u: ir.Symbol) -> ir.Expr:
@@ -115,45 +161,15 @@ def _product(factors: list[ir.Expr]) -> ir.Expr | None:
 
 
 def row_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
-    """The vector ``w`` with ``L = w @ u`` for a scalar ``L`` linear in ``u``."""
+    """The ``w`` with ``L = w : u`` for a scalar ``L`` linear in ``u``.
+
+    That is the gradient of ``L`` w.r.t. ``u``, which reverse mode finds for
+    any composition (and which cannot depend on ``u``, since ``L`` is linear)."""
+    from ..differentiate import backprop
+
     if not _depends(L, u):
         return B.ZERO
-    if not isinstance(L, ir.Apply):
-        raise _fail(L)
-    op, args = L.op, L.args
-    if op == "add":
-        return B.add(row_of(args[0], u), row_of(args[1], u))
-    if op == "sub":
-        return B.sub(row_of(args[0], u), row_of(args[1], u))
-    if op == "neg":
-        return B.neg(row_of(args[0], u))
-    if op in ("mul", "div"):
-        a, b = args
-        if op == "div":
-            if _depends(b, u) or b.rank != 0:
-                raise _fail(L)
-            return B.div(row_of(a, u), b)
-        if a.rank == 0 and b.rank == 0:
-            const, lin = (b, a) if _depends(a, u) else (a, b)
-            if _depends(const, u):
-                raise _fail(L)
-            return B.mul(const, row_of(lin, u))
-        raise _fail(L)
-    if op == "sum" and u.rank == 2 and L.attr("axis") is None:   # Σ_ij (C ∘ u)_ij = C : u
-        consts, lin = _split_product(args[0], u)
-        if not (isinstance(lin, ir.Symbol) and lin.name == u.name):
-            raise _fail(L)
-        c = _product(consts)
-        return B.ones(u.shape) if c is None else B.mul(c, B.ones(u.shape))
-    if op == "sum" and args[0].rank == 1:       # Σ_i L_i = 1ᵀ K u
-        return _column_sums(matrix_of(args[0], u))
-    if op in ("matmul", "dot") and args[0].rank == 1 and args[1].rank == 1:
-        a, b = args
-        if _depends(a, u) and _depends(b, u):
-            raise _fail(L)
-        const, lin = (b, a) if _depends(a, u) else (a, b)
-        return B.matmul(B.T(matrix_of(lin, u)), const)
-    raise _fail(L)
+    return backprop(L, u)
 
 
 def _column_sums(K: ir.Expr) -> ir.Expr:

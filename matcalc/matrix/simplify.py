@@ -94,6 +94,9 @@ class _Pass:
         if is_elementwise(node):
             out = simplify_elementwise(node, self.run)
             out = _factor_sums(out)
+            # algebra may drop a broadcast operand (ones(n, 1) / n -> 1 / n): a parent such
+            # as sum() needs the shape it had, so put it back
+            out = restore_shape(out, node.shape)
         elif isinstance(node, ir.Apply):
             args = [self.run(a) for a in node.args]
             attrs = dict(node.attrs)
@@ -183,7 +186,7 @@ def diagonal(a: ir.Expr, notes: list | None = None) -> ir.Expr:
         return diagonal(a.args[0], notes=notes)
     if B.is_op(a, "neg"):
         return B.neg(diagonal(a.args[0], notes=notes))
-    if B.is_op(a, "add", "sub") and all(x.rank == 2 for x in a.args):
+    if B.is_op(a, "add", "sub") and all(x.shape == a.shape for x in a.args):
         return B.call(a.op, diagonal(a.args[0], notes=notes), diagonal(a.args[1], notes=notes))
     inner, c = split_scalar(a)
     if c is not None:
@@ -289,7 +292,7 @@ def matmul(a: ir.Expr, b: ir.Expr, notes: list | None = None) -> ir.Expr:
         return B.outer(a.args[0], B.mul(b.args[0], a.args[1]))       # x yᵀ diag(v) = x (v ∘ y)ᵀ
     out = B.matmul(a, b)
     for i, side in ((0, a), (1, b)):                      # distribute when that is shorter
-        if B.is_op(side, "add", "sub") and all(t.rank == side.rank for t in side.args):
+        if B.is_op(side, "add", "sub") and all(t.shape == side.shape for t in side.args):
             other = b if i == 0 else a
             parts = [matmul(t, other, notes=notes) if i == 0 else matmul(other, t, notes=notes) for t in side.args]
             if all(not B.is_op(p, "matmul") for p in parts):
