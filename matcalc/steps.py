@@ -286,3 +286,72 @@ def consistent(problem, ex: Explanation, result_matrix: ir.Expr, seed: int = 0) 
 
 def _scalar(e):
     return e if e.rank == 0 else ir.apply("sum", [e])
+
+
+@dataclass
+class Entrywise:
+    """The steps of a Jacobian or Hessian: the function's entries in index
+    notation and their derivatives, entry by entry."""
+
+    kind: str                       # "jacobian" | "hessian"
+    definitions: list[Definition]
+    label: str                      # "J" or "∂J/∂x" (the gradient, for a Hessian)
+    out: Index | None               # the entry's index (i), None for a scalar function
+    wrt: Index | None               # the derivative's index (q), None for a scalar wrt
+    entry: IExpr                    # the function's entry, named intermediates as atoms
+    derivative: IExpr               # ∂ entry / ∂x_q, deltas contracted, definitions folded
+    result: ir.Expr                 # the matrix form, named intermediates as symbols
+
+
+def entrywise(problem, result) -> Entrywise | None:
+    """Index-notation steps for a Jacobian (of J) or a Hessian (of the gradient)."""
+    if result.kind not in ("jacobian", "hessian"):
+        return None
+    sym = problem.symbols[result.symbol]
+    target = problem.expr if result.kind == "jacobian" else result.gradient
+    if target is None or target.rank > 1 or sym.rank > 1:
+        return None
+    taken = set(problem.symbols) | set(problem.dims) | {"J"}
+    names = choose_names(problem.expr, taken)
+    root = problem.expr
+    if result.kind == "jacobian" and isinstance(root, ir.Apply) and NAMED.get(root.op) \
+            and root.op not in ELEMENTWISE_NAMED:
+        letter = NAMED[root.op]
+        while letter in taken:
+            letter += "_"
+        names[root] = letter           # J = softmax(x): call it S, so S_i δ_iq - S_i S_q reads
+    definitions = [Definition(n, _substitute(node, names, keep=node), node) for node, n in names.items()]
+    out = Index("i", target.shape[0]) if target.rank == 1 else None
+    wrt = Index("q", sym.shape[0]) if sym.rank == 1 else None
+    pool = Pool({"i", "q", "p"})
+    out_idx = (out,) if out is not None else ()
+    entry = collect(lower(_substitute(target, names), out_idx, pool))
+    try:
+        derivative = contract(differentiate(lower(target, out_idx, pool), sym.name,
+                                            (wrt,) if wrt is not None else (), pool))
+    except NotImplementedError:
+        return None
+    derivative = collect(derivative)
+    for d in definitions:
+        p2 = Pool()
+        idx = tuple(p2.fresh(dim) for dim in d.expr.shape)
+        derivative = fold(derivative, d.name, idx, lower(d.expr, idx, p2))
+    label = "J" if result.kind == "jacobian" else f"∂J/∂{sym.name}"
+    named = _substitute(result.matrix, {d.full: d.name for d in definitions})
+    used = {e.name for e in _entries(entry) | _entries(derivative)} | {s.name for s in named.symbols}
+    definitions = [d for d in definitions if d.name in used or any(
+        d.name in {s.name for s in other.expr.symbols} for other in definitions if other.name in used)]
+    return Entrywise(result.kind, definitions, label, out, wrt, entry, derivative, named)
+
+
+def _entries(e) -> set:
+    from .index import nodes as I
+    if isinstance(e, I.Entry):
+        return {e}
+    out = set()
+    for child in getattr(e, "terms", ()) or getattr(e, "factors", ()):
+        out |= _entries(child)
+    for attr in ("body", "arg", "base", "exp"):
+        if hasattr(e, attr):
+            out |= _entries(getattr(e, attr))
+    return out

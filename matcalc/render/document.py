@@ -91,7 +91,7 @@ def build(derivation, *, figures: bool = True) -> list[Block]:
 
 
 def _build(derivation, figures: bool = True) -> list[Block]:
-    from ..steps import explain
+    from ..steps import entrywise, explain
 
     p = derivation.problem
     blocks = [Block("title", (p.name,))]
@@ -114,17 +114,22 @@ def _build(derivation, figures: bool = True) -> list[Block]:
         else:
             blocks.append(Block("text", (f"(The steps are not shown for an expression of more than "
                                          f"{MAX_STEP_NODES} nodes.)",)))
+        ew = entrywise(p, r) if small and ex is None else None
         if ex is not None and ex.result is not None:
             blocks += _steps(ex, sym)
             named = ex.result
         else:
             named = r.matrix
+            if ew is not None:
+                blocks += _entry_steps(ew, sym)
+                named = ew.result
             if small:
                 blocks += _differential(r, sym)
         lhs = _d(symbol) if r.kind != "hessian" else Math(f"∂²J/∂{uni_name(symbol)}²",
                                                              f"\\frac{{\\partial^2 J}}{{\\partial {latex_name(symbol)}^2}}")
         blocks.append(Block("result", (lhs, _m(named), _shape_math(r.shape))))
-        used = [d for d in ex.definitions if _uses(named, d.name, ex)] if ex is not None else []
+        source = ex if ex is not None else ew
+        used = [d for d in source.definitions if _uses(named, d.name, source)] if source is not None else []
         if used and named is not r.matrix:
             blocks.append(Block("text", ("where ", *_join([Math(f"{uni_name(d.name)} = {to_unicode(d.full)}",
                                                                 f"{latex_name(d.name)} = {to_latex(d.full)}")
@@ -210,6 +215,43 @@ def _steps(ex, sym) -> list[Block]:
     blocks.append(Block("math", ((Math("dJ", "dJ"), Math(f"({to_unicode(rhs)}) : d{uni_name(sym.name)}",
                                                            f"\\left({to_latex(rhs)}\\right) : d{latex_name(sym.name)}"),
                                   None),)))
+    return blocks
+
+
+def _entry_steps(ew, sym) -> list[Block]:
+    """A Jacobian or Hessian entry by entry: the function's entries in index
+    notation, then their derivatives with the deltas contracted."""
+    blocks: list[Block] = []
+    step = 0
+    if ew.definitions:
+        step += 1
+        blocks.append(Block("text", (f"{step}. Name the intermediates:",)))
+        blocks.append(Block("math", tuple((Math(uni_name(d.name), latex_name(d.name)), _m(d.expr),
+                                           _shape_math(d.full.shape)) for d in ew.definitions)))
+    i_u = f"_{ew.out.name}" if ew.out is not None else ""
+    i_l = f"_{{{ew.out.name}}}" if ew.out is not None else ""
+    x_u, x_l = uni_name(sym.name), latex_name(sym.name)
+    if ew.kind == "jacobian":
+        f_u, f_l = f"J{i_u}", f"J{i_l}"
+        what = "The output, entry by entry, in index notation:"
+    else:
+        f_u, f_l = f"∂J/∂{x_u}{i_u}", f"\\frac{{\\partial J}}{{\\partial {x_l}{i_l}}}"
+        what = "The gradient (derived as for order 1), entry by entry, in index notation:"
+    step += 1
+    blocks.append(Block("text", (f"{step}. {what}",)))
+    blocks.append(Block("math", ((Math(f_u, f_l), _mi(ew.entry), None),)))
+    q_u = f"_{ew.wrt.name}" if ew.wrt is not None else ""
+    q_l = f"_{{{ew.wrt.name}}}" if ew.wrt is not None else ""
+    step += 1
+    blocks.append(Block("text", (f"{step}. Differentiated entry by entry (",
+                                 Math("∂x_i/∂x_q = δ_iq", "\\partial x_i/\\partial x_q = \\delta_{iq}"),
+                                 ", deltas contracted, intermediates folded back):")))
+    if ew.kind == "jacobian":
+        lhs = Math(f"∂J{i_u}/∂{x_u}{q_u}", f"\\frac{{\\partial J{i_l}}}{{\\partial {x_l}{q_l}}}")
+    else:
+        lhs = Math(f"∂²J/∂{x_u}{i_u}∂{x_u}{q_u}",
+                   f"\\frac{{\\partial^2 J}}{{\\partial {x_l}{i_l} \\partial {x_l}{q_l}}}")
+    blocks.append(Block("math", ((lhs, _mi(ew.derivative), None),)))
     return blocks
 
 
