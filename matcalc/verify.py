@@ -73,9 +73,14 @@ def sample(sym: ir.Symbol, dims: Mapping[str, int], rng: np.random.Generator,
         return _rowwise(shape, lambda k: np.eye(k)[rng.integers(k)])
     if "stochastic" in props:
         return _rowwise(shape, lambda k: (lambda e: e / e.sum())(np.exp(rng.normal(size=k))))
+    if "orthogonal" in props and "diagonal" in props:
+        return np.diag(rng.choice([-1.0, 1.0], size=shape[0]))
     if "orthogonal" in props:
         q, r = np.linalg.qr(rng.normal(size=shape))
-        return q * np.sign(np.diag(r))
+        q = q * np.sign(np.diag(r))
+        if "symmetric" in props:      # symmetric and orthogonal: Q D Qᵀ with D = diag(±1)
+            return (q * rng.choice([-1.0, 1.0], size=shape[0])) @ q.T
+        return q
     if "diagonal" in props:
         d = rng.uniform(0.5, 2.0, size=shape[0]) * (1 if {"spd", "positive"} & props
                                                    else rng.choice([-1, 1], size=shape[0]))
@@ -106,11 +111,13 @@ def direction(sym: ir.Symbol, value: np.ndarray, rng: np.random.Generator) -> np
     props = sym.props
     if "diagonal" in props:
         return np.diag(np.diag(v))
-    if "symmetric" in props:
-        return (v + v.T) / 2
     if "orthogonal" in props:
         k = (v - v.T) / 2
+        if "symmetric" in props:      # Q K - K Q: tangent to both manifolds when Q = Qᵀ
+            return value @ k - k @ value
         return value @ k
+    if "symmetric" in props:
+        return (v + v.T) / 2
     if {"onehot", "stochastic"} & props:
         return v - v.mean(axis=-1, keepdims=True)
     return v

@@ -88,6 +88,12 @@ FIXED: list[dict] = [
     # RecursionError inside sympy: fall back to the unsimplified form
     doc("sigmoid(norm(x ** m, 'fro'))", "x:[n,1]", "x", dims={"n": 4, "m": 2}),
     doc("sum(v) - mean(s)", "v:[m] s:[]:constant", "v"),
+    # the sampler drew orthogonal matrices that were not symmetric although declared both
+    doc("logsumexp(v0 @ M1)", "M1:[m,m]:orthogonal,symmetric v0:[m]", "M1", dims={"n": 4, "m": 2}),
+    # logdet of a matrix with a negative determinant: log |det|, in index form too
+    doc("logdet(diag(v0))", "v0:[m]", "v0", dims={"n": 4, "m": 2}),
+    # A - A came back as the number 0 under a softmax's rule
+    doc("logsumexp(((v0 + z3) @ (M3 - M3).T).T, axis=0)", "M3:[1,n] v0:[n] z3:[n,n]", "v0"),
 ]
 
 

@@ -98,10 +98,11 @@ class _Pass:
             # as sum() needs the shape it had, so put it back
             out = restore_shape(out, node.shape)
         elif isinstance(node, ir.Apply):
-            args = [self.run(a) for a in node.args]
+            # a child may come back as the number 0 (A - A), whatever its shape was
+            args = [restore_shape(self.run(a), a.shape) for a in node.args]
             attrs = dict(node.attrs)
             out = ir.apply(node.op, args, attrs) if list(args) != list(node.args) else node
-            out = local_rules(out, notes=self.notes)
+            out = restore_shape(local_rules(out, notes=self.notes), node.shape)
         else:
             out = node
         self.memo[node] = out
@@ -167,6 +168,8 @@ def local_rules(e: ir.Expr, notes: list | None = None) -> ir.Expr:
             return e
     if op == "inv" and B.is_eye(args[0]):
         return args[0]
+    if op == "inv" and B.is_op(args[0], "diag") and args[0].args[0].rank == 1:
+        return B.call("diag", B.div(B.ONE, args[0].args[0]))      # diag(v)⁻¹ = diag(1 / v)
     if op == "diag" and args[0].rank == 2:
         return diagonal(args[0], notes=notes)
     return e

@@ -50,8 +50,12 @@ def _index_deriv_det(entry, d_arg, pool):
 
 
 def _index_logdet(node, args, idx, pool):
-    det = ir.apply("det", [node.args[0]])
-    return I.Func("log", I.Opaque(det, (), _label(det)))
+    """logdet A = log |det A| (numpy's slogdet; log det A for the spd A it is meant for)."""
+    arg = node.args[0]
+    det = I.Opaque(ir.apply("det", [arg]), (), _label(ir.apply("det", [arg])))
+    if isinstance(arg, ir.Symbol) and "spd" in arg.props:
+        return I.Func("log", det)      # det > 0: as the textbooks write it
+    return I.Func("log", I.Func("abs", det))
 
 
 def _index_diag(node, args, idx, pool):
@@ -198,7 +202,7 @@ register(Op("det", "call", 1, _square("det"), numpy="np.linalg.det({0})", latex=
             domain=("invertible",), doc="determinant", vjp=_vjp_det,
             fn=np.linalg.det, index=_index_det, extra={"index_deriv": _index_deriv_det}))
 register(Op("logdet", "call", 1, _square("logdet"), numpy="np.linalg.slogdet({0})[1]",
-            latex="\\log\\det({0})", domain=("spd",), doc="log of the determinant", vjp=_vjp_logdet,
+            latex="\\log\\det({0})", domain=("spd",), doc="log |det A| (log det A for spd A)", vjp=_vjp_logdet,
             fn=lambda a: np.linalg.slogdet(a)[1], index=_index_logdet))
 register(Op("diag", "call", 1, _diag, numpy="np.diag({0})", latex="\\operatorname{{diag}}({0})",
             doc="vector to diagonal matrix, or diagonal of a square matrix",
