@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -95,6 +96,13 @@ def _label(text: str, shape) -> Text:
     return label
 
 
+class CodeTarget(str, Enum):
+    """Code generation targets of --emit-code (matcalc.codegen.TARGETS)."""
+
+    numpy = "numpy"
+    array_api = "array-api"
+
+
 @app.command(epilog=EPILOG)
 def derive(
     files: Annotated[list[Path], typer.Argument(help="expr.yaml files (see derivations/ for examples).",
@@ -104,6 +112,9 @@ def derive(
     emit_code: Annotated[Path | None, typer.Option(
         "--emit-code", help="Write the numpy module to this file (several derivations: one file each, "
         "named FILE_<name>.py).", show_default=False)] = None,
+    target: Annotated[CodeTarget, typer.Option(
+        "--target", help="What --emit-code writes: a numpy module, or an array-API module that runs on "
+        "numpy, CuPy, PyTorch, JAX and Dask arrays (needs array-api-compat).")] = CodeTarget.numpy,
     show_code: Annotated[bool, typer.Option("--show-code", help="Print the generated numpy module.")]
     = False,
     latex: Annotated[Path | None, typer.Option("--latex", help="Write the derivation as a LaTeX document.",
@@ -136,7 +147,8 @@ def derive(
             result = run(path, verify=not no_verify, seed=seed)
             derivations = result if isinstance(result, list) else [result]
             if emit_code is not None:
-                _write_code(derivations, emit_code, files, console if not (as_json or quiet) else None)
+                _write_code(derivations, emit_code, files, console if not (as_json or quiet) else None,
+                            target.value)
             _write_documents(derivations, latex, markdown, files, console if not (as_json or quiet) else None)
         except MatcalcError as err:
             _fail(err, debug)
@@ -158,12 +170,13 @@ def derive(
         raise typer.Exit(1)
 
 
-def _write_code(derivations, target: Path, inputs, console) -> None:
+def _write_code(derivations, target: Path, inputs, console, code_target: str = "numpy") -> None:
+    from .codegen import emit_module
     from .files import write_atomic
 
     for d in derivations:
         out = target if len(derivations) == 1 else target.with_name(f"{target.stem}_{d.name}.py")
-        write_atomic(out, d.code, protect=inputs)
+        write_atomic(out, d.code if code_target == "numpy" else emit_module(d, code_target), protect=inputs)
         if console is not None:
             console.print(Text(f"wrote {out}", style="dim"))
 

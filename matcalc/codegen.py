@@ -11,18 +11,20 @@ friends subtract the maximum, ``log(softmax(A))`` is computed as
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from fractions import Fraction
 
 from . import __version__, ir
 from .matrix import build as B
-from .ops import OPS, PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW
+from .ops import OPS, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, array_api
 from .ops.elementwise import HELPERS as EW_HELPERS
 from .ops.reductions import HELPERS as RED_HELPERS
 from .render.text import to_text
 from .shapes import show
 
 HELPERS = {**EW_HELPERS, **RED_HELPERS}
+TARGETS = ("numpy", "array-api")
 
 
 # -- numerics: rewrite to stable forms before printing --------------------------
@@ -59,10 +61,18 @@ def stabilize(expr: ir.Expr) -> ir.Expr:
 # -- printing --------------------------------------------------------------------
 
 class Emitter:
-    """Prints IR as numpy, naming shared subexpressions ``t1, t2, ...``."""
+    """Prints IR as numpy, naming shared subexpressions ``t1, t2, ...``.
 
-    def __init__(self, np_name: str, shared: set[ir.Expr], names: dict[ir.Expr, str] | None = None):
+    ``target="array-api"`` prints the portable spellings of
+    :mod:`matcalc.ops.array_api` instead, with ``np_name`` the variable holding
+    the caller's namespace and ``like`` an argument constants take their dtype
+    and device from."""
+
+    def __init__(self, np_name: str, shared: set[ir.Expr], names: dict[ir.Expr, str] | None = None,
+                 target: str = "numpy", like: str = ""):
         self.np = np_name
+        self.target = target
+        self.like = like
         self.shared = shared
         self.names: dict[ir.Expr, str] = dict(names or {})
         self.lines: list[str] = []
@@ -89,7 +99,6 @@ class Emitter:
         return f"({text})" if prec < need or (strict and prec == need) else text
 
     def _code(self, e: ir.Expr) -> tuple[str, int]:
-        np_ = self.np
         if isinstance(e, (ir.Symbol, ir.Dim)):
             return e.name, PREC_ATOM
         if isinstance(e, ir.Number):
@@ -114,17 +123,33 @@ class Emitter:
         if op.syntax == "prefix":
             return f"-{self.wrap(args[0], PREC_NEG, True)}", PREC_NEG
         if op.syntax == "postfix":
+            if self.target != "numpy" and args[0].rank < 2:    # the standard's .T is for matrices
+                return self.code(args[0])
             return f"{self.wrap(args[0], PREC_POSTFIX)}.T", PREC_POSTFIX
+        template = self._template(op)
         if op.dim_args:
             dims = [_dim_code(d) for d in e.attr("dims")]
             inner = dims[0] if e.op == "eye" else f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
-            return op.numpy.replace("np.", f"{np_}.").format(dims=inner), PREC_ATOM
-        self.helpers.update(op.extra.get("helpers", ()))
+            return template.format(dims=inner, like=self.like), PREC_ATOM
         axis = e.attr("axis")
         parts = [self.value(a) for a in args]
-        text = op.numpy.replace("np.", f"{np_}.").format(
-            *parts, axis=axis, axis_kw="" if axis is None else f", axis={axis}")
+        text = template.format(*parts, axis=axis, axis_kw="" if axis is None else f", axis={axis}")
         return text, PREC_ATOM
+
+    def _template(self, op) -> str:
+        """The op's spelling for this target, with the namespace variable filled in."""
+        if self.target == "numpy":
+            self.helpers.update(op.extra.get("helpers", ()))
+            return op.numpy.replace("np.", f"{self.np}.")
+        template = array_api.SPELLINGS[op.name]
+        self.helpers.update(array_api.helpers_of(template))
+        return re.sub(r"\bxp\b", self.np, template)
+
+    def _solve(self, a: str, b: str) -> str:
+        if self.target == "numpy":
+            return f"{self.np}.linalg.solve({a}, {b})"
+        self.helpers.update(array_api.helpers_of(array_api.SOLVE))
+        return re.sub(r"\bxp\b", self.np, array_api.SOLVE).format(a, b)
 
     def _matmul(self, a: ir.Expr, b: ir.Expr):
         """diag(v) @ M -> v[:, None] * M;  inv(A) @ B -> solve(A, B), and transposes;
@@ -150,13 +175,13 @@ class Emitter:
         if inv_a is not None and a not in self.names:
             matrix, transposed = inv_a
             m = self.value(matrix) + (".T" if transposed else "")
-            return f"{np_}.linalg.solve({m}, {self.value(b)})", PREC_ATOM
+            return self._solve(m, self.value(b)), PREC_ATOM
         inv_b = _inverse(b)
         if inv_b is not None and b not in self.names:
             matrix, transposed = inv_b      # B inv(A) = (inv(A)^T B^T)^T = solve(A^T, B^T)^T
             m = self.value(matrix) + ("" if transposed else ".T")
             rhs = self.wrap(a, PREC_POSTFIX) + (".T" if a.rank == 2 else "")
-            out = f"{np_}.linalg.solve({m}, {rhs})"
+            out = self._solve(m, rhs)
             return (out + ".T", PREC_POSTFIX) if a.rank == 2 else (out, PREC_ATOM)
         return None
 
@@ -306,11 +331,22 @@ def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
 
 # -- the module --------------------------------------------------------------------
 
-def emit_module(derivation) -> str:
-    """The source of a self-contained numpy module for one derivation."""
+def emit_module(derivation, target: str = "numpy") -> str:
+    """The source of a self-contained module for one derivation.
+
+    ``target="numpy"`` (the default, ``Derivation.code``) imports numpy only;
+    ``target="array-api"`` imports ``array_api_compat`` only and runs on the
+    caller's arrays (numpy, CuPy, PyTorch, JAX, Dask), returning arrays of
+    that kind (see :mod:`matcalc.ops.array_api`)."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown code target {target!r}; choose one of {', '.join(TARGETS)}")
+    portable = target == "array-api"
     p = derivation.problem
     names = set(p.symbols) | set(p.dims)
-    np_ = "np" if "np" not in names else "numpy_"
+    if portable:
+        np_ = "xp" if "xp" not in names else "xp_"
+    else:
+        np_ = "np" if "np" not in names else "numpy_"
     params = ", ".join(p.symbols)
     value_expr = stabilize(p.expr)
     results = {s: (r, stabilize(r.matrix), stabilize(r.gradient) if r.gradient is not None else None)
@@ -324,17 +360,23 @@ def emit_module(derivation) -> str:
     out += [f"    J = {p.expr_text}", "", f"Shapes: {shapes}."]
     for s, (r, _, _) in results.items():
         out.append(f"{_fname(r)}_{s} = {r.text}   {show(r.shape)}")
-    out += ['"""', "", f"import numpy as {np_}" if np_ != "np" else "import numpy as np", ""]
+    if portable:
+        out += ["", "Array-API module: runs on numpy, CuPy, PyTorch, JAX and Dask arrays and returns",
+                "arrays of the caller's kind (lazy ones for Dask: call .compute()).",
+                '"""', "", "from array_api_compat import array_namespace, device, is_numpy_array", ""]
+    else:
+        out += ['"""', "", f"import numpy as {np_}" if np_ != "np" else "import numpy as np", ""]
 
     functions: list[str] = []
     helpers: set[str] = set()
 
     def function(name: str, doc: str, roots: list[ir.Expr], ret) -> None:
         roots = share_softmax(roots)
-        em = Emitter(np_, shared_nodes(roots))
+        em = Emitter(np_, shared_nodes(roots), target=target, like=next(iter(p.symbols)))
         texts = [em.value(r) for r in roots]
         helpers.update(em.helpers)
-        body = _prologue(p, roots, np_) + em.lines + ret(texts)
+        prologue = _prologue_xp(p, roots, np_) if portable else _prologue(p, roots, np_)
+        body = prologue + em.lines + ret(texts)
         doc = doc.rstrip() + f"\n\n    Arguments (keyword): {shapes}.\n    "
         functions.append("\n".join([f"def {name}(*, {params}):", f'    """{doc}"""']
                                    + ["    " + line for line in body]))
@@ -359,7 +401,10 @@ def emit_module(derivation) -> str:
 
     function("value_and_grad", "The value and the gradient w.r.t. " + ", ".join(keys) +
              ", computing shared work once.", [value_expr, *grads.values()], together)
-    for h in sorted(helpers):
+    if portable:
+        out += ["", array_api.INPUTS, ""]
+        out += [line for h in sorted(helpers) for line in ("", array_api.HELPERS[h], "")]
+    for h in sorted(helpers) if not portable else ():
         out += ["", HELPERS[h].replace("np.", f"{np_}."), ""]
     for f in functions:
         out += ["", f, ""]
@@ -370,9 +415,9 @@ def _fname(result) -> str:
     return "hess" if result.kind == "hessian" else "grad"
 
 
-def _prologue(p, roots: list[ir.Expr], np_: str) -> list[str]:
-    """Convert the arguments and read the dimension sizes off their shapes."""
-    used_syms = set()
+def _used(roots: list[ir.Expr]) -> tuple[set[str], set[str]]:
+    """The symbols and the dimension names the expressions refer to."""
+    used_syms: set[str] = set()
     used_dims: set[str] = set()
     for r in roots:
         for node in ir.walk(r):
@@ -383,6 +428,26 @@ def _prologue(p, roots: list[ir.Expr], np_: str) -> list[str]:
             elif isinstance(node, ir.Apply) and node.op in ("ones", "eye"):
                 for d in node.attr("dims"):
                     used_dims.update(x for x in str(d).split("*") if not x.isdigit())
+    return used_syms, used_dims
+
+
+def _prologue_xp(p, roots: list[ir.Expr], xp: str) -> list[str]:
+    """The caller's namespace, every argument as its array (they decide the
+    namespace, dtype and device together), and the dimension sizes."""
+    symbols = list(p.symbols)
+    lines = [f"{xp}, ({', '.join(symbols)}{',' if len(symbols) == 1 else ''}) = _inputs({', '.join(symbols)})"]
+    _, used_dims = _used(roots)
+    for d in p.dims:
+        if d in used_dims:
+            owner = next((s for s, sym in p.symbols.items() if d in sym.shape), None)
+            lines.append(f"{d} = {owner}.shape[{p.symbols[owner].shape.index(d)}]" if owner
+                         else f"{d} = {p.dims[d]}")
+    return lines
+
+
+def _prologue(p, roots: list[ir.Expr], np_: str) -> list[str]:
+    """Convert the arguments and read the dimension sizes off their shapes."""
+    used_syms, used_dims = _used(roots)
     lines = [f"{s} = {np_}.asarray({s}, dtype=float)" for s in p.symbols if s in used_syms]
     for d in p.dims:
         if d not in used_dims:
