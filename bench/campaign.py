@@ -44,6 +44,7 @@ def expressions(n: int, seed: int, shrink_budget: int):
     counts: Counter = Counter()
     times: list[float] = []
     failures: dict[tuple, dict] = {}
+    slowest: list = []
     start = time.perf_counter()
 
     @settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate],
@@ -53,6 +54,8 @@ def expressions(n: int, seed: int, shrink_budget: int):
         outcome = examine(drawn.doc)
         counts[outcome.kind] += 1
         times.append(outcome.seconds)
+        if outcome.seconds >= max(times):
+            slowest[:] = [outcome.seconds, drawn.doc]
         if outcome.kind in BAD and outcome.signature not in failures:
             failures[outcome.signature] = {"kind": outcome.kind, "drawn": drawn.doc,
                                            "detail": outcome.detail, "outcome": outcome}
@@ -66,6 +69,10 @@ def expressions(n: int, seed: int, shrink_budget: int):
     for f in failures.values():
         small, small_outcome = shrink(f["drawn"], f.pop("outcome"), budget=shrink_budget)
         f["shrunk"], f["shrunk_detail"] = small, small_outcome.detail
+    if slowest:
+        doc = slowest[1]
+        print(f"  slowest ({slowest[0]:.2f} s): {doc['expr']!r} symbols={doc['symbols']} wrt={doc['wrt']} "
+              f"order={doc['order']} dims={doc['dims']}", file=sys.stderr)
     return counts, times, list(failures.values())
 
 

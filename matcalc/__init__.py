@@ -9,8 +9,16 @@ derived step by step and verified numerically.
 """
 
 from .errors import MatcalcError
-from .pipeline import Derivation, derive
 
 __version__ = "0.1.0"
 
 __all__ = ["Derivation", "MatcalcError", "__version__", "derive"]
+
+
+def __getattr__(name: str):
+    # derive and Derivation load the engine (sympy, numpy) on first use, so that
+    # `matcalc --version` and an early Ctrl-C do not wait for it
+    if name in ("derive", "Derivation"):
+        from . import pipeline
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'matcalc' has no attribute {name!r}")

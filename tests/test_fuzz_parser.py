@@ -58,7 +58,7 @@ def check_parse(text: str, symbols=None, dims=None) -> None:
     """The property: a tree or a MatcalcError, nothing executed, under a second."""
     global _WATCHING
     _SEEN.clear()
-    start = time.perf_counter()
+    start = time.process_time()   # CPU time: other processes on the machine do not count
     _WATCHING = True
     try:
         parse_in_scope(text) if symbols is None else parse(text, symbols, dims)
@@ -69,7 +69,7 @@ def check_parse(text: str, symbols=None, dims=None) -> None:
         raise AssertionError(f"{type(exc).__name__}: {exc} for input {text[:200]!r}") from exc
     finally:
         _WATCHING = False
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     assert not _SEEN, f"the parser did {_SEEN} for {text[:200]!r}"
     assert seconds < SECONDS, f"{seconds:.2f} s for {text[:200]!r}"
 
@@ -198,14 +198,14 @@ def test_mutated_documents():
     texts = [p.read_text() for p in sorted((REPO / "derivations").glob("*.yaml"))]
     for _ in range(N_YAML_MUTATIONS):
         text = mutate(rng.choice(texts), rng)
-        start = time.perf_counter()
+        start = time.process_time()
         try:
             load(text)
         except MatcalcError as exc:
             assert exc.message
         except Exception as exc:  # noqa: BLE001
             raise AssertionError(f"{type(exc).__name__}: {exc} for document {text!r}") from exc
-        assert time.perf_counter() - start < SECONDS, text
+        assert time.process_time() - start < SECONDS, text
 
 
 # -- hostile YAML files through the CLI ------------------------------------------
