@@ -380,4 +380,8 @@ def _gallery_table(report):
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:   # Ctrl-C: say so in one line; outputs are written atomically
+        sys.stderr.write("interrupted; no output file was left half-written\n")
+        raise SystemExit(130) from None

@@ -1,0 +1,98 @@
+"""The verifier itself: several scales, ill-conditioned inputs, no false
+alarms and no false passes; and interrupted runs leave no half-written file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import matcalc
+from matcalc import ir
+from matcalc.files import write_atomic
+from matcalc.matrix import build as B
+from matcalc.verify import check_derivative
+
+from support import REPO
+
+
+def _problem(expr, symbols, wrt, dims=None):
+    d = matcalc.derive({"dims": dims or {"n": 4, "m": 3}, "symbols": symbols, "expr": expr, "wrt": [wrt]},
+                       verify=False)
+    return d.problem, d.results[wrt].matrix
+
+
+@pytest.mark.parametrize("expr", ["sum(X ** 3)", "sum(sin(X))", "sum(X * X) / norm(X, 'fro')",
+                                  "sum(softplus(X))"])
+def test_checked_at_every_scale(expr):
+    p, g = _problem(expr, {"X": {"shape": ["n", "m"]}}, "X")
+    check = check_derivative(p.expr, p.symbols["X"], g, p.symbols, p.dims)
+    assert check.passed and check.scales == (1.0, 1e-3, 1e3)
+    off = check_derivative(p.expr, p.symbols["X"], B.mul(B.num(1.001), g), p.symbols, p.dims)
+    assert not off.passed
+
+
+def test_a_scale_that_overflows_is_skipped_not_failed():
+    p, g = _problem("sum(exp(X))", {"X": {"shape": ["n", "m"]}}, "X")
+    check = check_derivative(p.expr, p.symbols["X"], g, p.symbols, p.dims)
+    assert check.passed and 1e3 not in check.scales and 1.0 in check.scales
+
+
+@pytest.mark.parametrize("cond", [1e4, 1e8])
+def test_ill_conditioned_spd_no_false_alarm_and_no_false_pass(cond):
+    p, g = _problem("logdet(P) + x @ inv(P) @ x", {"P": {"shape": ["n", "n"], "props": ["spd"]},
+                                                    "x": {"shape": ["n"]}}, "P")
+    rng = np.random.default_rng(3)
+    q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    P = (q * np.geomspace(1.0, 1.0 / cond, 4)) @ q.T
+    values = {"P": (P + P.T) / 2, "x": rng.normal(size=4)}
+    good = check_derivative(p.expr, p.symbols["P"], g, p.symbols, p.dims, values=values)
+    assert good.passed, good
+    bad = check_derivative(p.expr, p.symbols["P"], B.mul(B.num(1.001), g), p.symbols, p.dims, values=values)
+    assert not bad.passed
+
+
+def test_transposed_gradient_fails():
+    p, g = _problem("trace(A @ X)", {"A": {"shape": ["n", "n"]}, "X": {"shape": ["n", "n"]}}, "X")
+    assert check_derivative(p.expr, p.symbols["X"], g, p.symbols, p.dims).passed
+    assert not check_derivative(p.expr, p.symbols["X"], ir.apply("transpose", [g]), p.symbols, p.dims).passed
+
+
+def test_interrupted_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    target = tmp_path / "out.py"
+    target.write_text("old contents\n")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, "new contents\n")
+    assert target.read_text() == "old contents\n"
+    assert [f.name for f in tmp_path.iterdir()] == ["out.py"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigint_during_a_run_leaves_no_partial_output(tmp_path):
+    """SIGINT while deriving: exit 130, one line on stderr, no traceback, no partial file."""
+    src = tmp_path / "case.yaml"
+    src.write_text((REPO / "derivations" / "mlp_two_layer.yaml").read_text())
+    out = tmp_path / "grads.py"
+    proc = subprocess.Popen([sys.executable, "-m", "matcalc", "derive", str(src), "--emit-code", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(0.8)    # inside imports or the derivation
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert "Traceback" not in stderr
+    if proc.returncode == 0:           # it finished first: the file is whole
+        assert "def value_and_grad" in out.read_text()
+    else:
+        assert proc.returncode == 130, (proc.returncode, stderr)
+        assert not out.exists() or "def value_and_grad" in out.read_text()
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert src.read_text() == (REPO / "derivations" / "mlp_two_layer.yaml").read_text()
