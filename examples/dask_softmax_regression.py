@@ -35,12 +35,13 @@ from matcalc.codegen import emit_module
 REPO = Path(__file__).resolve().parent.parent
 
 
-def generated_module():
-    """The array-API module for derivations/softmax_regression.yaml, imported."""
+def generated_module(target: str = "array-api"):
+    """The module matcalc writes for derivations/softmax_regression.yaml, imported."""
     d = matcalc.derive(REPO / "derivations" / "softmax_regression.yaml", verify=False)
-    path = Path(tempfile.mkdtemp()) / "softmax_regression_xp.py"
-    path.write_text(emit_module(d, target="array-api"))
-    spec = importlib.util.spec_from_file_location("softmax_regression_xp", path)
+    name = f"softmax_regression_{target.replace('-', '_')}"
+    path = Path(tempfile.mkdtemp()) / f"{name}.py"
+    path.write_text(emit_module(d, target=target))
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -89,11 +90,8 @@ def main(argv=None) -> int:
     print(f"{seconds:.1f} s, {args.rows / seconds:,.0f} rows/s, peak memory {peak:.2f} GB")
 
     if X.nbytes < 4e9:    # small enough to check against the numpy module in memory
-        d = matcalc.derive(REPO / "derivations" / "softmax_regression.yaml", verify=False)
-        numpy_module = {}
-        exec(compile(d.code, "softmax_regression.py", "exec"), numpy_module)
         Xn, Yn = dask.compute(X, Y)
-        want_value, want = numpy_module["value_and_grad"](X=Xn, W=W, Y=Yn, lam=lam)
+        want_value, want = generated_module("numpy").value_and_grad(X=Xn, W=W, Y=Yn, lam=lam)
         rel = np.max(np.abs(grad - want["W"])) / np.max(np.abs(want["W"]))
         print(f"numpy in memory agrees: relative difference {rel:.1e} (gradient), "
               f"{abs(value - want_value) / abs(want_value):.1e} (value)")
