@@ -92,6 +92,13 @@ FIXED: list[dict] = [
     doc("logsumexp(v0 @ M1)", "M1:[m,m]:orthogonal,symmetric v0:[m]", "M1", dims={"n": 4, "m": 2}),
     # logdet of a matrix with a negative determinant: log |det|, in index form too
     doc("logdet(diag(v0))", "v0:[m]", "v0", dims={"n": 4, "m": 2}),
+    # reading a Jacobian off outer(p(u), q) @ b used diag(q * b) for the scalar q·b
+    doc("norm(sum(z2 + v1, axis=0))", "v1:[n] z2:[1,n]", "v1", order=2, dims={"n": 2, "m": 3}),
+    doc("dot(z1, dot(z2, dot(M10 - exp(v11), v11)))", "M10:[n,m] v11:[m] z1:[m] z2:[m,n]", "v11",
+        order=2, dims={"n": 4, "m": 2}),
+    doc("mean(M1 - v2, axis=0)", "M1:[m,n] v2:[n]", "v2"),
+    # sympy made an integer too long to convert: keep the unsimplified form
+    doc("2 ** ((2 + s1) ** 2 + 1)", "s1:[]", "s1"),
     # A - A came back as the number 0 under a softmax's rule
     doc("logsumexp(((v0 + z3) @ (M3 - M3).T).T, axis=0)", "M3:[1,n] v0:[n] z3:[n,n]", "v0"),
 ]

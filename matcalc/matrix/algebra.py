@@ -230,8 +230,9 @@ def simplify_elementwise(node: ir.Expr, leaf_map) -> ir.Expr:
     e = alg.to_sympy(node, leaf_map)
     try:
         return alg.to_ir(_best(e))
-    except RecursionError:
-        # sympy gives up on some towers of powers; the unsimplified form is still right
+    except (RecursionError, ValueError, OverflowError):
+        # sympy gives up on some towers of powers (or makes integers too long to
+        # print); the unsimplified form is still right
         return alg.to_ir(e) if _depth_ok(e) else _rebuild(node, leaf_map)
 
 

@@ -110,7 +110,8 @@ def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Ex
     C = _product(mats)
     scale = _product(scalars)
     if _depends(p, u) and not _depends(q, u):        # Σ_j C_ij p_i q_j b_j
-        weights = B.mul(q, b) if C is None else B.matmul(C, B.mul(q, b))
+        # Σ_j p_i q_j b_j = p_i (q·b); with weights C: p_i Σ_j C_ij q_j b_j
+        weights = B.call("dot", q, b) if C is None else B.matmul(C, B.mul(q, b))
         K = B.matmul(B.call("diag", weights), matrix_of(p, u)) if weights.rank == 1 \
             else B.mul(weights, matrix_of(p, u))
     elif _depends(q, u) and not _depends(p, u):      # Σ_j C_ij q_j(u) p_i b_j

@@ -166,6 +166,12 @@ def local_rules(e: ir.Expr, notes: list | None = None) -> ir.Expr:
             return B.mul(_mul_opt(cx, cy), B.outer(sx, sy))
         if B.is_ones(y) and x.rank == 1 and False:
             return e
+    if op in ("dot", "matmul") and all(a.rank == 1 for a in args):
+        x, y = args
+        if B.is_ones(x) and B.is_ones(y):                  # 1ᵀ1 = n
+            return B.dim_scalar(x.shape[0])
+        if B.is_ones(x) or B.is_ones(y):                   # 1ᵀv = Σ_i v_i
+            return B.sum_(y if B.is_ones(x) else x)
     if op == "inv" and B.is_eye(args[0]):
         return args[0]
     if op == "inv" and B.is_op(args[0], "diag") and args[0].args[0].rank == 1:
@@ -316,6 +322,12 @@ def reduce_sum(e: ir.Expr, notes: list | None = None) -> ir.Expr:
     inner, c = split_scalar(a)
     if c is not None:
         return B.mul(c, B.sum_(inner, axis))
+    if B.is_op(a, "outer"):                              # Σ_i x_i y_j = (1ᵀx) y_j
+        x, y = a.args
+        if axis == 0:
+            return B.mul(reduce_sum(B.sum_(x), notes=notes), y)
+        if axis == 1:
+            return B.mul(reduce_sum(B.sum_(y), notes=notes), x)
     if axis is None and B.is_op(a, "mul") and a.rank == 2:        # Σ_ij δ_ij M_ij = tr M
         x, y = a.args
         if B.is_eye(x) and y.rank == 2:
