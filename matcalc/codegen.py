@@ -7,6 +7,10 @@ named intermediates), and the numerics are the stable ones: softmax and
 friends subtract the maximum, ``log(softmax(A))`` is computed as
 ``log_softmax(A)``, ``softplus`` is ``logaddexp``, ``logdet`` is ``slogdet``,
 ``inv(A) @ B`` is ``solve(A, B)`` and ``diag(v) @ M`` is ``v[:, None] * M``.
+
+``emit_module(d, target="array-api")`` prints the same functions against the
+array API standard instead (importing ``array_api_compat`` only), with the
+spellings of :mod:`matcalc.ops.array_api`; the numpy module is the default.
 """
 
 from __future__ import annotations
@@ -44,8 +48,8 @@ def stabilize(expr: ir.Expr) -> ir.Expr:
             out = ir.apply(e.op, args, dict(e.attrs)) if args != list(e.args) else e
             if out.op == "log":
                 a = out.args[0]
-                if B.is_op(a, "softmax"):
-                    out = ir.apply("log_softmax", [a.args[0]], dict(a.attrs))
+                if isinstance(a, ir.Apply) and OPS[a.op].extra.get("log_form"):
+                    out = ir.apply(OPS[a.op].extra["log_form"], [a.args[0]], dict(a.attrs))
                 elif B.is_op(a, "sigmoid"):
                     out = B.neg(B.call("softplus", B.neg(a.args[0])))
                 elif B.is_op(a, "exp"):
@@ -199,9 +203,6 @@ def _gram(a: ir.Expr, b: ir.Expr):
     return m, dg.args[0]
 
 
-_POSITIVE_FUNCS = ("exp", "sigmoid", "softplus", "softmax", "sqrt", "abs", "relu", "step", "norm")
-
-
 def nonnegative(e: ir.Expr) -> bool:
     """A sufficient test that every entry of e is >= 0 (sigmoid(z) * (1 - sigmoid(z)) is)."""
     if isinstance(e, ir.Number):
@@ -212,7 +213,7 @@ def nonnegative(e: ir.Expr) -> bool:
         return bool({"positive", "onehot", "stochastic"} & e.props)
     if not isinstance(e, ir.Apply):
         return False
-    if e.op in _POSITIVE_FUNCS or e.op in ("ones", "eye"):
+    if OPS[e.op].extra.get("range") in ("nonnegative", "unit") or e.op in ("ones", "eye"):
         return True
     if e.op in ("mul", "div", "add"):
         return all(nonnegative(a) for a in e.args)
@@ -221,7 +222,7 @@ def nonnegative(e: ir.Expr) -> bool:
         return nonnegative(e.args[0]) or (isinstance(p, ir.Number) and float(p.value) % 2 == 0)
     if e.op == "sub":    # 1 - sigmoid(z) = sigmoid(-z)
         a, b = e.args
-        return B.is_num(a, 1) and B.is_op(b, "sigmoid", "softmax")
+        return B.is_num(a, 1) and isinstance(b, ir.Apply) and OPS[b.op].extra.get("range") == "unit"
     if e.op in ("sum", "mean", "transpose", "diag"):
         return nonnegative(e.args[0])
     return False
@@ -247,10 +248,12 @@ def _dim_code(d) -> str:
     return str(d) if isinstance(d, int) else " * ".join(str(d).split("*"))
 
 
-def share_softmax(roots: list[ir.Expr]) -> list[ir.Expr]:
-    """When both softmax(A) and log_softmax(A) are needed, compute the softmax
-    as exp(log_softmax(A)): one pass over A instead of two, and still stable."""
-    logs = {(n.args[0], n.attrs) for r in roots for n in ir.walk(r) if B.is_op(n, "log_softmax")}
+def share_logs(roots: list[ir.Expr]) -> list[ir.Expr]:
+    """When both F(A) and its log form L(A) are needed (softmax and log_softmax),
+    compute F(A) as exp(L(A)): one pass over A instead of two, and still stable."""
+    log_forms = {name: op.extra["log_form"] for name, op in OPS.items() if op.extra.get("log_form")}
+    logs = {(n.op, n.args[0], n.attrs) for r in roots for n in ir.walk(r)
+            if isinstance(n, ir.Apply) and n.op in log_forms.values()}
     if not logs:
         return roots
     memo: dict[ir.Expr, ir.Expr] = {}
@@ -260,8 +263,9 @@ def share_softmax(roots: list[ir.Expr]) -> list[ir.Expr]:
             return memo.get(e, e)
         args = [go(a) for a in e.args]
         out = ir.apply(e.op, args, dict(e.attrs)) if args != list(e.args) else e
-        if out.op == "softmax" and (out.args[0], out.attrs) in logs:
-            out = B.call("exp", ir.apply("log_softmax", [out.args[0]], dict(out.attrs)))
+        log_op = log_forms.get(out.op)
+        if log_op and (log_op, out.args[0], out.attrs) in logs:
+            out = B.call("exp", ir.apply(log_op, [out.args[0]], dict(out.attrs)))
         memo[e] = out
         return out
 
@@ -371,7 +375,7 @@ def emit_module(derivation, target: str = "numpy") -> str:
     helpers: set[str] = set()
 
     def function(name: str, doc: str, roots: list[ir.Expr], ret) -> None:
-        roots = share_softmax(roots)
+        roots = share_logs(roots)
         em = Emitter(np_, shared_nodes(roots), target=target, like=next(iter(p.symbols)))
         texts = [em.value(r) for r in roots]
         helpers.update(em.helpers)

@@ -29,13 +29,13 @@ from .index.calculus import collect, contract, differentiate, fold
 from .index.lower import Pool, lower
 from .index.nodes import UNIT, Entry, IExpr, Index, Mul, Sum
 from .matrix import build as B
+from .ops import OPS
 from .matrix.simplify import Fact, restore_shape, simplify
 
 # Which operations get a name when they appear inside the expression, and the
-# letter the name starts with.
-NAMED = {"matmul": "Z", "softmax": "S", "log_softmax": "L", "logsumexp": "M", "tanh": "H",
-         "sigmoid": "H", "relu": "H", "softplus": "H", "inv": None}
-ELEMENTWISE_NAMED = {"tanh", "sigmoid", "relu", "softplus"}
+# letter the name starts with: each op record's "letter".
+NAMED = {name: op.extra["letter"] for name, op in OPS.items() if op.extra.get("letter")}
+ELEMENTWISE_NAMED = {name for name in NAMED if OPS[name].elementwise}
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,9 @@ class Op:
     index: Callable[..., Any] | None = None
     # numpy implementation: fn(*arrays, **attrs) -> array (used by evaluate / verify)
     fn: Callable[..., Any] | None = None
+    # extra: "helpers" (functions generated code needs), "rowwise" (softmax-like: acts
+    # along an axis), "letter" (the name a derivation gives it as an intermediate),
+    # "log_form" (the op that computes log of it stably), "sympy" (scalar definition)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -113,7 +113,8 @@ DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, spelling="/", pre
                   index=_ew(lambda a, b: I.Mul((a, I.inverse(b))))))
 MATMUL = register(Op("matmul", "infix", 2, lambda s, a: matmul(s[0], s[1]), fn=np.matmul, spelling="@",
                      precedence=PREC_MUL, numpy="{0} @ {1}", latex="{0} {1}",
-                     doc="matrix product", vjp=_vjp_matmul, index=_index_matmul))
+                     doc="matrix product", vjp=_vjp_matmul, index=_index_matmul,
+                     extra={"letter": "Z"}))
 POW = register(Op("pow", "infix", 2, _pow, fn=np.power, domain=_pow_domain, spelling="**", precedence=PREC_POW,
                   numpy="{0} ** {1}", latex="{0}^{{{1}}}", doc="elementwise power",
                   vjp=_vjp_pow, index=_ew(lambda a, p: I.Pow(a, p))))

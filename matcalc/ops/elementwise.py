@@ -105,6 +105,11 @@ def _same(shapes, attrs):
 
 
 
+# What the values can be: code generation uses it (Xᵀ diag(v) X as Sᵀ S needs v >= 0).
+RANGES = {"exp": "nonnegative", "sqrt": "nonnegative", "abs": "nonnegative", "softplus": "nonnegative",
+          "relu": "nonnegative", "step": "nonnegative", "sigmoid": "unit", }
+
+
 def _vjp(g, node):
     return (B.mul(g, derivative_ir(node.op, node.args[0])),)
 
@@ -117,4 +122,6 @@ for _name, (_numpy, _latex, _domain, _definition, _derivative) in FUNCTIONS.item
     register(Op(_name, "call", 1, _same, numpy=_numpy, latex=_latex, domain=(_domain,),
                 doc=f"elementwise {_name}", vjp=_vjp, fn=NUMPY[_name], index=_index,
                 deriv=lambda x, _name=_name: derivative_ir(_name, x), elementwise=True,
-                extra={"sympy": _definition, "helpers": ("_sigmoid",) if _name == "sigmoid" else ()}))
+                extra={"sympy": _definition, "helpers": ("_sigmoid",) if _name == "sigmoid" else (),
+                       **({"letter": "H"} if _name in ("tanh", "sigmoid", "relu", "softplus") else {}),
+                       "range": RANGES.get(_name)}))

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .. import __version__, ir
+from ..ops import OPS
 from ..index.calculus import collect
 from ..index.nodes import Add
 from ..matrix.simplify import Fact
@@ -179,7 +180,7 @@ def _steps(ex, sym) -> list[Block]:
         for d in ex.definitions:
             note = _shape_math(d.full.shape)
             axis = d.full.attr("axis") if isinstance(d.full, ir.Apply) else None
-            if d.full.op in ("softmax", "log_softmax", "logsumexp") and d.full.args[0].rank == 2:
+            if OPS[d.full.op].extra.get("rowwise") and d.full.args[0].rank == 2:
                 note = Math(note.unicode + (", row-wise" if axis == 1 else ", column-wise"),
                             note.latex + ("\\text{, row-wise}" if axis == 1 else "\\text{, column-wise}"))
             rows.append((Math(uni_name(d.name), latex_name(d.name)), _m(d.expr), note))

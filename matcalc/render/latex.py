@@ -125,7 +125,7 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
     if op == "norm":
         tail = "_F" if args[0].rank == 2 else ""
         return f"\\left\\lVert {sub[0][0]} \\right\\rVert{tail}", _ATOM
-    if op in ("softmax", "log_softmax", "logsumexp"):
+    if OPS[op].extra.get("rowwise"):
         label = op.replace("_", "\\_")
         return f"\\operatorname{{{label}}}\\left({sub[0][0]}{_axis_note(e)}\\right)", _ATOM
     if op == "ones":

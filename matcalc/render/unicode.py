@@ -12,6 +12,7 @@ import re
 from fractions import Fraction
 
 from .. import ir
+from ..ops import OPS
 
 GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eps": "ε", "zeta": "ζ",
          "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "lam": "λ", "mu": "μ", "nu": "ν",
@@ -128,7 +129,7 @@ def _u(e: ir.Expr) -> tuple[str, float]:
     if op == "sigmoid":
         return f"σ({sub[0][0]})", _ATOM
     fname = op
-    if op in ("softmax", "log_softmax", "logsumexp", "mean") and args[0].rank == 2:
+    if (OPS[op].extra.get("rowwise") or op == "mean") and args[0].rank == 2:
         axis = e.attr("axis")
         if op == "mean" and axis is None:
             pass
