@@ -180,6 +180,8 @@ def rebalance(expr: ir.Expr) -> ir.Expr:
             memo[id(node)] = node
             continue
         operands = _chain(node) if node.op in ASSOCIATIVE else list(node.args)
+        if node.op == "matmul" and not all(x.rank == 2 for x in operands):
+            operands = list(node.args)   # a @ (b @ c) with vectors is not (a @ b) @ c
         if not ready:
             stack.append((node, True))
             stack.extend((a, False) for a in operands if id(a) not in memo)

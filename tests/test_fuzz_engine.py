@@ -99,6 +99,8 @@ FIXED: list[dict] = [
     doc("mean(M1 - v2, axis=0)", "M1:[m,n] v2:[n]", "v2"),
     # sympy made an integer too long to convert: keep the unsimplified form
     doc("2 ** ((2 + s1) ** 2 + 1)", "s1:[]", "s1"),
+    # re-associating z1 @ (v1 @ z2) for a long-chain rebalance made a scalar @ matrix
+    doc("z1 @ (v1 @ z2)", "v1:[n] z1:[n] z2:[n,n]", "v1", dims={"n": 4, "m": 2}),
     # A - A came back as the number 0 under a softmax's rule
     doc("logsumexp(((v0 + z3) @ (M3 - M3).T).T, axis=0)", "M3:[1,n] v0:[n] z3:[n,n]", "v0"),
 ]
