@@ -277,15 +277,11 @@ def consistent(problem, ex: Explanation, result_matrix: ir.Expr, seed: int = 0) 
         return False
     full = unname(ex.result, ex.definitions)
     rng = np.random.default_rng(seed)
-    both = ir.apply("add", [_scalar(full), _scalar(result_matrix)])
-    values = draw_inputs(ir.apply("add", [both, _scalar(problem.expr)]), problem.symbols, problem.dims, rng)
+    values = draw_inputs([full, result_matrix, problem.expr], problem.symbols, problem.dims, rng)
     a = np.asarray(evaluate(full, values, problem.dims), dtype=float)
     b = np.asarray(evaluate(result_matrix, values, problem.dims), dtype=float)
     return bool(np.allclose(np.broadcast_to(a, b.shape), b, rtol=1e-8, atol=1e-10))
 
-
-def _scalar(e):
-    return e if e.rank == 0 else ir.apply("sum", [e])
 
 
 @dataclass

@@ -152,9 +152,16 @@ def _entry_directions(sym: ir.Symbol, x0: np.ndarray):
         yield v
 
 
-def draw_inputs(expr: ir.Expr, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int],
+def draw_inputs(exprs, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int],
                 rng: np.random.Generator) -> dict[str, np.ndarray]:
-    need = domains(expr)
+    """Random values of every symbol, inside the domain each of ``exprs`` (one
+    expression or several: a value and its derivative) needs."""
+    if isinstance(exprs, ir.Expr):
+        exprs = [exprs]
+    total = _scalar(exprs[0])
+    for e in exprs[1:]:
+        total = ir.apply("add", [total, _scalar(e)])
+    need = domains(total)
     return {name: sample(sym, dims, rng, need.get(name, set())) for name, sym in symbols.items()}
 
 
@@ -181,7 +188,7 @@ def check_derivative(expr: ir.Expr, wrt: ir.Symbol, derivative: ir.Expr, symbols
     rng = np.random.default_rng(seed)
     if values is None:
         # the derivative's own domain counts too: d/da sum(X ** a * log(X)) needs X > 0
-        base = draw_inputs(ir.apply("add", [_scalar(expr), _scalar(derivative)]), symbols, dims, rng)
+        base = draw_inputs([expr, derivative], symbols, dims, rng)
     else:
         base, scales = dict(values), (1.0,)
     errs_abs: list[float] = []

@@ -85,7 +85,7 @@ def test_sigint_during_a_run_leaves_no_partial_output(tmp_path):
     out = tmp_path / "grads.py"
     proc = subprocess.Popen([sys.executable, "-m", "matcalc", "derive", str(src), "--emit-code", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    time.sleep(0.8)    # inside imports or the derivation
+    time.sleep(2.0)    # past interpreter start-up (outside matcalc), inside the run or done
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert "Traceback" not in stderr

@@ -83,6 +83,15 @@ class Func(IExpr):
     arg: IExpr
 
 
+def print_order(f: IExpr) -> int:
+    """Factors as a person writes them: numbers, then scalars, then entries."""
+    if isinstance(f, Num):
+        return 0
+    if isinstance(f, Entry) and not f.indices:
+        return 1
+    return 2
+
+
 def neg(e: IExpr) -> IExpr:
     return Mul((Num(Fraction(-1)), e))
 

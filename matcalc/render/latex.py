@@ -16,6 +16,7 @@ import re
 from fractions import Fraction
 
 from .. import ir
+from ..index.nodes import print_order
 from ..ops import OPS
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
@@ -217,8 +218,8 @@ def _ix(e, need: int) -> str:
         if factors and isinstance(factors[0], I.Num) and factors[0].value < 0:
             # -1/2 log(det P), not (-1/2) log(det P): the sign leads, the magnitude stays a factor
             sign, factors = "-", ([I.Num(-factors[0].value)] if factors[0].value != -1 else []) + factors[1:]
-        numer = sorted((f for f in factors if not _reciprocal(f)), key=_scalar_first)
-        denom = sorted((f.base for f in factors if _reciprocal(f)), key=_scalar_first)
+        numer = sorted((f for f in factors if not _reciprocal(f)), key=print_order)
+        denom = sorted((f.base for f in factors if _reciprocal(f)), key=print_order)
         top = " ".join(_ix(f, 1) for f in numer) or "1"
         if denom:
             text = f"\\frac{{{top}}}{{{' '.join(_ix(f, 1) for f in denom)}}}"
@@ -237,15 +238,6 @@ def _ix(e, need: int) -> str:
             return f"\\sqrt{{{_ix(e.arg, 0)}}}"
         return f"{fname}\\left({_ix(e.arg, 0)}\\right)"
     raise TypeError(type(e))
-
-
-def _scalar_first(f) -> int:
-    from ..index import nodes as I
-    if isinstance(f, I.Num):
-        return 0
-    if isinstance(f, I.Entry) and not f.indices:
-        return 1
-    return 2
 
 
 def _reciprocal(f) -> bool:

@@ -12,6 +12,7 @@ import re
 from fractions import Fraction
 
 from .. import ir
+from ..index.nodes import print_order
 from ..ops import OPS
 
 GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eps": "ε", "zeta": "ζ",
@@ -184,9 +185,9 @@ def _ix(e, need: int) -> str:
         if factors and isinstance(factors[0], I.Num) and factors[0].value < 0:
             # -1/2 log(det P), not (-1/2) log(det P): the sign leads, the magnitude stays a factor
             sign, factors = "−", ([I.Num(-factors[0].value)] if factors[0].value != -1 else []) + factors[1:]
-        numer = sorted((f for f in factors if not _recip(f)), key=_scalar_first)
+        numer = sorted((f for f in factors if not _recip(f)), key=print_order)
         denom = sorted((f.base if f.exp.value == -1 else I.Pow(f.base, I.Num(-f.exp.value))
-                        for f in factors if _recip(f)), key=_scalar_first)
+                        for f in factors if _recip(f)), key=print_order)
         top = " ".join(_ix(f, 2 if n < len(numer) - 1 else 1) for n, f in enumerate(numer)) or "1"
         if denom:
             bottom = " ".join(_ix(f, 2) for f in denom)
@@ -209,15 +210,6 @@ def _ix(e, need: int) -> str:
         fname = "σ" if e.name == "sigmoid" else e.name
         return f"{fname}({_ix(e.arg, 0)})"
     raise TypeError(type(e))
-
-
-def _scalar_first(f) -> int:
-    from ..index import nodes as I
-    if isinstance(f, I.Num):
-        return 0
-    if isinstance(f, I.Entry) and not f.indices:
-        return 1
-    return 2
 
 
 def _recip(f) -> bool:
