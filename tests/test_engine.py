@@ -164,3 +164,16 @@ def test_every_symbol_by_default():
                         "expr": "trace(X @ Y)"})
     assert d.results["X"].text == "Y.T" and d.results["Y"].text == "X.T"
     assert d.verified
+
+
+def test_factoring_a_common_exp_terminates():
+    """x exp(a + 3) - y exp(a + 3): dividing by exp(a + 3) left exp(-a - 3) exp(a + 3) in
+    sympy, and factoring recursed until RecursionError (30 s for a small softmax)."""
+    import sympy
+
+    from matcalc.matrix.algebra import factor_common
+    z, x, y, a, b = sympy.symbols("_a0:5")   # the leaf names matcalc gives sympy
+    e = z * x * sympy.exp(a + b + 3) - z * y * sympy.exp(a + b + 3)
+    got = factor_common(e)
+    assert sympy.simplify(got - e) == 0
+    assert sympy.count_ops(got) < sympy.count_ops(e)

@@ -103,6 +103,16 @@ FIXED: list[dict] = [
     doc("z1 @ (v1 @ z2)", "v1:[n] z1:[n] z2:[n,n]", "v1", dims={"n": 4, "m": 2}),
     # A - A came back as the number 0 under a softmax's rule
     doc("logsumexp(((v0 + z3) @ (M3 - M3).T).T, axis=0)", "M3:[1,n] v0:[n] z3:[n,n]", "v0"),
+    # verifier false alarms at scale 1e3: cos of entries of 1e6 carries rounding noise of
+    # 1e-10 (now measured), cos(exp(500)) oscillates far below any step (now not judged there)
+    doc("norm(cos(M0 - (v1 - s2) + M3 @ M4))", "M0:[1,m] M3:[m,m] M4:[m,1] s2:[] v1:[m]", "s2",
+        dims={"n": 4, "m": 2}),
+    doc("cos(exp(s0))", "s0:[]", "s0", dims={"n": 2, "m": 3}),
+    # factor_common divided by exp(a + 3) and sympy left exp(-a - 3) exp(a + 3): an endless
+    # recursion (30 s until RecursionError, then the unsimplified form)
+    doc("logsumexp(mean(softmax(exp(trace(ones(n, n)) + (3 + M0)), axis=0), axis=1))", "M0:[m,1]", "M0"),
+    # the index form's log Σ exp overflowed where logsumexp does not (exp(exp(6 + M0)))
+    doc("logsumexp(mean(exp(trace(ones(n, n)) + (3 + M0)), axis=1))", "M0:[m,1]", "M0"),
 ]
 
 

@@ -43,6 +43,20 @@ def test_a_scale_that_overflows_is_skipped_not_failed():
     assert check.passed and 1e3 not in check.scales and 1.0 in check.scales
 
 
+@pytest.mark.parametrize("expr, symbols", [
+    # exp(X) of about 1e3 puts cos far below any step: not judged at scale 1e3
+    ("cos(exp(x))", {"x": {"shape": []}}),
+    # entries of 1e6 under cos: rounding noise of 1e-10 in the argument, measured
+    ("sum(cos(A @ B + X))", {"A": {"shape": ["n", "n"]}, "B": {"shape": ["n", "m"]}, "X": {"shape": ["n", "m"]}}),
+])
+def test_large_scale_noise_is_no_false_alarm_and_scale_1_stays_strict(expr, symbols):
+    wrt = "x" if "x" in symbols else "X"
+    p, g = _problem(expr, symbols, wrt)
+    assert check_derivative(p.expr, p.symbols[wrt], g, p.symbols, p.dims).passed
+    off = check_derivative(p.expr, p.symbols[wrt], B.mul(B.num(1.001), g), p.symbols, p.dims)
+    assert not off.passed
+
+
 @pytest.mark.parametrize("cond", [1e4, 1e8])
 def test_ill_conditioned_spd_no_false_alarm_and_no_false_pass(cond):
     p, g = _problem("logdet(P) + x @ inv(P) @ x", {"P": {"shape": ["n", "n"], "props": ["spd"]},

@@ -4,6 +4,10 @@ in the tests, to compute values for finite differences by a second route.
 
 Every subexpression evaluates to an array whose axes are labelled by its free
 indices; products are einsums over the union of labels, sums contract a label.
+It computes in extended precision (``numpy.longdouble``: exponents to about
+±11,000 on x86) and takes ``log Σ_k exp(a_k)`` as ``m + log Σ_k exp(a_k − m)``,
+so the definitions of softmax and logsumexp have the range of the matrix
+evaluator's stable forms.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ _FUNCS = {
     "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin, "cos": np.cos,
     "tanh": np.tanh, "sigmoid": lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)),
     "softplus": lambda x: np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0),
-    "relu": lambda x: np.where(x > 0, x, 0.0), "sign": np.sign, "step": lambda x: (x > 0).astype(float),
+    "relu": lambda x: np.where(x > 0, x, 0.0), "sign": np.sign, "step": lambda x: (x > 0).astype(x.dtype),
 }
 
 
@@ -31,7 +35,10 @@ def evaluate_index(e: IExpr, values: Mapping[str, np.ndarray], dims: Mapping[str
     """The array of ``e`` with axes in ``order`` (its free indices)."""
     ev = _Evaluator(values, dims)
     arr, labels = ev.run(e)
-    return ev.align(arr, labels, tuple(ix for ix in order if ix != UNIT))
+    return ev.align(arr, labels, tuple(ix for ix in order if ix != UNIT)).astype(float)
+
+
+WIDE = np.longdouble
 
 
 class _Evaluator:
@@ -57,21 +64,24 @@ class _Evaluator:
 
     def run(self, e: IExpr) -> Labelled:
         if isinstance(e, Num):
-            return np.asarray(float(e.value) if isinstance(e.value, (Fraction, int)) else e.value), ()
+            value = e.value
+            if isinstance(value, Fraction):
+                value = WIDE(value.numerator) / WIDE(value.denominator)
+            return np.asarray(value, dtype=WIDE), ()
         if isinstance(e, Entry):
             if e.name in self.values:
-                arr = np.asarray(self.values[e.name], dtype=float)
+                arr = np.asarray(self.values[e.name], dtype=WIDE)
             else:
-                arr = np.asarray(float(self.dims[e.name]))
+                arr = np.asarray(self.dims[e.name], dtype=WIDE)
             return self.entry(arr, e.indices)
         if isinstance(e, Opaque):
             from ..evaluate import evaluate
-            arr = np.asarray(evaluate(e.expr, self.values, self.dims), dtype=float)
+            arr = np.asarray(evaluate(e.expr, self.values, self.dims), dtype=WIDE)
             return self.entry(arr, e.indices)
         if isinstance(e, Delta):
             if e.i == e.j:
-                return np.ones(self.size(e.i)), (e.i,)
-            return np.eye(self.size(e.i)), (e.i, e.j)
+                return np.ones(self.size(e.i), dtype=WIDE), (e.i,)
+            return np.eye(self.size(e.i), dtype=WIDE), (e.i, e.j)
         if isinstance(e, Sum):
             arr, labels = self.run(e.body)
             if e.index in labels:
@@ -90,9 +100,22 @@ class _Evaluator:
             labels = tuple(dict.fromkeys((*lb, *lp)))
             return np.power(self.align(b, lb, labels), self.align(p, lp, labels)), labels
         if isinstance(e, Func):
+            if e.name == "log" and isinstance(e.arg, Sum) and isinstance(e.arg.body, Func) \
+                    and e.arg.body.name == "exp":
+                return self.log_sum_exp(e.arg.index, e.arg.body.arg)
             arr, labels = self.run(e.arg)
             return _FUNCS[e.name](arr), labels
         raise TypeError(type(e))
+
+    def log_sum_exp(self, index: Index, arg: IExpr) -> Labelled:
+        arr, labels = self.run(arg)
+        if index not in labels:
+            return arr + np.log(WIDE(self.size(index))), labels
+        axis = labels.index(index)
+        top = np.max(arr, axis=axis, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0)
+        out = np.log(np.sum(np.exp(arr - top), axis=axis)) + np.squeeze(top, axis=axis)
+        return out, labels[:axis] + labels[axis + 1:]
 
     def entry(self, arr: np.ndarray, indices) -> Labelled:
         """``A_ii`` takes a diagonal, ``c_{i1}`` drops a size-1 axis."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .. import ir
-from ..ops import OPS
 from .nodes import UNIT, Entry, IExpr, Index, Num
 
 NAMES = "ijklpqrstuvwabcdefgh"
@@ -65,6 +64,7 @@ def _lowered(expr: ir.Expr, pool: Pool, atoms: dict | None = None) -> Lowered:
     if isinstance(expr, ir.Number):
         return lambda idx: Num(expr.value)
     assert isinstance(expr, ir.Apply)
+    from ..ops import OPS   # here, not at the top: the op records import this module's helpers
     rule = OPS[expr.op].index
     args = [_lowered(a, pool, atoms) for a in expr.args]
     return lambda idx: rule(expr, args, idx, pool)

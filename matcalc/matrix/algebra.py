@@ -196,12 +196,20 @@ def factor_common(e: sympy.Expr) -> sympy.Expr:
         return sympy.factor_terms(e, clear=False)
     best.sort(key=lambda x: (-x[0], x[1]))
     f = best[0][2]
-    inside = [t / f for t in terms if f in sympy.Mul.make_args(t)]
+    # remove f from the factors (t / f can leave exp(-a) exp(a) uncancelled, and the
+    # recursion would never end)
+    inside = [_without(t, f) for t in terms if f in sympy.Mul.make_args(t)]
     outside = [t for t in terms if f not in sympy.Mul.make_args(t)]
     grouped = f * factor_common(sympy.Add(*inside))
     if not outside:
         return sympy.factor_terms(grouped, clear=False)
     return grouped + factor_common(sympy.Add(*outside))
+
+
+def _without(term: sympy.Expr, factor: sympy.Expr) -> sympy.Expr:
+    args = list(sympy.Mul.make_args(term))
+    args.remove(factor)
+    return sympy.Mul(*args)
 
 
 MAX_EXPANSION = 256
