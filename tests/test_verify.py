@@ -57,6 +57,27 @@ def test_large_scale_noise_is_no_false_alarm_and_scale_1_stays_strict(expr, symb
     assert not off.passed
 
 
+def test_an_error_that_shows_only_at_scale_1e3_is_caught():
+    """sigmoid(X) + 1e-9 X³ for softplus' gradient: within tolerance at scale 1, off by 1 at 1e3."""
+    p, g = _problem("sum(softplus(X))", {"X": {"shape": ["n", "m"]}}, "X")
+    X = p.symbols["X"]
+    off = B.add(g, B.mul(B.num(1e-9), ir.apply("pow", [X, ir.Number((), 3)])))
+    assert check_derivative(p.expr, X, off, p.symbols, p.dims, scales=(1.0,)).passed
+    assert not check_derivative(p.expr, X, off, p.symbols, p.dims).passed
+
+
+def test_a_kink_no_step_resolves_is_not_judged_at_the_extra_scales():
+    """logsumexp(a / s) with s = 1e-8 is max(a / s) smoothed over 1e-8: at scale 1e-3 the
+    differences average the slopes on both sides of the kink (2% off a right gradient)."""
+    p, g = _problem("logsumexp(logsumexp(M0, axis=1) / softplus(logdet(M4)))",
+                    {"M0": {"shape": ["m", "n"], "props": ["onehot"]},
+                     "M4": {"shape": ["m", "m"], "props": ["constant", "spd"]}}, "M0", dims={"n": 2, "m": 3})
+    check = check_derivative(p.expr, p.symbols["M0"], g, p.symbols, p.dims)
+    assert check.passed, check
+    off = check_derivative(p.expr, p.symbols["M0"], B.mul(B.num(1.001), g), p.symbols, p.dims)
+    assert not off.passed
+
+
 @pytest.mark.parametrize("cond", [1e4, 1e8])
 def test_ill_conditioned_spd_no_false_alarm_and_no_false_pass(cond):
     p, g = _problem("logdet(P) + x @ inv(P) @ x", {"P": {"shape": ["n", "n"], "props": ["spd"]},
