@@ -14,6 +14,7 @@ from typing import Any
 from . import ir
 from .differentiate import ChainStep, backprop, hessian, jacobian
 from .matrix import build as B
+from .matrix.algebra import budget
 from .matrix.simplify import restore_shape, simplify
 from .render.text import to_text
 from .shapes import Shape
@@ -213,6 +214,11 @@ def _chain(node: ir.Apply) -> list[ir.Expr]:
 
 
 def differentiate(problem: Problem, name: str) -> Result:
+    with budget():   # sympy's share of the time is bounded; past it, forms stay as they are
+        return _differentiate(problem, name)
+
+
+def _differentiate(problem: Problem, name: str) -> Result:
     expr, sym = problem.expr, problem.symbols[name]
     steps: list[ChainStep] = []
     gradient = None

@@ -9,12 +9,19 @@ user wrote is ever given to sympy as text.
 Broadcasting is safe here: every leaf is read as its value broadcast to the
 subtree's shape, and ``ones(...)`` is the number 1 (the caller restores the
 shape if a result loses it).
+
+Simplification has a time budget per derivation (:func:`budget`): past it,
+subtrees keep the form they have, which is right, only longer.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from fractions import Fraction
 
 import sympy
@@ -31,6 +38,25 @@ _BACK = {sympy.exp: "exp", sympy.log: "log", sympy.Abs: "abs", sympy.sin: "sin",
          sympy.tanh: "tanh"}
 
 ELEMENTWISE_ARITH = {"add", "sub", "mul", "div", "neg", "pow"}
+
+
+BUDGET = 10.0    # seconds of sympy simplification per derivation
+_DEADLINE: ContextVar[float | None] = ContextVar("matcalc_algebra_deadline", default=None)
+
+
+@contextmanager
+def budget(seconds: float | None = None) -> Iterator[None]:
+    """Simplify within ``seconds`` (default :data:`BUDGET`) from now inside this block."""
+    token = _DEADLINE.set(time.monotonic() + (BUDGET if seconds is None else seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _out_of_time() -> bool:
+    deadline = _DEADLINE.get()
+    return deadline is not None and time.monotonic() > deadline
 
 
 def is_elementwise(node: ir.Expr) -> bool:
@@ -234,6 +260,8 @@ def expansion_size(e: sympy.Expr) -> int:
 
 def simplify_elementwise(node: ir.Expr, leaf_map) -> ir.Expr:
     """Simplify a maximal elementwise subtree; ``leaf_map`` simplifies its leaves."""
+    if _out_of_time():
+        return _rebuild(node, leaf_map)
     alg = Algebra()
     e = alg.to_sympy(node, leaf_map)
     try:
