@@ -2,6 +2,7 @@
 
 Used by the verifier and the tests.  Dimension sizes come from ``dims``;
 ``ones``/``eye`` get numbers by looking their dimension names up there.
+The inverse of a singular matrix is NaN (as ``1 / 0`` is inf), not an error.
 """
 
 from __future__ import annotations
@@ -39,5 +40,8 @@ def evaluate(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str,
                 if op.name in ("sum", "mean"):
                     memo[node] = op.fn(args[0], axis=attrs.get("axis"))
                 else:
-                    memo[node] = np.asarray(op.fn(*args, **{k: v for k, v in attrs.items()}))
+                    try:
+                        memo[node] = np.asarray(op.fn(*args, **{k: v for k, v in attrs.items()}))
+                    except np.linalg.LinAlgError:   # inv or solve of a singular matrix: like 1/0,
+                        memo[node] = np.full(tuple(dim_size(d, dims) for d in node.shape), np.nan)
     return memo[expr]
