@@ -190,3 +190,16 @@ def test_out_of_simplification_time_the_result_is_longer_but_right(monkeypatch):
     assert cut.verification["x"].passed and quick.verification["x"].passed
     assert len(cut.results["x"].text) > len(quick.results["x"].text), (cut.results["x"].text,
                                                                        quick.results["x"].text)
+
+
+@pytest.mark.parametrize("expr, zero", [("trace(A @ inv(A))", True), ("sum(inv(A) @ A @ B)", True),
+                                        ("trace(A.T @ inv(A).T @ B)", True), ("trace(B @ inv(A))", False)])
+def test_a_matrix_times_its_inverse_cancels(expr, zero):
+    """P P⁻¹ = I in products (also transposed): trace(A A⁻¹) = n has gradient 0, not
+    A⁻ᵀ − A⁻ᵀAᵀA⁻ᵀ."""
+    d = matcalc.derive({"dims": {"n": 3}, "symbols": {"A": {"shape": ["n", "n"]}, "B": {"shape": ["n", "n"]}},
+                        "expr": expr, "wrt": ["A"]})
+    text = d.results["A"].text
+    assert d.verification["A"].passed
+    assert (text == "0 * ones(n, n)") == zero, text
+    assert "A.T @ inv(A).T" not in text and "inv(A) @ A" not in text, text

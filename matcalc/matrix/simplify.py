@@ -285,6 +285,15 @@ def matmul(a: ir.Expr, b: ir.Expr, notes: list | None = None) -> ir.Expr:
         return b
     if B.is_eye(b):
         return a
+    left, right = _chain(a), _chain(b)
+    if _inverse_pair(left[-1], right[0]):                 # ... P P⁻¹ ... = ... ...
+        rest = left[:-1] + right[1:]
+        if not rest:
+            return B.eye(a.shape[0])
+        out = rest[0]
+        for f in rest[1:]:
+            out = matmul(out, f, notes=notes)
+        return out
     for q, qt in ((a, b), (b, a)):
         if isinstance(q, ir.Symbol) and "orthogonal" in q.props and B.is_op(qt, "transpose") \
                 and qt.args[0] == q:
@@ -309,6 +318,26 @@ def matmul(a: ir.Expr, b: ir.Expr, notes: list | None = None) -> ir.Expr:
                 if _size(alt) < _size(out):
                     return alt
     return out
+
+
+def _inverse_form(e: ir.Expr) -> tuple[ir.Expr, bool, bool]:
+    """``(P, inverted, transposed)`` for P, Pᵀ, P⁻¹, P⁻ᵀ (inv(Pᵀ) is P⁻ᵀ)."""
+    inverted = transposed = False
+    while True:
+        if B.is_op(e, "transpose"):
+            transposed, e = not transposed, e.args[0]
+        elif B.is_op(e, "inv"):
+            inverted, e = not inverted, e.args[0]
+        else:
+            return e, inverted, transposed
+
+
+def _inverse_pair(x: ir.Expr, y: ir.Expr) -> bool:
+    if x.rank != 2 or y.rank != 2:
+        return False
+    px, ix, tx = _inverse_form(x)
+    py, iy, ty = _inverse_form(y)
+    return px == py and tx == ty and ix != iy
 
 
 def reduce_sum(e: ir.Expr, notes: list | None = None) -> ir.Expr:
