@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import statistics
 import sys
 import time
@@ -42,6 +43,7 @@ def progress(done: int, total: int, counts: Counter, start: float) -> None:
 
 def expressions(n: int, seed: int, shrink_budget: int):
     counts: Counter = Counter()
+    refusals: Counter = Counter()
     times: list[float] = []
     failures: dict[tuple, dict] = {}
     slowest: list = []
@@ -56,6 +58,8 @@ def expressions(n: int, seed: int, shrink_budget: int):
         times.append(outcome.seconds)
         if outcome.seconds >= max(times):
             slowest[:] = [outcome.seconds, drawn.doc]
+        if outcome.kind == "refused":
+            refusals[_reason(outcome.detail)] += 1
         if outcome.kind in BAD and outcome.signature not in failures:
             failures[outcome.signature] = {"kind": outcome.kind, "drawn": drawn.doc,
                                            "detail": outcome.detail, "outcome": outcome}
@@ -73,7 +77,14 @@ def expressions(n: int, seed: int, shrink_budget: int):
         doc = slowest[1]
         print(f"  slowest ({slowest[0]:.2f} s): {doc['expr']!r} symbols={doc['symbols']} wrt={doc['wrt']} "
               f"order={doc['order']} dims={doc['dims']}", file=sys.stderr)
-    return counts, times, list(failures.values())
+    return counts, times, list(failures.values()), refusals
+
+
+def _reason(message: str) -> str:
+    """A refusal's kind: its first line with names and shapes blanked out."""
+    line = message.splitlines()[0]
+    line = re.sub(r"'[^']*'|`[^`]*`|\[[^\]]*\]|\([^)]*\)", "…", line)
+    return line[:90]
 
 
 def parser_fuzz(n: int, seed: int):
@@ -128,7 +139,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     print(f"random expressions: {args.n:,} (seed {args.seed})", file=sys.stderr)
-    counts, times, failures = expressions(args.n, args.seed, args.shrink_budget) if args.n else (Counter(), [], [])
+    counts, times, failures, refusals = (expressions(args.n, args.seed, args.shrink_budget) if args.n
+                                         else (Counter(), [], [], Counter()))
     print(f"parser fuzz: {args.fuzz:,} inputs", file=sys.stderr)
     pcounts, slowest, pcrashes = parser_fuzz(args.fuzz, args.seed) if args.fuzz else (Counter(), (0.0, ""), [])
 
@@ -138,6 +150,8 @@ def main(argv=None) -> int:
     print(f"== {total:,} random expressions ==")
     print(f"  derived and verified            {counts['verified']:>7,}")
     print(f"  refused with a clear error      {counts['refused']:>7,}")
+    for reason, k in refusals.most_common(6):
+        print(f"      {k:>5,}  {reason}")
     print(f"  crashed (must be 0)             {counts['crash']:>7,}")
     print(f"  wrong-but-claimed-right (0!)    {counts['wrong']:>7,}")
     print(f"  other failures (reprint, index form, rejected valid input) {other_bad:,}"

@@ -203,3 +203,24 @@ def test_a_matrix_times_its_inverse_cancels(expr, zero):
     assert d.verification["A"].passed
     assert (text == "0 * ones(n, n)") == zero, text
     assert "A.T @ inv(A).T" not in text and "inv(A) @ A" not in text, text
+
+
+@pytest.mark.parametrize("expr, symbols, form", [
+    # a scalar linear in v spread over a vector: K = 1 wᵀ
+    ("sum(v) * ones(n)", "v:[m]", "ones(n, m)"),
+    ("mean(v, axis=0) - ones(n) / s", "v:[m] s:[]", "ones(n, m) / m"),
+    # diag of an outer product times a matrix: diag(1 vᵀ Mᵀ) = M v
+    ("diag(outer(ones(n), v) @ M.T)", "v:[m] M:[n,m]", "M"),
+    ("diag(M @ outer(v, w))", "v:[m] w:[n] M:[n,m]", "diag(w) @ M"),
+    # per-row weights ([n, 1]) broadcast over an outer product
+    ("sum(exp(v) / c, axis=1)", "v:[m] c:[n,1]", "outer(sum(1 / c, axis=1), exp(v))"),
+])
+def test_jacobian_read_off_more_linear_maps(expr, symbols, form):
+    """Linear maps the fuzzer found refused; each K checked by finite differences and by form."""
+    syms = {}
+    for decl in symbols.split():
+        name, shape = decl.split(":")
+        syms[name] = {"shape": [int(x) if x.isdigit() else x for x in shape.strip("[]").split(",") if x]}
+    d = matcalc.derive({"dims": {"n": 3, "m": 4}, "symbols": syms, "expr": expr, "wrt": ["v"]})
+    assert d.verification["v"].passed
+    assert d.results["v"].text == form

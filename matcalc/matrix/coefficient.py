@@ -54,9 +54,7 @@ def matrix_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
             raise _fail(L)
         scale = _product(scalars)
         if lin.rank == 0:                      # v * (w @ u) = outer(v, w) @ u
-            if not vectors:
-                raise _fail(L)
-            K = B.outer(_product(vectors), row_of(lin, u))
+            K = B.outer(_product(vectors) if vectors else B.ones(L.shape), row_of(lin, u))
         else:
             K = matrix_of(lin, u)
             if vectors:                        # v * (K u) = diag(v) K u
@@ -77,10 +75,36 @@ def matrix_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
             if a.rank == 2 and b.rank == 1:
                 return _matrix_times(a, b, u, L)
         raise _fail(L)
+    if op == "diag" and args[0].rank == 2:
+        return _diagonal_of(args[0], u, L)
     if op == "sum" and L.rank == 1 and args[0].rank == 2:      # A(u) 1 or A(u)ᵀ 1
         ones = B.ones((args[0].shape[L.attr("axis")],))
         return _matrix_times(args[0] if L.attr("axis") == 1 else B.T(args[0]), ones, u, L)
     raise _fail(L)
+
+
+def _diagonal_of(A: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Expr:
+    """K with diag(A(u)) = K u: diag(p qᵀ) = p ∘ q, diag(p qᵀ M) = p ∘ Mᵀq,
+    diag(M p qᵀ) = Mp ∘ q, with one of p, q linear in u."""
+    if B.is_op(A, "add", "sub"):
+        parts = [_diagonal_of(x, u, whole) if _depends(x, u) else B.ZERO for x in A.args]
+        return B.add(parts[0], parts[1]) if A.op == "add" else B.sub(parts[0], parts[1])
+    if B.is_op(A, "neg"):
+        return B.neg(_diagonal_of(A.args[0], u, whole))
+    if B.is_op(A, "transpose"):
+        return _diagonal_of(A.args[0], u, whole)
+    p = q = None
+    if B.is_op(A, "outer"):
+        p, q = A.args
+    elif B.is_op(A, "matmul") and A.args[0].rank == 2 and A.args[1].rank == 2:
+        left, right = A.args
+        if B.is_op(left, "outer") and not _depends(right, u):
+            p, q = left.args[0], B.matmul(B.T(right), left.args[1])
+        elif B.is_op(right, "outer") and not _depends(left, u):
+            p, q = B.matmul(left, right.args[0]), right.args[1]
+    if p is None or p.rank != 1 or q.rank != 1:
+        raise _fail(whole)
+    return matrix_of(B.mul(p, q), u)
 
 
 def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Expr:
@@ -104,9 +128,20 @@ def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Ex
         raise _fail(whole)
     p, q = lin.args
     scalars = [c for c in consts if c.rank == 0]
-    mats = [c for c in consts if c.rank > 0]
-    if any(c.shape != A.shape for c in mats):   # only full-shape weights; broadcasts are refused
-        raise _fail(whole)
+    mats, rows, cols = [], [], []
+    for c in (c for c in consts if c.rank > 0):   # weights: full, per row ([n, 1]) or per column
+        if c.shape == A.shape:
+            mats.append(c)
+        elif c.shape == (A.shape[0], 1):           # (c 1ᵀ) ∘ p qᵀ = (c ∘ p) qᵀ
+            rows.append(B.sum_(c, 1))
+        elif c.shape in ((1, A.shape[1]), (A.shape[1],)):
+            cols.append(B.sum_(c, 0) if c.rank == 2 else c)
+        else:
+            raise _fail(whole)
+    if rows:
+        p = B.mul(p, _product(rows))
+    if cols:
+        q = B.mul(q, _product(cols))
     C = _product(mats)
     scale = _product(scalars)
     if _depends(p, u) and not _depends(q, u):        # Σ_j C_ij p_i q_j b_j

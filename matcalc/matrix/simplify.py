@@ -302,6 +302,8 @@ def matmul(a: ir.Expr, b: ir.Expr, notes: list | None = None) -> ir.Expr:
             return B.eye(a.shape[0])
     if a.rank == 1 and b.rank == 2:                       # vᵀM = (Mᵀv)ᵀ
         return matmul(transpose(b, notes=notes), a, notes=notes)
+    if B.is_op(a, "diag") and a.args[0].rank == 1 and b.rank == 1:
+        return B.mul(a.args[0], b)                                  # diag(v) x = v ∘ x
     if B.is_op(a, "diag") and a.args[0].rank == 1 and B.is_op(b, "diag") and b.args[0].rank == 1:
         return B.call("diag", B.mul(a.args[0], b.args[0]))        # diag(v) diag(w) = diag(v * w)
     if B.is_op(b, "outer") and B.is_op(a, "diag") and a.args[0].rank == 1:
