@@ -322,14 +322,17 @@ def _check_at(expr, wrt, derivative, values, dims, rng, directions, max_entries,
             passed = bool(np.isfinite(err)) and err <= REL_TOL * size + floor
             settled = settled or (np.isfinite(spread) and spread <= 0.1 * float(np.max(np.abs(plus / (2 * step)))))
             if best is None or passed or (np.isfinite(err) and err < best[0]):
-                best = (err, size, passed)
+                best = (err, size, passed, floor)
             if passed:
                 break
-        err, size, passed = best
+        err, size, passed, floor = best
         if not (passed or strict) and (not settled or _kink(f, x0, f0, v, h, noise)):
             return
         errs_abs.append(err)
-        errs_rel.append(err / size if size > 0 else err)
+        # relative to the size, or to the smallest size rounding lets the check resolve (a
+        # gradient of 0 is checked to the noise floor, and its error is not "100%")
+        resolvable = max(size, floor / REL_TOL)
+        errs_rel.append(err / resolvable if resolvable > 0 else err)
         ok.append(passed)
 
     for _ in range(directions):

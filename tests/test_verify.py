@@ -140,3 +140,16 @@ def test_the_inverse_of_a_singular_matrix_evaluates_to_nan_not_an_error():
     X = ir.Symbol(("n", "n"), "X")
     out = evaluate(ir.apply("inv", [X]), {"X": np.zeros((3, 3))}, {"n": 3})
     assert out.shape == (3, 3) and np.all(np.isnan(out))
+
+
+def test_a_zero_gradient_reports_a_small_relative_error_and_prints_as_0():
+    """trace(A inv(X) X) does not depend on X: the gradient is the zero matrix, checked to
+    the rounding floor (its relative error is not 1.0), and printed 0, not 0𝟏."""
+    d = matcalc.derive({"dims": {"n": 3}, "symbols": {"X": {"shape": ["n", "n"]}, "A": {"shape": ["n", "n"]}},
+                        "expr": "trace(A @ inv(X + X - X) @ X)", "wrt": ["X"]})
+    check = d.verification["X"]
+    assert check.passed and check.max_rel_error < 1e-6, check
+    assert d.results["X"].text == "0 * ones(n, n)"
+    from matcalc.render.unicode import to_unicode
+    from matcalc.render.latex import to_latex
+    assert to_unicode(d.results["X"].matrix) == "0" and to_latex(d.results["X"].matrix) == "0"

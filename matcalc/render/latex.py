@@ -94,6 +94,8 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
         return f"{sub[0][0]} - {_wrap(sub[1], _MUL)}", _ADD
     if op == "neg":
         return f"-{_wrap(sub[0], _MUL)}", _NEG
+    if op == "mul" and any(isinstance(a, ir.Number) and a.value == 0 for a in args):
+        return "0", _ATOM                     # 0 * ones(n, n): the zero matrix
     if op == "mul":
         a, b = args
         if a.rank == 0 or b.rank == 0:

@@ -80,6 +80,8 @@ def _u(e: ir.Expr) -> tuple[str, float]:
         return f"{sub[0][0]} − {_wrap(sub[1], _HAD)}", _ADD
     if op == "neg":
         return f"−{_wrap(sub[0], _HAD)}", _NEG
+    if op == "mul" and any(isinstance(a, ir.Number) and a.value == 0 for a in args):
+        return "0", _ATOM                     # 0 * ones(n, n): the zero matrix
     if op == "mul":
         if args[0].rank == 0 or args[1].rank == 0:
             return _juxtapose(_wrap(sub[0], _MUL), _wrap(sub[1], _MUL)), _MUL
