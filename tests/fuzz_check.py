@@ -224,7 +224,10 @@ def shrink(doc: dict, outcome: Outcome, *, budget: int = 300) -> tuple[dict, Out
     improved = True
     while improved and tried < budget:
         improved = False
-        problem = load(doc)[0][0]
+        try:
+            problem = load(doc)[0][0]
+        except MatcalcError:   # a "rejected" document: its text does not load, nothing to shrink
+            break
         doc = document(doc["expr"], problem.symbols, doc["dims"], doc["wrt"][0], doc.get("order", 1))
         for cand in _candidates(doc, problem.expr, problem.symbols):
             tried += 1

@@ -295,6 +295,18 @@ def test_round_trip_random(text):
                                err_msg=f"{text} printed as {printed}")
 
 
+@pytest.mark.parametrize("text", ["s * -(x @ X)", "x * -(X @ X.T @ x)", "y / -(X.T @ x)"])
+def test_a_negated_product_as_a_right_operand_keeps_its_parentheses(text):
+    """-(A @ B) prints as -A @ B, which binds like @: as the right operand of * it needs
+    parentheses (s * -x @ X would read (s * -x) @ X)."""
+    first = parse_in_scope(text)
+    printed = to_text(first)
+    again = parse_in_scope(printed)
+    assert again.shape == first.shape, printed
+    np.testing.assert_allclose(_evaluate(again, VALUES), _evaluate(first, VALUES), rtol=1e-12,
+                               err_msg=printed)
+
+
 def test_spans_point_into_the_text():
     text = "sum(X @ Y)"
     e = parse_in_scope(text)

@@ -41,11 +41,20 @@ def precedence(expr: ir.Expr) -> int:
         return PREC_MUL if expr.value.denominator != 1 and "/" in format_number(expr.value) \
             else PREC_ATOM
     if isinstance(expr, ir.Apply):
+        if _bare_negated_product(expr):   # -A @ B binds like the product it prints as
+            return PREC_MUL
         return OPS[expr.op].precedence
     return PREC_ATOM
 
 
 _PRODUCTS = ("matmul", "mul", "div")
+
+
+def _bare_negated_product(expr: ir.Apply) -> bool:
+    """``-(A @ B)`` printed as ``-A @ B`` (it equals ``(-A) @ B``)."""
+    arg = expr.args[0] if expr.args else None
+    return (OPS[expr.op].syntax == "prefix" and isinstance(arg, ir.Apply) and arg.op in _PRODUCTS
+            and not isinstance(arg.args[0], ir.Number))
 
 
 def _scales(app: ir.Apply) -> bool:
@@ -112,8 +121,7 @@ class _Printer:
         op = OPS[expr.op]
         if op.syntax == "prefix":
             arg = expr.args[0]
-            if isinstance(arg, ir.Apply) and arg.op in _PRODUCTS and not isinstance(arg.args[0], ir.Number):
-                # -(A @ B) == (-A) @ B: a person writes -A @ B
+            if _bare_negated_product(expr):   # -(A @ B) == (-A) @ B: a person writes -A @ B
                 return f"{op.written}{self.text(arg)}"
             return f"{op.written}{self.wrap(arg, PREC_NEG, strict=True)}"
         if op.syntax == "postfix":
