@@ -108,14 +108,11 @@ def _diagonal_of(A: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Expr:
 
 
 def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Expr:
-    """K with A(u) b = K u, for a matrix A linear in u and a constant vector b:
-    outer(p, q) b = p (q·b);  (C ∘ p qᵀ) b = p ∘ C (q ∘ b);  (C ∘ q pᵀ) b = q ∘ C (p ∘ b);
-    diag(p) b = p ∘ b."""
-    if B.is_op(A, "transpose"):
-        inner = A.args[0]
-        if B.is_op(inner, "outer"):
-            return _matrix_times(B.outer(inner.args[1], inner.args[0]), b, u, whole)
-        raise _fail(whole)
+    """K with A(u) b = K u, for a matrix A linear in u and a constant vector b.
+
+    A is read as a weighted outer product ``s · C ∘ p qᵀ`` (:func:`_weighted_outer`);
+    then ``(C ∘ p qᵀ) b = p ∘ C (q ∘ b)`` is linear in whichever of p, q holds u:
+    ``diag(C (q ∘ b)) K_p`` or ``diag(p) C diag(b) K_q``; and ``diag(p) b = p ∘ b``."""
     if B.is_op(A, "add", "sub"):
         parts = [_matrix_times(x, b, u, whole) if _depends(x, u) else B.ZERO for x in A.args]
         return B.add(parts[0], parts[1]) if A.op == "add" else B.sub(parts[0], parts[1])
@@ -123,42 +120,64 @@ def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Ex
         return B.neg(_matrix_times(A.args[0], b, u, whole))
     if B.is_op(A, "diag") and A.args[0].rank == 1:
         return B.matmul(B.call("diag", b), matrix_of(A.args[0], u))
-    consts, lin = _split_product(A, u) if B.is_op(A, "mul", "div") else ([], A)
-    if not B.is_op(lin, "outer") or lin.shape != A.shape:
+    scale, C, p, q = _weighted_outer(A, u, whole)
+    if _depends(p, u) and not _depends(q, u):        # p_i Σ_j C_ij q_j b_j
+        weights = B.call("dot", q, b) if C is None else B.matmul(C, B.mul(q, b))
+        K = B.mul(weights, matrix_of(p, u)) if weights.rank == 0 \
+            else B.matmul(_diag(weights), matrix_of(p, u))
+    elif _depends(q, u) and not _depends(p, u):      # p_i Σ_j C_ij b_j q_j(u)
+        if C is None:
+            K = B.outer(p, B.matmul(B.T(matrix_of(q, u)), b))
+        else:
+            K = B.matmul(B.matmul(_diag(p), C), B.matmul(_diag(b), matrix_of(q, u)))
+    else:
         raise _fail(whole)
-    p, q = lin.args
-    scalars = [c for c in consts if c.rank == 0]
-    mats, rows, cols = [], [], []
-    for c in (c for c in consts if c.rank > 0):   # weights: full, per row ([n, 1]) or per column
-        if c.shape == A.shape:
+    return K if scale is None else B.mul(scale, K)
+
+
+def _diag(v: ir.Expr) -> ir.Expr:
+    return B.eye(v.shape[0]) if B.is_ones(v) else B.call("diag", v)
+
+
+def _weighted_outer(A: ir.Expr, u: ir.Symbol, whole: ir.Expr):
+    """``(s, C, p, q)`` with ``A = s · C ∘ p qᵀ``: s a scalar and C a full-shape
+    matrix (either may be None), p and q vectors, one of them linear in u.
+
+    The linear factor may be an outer product, a vector broadcast over the rows
+    (``M * v`` is ``M ∘ 1 vᵀ``) or a column; weights of shape [n, 1] or [m]
+    scale p or q; a transpose swaps p and q."""
+    if B.is_op(A, "transpose"):
+        s, C, p, q = _weighted_outer(A.args[0], u, whole)
+        return s, (B.T(C) if C is not None else None), q, p
+    consts, lin = _split_product(A, u) if B.is_op(A, "mul", "div") else ([], A)
+    rows_n, cols_n = A.shape
+    if B.is_op(lin, "outer") and lin.shape == A.shape:
+        p, q = lin.args
+    elif lin.rank == 1 and lin.shape == (cols_n,):             # 1 vᵀ
+        p, q = B.ones((rows_n,)), lin
+    elif lin.rank == 2 and lin.shape == (rows_n, 1) and cols_n != 1:   # v 1ᵀ
+        p, q = B.sum_(lin, 1), B.ones((cols_n,))
+    elif lin.rank == 2 and lin.shape == (1, cols_n) and rows_n != 1:   # 1 vᵀ
+        p, q = B.ones((rows_n,)), B.sum_(lin, 0)
+    else:
+        raise _fail(whole)
+    scalars, mats, rows, cols = [], [], [], []
+    for c in consts:
+        if c.rank == 0:
+            scalars.append(c)
+        elif c.shape == A.shape:
             mats.append(c)
-        elif c.shape == (A.shape[0], 1):           # (c 1ᵀ) ∘ p qᵀ = (c ∘ p) qᵀ
+        elif c.shape == (rows_n, 1):                 # (c 1ᵀ) ∘ p qᵀ = (c ∘ p) qᵀ
             rows.append(B.sum_(c, 1))
-        elif c.shape in ((1, A.shape[1]), (A.shape[1],)):
+        elif c.shape in ((1, cols_n), (cols_n,)):
             cols.append(B.sum_(c, 0) if c.rank == 2 else c)
         else:
             raise _fail(whole)
     if rows:
-        p = B.mul(p, _product(rows))
+        p = _product(rows) if B.is_ones(p) else B.mul(p, _product(rows))
     if cols:
-        q = B.mul(q, _product(cols))
-    C = _product(mats)
-    scale = _product(scalars)
-    if _depends(p, u) and not _depends(q, u):        # Σ_j C_ij p_i q_j b_j
-        # Σ_j p_i q_j b_j = p_i (q·b); with weights C: p_i Σ_j C_ij q_j b_j
-        weights = B.call("dot", q, b) if C is None else B.matmul(C, B.mul(q, b))
-        K = B.matmul(B.call("diag", weights), matrix_of(p, u)) if weights.rank == 1 \
-            else B.mul(weights, matrix_of(p, u))
-    elif _depends(q, u) and not _depends(p, u):      # Σ_j C_ij q_j(u) p_i b_j
-        if C is None:
-            K = B.outer(p, B.matmul(B.T(matrix_of(q, u)), b))
-        elif C.rank == 2:
-            K = B.matmul(B.matmul(B.call("diag", p), C), B.matmul(B.call("diag", b), matrix_of(q, u)))
-        else:
-            raise _fail(whole)
-    else:
-        raise _fail(whole)
-    return K if scale is None else B.mul(scale, K)
+        q = _product(cols) if B.is_ones(q) else B.mul(q, _product(cols))
+    return _product(scalars), _product(mats), p, q
 
 
 def _lift(x: ir.Expr, whole: ir.Expr, u: ir.Symbol) -> ir.Expr:

@@ -164,8 +164,6 @@ def local_rules(e: ir.Expr, notes: list | None = None) -> ir.Expr:
         sy, cy = split_scalar(y)
         if cx is not None or cy is not None:             # outer(c x, y) = c outer(x, y)
             return B.mul(_mul_opt(cx, cy), B.outer(sx, sy))
-        if B.is_ones(y) and x.rank == 1 and False:
-            return e
     if op in ("dot", "matmul") and all(a.rank == 1 for a in args):
         x, y = args
         if B.is_ones(x) and B.is_ones(y):                  # 1ᵀ1 = n
@@ -176,6 +174,8 @@ def local_rules(e: ir.Expr, notes: list | None = None) -> ir.Expr:
         return args[0]
     if op == "inv" and B.is_op(args[0], "diag") and args[0].args[0].rank == 1:
         return B.call("diag", B.div(B.ONE, args[0].args[0]))      # diag(v)⁻¹ = diag(1 / v)
+    if op == "diag" and args[0].rank == 1 and B.is_ones(args[0]):   # diag(1) = I
+        return B.eye(args[0].shape[0])
     if op == "diag" and args[0].rank == 2:
         return diagonal(args[0], notes=notes)
     return e
