@@ -214,6 +214,10 @@ def test_a_matrix_times_its_inverse_cancels(expr, zero):
     ("diag(M @ outer(v, w))", "v:[m] w:[n] M:[n,m]", "diag(w) @ M"),
     # per-row weights ([n, 1]) broadcast over an outer product
     ("sum(exp(v) / c, axis=1)", "v:[m] c:[n,1]", "outer(sum(1 / c, axis=1), exp(v))"),
+    # a vector broadcast over the rows of a matrix, reduced either way: M ∘ 1vᵀ
+    ("sum(v * M, axis=1)", "v:[m] M:[n,m]", "M"),
+    ("sum(M * v, axis=0)", "v:[m] M:[n,m]", "diag(sum(M, axis=0))"),
+    ("(M * v).T @ w", "v:[m] M:[n,m] w:[n]", "diag(M.T @ w)"),
 ])
 def test_jacobian_read_off_more_linear_maps(expr, symbols, form):
     """Linear maps the fuzzer found refused; each K checked by finite differences and by form."""

@@ -310,6 +310,10 @@ def matmul(a: ir.Expr, b: ir.Expr, notes: list | None = None) -> ir.Expr:
         return B.outer(B.mul(a.args[0], b.args[0]), b.args[1])       # diag(v) x yᵀ = (v ∘ x) yᵀ
     if B.is_op(a, "outer") and B.is_op(b, "diag") and b.args[0].rank == 1:
         return B.outer(a.args[0], B.mul(b.args[0], a.args[1]))       # x yᵀ diag(v) = x (v ∘ y)ᵀ
+    if a.rank == 2 and b.rank == 1 and B.is_ones(b):      # A 1 = row sums; Aᵀ 1 = column sums
+        if B.is_op(a, "transpose"):
+            return reduce_sum(B.sum_(a.args[0], 0), notes=notes)
+        return reduce_sum(B.sum_(a, 1), notes=notes)
     out = B.matmul(a, b)
     for i, side in ((0, a), (1, b)):                      # distribute when that is shorter
         if B.is_op(side, "add", "sub") and all(t.shape == side.shape for t in side.args):
