@@ -47,7 +47,12 @@ CONFLICTS: list[tuple[str, str, str]] = [
     ("onehot", "positive", "a one-hot row has zeros"),
     ("onehot", "spd", "a one-hot matrix is not positive definite in general"),
     ("orthogonal", "spd", "the only orthogonal spd matrix is the identity"),
+    ("orthogonal", "positive", "no orthogonal matrix larger than 1 x 1 has every entry > 0"),
+    ("diagonal", "onehot", "the only diagonal one-hot matrix is the identity (write eye(n))"),
+    ("diagonal", "stochastic", "the only diagonal stochastic matrix is the identity (write eye(n))"),
 ]
+# (diagonal and positive together mean positive diagonal entries: the zeros off the
+# diagonal are what diagonal says)
 
 
 def closure(props: set[str] | frozenset[str]) -> frozenset[str]:

@@ -83,8 +83,15 @@ def sample(sym: ir.Symbol, dims: Mapping[str, int], rng: np.random.Generator,
     """A random value of ``sym`` with its props (and what its context needs)."""
     shape = tuple(dim_size(d, dims) for d in sym.shape)
     props = set(sym.props) | set(need)
+    square = len(shape) == 2 and shape[0] == shape[1]
+    if square and {"onehot", "stochastic"} & props and ("orthogonal" in props
+                                                        or {"onehot", "symmetric"} <= props):
+        # rows summing to 1 and orthogonal (or one-hot and symmetric): a permutation matrix
+        return _permutation(shape[0], rng, involution="symmetric" in props)
     if "onehot" in props:
         return _rowwise(shape, lambda k: np.eye(k)[rng.integers(k)])
+    if square and "stochastic" in props and {"symmetric", "spd"} & props:
+        return _symmetric_stochastic(shape[0], rng, spd="spd" in props)
     if "stochastic" in props:
         return _rowwise(shape, lambda k: (lambda e: e / e.sum())(np.exp(rng.normal(size=k))))
     if "orthogonal" in props and "diagonal" in props:
@@ -99,6 +106,9 @@ def sample(sym: ir.Symbol, dims: Mapping[str, int], rng: np.random.Generator,
         d = rng.uniform(0.5, 2.0, size=shape[0]) * (1 if {"spd", "positive"} & props
                                                    else rng.choice([-1, 1], size=shape[0]))
         return np.diag(d)
+    if "spd" in props and "positive" in props:     # entrywise positive, diagonally dominant
+        x = rng.uniform(0.5, 2.0, size=shape)
+        return (x + x.T) / 2 + 2.0 * shape[0] * np.eye(shape[0])
     if "spd" in props:
         a = rng.normal(size=shape)
         return a @ a.T / shape[0] + np.eye(shape[0])
@@ -113,6 +123,30 @@ def sample(sym: ir.Symbol, dims: Mapping[str, int], rng: np.random.Generator,
     return x
 
 
+def _permutation(n: int, rng: np.random.Generator, involution: bool) -> np.ndarray:
+    """A random permutation matrix; a symmetric one (disjoint swaps) for an involution."""
+    if not involution:
+        return np.eye(n)[rng.permutation(n)]
+    order = rng.permutation(n)
+    perm = np.arange(n)
+    for a, b in zip(order[0::2], order[1::2]):
+        if rng.random() < 0.7:
+            perm[a], perm[b] = b, a
+    return np.eye(n)[perm]
+
+
+def _symmetric_stochastic(n: int, rng: np.random.Generator, spd: bool) -> np.ndarray:
+    """Symmetric, rows (and so columns) summing to 1, entries > 0: a convex mix of
+    (Π + Πᵀ)/2 for random permutations Π and the uniform matrix; with weight
+    0.6 on I it is positive definite too (the rest has eigenvalues in [-1, 1])."""
+    w = rng.dirichlet(np.ones(4))
+    x = w[3] * np.full((n, n), 1.0 / n)
+    for k in range(3):
+        p = np.eye(n)[rng.permutation(n)]
+        x = x + w[k] * (p + p.T) / 2
+    return 0.6 * np.eye(n) + 0.4 * x if spd else x
+
+
 def _rowwise(shape, row):
     if len(shape) == 1:
         return row(shape[0]).astype(float)
@@ -123,16 +157,22 @@ def direction(sym: ir.Symbol, value: np.ndarray, rng: np.random.Generator) -> np
     """A random perturbation that stays in the symbol's prop space."""
     v = rng.normal(size=value.shape)
     props = sym.props
-    if "diagonal" in props:
-        return np.diag(np.diag(v))
+    if "diagonal" in props:           # (diagonal and orthogonal: diag(±1), a discrete set)
+        return np.zeros_like(v) if "orthogonal" in props else np.diag(np.diag(v))
+    rows_fixed = bool({"onehot", "stochastic"} & props)   # rows keep summing to 1
+    square = value.ndim == 2 and value.shape[0] == value.shape[1]
+    center = np.eye(value.shape[0]) - 1.0 / value.shape[0] if square else None
     if "orthogonal" in props:
         k = (v - v.T) / 2
+        if rows_fixed:                # K 1 = 0 too, so Q K has zero row sums
+            k = center @ k @ center
         if "symmetric" in props:      # Q K - K Q: tangent to both manifolds when Q = Qᵀ
             return value @ k - k @ value
         return value @ k
     if "symmetric" in props:
-        return (v + v.T) / 2
-    if {"onehot", "stochastic"} & props:
+        s = (v + v.T) / 2
+        return center @ s @ center if rows_fixed else s
+    if rows_fixed:
         return v - v.mean(axis=-1, keepdims=True)
     return v
 

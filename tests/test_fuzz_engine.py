@@ -102,6 +102,10 @@ FIXED: list[dict] = [
     # verifier false alarm at scale 1e3: log_softmax(v1) of the largest entry rounds to 0 or
     # eps there, so 1 / log_softmax does not move where its derivative says it does
     doc("sum(M0.T, axis=1) + log_softmax(v1) ** -1", "M0:[1,n] v1:[n]", "v1", dims={"n": 2, "m": 3}),
+    # the verifier drew a symmetric stochastic M0 stochastic but not symmetric, so the right
+    # gradient (which uses M0ᵀ = M0) failed; now every accepted prop combination is sampled
+    doc("norm(z1 @ M0 @ M1, 'fro')", "M0:[n,n]:stochastic,symmetric M1:[n,n] z1:[n]", "M1",
+        dims={"n": 4, "m": 2}),
     # factor_common divided by exp(a + 3) and sympy left exp(-a - 3) exp(a + 3): an endless
     # recursion (30 s until RecursionError, then the unsimplified form)
     doc("logsumexp(mean(softmax(exp(trace(ones(n, n)) + (3 + M0)), axis=0), axis=1))", "M0:[m,1]", "M0"),

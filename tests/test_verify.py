@@ -153,3 +153,55 @@ def test_a_zero_gradient_reports_a_small_relative_error_and_prints_as_0():
     from matcalc.render.unicode import to_unicode
     from matcalc.render.latex import to_latex
     assert to_unicode(d.results["X"].matrix) == "0" and to_latex(d.results["X"].matrix) == "0"
+
+
+def _satisfies(x: np.ndarray, props) -> list[str]:
+    """The declared props x breaks (positive with diagonal: positive diagonal entries)."""
+    bad = []
+    checks = {
+        "symmetric": lambda: np.allclose(x, x.T),
+        "spd": lambda: np.allclose(x, x.T) and np.all(np.linalg.eigvalsh((x + x.T) / 2) > 0),
+        "diagonal": lambda: np.allclose(x, np.diag(np.diag(x))),
+        "orthogonal": lambda: np.allclose(x.T @ x, np.eye(len(x))),
+        "positive": lambda: np.all((np.diag(x) if "diagonal" in props else x) > 0),
+        "stochastic": lambda: np.all(x >= 0) and np.allclose(x.sum(-1), 1),
+        "onehot": lambda: np.all((x == 0) | (x == 1)) and np.allclose(x.sum(-1), 1),
+    }
+    for p in props:
+        if p in checks and not checks[p]():
+            bad.append(p)
+    return bad
+
+
+def _accepted_combinations():
+    import itertools
+
+    from matcalc.props import CONFLICTS, PROPS, closure
+    names = [p for p in PROPS if p != "constant"]
+    for k in (1, 2, 3):
+        for combo in itertools.combinations(names, k):
+            props = closure(set(combo))
+            if not any({a, b} <= props for a, b, _ in CONFLICTS):
+                yield props
+
+
+@pytest.mark.parametrize("props", list(_accepted_combinations()), ids=lambda p: "+".join(sorted(p)))
+def test_every_accepted_prop_combination_is_sampled_and_perturbed_within_its_props(props):
+    """The verifier's inputs have every declared prop at once (a symmetric stochastic
+    matrix was drawn stochastic but not symmetric, and a right gradient that used
+    Mᵀ = M failed), and its directions stay in the tangent space of all of them."""
+    from matcalc.verify import direction, sample
+    rng = np.random.default_rng(7)
+    sym = ir.Symbol(("n", "n"), "X", frozenset(props))
+    for n in (2, 3, 5):
+        x = sample(sym, {"n": n}, rng)
+        assert _satisfies(x, props) == [], (n, x)
+        v = direction(sym, x, rng)
+        if "symmetric" in props:
+            assert np.allclose(v, v.T)
+        if {"onehot", "stochastic"} & props:
+            assert np.allclose(v.sum(-1), 0)
+        if "diagonal" in props:
+            assert np.allclose(v, np.diag(np.diag(v)))
+        if "orthogonal" in props:     # tangent: Qᵀ V skew
+            assert np.allclose(x.T @ v + v.T @ x, 0)
