@@ -272,13 +272,20 @@ def _scatter(f, x0: np.ndarray, v: np.ndarray, h: float) -> float:
     of ``f(x0 + t v)`` (unit ``v``) from the parabola through nine points within
     ``h / 100``, where a smooth ``f`` is a parabola to working precision.
     It sees noise in ``f``: cos of entries of 1e6 carries eps 1e6."""
-    ts = np.linspace(-1.0, 1.0, 9) * 1e-2 * h
-    ys = np.stack([np.ravel(f(x0 + t * v)) for t in ts])
-    if not np.all(np.isfinite(ys)):
-        return 0.0
-    basis = np.stack([(ts / ts[-1]) ** k for k in range(3)], axis=1)
+    ys, residual = _polyfit_residual(f, x0, v, 1e-2 * h, degree=2)
+    return residual if np.all(np.isfinite(ys)) else 0.0
+
+
+def _polyfit_residual(f, x0, v, span: float, degree: int) -> tuple[np.ndarray, float]:
+    """``f(x0 + t v)`` at nine ``t`` in ``[-span, span]`` (rows), and their largest
+    distance from the polynomial of ``degree`` fitted through them."""
+    ts = np.linspace(-1.0, 1.0, 9)
+    ys = np.stack([np.ravel(f(x0 + t * span * v)) for t in ts])
+    if ys.size == 0 or not np.all(np.isfinite(ys)):
+        return ys, 0.0
+    basis = np.stack([ts ** k for k in range(degree + 1)], axis=1)
     coef, *_ = np.linalg.lstsq(basis, ys, rcond=None)
-    return float(np.max(np.abs(ys - basis @ coef))) if ys.size else 0.0
+    return ys, float(np.max(np.abs(ys - basis @ coef)))
 
 
 def _unresolvable(f, x0: np.ndarray, v: np.ndarray, h: float, size: float, slope: float) -> bool:
@@ -287,15 +294,12 @@ def _unresolvable(f, x0: np.ndarray, v: np.ndarray, h: float, size: float, slope
     of 1e12; ``sin(x + 1.5e13)``, which moves in steps of 2e-3), or it does not
     move where the derivative says it moves (``1 / log_softmax(x)`` at x ~ 500,
     whose log_softmax rounds to 0 or eps)."""
-    ts = np.linspace(-2.0, 2.0, 9) * h
-    ys = np.stack([np.ravel(f(x0 + t * v)) for t in ts])
+    ys, residual = _polyfit_residual(f, x0, v, 2 * h, degree=4)
     if not np.all(np.isfinite(ys)):
         return True
     if ys.size == 0:
         return False
-    basis = np.stack([(ts / ts[-1]) ** k for k in range(5)], axis=1)
-    coef, *_ = np.linalg.lstsq(basis, ys, rcond=None)
-    if float(np.max(np.abs(ys - basis @ coef))) > 1e-8 * size:
+    if residual > 1e-8 * size:
         return True
     expected = slope * 4 * h
     moved = float(np.max(np.ptp(ys, axis=0)))
