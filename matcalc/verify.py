@@ -371,7 +371,9 @@ def _check_at(expr, wrt, derivative, values, dims, rng, directions, max_entries,
     if not strict and (scatter > 1e-8 * size_f
                        or _unresolvable(f, x0, v_noise, h, size_f, float(np.max(np.abs(predicted(v_noise)))))):
         return None
-    noise = max(noise, 4 * scatter / h)
+    # (nine points see the typical noise; the extremes over dozens of differences are larger,
+    # and at the extra scales, where the noise is what is left of a huge argument, more so)
+    noise = max(noise, (4 if strict else 16) * scatter / h)
 
     def compare(v):
         v = v / max(1.0, float(np.linalg.norm(v, 2)) if v.ndim == 2 else float(np.linalg.norm(v)))

@@ -307,3 +307,13 @@ def test_debug_shows_the_traceback(tmp_path):
     result = run_cli("derive", str(path), "--debug")
     assert result.exit_code != 0
     assert isinstance(result.exception, UnknownNameError)
+
+
+def test_an_expression_that_divides_by_zero_everywhere_is_refused_clearly():
+    """(A - A) ** -1 is 1/0 for every input: a refusal that says so, exit 2, no traceback."""
+    import matcalc
+    from matcalc.errors import DerivationError
+    doc = {"dims": {"n": 3}, "symbols": {"x": {"shape": ["n"]}}, "expr": "sum(x / (x - x))", "wrt": ["x"]}
+    with pytest.raises(DerivationError) as info:
+        matcalc.derive(doc)
+    assert "divides by zero for every input" in info.value.message

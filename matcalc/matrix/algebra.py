@@ -38,6 +38,7 @@ _BACK = {sympy.exp: "exp", sympy.log: "log", sympy.Abs: "abs", sympy.sin: "sin",
          sympy.tanh: "tanh"}
 
 ELEMENTWISE_ARITH = {"add", "sub", "mul", "div", "neg", "pow"}
+_UNDEFINED = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
 
 
 BUDGET = 10.0    # seconds of sympy simplification per derivation
@@ -88,7 +89,16 @@ class Algebra:
     def to_sympy(self, node: ir.Expr, leaf_map) -> sympy.Expr:
         if not is_elementwise(node):
             return self.leaf(leaf_map(node))
-        args = [self.to_sympy(a, leaf_map) for a in node.args]
+        out = self._apply(node, [self.to_sympy(a, leaf_map) for a in node.args])
+        if out in _UNDEFINED:
+            from ..errors import DerivationError
+            from ..render.text import to_text
+            raise DerivationError(
+                f"`{to_text(node)}` divides by zero for every input (it is {'0/0' if out is sympy.nan else '1/0'}), "
+                "so the expression has no derivative", hint="remove the division by zero (a difference such as A - A is 0)")
+        return out
+
+    def _apply(self, node: ir.Apply, args: list[sympy.Expr]) -> sympy.Expr:
         op = node.op
         if op == "add":
             return args[0] + args[1]
