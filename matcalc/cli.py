@@ -139,7 +139,7 @@ def derive(
     """
     from .pipeline import derive as run
 
-    console = Console(highlight=False)
+    console = _Out(highlight=False)
     outputs = []
     failed = False
     for path in files:
@@ -281,7 +281,7 @@ def check(
     from .against import check_against, load_function, symbol_for
     from .pipeline import derive as run
 
-    console = Console(highlight=False)
+    console = _Out(highlight=False)
     try:
         result = run(file, seed=seed)
         d = result[0] if isinstance(result, list) else result
@@ -330,7 +330,7 @@ def gallery(
 
     from .gallery import cases_in, regenerate
 
-    console = Console(highlight=False)
+    console = _Out(highlight=False)
     try:
         total = len(cases_in(directory))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -379,9 +379,25 @@ def _gallery_table(report):
     return table
 
 
+class _Out(Console):
+    """Standard output; when its reader goes away (``matcalc derive ... | head``),
+    stop quietly with 141, the shell's code for SIGPIPE, not rich's 1 (which
+    would read as "failed verification")."""
+
+    def on_broken_pipe(self) -> None:
+        import os
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(141)
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:   # Ctrl-C: say so in one line; outputs are written atomically
         sys.stderr.write("interrupted; no output file was left half-written\n")
         raise SystemExit(130) from None
+    except BrokenPipeError:     # output written outside rich (--json) to a closed pipe
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(141) from None

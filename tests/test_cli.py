@@ -93,3 +93,19 @@ def test_python_dash_m_derive():
     proc = run_subprocess("derive", "derivations/softmax_regression.yaml")
     assert proc.returncode == 0, proc.stderr
     assert "softmax_regression" in proc.stdout
+
+
+def test_a_closed_output_pipe_ends_quietly_with_141():
+    """``matcalc derive ... | head -1``: no traceback, and not exit 1 (failed verification)."""
+    import subprocess
+    import sys
+
+    from support import REPO
+    proc = subprocess.Popen([sys.executable, "-m", "matcalc", "derive",
+                             str(REPO / "derivations" / "softmax_regression.yaml")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert "Traceback" not in stderr and "Exception" not in stderr
