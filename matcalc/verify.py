@@ -20,7 +20,9 @@ plus that rounding floor.  A gradient 0.1% off is 1000 times over the
 tolerance.
 
 Scales: the inputs are drawn once and checked at scales 1, 1e-3 and 1e3.
-Scale 1 is always judged.  The extra scales are skipped where float64
+Scale 1 is always judged (with the tight noise model; where ``step(x)`` jumps
+within every step of a comparison, that comparison is left out, and a point
+where none is left is drawn again).  The extra scales are skipped where float64
 cannot judge them: the expression overflows; ``f`` scatters by more than
 1e-8 of its size, or moves in steps as coarse as ``h``, or does not move
 where its derivative says it does (:func:`_unresolvable`); and a single
@@ -234,20 +236,40 @@ def check_derivative(expr: ir.Expr, wrt: ir.Symbol, derivative: ir.Expr, symbols
     The inputs are drawn once and checked at several scales (x1, x1e-3, x1e3:
     symbols whose props fix their size, such as orthogonal or onehot ones, keep
     it); a scale at which the expression leaves float range is skipped, but the
-    first one must be judged.  ``values`` fixes the inputs (one scale).
+    first one must be judged: where it cannot be (a jump of ``step(x)`` within
+    the steps), up to :data:`POINTS` random points are tried.  ``values`` fixes
+    the inputs (one point, one scale).
     """
     rng = np.random.default_rng(seed)
-    if values is None:
-        # the derivative's own domain counts too: d/da sum(X ** a * log(X)) needs X > 0
-        base = draw_inputs([expr, derivative], symbols, dims, rng)
-    else:
-        base, scales = dict(values), (1.0,)
+    draws = 1 if values is not None else POINTS
+    shape = ()
+    for _ in range(draws):
+        if values is None:
+            # the derivative's own domain counts too: d/da sum(X ** a * log(X)) needs X > 0
+            base = draw_inputs([expr, derivative], symbols, dims, rng)
+        else:
+            base, scales = dict(values), (1.0,)
+        shape = tuple(np.shape(base[wrt.name]))
+        check = _check_scales(expr, wrt, derivative, symbols, dims, rng, directions, max_entries,
+                              base, scales, shape)
+        if check is not None:
+            return check
+    # no point where the first scale could be judged (a jump within every step, or no
+    # finite value): not verified
+    return Check(wrt.name, shape, float("nan"), float("nan"), directions, 0, False)
+
+
+POINTS = 3   # random points tried for one where the first scale can be judged
+
+
+def _check_scales(expr, wrt, derivative, symbols, dims, rng, directions, max_entries, base, scales,
+                  shape) -> Check | None:
+    """The check at ``base`` and its scales, or None if the first scale cannot be judged there."""
     errs_abs: list[float] = []
     errs_rel: list[float] = []
     ok: list[bool] = []
     entries = 0
     judged = []
-    shape = tuple(np.shape(base[wrt.name]))
     for scale in scales:
         vals = {k: (v * scale if not (UNSCALED & set(symbols[k].props)) else v) for k, v in base.items()}
         with np.errstate(all="ignore"):
@@ -255,7 +277,7 @@ def check_derivative(expr: ir.Expr, wrt: ir.Symbol, derivative: ir.Expr, symbols
                                 strict=scale == scales[0])
         if outcome is None or not outcome[2]:   # out of float range, or unresolvable, at this scale
             if scale == scales[0]:
-                return Check(wrt.name, shape, float("nan"), float("nan"), directions, 0, False)
+                return None
             continue
         judged.append(scale)
         a, r, k, n = outcome
@@ -324,11 +346,13 @@ def _kink(f, x0, f0, v, h: float, noise: float) -> bool:
 def _check_at(expr, wrt, derivative, values, dims, rng, directions, max_entries, strict=True):
     """The comparisons at one point, or None when the value or the derivative is not finite.
 
-    Unless ``strict``, a failed comparison whose differences never settle (the
-    two central differences inside the stencil disagree by more than 10% at
-    every step: ``cos(exp(X))`` at X = 500 oscillates far below any step), or
-    that sits on a kink no step resolves (:func:`_kink`), is left out rather
-    than failed: finite differences cannot judge it there."""
+    A failed comparison whose differences never settle (the two central
+    differences inside the stencil disagree by more than 10% at every step:
+    ``cos(exp(X))`` at X = 500 oscillates far below any step; ``step(x)`` jumps
+    within the step), or that sits on a kink no step resolves (:func:`_kink`),
+    is left out rather than failed: finite differences cannot judge it there.
+    ``strict`` (the first scale) keeps the tight noise model and never skips
+    the whole scale."""
     x0 = values[wrt.name]
     d = np.asarray(evaluate(derivative, values, dims), dtype=float)
     out_rank = expr.rank
@@ -379,12 +403,13 @@ def _check_at(expr, wrt, derivative, values, dims, rng, directions, max_entries,
         v = v / max(1.0, float(np.linalg.norm(v, 2)) if v.ndim == 2 else float(np.linalg.norm(v)))
         pr = predicted(v)
         best = None
-        settled = False
+        clean = False     # some step where f is straight and its differences settle
         # a steep function needs a smaller step: try h, h/10, h/100 and keep the best; at the
         # extra scales also 10h, for a function whose change over h is near its rounding
         # noise (exp(1 / (s v)) at v ~ 500 keeps its change in the last digits of 1 + 2e-6)
         for step in (h, h / 10, h / 100) if strict else (h, h / 10, h / 100, 10 * h):
-            plus, minus = f(x0 + step * v) - f(x0 - step * v), f(x0 + 2 * step * v) - f(x0 - 2 * step * v)
+            p1, m1, p2, m2 = (f(x0 + step * v), f(x0 - step * v), f(x0 + 2 * step * v), f(x0 - 2 * step * v))
+            plus, minus = p1 - m1, p2 - m2
             fd = (8 * plus - minus) / (12 * step)
             err = float(np.max(np.abs(fd - pr))) if np.size(fd) else 0.0
             # how far the two central differences inside the stencil disagree: the
@@ -397,15 +422,23 @@ def _check_at(expr, wrt, derivative, values, dims, rng, directions, max_entries,
                        1e-3 * d_norm * float(np.linalg.norm(v)))
             floor = noise * (h / step) * float(np.linalg.norm(v)) + 1e-2 * spread
             passed = bool(np.isfinite(err)) and err <= REL_TOL * size + floor
-            settled = settled or (np.isfinite(spread) and spread <= 0.1 * float(np.max(np.abs(plus / (2 * step)))))
+            if np.size(fd):
+                settled = np.isfinite(spread) and spread <= 0.1 * float(np.max(np.abs(plus / (2 * step))))
+                # straight: the second difference is small next to the first (a jump of
+                # step(x) inside the step makes them equal)
+                bend = float(np.max(np.abs(p1 + m1 - 2 * f0)))
+                straight = bend <= 0.1 * float(np.max(np.abs(plus))) + 4 * noise * step
+                clean = clean or bool(settled and straight)
+            else:
+                clean = True
             if best is None or passed or (np.isfinite(err) and err < best[0]):
                 best = (err, size, passed, floor)
             if passed:
                 break
         err, size, passed, floor = best
 
-        if not (passed or strict) and (not settled or _kink(f, x0, f0, v, h, noise)):
-            return
+        if not passed and (not clean or _kink(f, x0, f0, v, h, noise)):
+            return            # f jumps, oscillates or bends within every step here: no judgement
         errs_abs.append(err)
         # relative to the size, or to the smallest size rounding lets the check resolve (a
         # gradient of 0 is checked to the noise floor, and its error is not "100%")

@@ -205,3 +205,17 @@ def test_every_accepted_prop_combination_is_sampled_and_perturbed_within_its_pro
             assert np.allclose(v, np.diag(np.diag(v)))
         if "orthogonal" in props:     # tangent: Qᵀ V skew
             assert np.allclose(x.T @ v + v.T @ x, 0)
+
+
+def test_a_jump_within_the_step_is_left_out_and_the_rest_still_judged():
+    """step(X) jumps at 0: an entry 1e-5 from it puts the jump inside the differences.
+    The right gradient passes (those comparisons are left out, the others judged) and
+    a gradient 0.1% off still fails."""
+    p, g = _problem("sum(step(X) + X ** 2)", {"X": {"shape": ["n", "m"]}}, "X")
+    X = np.random.default_rng(1).normal(size=(4, 3))
+    X[0, 0], X[2, 1] = 1e-5, -2e-5
+    values = {"X": X}
+    good = check_derivative(p.expr, p.symbols["X"], g, p.symbols, p.dims, values=values)
+    assert good.passed, good
+    off = check_derivative(p.expr, p.symbols["X"], B.mul(B.num(1.001), g), p.symbols, p.dims, values=values)
+    assert not off.passed
