@@ -118,6 +118,11 @@ class Emitter:
             special = self._matmul(*args)
             if special is not None:
                 return special
+        if e.op == "mul" and any(isinstance(a, ir.Number) and a.value == 0 for a in args) \
+                and any(B.is_op(a, "ones") for a in args):         # 0 * ones(n, n): zeros
+            ones = next(a for a in args if B.is_op(a, "ones"))
+            text, prec = self._code(ones)
+            return text.replace(".ones(", ".zeros(", 1), prec
         if op.syntax == "infix":
             if e.op == "pow":
                 return f"{self.wrap(args[0], PREC_POW, True)} ** {self.wrap(args[1], PREC_NEG)}", PREC_POW

@@ -224,3 +224,13 @@ def test_check_against_a_users_gradient(tmp_path):
     assert half.exit_code == 1 and "2 * lam * W is 0.5 times" in half.stdout
     wrong_shape = run_cli("check", yaml, "--against", f"{user}:grad_W_transposed", "--wrt", "W")
     assert wrong_shape.exit_code == 1 and "shape" in wrong_shape.stdout
+
+
+def test_a_zero_gradient_is_emitted_as_zeros():
+    """trace(A inv(A)) = n: the gradient is the zero matrix, emitted as np.zeros, not 0 * np.ones."""
+    d = matcalc.derive({"dims": {"n": 3}, "symbols": {"A": {"shape": ["n", "n"]}},
+                        "expr": "trace(A @ inv(A))", "wrt": ["A"]})
+    assert "np.zeros((n, n))" in d.code and "0 * np.ones" not in d.code
+    A = np.random.default_rng(0).normal(size=(3, 3)) + 3 * np.eye(3)
+    value, grads = d.function().value_and_grad(A=A)
+    assert np.isclose(value, 3.0) and np.array_equal(grads["A"], np.zeros((3, 3)))
