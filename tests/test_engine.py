@@ -218,6 +218,8 @@ def test_a_matrix_times_its_inverse_cancels(expr, zero):
     ("sum(v * M, axis=1)", "v:[m] M:[n,m]", "M"),
     ("sum(M * v, axis=0)", "v:[m] M:[n,m]", "diag(sum(M, axis=0))"),
     ("(M * v).T @ w", "v:[m] M:[n,m] w:[n]", "diag(M.T @ w)"),
+    # row and column weights together; the sum of row sums is sum(c)
+    ("sum(v * c * r, axis=0)", "v:[m] c:[n,1] r:[1,m]", "sum(c) * diag(sum(r, axis=0))"),
 ])
 def test_jacobian_read_off_more_linear_maps(expr, symbols, form):
     """Linear maps the fuzzer found refused; each K checked by finite differences and by form."""

@@ -369,6 +369,8 @@ def reduce_sum(e: ir.Expr, notes: list | None = None) -> ir.Expr:
             return B.call("trace", y)
         if B.is_eye(y) and x.rank == 2:
             return B.call("trace", x)
+    if axis is None and B.is_op(a, "sum") and a.args[0].rank == 2:   # Σ_i Σ_j M_ij = sum(M)
+        return B.sum_(a.args[0])
     if B.is_ones(a):
         count = B.ONE
         for i, d in enumerate(a.shape):
