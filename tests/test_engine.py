@@ -220,6 +220,10 @@ def test_a_matrix_times_its_inverse_cancels(expr, zero):
     ("(M * v).T @ w", "v:[m] M:[n,m] w:[n]", "diag(M.T @ w)"),
     # row and column weights together; the sum of row sums is sum(c)
     ("sum(v * c * r, axis=0)", "v:[m] c:[n,1] r:[1,m]", "sum(c) * diag(sum(r, axis=0))"),
+    # a weighted difference of linear terms, one of them a scalar spread over the matrix
+    ("sum(M * (outer(ones(n), v) - dot(w, v)), axis=0)", "v:[m] w:[m] M:[n,m]",
+     "diag(sum(M, axis=0)) - outer(sum(M, axis=0), w)"),
+    ("sum(M * dot(w, v), axis=0)", "v:[m] w:[m] M:[n,m]", "outer(sum(M, axis=0), w)"),
 ])
 def test_jacobian_read_off_more_linear_maps(expr, symbols, form):
     """Linear maps the fuzzer found refused; each K checked by finite differences and by form."""

@@ -120,6 +120,23 @@ def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Ex
         return B.neg(_matrix_times(A.args[0], b, u, whole))
     if B.is_op(A, "diag") and A.args[0].rank == 1:
         return B.matmul(B.call("diag", b), matrix_of(A.args[0], u))
+    flip = B.is_op(A, "transpose")
+    X = A.args[0] if flip else A
+    if B.is_op(X, "add", "sub", "neg") and flip:        # (X1 ± X2)ᵀ = X1ᵀ ± X2ᵀ
+        parts = [B.T(x) for x in X.args]
+        return _signed(X.op, [_matrix_times(x, b, u, whole) if _depends(x, u) else B.ZERO for x in parts])
+    if B.is_op(X, "mul", "div"):
+        consts, lin = _split_product(X, u)
+        weights = _product(consts)
+        if B.is_op(lin, "add", "sub", "neg"):         # C ∘ (L1 ± L2) = C ∘ L1 ± C ∘ L2
+            parts = [B.mul(weights, x) if weights is not None else x for x in lin.args]
+            parts = [x if x.shape == X.shape else B.mul(x, B.ones(X.shape)) for x in parts]
+            if any(x.shape != X.shape for x in parts if _depends(x, u)):
+                raise _fail(whole)
+            parts = [B.T(x) if flip else x for x in parts]
+            return _signed(lin.op, [_matrix_times(x, b, u, whole) if _depends(x, u) else B.ZERO for x in parts])
+        if lin.rank == 0 and weights is not None and weights.shape == X.shape:   # s(u) C b
+            return B.outer(B.matmul(B.T(weights) if flip else weights, b), row_of(lin, u))
     scale, C, p, q = _weighted_outer(A, u, whole)
     if _depends(p, u) and not _depends(q, u):        # p_i Σ_j C_ij q_j b_j
         weights = B.call("dot", q, b) if C is None else B.matmul(C, B.mul(q, b))
@@ -133,6 +150,12 @@ def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Ex
     else:
         raise _fail(whole)
     return K if scale is None else B.mul(scale, K)
+
+
+def _signed(op: str, terms: list[ir.Expr]) -> ir.Expr:
+    if op == "neg":
+        return B.neg(terms[0])
+    return B.add(terms[0], terms[1]) if op == "add" else B.sub(terms[0], terms[1])
 
 
 def _diag(v: ir.Expr) -> ir.Expr:
