@@ -224,6 +224,8 @@ def test_a_matrix_times_its_inverse_cancels(expr, zero):
     ("sum(M * (outer(ones(n), v) - dot(w, v)), axis=0)", "v:[m] w:[m] M:[n,m]",
      "diag(sum(M, axis=0)) - outer(sum(M, axis=0), w)"),
     ("sum(M * dot(w, v), axis=0)", "v:[m] w:[m] M:[n,m]", "outer(sum(M, axis=0), w)"),
+    # diag(1 Mᵀ) is the row sums of M
+    ("sum(M * (outer(ones(n), v) - dot(w, v)), axis=1)", "v:[m] w:[m] M:[n,m]", "M - outer(sum(M, axis=1), w)"),
 ])
 def test_jacobian_read_off_more_linear_maps(expr, symbols, form):
     """Linear maps the fuzzer found refused; each K checked by finite differences and by form."""

@@ -202,6 +202,9 @@ def diagonal(a: ir.Expr, notes: list | None = None) -> ir.Expr:
         return B.mul(c, diagonal(inner, notes=notes))
     if B.is_op(a, "matmul"):
         x, y = a.args
+        if B.is_op(y, "transpose") and y.args[0].shape == x.shape and x.rank == 2:
+            z = y.args[0]                                    # diag(X Zᵀ) = Σ_j X_ij Z_ij
+            return reduce_sum(B.sum_(z if B.is_ones(x) else B.mul(x, z), 1), notes=notes)
         if B.is_op(y, "diag") and y.args[0].rank == 1:
             return B.mul(diagonal(x, notes=notes), y.args[0])
         if B.is_op(x, "diag") and x.args[0].rank == 1:
