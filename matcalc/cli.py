@@ -385,10 +385,14 @@ class _Out(Console):
     would read as "failed verification")."""
 
     def on_broken_pipe(self) -> None:
-        import os
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise SystemExit(141)
+        _reader_gone()
+
+
+def _reader_gone() -> None:
+    """Point stdout at /dev/null (so the exit flush cannot fail again) and exit 141."""
+    import os
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise SystemExit(141) from None
 
 
 def main() -> None:
@@ -398,6 +402,4 @@ def main() -> None:
         sys.stderr.write("interrupted; no output file was left half-written\n")
         raise SystemExit(130) from None
     except BrokenPipeError:     # output written outside rich (--json) to a closed pipe
-        import os
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(141) from None
+        _reader_gone()

@@ -118,9 +118,8 @@ class Emitter:
             special = self._matmul(*args)
             if special is not None:
                 return special
-        if e.op == "mul" and any(isinstance(a, ir.Number) and a.value == 0 for a in args) \
-                and any(B.is_op(a, "ones") for a in args):         # 0 * ones(n, n): zeros
-            ones = next(a for a in args if B.is_op(a, "ones"))
+        if B.is_zeros(e):                                    # 0 * ones(n, n): zeros
+            ones = next(a for a in args if B.is_ones(a))
             text, prec = self._code(ones)
             return text.replace(".ones(", ".zeros(", 1), prec
         if op.syntax == "infix":

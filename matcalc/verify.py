@@ -328,17 +328,15 @@ def _unresolvable(f, x0: np.ndarray, v: np.ndarray, h: float, size: float, slope
     return expected > 1e-8 * size and moved < 1e-3 * expected
 
 
-def _kink(f, x0, f0, v, h: float, noise: float) -> bool:
-    """Whether ``f`` bends along ``v`` more sharply than any step can resolve.
+def _kink(bends: dict[float, float], h: float, noise: float) -> bool:
+    """Whether ``f`` bends along the direction more sharply than any step can resolve.
 
-    The second difference ``|f(x+sv) + f(x-sv) - 2f(x)| / s`` is ``s |f''|`` for
-    a smooth function, so it shrinks tenfold from ``s = h/10`` to ``h/100``; at a
-    kink (a saturated ``logsumexp`` of two nearly tied entries is ``max``, smooth
-    only on a scale of 1e-8) it stays the same, and central differences
-    return the mean of the slopes on both sides."""
-    def bend(step):
-        return float(np.max(np.abs(f(x0 + step * v) + f(x0 - step * v) - 2 * f0))) / step if f0.size else 0.0
-    coarse, fine = bend(h / 10), bend(h / 100)
+    ``bends[s]`` is the second difference ``|f(x+sv) + f(x-sv) - 2f(x)| / s``,
+    which is ``s |f''|`` for a smooth function, so it shrinks tenfold from
+    ``s = h/10`` to ``h/100``; at a kink (a saturated ``logsumexp`` of two nearly
+    tied entries is ``max``, smooth only on a scale of 1e-8) it stays the same,
+    and central differences return the mean of the slopes on both sides."""
+    coarse, fine = bends.get(h / 10, 0.0), bends.get(h / 100, 0.0)
     # (noise is already a difference-quotient size at step h: at h/100 it is 100 times that)
     return fine > 0.5 * coarse and fine > 10 * 100 * noise
 
@@ -404,6 +402,7 @@ def _check_at(expr, wrt, derivative, values, dims, rng, directions, max_entries,
         pr = predicted(v)
         best = None
         clean = False     # some step where f is straight and its differences settle
+        bends: dict[float, float] = {}   # second difference / step, by step (for _kink)
         # a steep function needs a smaller step: try h, h/10, h/100 and keep the best; at the
         # extra scales also 10h, for a function whose change over h is near its rounding
         # noise (exp(1 / (s v)) at v ~ 500 keeps its change in the last digits of 1 + 2e-6)
@@ -427,6 +426,7 @@ def _check_at(expr, wrt, derivative, values, dims, rng, directions, max_entries,
                 # straight: the second difference is small next to the first (a jump of
                 # step(x) inside the step makes them equal)
                 bend = float(np.max(np.abs(p1 + m1 - 2 * f0)))
+                bends[step] = bend / step
                 straight = bend <= 0.1 * float(np.max(np.abs(plus))) + 4 * noise * step
                 clean = clean or bool(settled and straight)
             else:
@@ -437,7 +437,7 @@ def _check_at(expr, wrt, derivative, values, dims, rng, directions, max_entries,
                 break
         err, size, passed, floor = best
 
-        if not passed and (not clean or _kink(f, x0, f0, v, h, noise)):
+        if not passed and (not clean or _kink(bends, h, noise)):
             return            # f jumps, oscillates or bends within every step here: no judgement
         errs_abs.append(err)
         # relative to the size, or to the smallest size rounding lets the check resolve (a

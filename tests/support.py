@@ -70,3 +70,16 @@ def run_subprocess(*args: str, cwd: Path | None = None) -> subprocess.CompletedP
     """Run ``python -m matcalc ARGS`` as a real process."""
     return subprocess.run([sys.executable, "-m", "matcalc", *args], capture_output=True, text=True,
                           cwd=cwd or REPO, timeout=120)
+
+
+def compact_doc(expr: str, symbols: str, wrt: str, order: int = 1, dims=None) -> dict:
+    """An expr.yaml document from compact symbols: ``"M0:[n,1] v1:[m]:positive"``."""
+    syms = {}
+    for decl in symbols.split():
+        name, shape, *props = decl.split(":")
+        sizes = [d for d in shape.strip("[]").split(",") if d]
+        syms[name] = {"shape": [int(d) if d.isdigit() else d for d in sizes]}
+        if props:
+            syms[name]["props"] = props[0].split(",")
+    return {"name": "regression", "dims": dict(dims or {"n": 3, "m": 4}), "symbols": syms, "expr": expr,
+            "wrt": [wrt], "order": order}

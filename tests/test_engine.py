@@ -229,10 +229,7 @@ def test_a_matrix_times_its_inverse_cancels(expr, zero):
 ])
 def test_jacobian_read_off_more_linear_maps(expr, symbols, form):
     """Linear maps the fuzzer found refused; each K checked by finite differences and by form."""
-    syms = {}
-    for decl in symbols.split():
-        name, shape = decl.split(":")
-        syms[name] = {"shape": [int(x) if x.isdigit() else x for x in shape.strip("[]").split(",") if x]}
-    d = matcalc.derive({"dims": {"n": 3, "m": 4}, "symbols": syms, "expr": expr, "wrt": ["v"]})
+    from support import compact_doc
+    d = matcalc.derive(compact_doc(expr, symbols, "v"))
     assert d.verification["v"].passed
     assert d.results["v"].text == form

@@ -25,21 +25,13 @@ import pytest
 from fuzz_check import BAD, examine, shrink
 from hypothesis import HealthCheck, Phase, event, given, settings
 from strategies import derivations
+from support import compact_doc
 
 DIMS = {"n": 3, "m": 4}
 
 
 def doc(expr: str, symbols: str, wrt: str, order: int = 1, dims=None) -> dict:
-    """A document from compact symbols: ``"M0:[n,1] v1:[m]:positive"``."""
-    syms = {}
-    for decl in symbols.split():
-        name, shape, *props = decl.split(":")
-        dims_ = [d for d in shape.strip("[]").split(",") if d]
-        syms[name] = {"shape": [int(d) if d.isdigit() else d for d in dims_]}
-        if props:
-            syms[name]["props"] = props[0].split(",")
-    return {"name": "regression", "dims": dict(dims or DIMS), "symbols": syms, "expr": expr,
-            "wrt": [wrt], "order": order}
+    return compact_doc(expr, symbols, wrt, order, dims or DIMS)
 
 
 # Failures found by the fuzzer and fixed (kept so they stay fixed), with what was wrong.

@@ -90,7 +90,7 @@ class Algebra:
         if not is_elementwise(node):
             return self.leaf(leaf_map(node))
         out = self._apply(node, [self.to_sympy(a, leaf_map) for a in node.args])
-        if out in _UNDEFINED:
+        if any(out is x for x in _UNDEFINED):   # (sympy's singletons: compare by identity)
             from ..errors import DerivationError
             from ..render.text import to_text
             raise DerivationError(

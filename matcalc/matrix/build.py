@@ -34,6 +34,15 @@ def is_zero(x: ir.Expr | None) -> bool:
     return x is None or is_num(x, 0)
 
 
+def is_zeros(x: ir.Expr) -> bool:
+    """The zero matrix as the engine writes it: ``0 * ones(n, m)``."""
+    return is_op(x, "mul") and any(is_num(a, 0) for a in x.args) and any(is_ones(a) for a in x.args)
+
+
+def zeros(shape: Shape) -> ir.Expr:
+    return ir.apply("mul", [ZERO, ones(shape)])
+
+
 def is_op(x: ir.Expr, *ops: str) -> bool:
     return isinstance(x, ir.Apply) and x.op in ops
 

@@ -86,11 +86,8 @@ def matrix_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
 def _diagonal_of(A: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Expr:
     """K with diag(A(u)) = K u: diag(p qᵀ) = p ∘ q, diag(p qᵀ M) = p ∘ Mᵀq,
     diag(M p qᵀ) = Mp ∘ q, with one of p, q linear in u."""
-    if B.is_op(A, "add", "sub"):
-        parts = [_diagonal_of(x, u, whole) if _depends(x, u) else B.ZERO for x in A.args]
-        return B.add(parts[0], parts[1]) if A.op == "add" else B.sub(parts[0], parts[1])
-    if B.is_op(A, "neg"):
-        return B.neg(_diagonal_of(A.args[0], u, whole))
+    if B.is_op(A, "add", "sub", "neg"):
+        return _termwise(A.op, A.args, lambda x: _diagonal_of(x, u, whole), u)
     if B.is_op(A, "transpose"):
         return _diagonal_of(A.args[0], u, whole)
     p = q = None
@@ -113,18 +110,17 @@ def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Ex
     A is read as a weighted outer product ``s · C ∘ p qᵀ`` (:func:`_weighted_outer`);
     then ``(C ∘ p qᵀ) b = p ∘ C (q ∘ b)`` is linear in whichever of p, q holds u:
     ``diag(C (q ∘ b)) K_p`` or ``diag(p) C diag(b) K_q``; and ``diag(p) b = p ∘ b``."""
-    if B.is_op(A, "add", "sub"):
-        parts = [_matrix_times(x, b, u, whole) if _depends(x, u) else B.ZERO for x in A.args]
-        return B.add(parts[0], parts[1]) if A.op == "add" else B.sub(parts[0], parts[1])
-    if B.is_op(A, "neg"):
-        return B.neg(_matrix_times(A.args[0], b, u, whole))
+    def times(x):
+        return _matrix_times(x, b, u, whole)
+
+    if B.is_op(A, "add", "sub", "neg"):
+        return _termwise(A.op, A.args, times, u)
     if B.is_op(A, "diag") and A.args[0].rank == 1:
         return B.matmul(B.call("diag", b), matrix_of(A.args[0], u))
     flip = B.is_op(A, "transpose")
     X = A.args[0] if flip else A
     if B.is_op(X, "add", "sub", "neg") and flip:        # (X1 ± X2)ᵀ = X1ᵀ ± X2ᵀ
-        parts = [B.T(x) for x in X.args]
-        return _signed(X.op, [_matrix_times(x, b, u, whole) if _depends(x, u) else B.ZERO for x in parts])
+        return _termwise(X.op, [B.T(x) for x in X.args], times, u)
     if B.is_op(X, "mul", "div"):
         consts, lin = _split_product(X, u)
         weights = _product(consts)
@@ -133,8 +129,7 @@ def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Ex
             parts = [x if x.shape == X.shape else B.mul(x, B.ones(X.shape)) for x in parts]
             if any(x.shape != X.shape for x in parts if _depends(x, u)):
                 raise _fail(whole)
-            parts = [B.T(x) if flip else x for x in parts]
-            return _signed(lin.op, [_matrix_times(x, b, u, whole) if _depends(x, u) else B.ZERO for x in parts])
+            return _termwise(lin.op, [B.T(x) if flip else x for x in parts], times, u)
         if lin.rank == 0 and weights is not None and weights.shape == X.shape:   # s(u) C b
             return B.outer(B.matmul(B.T(weights) if flip else weights, b), row_of(lin, u))
     scale, C, p, q = _weighted_outer(A, u, whole)
@@ -152,7 +147,9 @@ def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Ex
     return K if scale is None else B.mul(scale, K)
 
 
-def _signed(op: str, terms: list[ir.Expr]) -> ir.Expr:
+def _termwise(op: str, parts, read, u: ir.Symbol) -> ir.Expr:
+    """``read`` applied to each part of a sum, difference or negation (0 for parts free of u)."""
+    terms = [read(x) if _depends(x, u) else B.ZERO for x in parts]
     if op == "neg":
         return B.neg(terms[0])
     return B.add(terms[0], terms[1]) if op == "add" else B.sub(terms[0], terms[1])

@@ -72,7 +72,7 @@ def restore_shape(expr: ir.Expr, shape) -> ir.Expr:
         raise ValueError(f"result has shape {expr.shape}, expected a scalar")
     if broadcast(expr.shape, shape) == tuple(shape):
         if B.is_zero(expr):
-            return ir.apply("mul", [B.ZERO, B.ones(shape)])
+            return B.zeros(shape)
         if B.is_op(expr, "div") and B.is_num(expr.args[0], 1):      # ones(n, m) / (m * n)
             return B.div(B.ones(shape), expr.args[1])
         return ir.apply("mul", [expr, B.ones(shape)])
@@ -288,9 +288,8 @@ def matmul(a: ir.Expr, b: ir.Expr, notes: list | None = None) -> ir.Expr:
         return b
     if B.is_eye(b):
         return a
-    left, right = _chain(a), _chain(b)
-    if _inverse_pair(left[-1], right[0]):                 # ... P P⁻¹ ... = ... ...
-        rest = left[:-1] + right[1:]
+    if _inverse_pair(_end(a, 1), _end(b, 0)):             # ... P P⁻¹ ... = ... ...
+        rest = _chain(a)[:-1] + _chain(b)[1:]
         if not rest:
             return B.eye(a.shape[0])
         out = rest[0]
@@ -327,6 +326,13 @@ def matmul(a: ir.Expr, b: ir.Expr, notes: list | None = None) -> ir.Expr:
                 if _size(alt) < _size(out):
                     return alt
     return out
+
+
+def _end(e: ir.Expr, side: int) -> ir.Expr:
+    """The first (side 0) or last (side 1) factor of a product chain."""
+    while B.is_op(e, "matmul"):
+        e = e.args[side]
+    return e
 
 
 def _inverse_form(e: ir.Expr) -> tuple[ir.Expr, bool, bool]:

@@ -17,6 +17,7 @@ from fractions import Fraction
 
 from .. import ir
 from ..index.nodes import print_order
+from ..matrix import build as B
 from ..ops import OPS
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
@@ -94,7 +95,7 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
         return f"{sub[0][0]} - {_wrap(sub[1], _MUL)}", _ADD
     if op == "neg":
         return f"-{_wrap(sub[0], _MUL)}", _NEG
-    if op == "mul" and any(isinstance(a, ir.Number) and a.value == 0 for a in args):
+    if B.is_zeros(e):
         return "0", _ATOM                     # 0 * ones(n, n): the zero matrix
     if op == "mul":
         a, b = args

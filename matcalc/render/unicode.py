@@ -13,6 +13,7 @@ from fractions import Fraction
 
 from .. import ir
 from ..index.nodes import print_order
+from ..matrix import build as B
 from ..ops import OPS
 
 GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eps": "ε", "zeta": "ζ",
@@ -80,7 +81,7 @@ def _u(e: ir.Expr) -> tuple[str, float]:
         return f"{sub[0][0]} − {_wrap(sub[1], _HAD)}", _ADD
     if op == "neg":
         return f"−{_wrap(sub[0], _HAD)}", _NEG
-    if op == "mul" and any(isinstance(a, ir.Number) and a.value == 0 for a in args):
+    if B.is_zeros(e):
         return "0", _ATOM                     # 0 * ones(n, n): the zero matrix
     if op == "mul":
         if args[0].rank == 0 or args[1].rank == 0:
