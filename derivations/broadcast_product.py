@@ -20,7 +20,7 @@ def value(*, G, X, y):
     G = np.asarray(G, dtype=float)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
-    return np.sum(G * (y * X))
+    return np.sum(G * y * X)
 
 
 def grad_y(*, G, X, y):
@@ -55,7 +55,7 @@ def value_and_grad(*, G, X, y):
     G = np.asarray(G, dtype=float)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
-    value = np.sum(G * (y * X))
+    value = np.sum(G * y * X)
     grad_y = np.sum(G * X, axis=0)
     grad_X = y * G
     return value, {"y": grad_y, "X": grad_X}

@@ -40,8 +40,8 @@ def hess_w(*, X, w, y):
     X = np.asarray(X, dtype=float)
     w = np.asarray(w, dtype=float)
     n = X.shape[0]
-    t1 = _sigmoid(X @ w)  # [n]: sigmoid(X @ w)
-    t2 = np.sqrt(t1 * (1 - t1))[:, None] * X  # so that the product below is t2.T @ t2
+    t1 = X @ w  # [n]: X @ w
+    t2 = np.sqrt(_sigmoid(t1) * _sigmoid(-t1))[:, None] * X  # so that the product below is t2.T @ t2
     return t2.T @ t2 / n
 
 

@@ -18,6 +18,12 @@ def _log_softmax(a, axis):
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
 
+def _sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow for large |x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
 def _softmax(a, axis):
     """exp(a) / sum(exp(a)) along axis, without overflow."""
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
@@ -49,8 +55,9 @@ def grad_W1(*, X, W1, W2, Y):
     W2 = np.asarray(W2, dtype=float)
     Y = np.asarray(Y, dtype=float)
     n = X.shape[0]
-    t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
-    return X.T @ ((_softmax(t1 @ W2, axis=1) - Y) @ W2.T * (1 - t1 ** 2)) / n
+    t1 = X @ W1  # [n, h]: X @ W1
+    t2 = 2 * t1  # [n, h]: 2 * X @ W1
+    return X.T @ ((_softmax(np.tanh(t1) @ W2, axis=1) - Y) @ W2.T * (4 * _sigmoid(t2) * _sigmoid(-t2))) / n
 
 
 def grad_W2(*, X, W1, W2, Y):
@@ -79,10 +86,12 @@ def value_and_grad(*, X, W1, W2, Y):
     W2 = np.asarray(W2, dtype=float)
     Y = np.asarray(Y, dtype=float)
     n = X.shape[0]
-    t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
-    t2 = _log_softmax(t1 @ W2, axis=1)  # [n, k]: log_softmax(tanh(X @ W1) @ W2, axis=1)
-    t3 = np.exp(t2) - Y  # [n, k]: exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y
-    value = -np.sum(Y * t2) / n
-    grad_W1 = X.T @ (t3 @ W2.T * (1 - t1 ** 2)) / n
-    grad_W2 = t1.T @ t3 / n
+    t1 = X @ W1  # [n, h]: X @ W1
+    t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
+    t3 = _log_softmax(t2 @ W2, axis=1)  # [n, k]: log_softmax(tanh(X @ W1) @ W2, axis=1)
+    t4 = np.exp(t3) - Y  # [n, k]: exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y
+    t5 = 2 * t1  # [n, h]: 2 * X @ W1
+    value = -np.sum(Y * t3) / n
+    grad_W1 = X.T @ (t4 @ W2.T * (4 * _sigmoid(t5) * _sigmoid(-t5))) / n
+    grad_W2 = t2.T @ t4 / n
     return value, {"W1": grad_W1, "W2": grad_W2}

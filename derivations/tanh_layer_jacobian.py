@@ -11,6 +11,12 @@ grad_x = diag(1 - tanh(W @ x) ** 2) @ W   [n, m]
 import numpy as np
 
 
+def _sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow for large |x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
 def value(*, W, x):
     """J = tanh(W @ x)
 
@@ -30,7 +36,8 @@ def grad_x(*, W, x):
     """
     W = np.asarray(W, dtype=float)
     x = np.asarray(x, dtype=float)
-    return (1 - np.tanh(W @ x) ** 2)[:, None] * W
+    t1 = 2 * (W @ x)  # [n]: 2 * W @ x
+    return (4 * _sigmoid(t1) * _sigmoid(-t1))[:, None] * W
 
 
 def value_and_grad(*, W, x):
@@ -40,7 +47,8 @@ def value_and_grad(*, W, x):
     """
     W = np.asarray(W, dtype=float)
     x = np.asarray(x, dtype=float)
-    t1 = np.tanh(W @ x)  # [n]: tanh(W @ x)
-    value = t1
-    grad_x = (1 - t1 ** 2)[:, None] * W
+    t1 = W @ x  # [n]: W @ x
+    t2 = 2 * t1  # [n]: 2 * W @ x
+    value = np.tanh(t1)
+    grad_x = (4 * _sigmoid(t2) * _sigmoid(-t2))[:, None] * W
     return value, {"x": grad_x}

@@ -9,6 +9,7 @@ shows one).
 from __future__ import annotations
 
 import json
+import math
 import sys
 from enum import Enum
 from pathlib import Path
@@ -227,11 +228,15 @@ def _show(console: Console, d, path: Path, shapes: bool, show_code: bool, steps:
         for col in ("symbol", "shape", "max abs err", "max rel err", "directions", "entries", "result"):
             table.add_column(col, justify="right" if col not in ("symbol", "shape", "result") else "left")
         for name, c in d.verification.items():
-            table.add_row(name, "x".join(map(str, c.shape)) or "scalar", f"{c.max_abs_error:.1e}",
-                          f"{c.max_rel_error:.1e}", str(c.directions), str(c.entries),
-                          Text("pass", style="green") if c.passed else Text("FAIL", style="bold red"))
+            verdict = {"passed": Text("pass", style="green"), "failed": Text("FAIL", style="bold red")}.get(
+                c.status, Text("not judged", style="bold yellow"))
+            table.add_row(name, "x".join(map(str, c.shape)) or "scalar", _figure(c.max_abs_error),
+                          _figure(c.max_rel_error), str(c.directions), str(c.entries), verdict)
         console.print()
         console.print(table)
+        for name, c in d.verification.items():
+            if c.why:
+                console.print(Text(f"{name}: {c.status}: {c.why}", style="red" if c.status == "failed" else "yellow"))
     if show_code:
         from rich.syntax import Syntax
         console.print()
@@ -251,10 +256,21 @@ def _as_dict(d) -> dict:
         "results": {name: {"matrix": r.text, "latex": to_latex(r.matrix), "shape": list(r.shape),
                            "kind": r.kind} for name, r in d.results.items()},
         "code": d.code,
-        "verification": {name: {"max_abs_error": c.max_abs_error, "max_rel_error": c.max_rel_error,
-                                "passed": c.passed, "directions": c.directions, "entries": c.entries}
+        "verification": {name: {"max_abs_error": _number(c.max_abs_error),
+                                "max_rel_error": _number(c.max_rel_error), "passed": c.passed,
+                                "status": c.status, **({"why": c.why} if c.why else {}),
+                                "directions": c.directions, "entries": c.entries}
                          for name, c in d.verification.items()},
     }
+
+
+def _number(x: float) -> float | None:
+    """A figure for JSON: null where there is none (NaN is not JSON)."""
+    return x if math.isfinite(x) else None
+
+
+def _figure(x: float) -> str:
+    return f"{x:.1e}" if math.isfinite(x) else "-"
 
 
 @app.command(epilog="""Example:

@@ -3,31 +3,57 @@
 Used by the verifier and the tests.  Dimension sizes come from ``dims``;
 ``ones``/``eye`` get numbers by looking their dimension names up there.
 The inverse of a singular matrix is NaN (as ``1 / 0`` is inf), not an error.
+
+``precise=True`` computes with mpmath numbers at 60 digits instead (each
+record's ``mp``, see :mod:`matcalc.ops.mp`), from the same float inputs: the
+exact value of a form, which the stability probe holds emitted code to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 
+import mpmath
 import numpy as np
 
 from . import ir
-from .ops import OPS
+from .ops import OPS, mp
 from .shapes import dim_size
 
 
-def evaluate(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str, int]):
-    """The value of ``expr`` at ``values`` (arrays by symbol name)."""
+def evaluate(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str, int], *,
+             precise: bool = False):
+    """The value of ``expr`` at ``values`` (arrays by symbol name); with
+    ``precise``, at 60 digits, rounded to float64 at the end."""
+    if precise:
+        with mp.precision():
+            return mp.to_float(_evaluate(expr, values, dims, True))
+    return _evaluate(expr, values, dims, False)
+
+
+def _evaluate(expr, values, dims, precise: bool):
     from .differentiate import topological
 
     memo: dict[ir.Expr, np.ndarray] = {}
     for node in topological(expr):
         if isinstance(node, ir.Symbol):
             memo[node] = np.asarray(values[node.name], dtype=float)
+            if precise:
+                memo[node] = mp.as_mp(memo[node])
         elif isinstance(node, ir.Number):
             memo[node] = np.asarray(float(node.value))
+            if precise:
+                v = node.value
+                memo[node] = np.asarray(mpmath.mpf(v.numerator) / v.denominator if isinstance(v, Fraction)
+                                        else mpmath.mpf(v), dtype=object)
         elif isinstance(node, ir.Dim):
             memo[node] = np.asarray(float(dims[node.name]))
+            if precise:
+                memo[node] = mp.as_mp(memo[node])
+        elif precise and OPS[node.op].mp is not None:
+            memo[node] = np.asarray(OPS[node.op].mp(*[memo[a] for a in node.args],
+                                                    **{k: v for k, v in node.attrs if k != "dims"}), dtype=object)
         else:
             op = OPS[node.op]
             args = [memo[a] for a in node.args]
@@ -45,3 +71,16 @@ def evaluate(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str,
                     except np.linalg.LinAlgError:   # inv or solve of a singular matrix: like 1/0,
                         memo[node] = np.full(tuple(dim_size(d, dims) for d in node.shape), np.nan)
     return memo[expr]
+
+
+def first_nonfinite(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str, int]) -> ir.Expr | None:
+    """The first node of ``expr`` (children before parents) whose value is not
+    finite while its arguments' are: ``log(b - A @ x)`` where ``b - A @ x < 0``."""
+    from .differentiate import topological
+
+    with np.errstate(all="ignore"):
+        for node in topological(expr):
+            if isinstance(node, ir.Apply) and all(np.all(np.isfinite(evaluate(a, values, dims))) for a in node.args):
+                if not np.all(np.isfinite(evaluate(node, values, dims))):
+                    return node
+    return None

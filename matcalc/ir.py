@@ -138,3 +138,53 @@ def walk(expr: Expr):
         node = stack.pop()
         yield node
         stack.extend(reversed(node.children()))
+
+
+# -- graph utilities ------------------------------------------------------------------
+
+ASSOCIATIVE = ("add", "mul", "matmul")
+
+
+def rebalance(expr: Expr) -> Expr:
+    """Long chains of one associative operator (x + x + ... + x, A @ B @ ... @ Z)
+    as balanced trees: same value, depth log n instead of n."""
+    memo: dict[int, Expr] = {}
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in memo:
+            continue
+        if not isinstance(node, Apply):
+            memo[id(node)] = node
+            continue
+        operands = _chain(node) if node.op in ASSOCIATIVE else list(node.args)
+        if node.op == "matmul" and not all(x.rank == 2 for x in operands):
+            operands = list(node.args)   # a @ (b @ c) with vectors is not (a @ b) @ c
+        if not ready:
+            stack.append((node, True))
+            stack.extend((a, False) for a in operands if id(a) not in memo)
+            continue
+        parts = [memo[id(a)] for a in operands]
+        if node.op in ASSOCIATIVE and len(parts) > 2:
+            while len(parts) > 1:
+                pairs = [apply(node.op, [parts[i], parts[i + 1]]) for i in range(0, len(parts) - 1, 2)]
+                parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
+            memo[id(node)] = parts[0]
+        elif parts != list(node.args):
+            memo[id(node)] = apply(node.op, parts, dict(node.attrs))
+        else:
+            memo[id(node)] = node
+    return memo[id(expr)]
+
+
+def _chain(node: Apply) -> list[Expr]:
+    """The operands of a left- or right-nested chain of node's operator, in order."""
+    out: list[Expr] = []
+    stack = [node]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Apply) and e.op == node.op:
+            stack.extend(reversed(e.args))
+        else:
+            out.append(e)
+    return out

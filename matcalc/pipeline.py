@@ -19,7 +19,7 @@ from .matrix.simplify import restore_shape, simplify
 from .render.text import to_text
 from .shapes import Shape
 from .spec import Problem, load
-from .verify import Check, check_derivative
+from .verify import FAILED, Check, check_module
 
 
 @dataclass
@@ -59,6 +59,7 @@ class Derivation:
     problem: Problem
     results: dict[str, Result] = field(default_factory=dict)
     verification: dict[str, Check] = field(default_factory=dict)
+    _code: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def verified(self) -> bool:
@@ -94,9 +95,12 @@ class Derivation:
 
     @property
     def code(self) -> str:
-        """The source of a self-contained numpy module (see :mod:`matcalc.codegen`)."""
-        from .codegen import emit_module
-        return emit_module(self)
+        """The source of a self-contained numpy module (see :mod:`matcalc.codegen`):
+        the module the check ran."""
+        if self._code is None:
+            from .codegen import emit_module
+            self._code = emit_module(self)
+        return self._code
 
     def latex(self) -> str:
         """A complete LaTeX document with the derivation (compiles with pdflatex)."""
@@ -115,8 +119,8 @@ class Derivation:
         return "$" + ",\\quad ".join(parts) + "$"
 
     def function(self):
-        """The module's callables (``value``, ``grad_S`` / ``hess_S``,
-        ``value_and_grad``) without writing a file."""
+        """The emitted module, loaded: its callables (``value``, ``grad_S`` /
+        ``hess_S``, ``value_and_grad``) without writing a file."""
         from .codegen import callables
         return callables(self)
 
@@ -145,11 +149,11 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0) -> Derivation:
     """Differentiate, tidy and (optionally) verify one problem."""
     d = Derivation(problem)
     with deep_recursion():
-        work = replace(problem, expr=rebalance(problem.expr))
+        work = replace(problem, expr=ir.rebalance(problem.expr))
         for name in problem.wrt:
             d.results[name] = differentiate(work, name)
-            if verify:
-                d.verification[name] = check(work, d.results[name], seed=seed)
+        if verify:
+            d.verification = check(work, d, seed=seed)
     return d
 
 
@@ -163,54 +167,6 @@ def deep_recursion(limit: int = 20_000):
         yield
     finally:
         sys.setrecursionlimit(old)
-
-
-ASSOCIATIVE = ("add", "mul", "matmul")
-
-
-def rebalance(expr: ir.Expr) -> ir.Expr:
-    """Long chains of one associative operator (x + x + ... + x, A @ B @ ... @ Z)
-    as balanced trees: same value, depth log n instead of n."""
-    memo: dict[int, ir.Expr] = {}
-    stack: list[tuple[ir.Expr, bool]] = [(expr, False)]
-    while stack:
-        node, ready = stack.pop()
-        if id(node) in memo:
-            continue
-        if not isinstance(node, ir.Apply):
-            memo[id(node)] = node
-            continue
-        operands = _chain(node) if node.op in ASSOCIATIVE else list(node.args)
-        if node.op == "matmul" and not all(x.rank == 2 for x in operands):
-            operands = list(node.args)   # a @ (b @ c) with vectors is not (a @ b) @ c
-        if not ready:
-            stack.append((node, True))
-            stack.extend((a, False) for a in operands if id(a) not in memo)
-            continue
-        parts = [memo[id(a)] for a in operands]
-        if node.op in ASSOCIATIVE and len(parts) > 2:
-            while len(parts) > 1:
-                pairs = [ir.apply(node.op, [parts[i], parts[i + 1]]) for i in range(0, len(parts) - 1, 2)]
-                parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
-            memo[id(node)] = parts[0]
-        elif parts != list(node.args):
-            memo[id(node)] = ir.apply(node.op, parts, dict(node.attrs))
-        else:
-            memo[id(node)] = node
-    return memo[id(expr)]
-
-
-def _chain(node: ir.Apply) -> list[ir.Expr]:
-    """The operands of a left- or right-nested chain of node's operator, in order."""
-    out: list[ir.Expr] = []
-    stack = [node]
-    while stack:
-        e = stack.pop()
-        if isinstance(e, ir.Apply) and e.op == node.op:
-            stack.extend(reversed(e.args))
-        else:
-            out.append(e)
-    return out
 
 
 def differentiate(problem: Problem, name: str) -> Result:
@@ -239,14 +195,24 @@ def _differentiate(problem: Problem, name: str) -> Result:
     return Result(name, kind, restore_shape(matrix, shape), raw, steps, gradient)
 
 
-def check(problem: Problem, result: Result, *, seed: int = 0) -> Check:
-    """Finite-difference check of one result (for a Hessian: the gradient
-    against the value, then the Hessian against the gradient)."""
-    sym = problem.symbols[result.symbol]
-    if result.kind != "hessian":
-        return check_derivative(problem.expr, sym, result.matrix, problem.symbols, problem.dims, seed=seed)
-    first = check_derivative(problem.expr, sym, result.gradient, problem.symbols, problem.dims, seed=seed)
-    second = check_derivative(result.gradient, sym, result.matrix, problem.symbols, problem.dims, seed=seed)
-    return Check(sym.name, second.shape, max(first.max_abs_error, second.max_abs_error),
-                 max(first.max_rel_error, second.max_rel_error), second.directions, second.entries,
-                 first.passed and second.passed)
+def check(problem: Problem, derivation: Derivation, *, seed: int = 0) -> dict[str, Check]:
+    """Run the emitted module's every function against finite differences, each
+    other and exact arithmetic (:func:`matcalc.verify.check_module`)."""
+    from .codegen import load_module
+
+    try:
+        module = load_module(derivation.code, f"matcalc_{problem.name}")
+    except Exception as exc:   # noqa: BLE001  (a module that does not load is the finding)
+        why = f"the emitted module does not load: {type(exc).__name__}: {exc}"
+        return {name: Check(name, (), float("nan"), float("nan"), 0, 0, FAILED, (), why, "runs")
+                for name in derivation.results}
+    return check_module(problem, derivation.results, module, seed=seed,
+                        explain=lambda values: _explain(problem.expr, values, problem.dims))
+
+
+def _explain(expr: ir.Expr, values, dims) -> str:
+    """Which part of ``expr`` is not finite at ``values``: the innermost such node."""
+    from .evaluate import first_nonfinite
+
+    node = first_nonfinite(expr, values, dims)
+    return f"`{to_text(node)}` is not finite there" if node is not None else ""

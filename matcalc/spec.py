@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from . import ir
-from .errors import SpecError
+from .errors import ExprSyntaxError, ShapeError, SpecError
 from .ops import CALLABLE
 from .parse import parse
 from .props import CONFLICTS, PROPS, closure
-from .shapes import Shape, show
+from .shapes import Shape, ShapeMismatch, show
 from .yamlsource import MAX_FILE_BYTES, Node, Source, read_source, read_yaml  # noqa: F401
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-DOC_KEYS = ("name", "description", "dims", "symbols", "expr", "wrt", "order")
+DOC_KEYS = ("name", "description", "dims", "symbols", "expr", "wrt", "order", "domain")
 SYMBOL_KEYS = ("shape", "props")
 DEFAULT_SIZES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73)
 MAX_DIM = 100_000
@@ -44,6 +44,9 @@ class Problem:
     file: str | None = None
     line: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # where the expression is defined: each g with every entry of g > 0 (`b - A @ x > 0` is b - A @ x)
+    domain: tuple[ir.Expr, ...] = ()
+    domain_text: tuple[str, ...] = ()
 
 
 # -- validation --------------------------------------------------------------
@@ -149,10 +152,11 @@ def _problem(check: _Checker, node: Node, default_name: str) -> Problem:
     expr = parse(text, symbols, dims, check.source.expr_locator(expr_node, text))
     order = _order(check, doc.get("order"))
     wrt = _wrt(check, doc.get("wrt"), symbols, expr, order, expr_node)
+    domain = _domain(check, doc.get("domain"), symbols, dims)
     raw = {k: _unwrap(v) for k, v in doc.items()}
     return Problem(name=name, expr_text=text, expr=expr, dims=dims, symbols=symbols, wrt=wrt,
                    order=order, description=description, file=check.source.file, line=node.line,
-                   raw=raw)
+                   raw=raw, domain=tuple(g for g, _ in domain), domain_text=tuple(t for _, t in domain))
 
 
 def _unwrap(node: Node) -> Any:
@@ -336,3 +340,49 @@ def _check_derivative_shape(check: _Checker, expr: ir.Expr, sym: ir.Symbol, orde
     check.fail(f"the expression is a {show(out)} {kind}, so its derivative w.r.t. the "
                f"{show(inp)} {sym.name} would be a {len(out) + len(inp)}-D object", where,
                "differentiate a scalar such as sum(...) or norm(..., 'fro') ** 2", what=what)
+
+
+_COMPARISON = re.compile(r"[<>]=?")
+
+
+def _domain(check: _Checker, node: Node | None, symbols, dims) -> list[tuple[ir.Expr, str]]:
+    """``domain:`` entries ``L > R`` (or ``<``, ``>=``, ``<=``) as ``g`` with ``g > 0``
+    entrywise: ``b - A @ x > 0`` is ``b - A @ x``; ``x < 1`` is ``1 - x``."""
+    if node is None or node.value is None:
+        return []
+    items = node.value if isinstance(node.value, list) else [node]
+    out = []
+    for item in items:
+        text = item.value
+        if not isinstance(text, str):
+            check.fail(f"a domain entry must be a comparison written as text, such as `b - A @ x > 0`, "
+                       f"not {_kind(text)}", item, what="domain")
+        locate = check.source.expr_locator(item, text, what="domain")
+        found = [m for m in _COMPARISON.finditer(text) if _depth(text, m.start()) == 0]
+        if len(found) != 1:
+            where = locate(found[1].start(), found[1].end()) if found else locate(0, max(len(text), 1))
+            raise ExprSyntaxError("a domain entry is one comparison: EXPR > 0 (every entry of EXPR > 0)"
+                                  if not found else "a domain entry holds one comparison, not a chain",
+                                  location=where, hint="write it as EXPR > 0, e.g. `b - A @ x > 0`" if not found
+                                  else "write each condition as its own entry, e.g. `- b - A @ x > 0`")
+        m = found[0]
+        left_text, right_text = text[:m.start()], text[m.end():]
+        left = parse(left_text, symbols, dims, locate)
+        right = parse(right_text, symbols, dims, lambda a, b, k=m.end(): locate(a + k, b + k))
+        big, small = (left, right) if m.group().startswith(">") else (right, left)
+        try:
+            g = big if isinstance(small, ir.Number) and small.value == 0 else ir.apply("sub", [big, small])
+        except ShapeMismatch as exc:
+            raise ShapeError(f"the two sides of the domain entry do not broadcast: {exc}",
+                             location=locate(0, len(text))) from None
+        out.append((g, text.strip()))
+    return out
+
+
+def _depth(text: str, at: int) -> int:
+    """How deep inside brackets position ``at`` of ``text`` is."""
+    depth = 0
+    for ch in text[:at]:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+    return depth

@@ -63,7 +63,7 @@ class Source:
         return Location(file=self.file, line=node.line, column=node.column, source=source,
                         caret_start=col, caret_end=col + 1, what=what)
 
-    def expr_locator(self, node: Node, text: str):
+    def expr_locator(self, node: Node, text: str, what: str = "expr"):
         """Map character offsets of the expression to file positions."""
         line = node.line
         col = (node.column or 1) - 1
@@ -74,7 +74,7 @@ class Source:
                 def locate_in_file(start: int, end: int) -> Location:
                     return Location(file=self.file, line=line, column=offset + start + 1,
                                     source=file_line, caret_start=offset + start,
-                                    caret_end=offset + end, what="expr")
+                                    caret_end=offset + end, what=what)
                 return locate_in_file
         first = (line or 0) + (1 if node.style in ("|", ">") else 0)
 
@@ -85,7 +85,7 @@ class Source:
             line_end = len(text) if line_end < 0 else line_end
             return Location(file=self.file, line=first + before.count("\n") if line else None,
                             source=text[line_start:line_end], caret_start=start - line_start,
-                            caret_end=end - line_start, what=f"expr, column {start - line_start + 1}")
+                            caret_end=end - line_start, what=f"{what}, column {start - line_start + 1}")
         return locate_in_expr
 
 

@@ -9,15 +9,19 @@ others are reported with enough detail to reproduce them.
   value of its matrix form
 * ``refused``   a :class:`~matcalc.errors.DerivationError` (no matrix form,
   unsupported) with a message that says what has no form
-* ``wrong``     a result that fails verification at a point where the
-  expression is finite: a wrong derivative (``derive()`` marks it failed, but
-  the CLI would print it)
+* ``wrong``     a result whose emitted module fails the check (finite
+  differences disagree, a function raises or ``value_and_grad`` disagrees) at
+  a point where the expression is finite: a wrong derivative (``derive()``
+  marks it failed, but the CLI would print it)
+* ``unstable``  a result the stability probe rejects: right, but its emitted
+  code loses digits at large or small inputs (marked failed, never claimed)
 * ``reprint``   the result's text does not parse again, or parses to other numbers
 * ``index``     the index form of the expression disagrees with its matrix form
 * ``rejected``  some other MatcalcError for a document that is valid by construction
 * ``crash``     any other exception
-* ``range``     the value overflows at the random point (not a claim about the
-  derivative; the drawn expression left float64's range)
+* ``range``     the value overflows at the random point, or the check could not
+  judge the result (not a claim about the derivative; the drawn expression
+  left float64's range)
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from matcalc.parse import parse
 from matcalc.render.text import to_text
 from matcalc.verify import draw_inputs
 
-KINDS = ("verified", "refused", "wrong", "reprint", "index", "rejected", "crash", "range")
+KINDS = ("verified", "refused", "wrong", "unstable", "reprint", "index", "rejected", "crash", "range")
 BAD = ("wrong", "reprint", "index", "rejected", "crash")
 HUGE = 1e8
 
@@ -137,12 +141,16 @@ def _judge(d, seed: int, check_index: bool, seconds: float) -> Outcome:
         got = np.asarray(evaluate(result.matrix, values, p.dims), dtype=float)
         if not _finite(value):
             return Outcome("range", f"the value is not finite or > {HUGE:g} at the random point", seconds)
-        if not d.verification[name].passed:
-            c = d.verification[name]
+        c = d.verification[name]
+        if c.status == "not judged":
+            return Outcome("range", f"not judged: {c.why}", seconds)
+        if c.cause == "stability":
+            return Outcome("unstable", f"{result.kind} w.r.t. {name} = {result.text}: {c.why}", seconds)
+        if not c.passed:
             singular = _nonsmooth_at_point(p.expr, values, p.dims)
             if singular:   # relu(M0 @ Y) with a onehot Y has exact zeros: a kink, no derivative
                 return Outcome("range", f"not differentiable at the random point: {singular}", seconds)
-            return Outcome("wrong", f"{result.kind} w.r.t. {name} = {result.text}  fails verification "
+            return Outcome("wrong", f"{result.kind} w.r.t. {name} = {result.text}  fails verification: {c.why} "
                            f"(max abs error {c.max_abs_error:.3g}, rel {c.max_rel_error:.3g})", seconds)
         # the printed result parses again and has the same numbers
         try:

@@ -17,7 +17,7 @@ import matcalc
 from matcalc import ir
 from matcalc.codegen import emit_module
 from matcalc.ops import OPS, array_api
-from matcalc.verify import draw_inputs
+from matcalc.verify import draw_within
 
 from support import REPO, run_cli
 
@@ -66,12 +66,10 @@ def module_dir(tmp_path_factory):
 
 
 def _inputs(d, seed=0):
+    """Random inputs with the props, inside every domain (the operations' and the declared one)."""
     p = d.problem
-    roots = [p.expr] + [r.matrix for r in d.results.values()]
-    combined = ir.apply("sum", [roots[0]]) if roots[0].rank else roots[0]
-    for r in roots[1:]:
-        combined = ir.apply("add", [combined, ir.apply("sum", [r]) if r.rank else r])
-    return draw_inputs(combined, p.symbols, p.dims, np.random.default_rng(seed))
+    return draw_within(p.domain, [p.expr] + [r.matrix for r in d.results.values()], p.symbols, p.dims,
+                       np.random.default_rng(seed))
 
 
 def _to(backend, a):

@@ -16,7 +16,7 @@ import pytest
 import matcalc
 from matcalc import ir
 from matcalc.evaluate import evaluate
-from matcalc.verify import direction, draw_inputs
+from matcalc.verify import direction, draw_inputs, draw_within
 
 from cases import REQUIRED
 from support import REPO, run_cli
@@ -38,12 +38,11 @@ def _scalar(e):
 
 
 def _inputs(d, seed=0):
+    """Random inputs with the props, inside the domain the expression, its results and
+    its declared ``domain:`` need."""
     p = d.problem
-    roots = [_scalar(p.expr)] + [_scalar(r.matrix) for r in d.results.values()]
-    combined = roots[0]
-    for r in roots[1:]:
-        combined = ir.apply("add", [combined, r])
-    return draw_inputs(combined, p.symbols, p.dims, np.random.default_rng(seed))
+    exprs = [p.expr] + [r.matrix for r in d.results.values()]
+    return draw_within(p.domain, exprs, p.symbols, p.dims, np.random.default_rng(seed))
 
 
 def _check_module(d, module):

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from matcalc.cli import MAX_TREE_NODES
 from matcalc.errors import ExprSyntaxError, MatcalcError
 from matcalc.parse import MAX_DEPTH
 from support import parse_in_scope, run_cli
 
 
-def test_ten_thousand_terms(record_property):
+def test_ten_thousand_terms():
+    """How fast: bench/parse_speed.py (a wall-clock bound here would fail on a loaded machine)."""
     text = " + ".join(["x"] * 10_000)
-    start = time.perf_counter()
-    expr = parse_in_scope(text)
-    seconds = time.perf_counter() - start
-    record_property("parse_10000_terms_seconds", round(seconds, 4))
-    print(f"\n10,000 terms ({len(text):,} characters): {seconds * 1000:.0f} ms")
-    assert expr.shape == ("n",)
-    assert seconds < 5  # a sanity bound, not a benchmark (see bench/parse_speed.py)
+    assert parse_in_scope(text).shape == ("n",)
 
 
 def test_ten_thousand_mixed_terms():
@@ -64,11 +58,9 @@ def test_depth_5000_through_the_cli(tmp_path):
 
 def test_one_megabyte_expression_is_refused():
     text = "x + " * (2**20 // 4)
-    start = time.perf_counter()
     with pytest.raises(ExprSyntaxError) as info:
         parse_in_scope(text)
-    assert "characters long" in info.value.message
-    assert time.perf_counter() - start < 1
+    assert "characters long" in info.value.message   # refused on its length, before parsing
 
 
 def test_one_megabyte_file_is_refused(tmp_path):
@@ -96,15 +88,14 @@ def test_many_symbols(tmp_path):
 
 
 def test_ten_thousand_terms_through_the_cli(tmp_path):
-    """The shape tree of a huge sum is printed quickly (each node printed once)."""
+    """The shape tree of a huge sum is cut short: its first subexpressions, then a count of
+    the rest (1 sum, 9,999 additions and 10,000 leaves, each counted once)."""
     path = tmp_path / "long.yaml"
     path.write_text("dims: {n: 3}\nsymbols:\n  x: {shape: [n]}\nexpr: sum(" + " + ".join(["x"] * 10_000)
                     + ")\n")
-    start = time.perf_counter()
     result = run_cli("derive", "--shapes", str(path))
     assert result.exit_code == 0, result.output
-    assert "more subexpressions" in result.stdout
-    assert time.perf_counter() - start < 20
+    assert f"and {20_000 - MAX_TREE_NODES} more subexpressions" in result.stdout
 
 
 def test_long_number_is_refused():

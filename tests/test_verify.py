@@ -7,7 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -114,25 +115,62 @@ def test_interrupted_write_leaves_nothing_behind(tmp_path, monkeypatch):
     assert [f.name for f in tmp_path.iterdir()] == ["out.py"]
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_sigint_during_a_run_leaves_no_partial_output(tmp_path):
-    """SIGINT while deriving: exit 130, one line on stderr, no traceback, no partial file."""
-    src = tmp_path / "case.yaml"
-    src.write_text((REPO / "derivations" / "mlp_two_layer.yaml").read_text())
+N_INTERRUPTED_FILES = 30   # about 50 ms of work each: the run is far from done when the signal comes
+
+
+@pytest.fixture(scope="module")
+def interrupted_run(tmp_path_factory):
+    """``matcalc derive`` on many copies of a derivation with ``--emit-code``, sent SIGINT
+    as soon as its first line of output shows it is inside the run (past interpreter and
+    import start-up, one file written): no sleep stands in for that readiness.  The
+    timeouts are only a safety net, so that a hung child fails the tests instead of
+    hanging them."""
+    if sys.platform == "win32":
+        pytest.skip("POSIX signals")
+    tmp_path = tmp_path_factory.mktemp("interrupted")
+    original = (REPO / "derivations" / "mlp_two_layer.yaml").read_text()
+    inputs = [tmp_path / f"case{i:02d}.yaml" for i in range(N_INTERRUPTED_FILES)]
+    for path in inputs:
+        path.write_text(original)
     out = tmp_path / "grads.py"
-    proc = subprocess.Popen([sys.executable, "-m", "matcalc", "derive", str(src), "--emit-code", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    time.sleep(2.0)    # past interpreter start-up (outside matcalc), inside the run or done
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert "Traceback" not in stderr
-    if proc.returncode == 0:           # it finished first: the file is whole
-        assert "def value_and_grad" in out.read_text()
+    # rich flushes after each print; unbuffered output makes the first line certain to arrive
+    proc = subprocess.Popen([sys.executable, "-m", "matcalc", "derive", *map(str, inputs), "--emit-code", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.start()
+    try:
+        first = proc.stdout.readline()     # "wrote .../grads.py": the first file is done
+        proc.send_signal(signal.SIGINT)
+        rest, stderr = proc.communicate(timeout=120)
+    finally:
+        watchdog.cancel()
+    return SimpleNamespace(first=first, rest=rest, stderr=stderr, returncode=proc.returncode, dir=tmp_path,
+                           inputs=inputs, original=original, out=out)
+
+
+def test_sigint_during_a_run_leaves_no_partial_output(interrupted_run):
+    """SIGINT while deriving: exit 130, no traceback, no partial or temp file, inputs intact."""
+    run = interrupted_run
+    assert run.first.startswith("wrote "), (run.first, run.stderr)
+    assert "Traceback" not in run.stderr
+    if run.returncode == 0:            # it finished first: the file is whole and nothing was said
+        assert run.stderr == ""
     else:
-        assert proc.returncode == 130, (proc.returncode, stderr)
-        assert not out.exists() or "def value_and_grad" in out.read_text()
-    assert not list(tmp_path.glob(".*.tmp"))
-    assert src.read_text() == (REPO / "derivations" / "mlp_two_layer.yaml").read_text()
+        assert run.returncode == 130, (run.returncode, run.stderr)
+    assert "def value_and_grad" in run.out.read_text()     # written whole by the first file, never half
+    assert not list(run.dir.glob(".*.tmp"))
+    assert all(path.read_text() == run.original for path in run.inputs)
+
+
+@pytest.mark.xfail(strict=True, reason="typer (0.29 here) turns KeyboardInterrupt into a silent Exit(130) inside "
+                   "app(), so the handler in matcalc.cli.main that writes the line never runs: stderr is empty")
+def test_sigint_during_a_run_says_so_in_one_line(interrupted_run):
+    run = interrupted_run
+    if run.returncode == 0:
+        pytest.skip("the run finished before the signal arrived")
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1 and "interrupted" in lines[0], run.stderr
 
 
 def test_the_inverse_of_a_singular_matrix_evaluates_to_nan_not_an_error():

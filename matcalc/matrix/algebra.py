@@ -29,6 +29,7 @@ import sympy
 from .. import ir
 from ..ops import OPS
 from . import build as B
+from .conditioning import Form, choose
 
 _SYMPY_FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
                 "sin": sympy.sin, "cos": sympy.cos, "tanh": sympy.tanh}
@@ -296,10 +297,35 @@ def _rebuild(node: ir.Expr, leaf_map) -> ir.Expr:
     return ir.apply(node.op, [_rebuild(a, leaf_map) for a in node.args], dict(node.attrs))
 
 
+def _expanded(e: sympy.Expr) -> sympy.Expr | None:
+    if expansion_size(e) > MAX_EXPANSION:
+        return None
+    return factor_common(sympy.expand(e, deep=True, mul=True, multinomial=False, power_exp=False,
+                                      power_base=False, log=False))
+
+
+def _together(e: sympy.Expr) -> sympy.Expr | None:
+    # (a common denominator of many terms multiplies them all: only for small sums)
+    return sympy.together(e) if sympy.count_ops(e) <= MAX_TOGETHER else None
+
+
+MAX_TOGETHER = 60
+FORMS = (
+    Form("as derived", "the chain rule's own form", lambda e: e),
+    Form("expanded and factored", "S/n - Y/n + W = (S - Y)/n + W", _expanded),
+    Form("over a common denominator", "1/√(ε + w²) - w²/(ε + w²)^{3/2} = ε/(ε + w²)^{3/2}", _together),
+)
+
+
+def op_of(e: sympy.Expr) -> str:
+    """The operation a sympy node stands for (``Pow`` is ``pow``; ``exp(x)`` is ``exp``)."""
+    if e.is_Pow:
+        return "pow"
+    return _BACK.get(e.func) or str(e.func)
+
+
 def _best(e: sympy.Expr) -> sympy.Expr:
-    candidates = [e]
-    if expansion_size(e) <= MAX_EXPANSION:
-        expanded = sympy.expand(e, deep=True, mul=True, multinomial=False, power_exp=False,
-                                power_base=False, log=False)
-        candidates.append(factor_common(expanded))
-    return min(candidates, key=lambda c: (sympy.count_ops(c), sympy.default_sort_key(c)))
+    """The shortest of :data:`FORMS` among those float64 computes as well as the best
+    (:func:`matcalc.matrix.conditioning.choose`)."""
+    candidates = [(form, made) for form in FORMS if (made := form.make(e)) is not None]
+    return choose(candidates, sympy.count_ops, op_of)

@@ -72,6 +72,9 @@ class Op:
     index: Callable[..., Any] | None = None
     # numpy implementation: fn(*arrays, **attrs) -> array (used by evaluate / verify)
     fn: Callable[..., Any] | None = None
+    # the same on object arrays of mpmath numbers (the stability probe's exact reference,
+    # see .mp); None where fn already works on them (numpy's object loops: + * @ sum ...)
+    mp: Callable[..., Any] | None = None
     # extra: "helpers" (functions generated code needs), "rowwise" (softmax-like: acts
     # along an axis), "letter" (the name a derivation gives it as an intermediate),
     # "log_form" (the op that computes log of it stably), "sympy" (scalar definition)
@@ -96,8 +99,27 @@ class Op:
         return attrs
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """A numerically better form of the same value, for emitted code: the identity
+    as a person writes it, the op at the root of its left side, and ``apply(node)``
+    giving the right side (None when ``node`` does not match).  Each is defined with
+    the operation it is about; :func:`matcalc.codegen.stabilize` applies them all."""
+
+    name: str
+    identity: str
+    root: str
+    apply: Callable[[Any], Any]
+
+
 OPS: dict[str, Op] = {}
 CALLABLE: dict[str, Op] = {}   # spelling in a call -> op
+REWRITES: dict[str, list[Rewrite]] = {}   # root op -> its rewrites
+
+
+def rewrite(rule: Rewrite) -> Rewrite:
+    REWRITES.setdefault(rule.root, []).append(rule)
+    return rule
 
 
 def register(op: Op) -> Op:

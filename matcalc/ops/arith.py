@@ -14,7 +14,7 @@ from ..index import nodes as I
 from ..index.lower import broadcast_indices
 from ..matrix import build as B
 from ..shapes import ShapeMismatch, broadcast, matmul, show
-from . import PREC_ADD, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, Op, register
+from . import PREC_ADD, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, Op, mp, register
 
 
 def _ew(combine):
@@ -104,7 +104,7 @@ MUL = register(Op("mul", "infix", 2, _broadcast, fn=np.multiply, spelling="*", p
                   numpy="{0} * {1}", latex="{0} \\odot {1}", doc="elementwise (Hadamard) product",
                   vjp=lambda g, node: _unbroadcast(node, B.mul(g, node.args[1]), B.mul(g, node.args[0])),
                   index=_ew(lambda a, b: I.Mul((a, b)))))
-DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, spelling="/", precedence=PREC_MUL,
+DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, mp=mp.divide, spelling="/", precedence=PREC_MUL,
                   numpy="{0} / {1}", latex="{0} \\oslash {1}", domain=(None, "nonzero"),
                   doc="elementwise quotient",
                   vjp=lambda g, node: _unbroadcast(
@@ -115,7 +115,7 @@ MATMUL = register(Op("matmul", "infix", 2, lambda s, a: matmul(s[0], s[1]), fn=n
                      precedence=PREC_MUL, numpy="{0} @ {1}", latex="{0} {1}",
                      doc="matrix product", vjp=_vjp_matmul, index=_index_matmul,
                      extra={"letter": "Z"}))
-POW = register(Op("pow", "infix", 2, _pow, fn=np.power, domain=_pow_domain, spelling="**", precedence=PREC_POW,
+POW = register(Op("pow", "infix", 2, _pow, fn=np.power, mp=mp.power, domain=_pow_domain, spelling="**", precedence=PREC_POW,
                   numpy="{0} ** {1}", latex="{0}^{{{1}}}", doc="elementwise power",
                   vjp=_vjp_pow, index=_ew(lambda a, p: I.Pow(a, p))))
 NEG = register(Op("neg", "prefix", 1, _same, fn=np.negative, spelling="-", precedence=PREC_NEG,

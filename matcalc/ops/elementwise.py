@@ -18,7 +18,7 @@ import sympy
 
 from ..index import nodes as I
 from ..matrix import build as B
-from . import Op, register
+from . import Op, Rewrite, mp, register, rewrite
 
 X = sympy.Symbol("x", real=True)
 # Functions sympy should not rewrite (it would turn sigmoid into exp's): opaque.
@@ -121,7 +121,43 @@ def _index(node, args, idx, pool):
 for _name, (_numpy, _latex, _domain, _definition, _derivative) in FUNCTIONS.items():
     register(Op(_name, "call", 1, _same, numpy=_numpy, latex=_latex, domain=(_domain,),
                 doc=f"elementwise {_name}", vjp=_vjp, fn=NUMPY[_name], index=_index,
+                mp=mp.elementwise(mp.scalar(_definition, X)),
                 deriv=lambda x, _name=_name: derivative_ir(_name, x), elementwise=True,
                 extra={"sympy": _definition, "helpers": ("_sigmoid",) if _name == "sigmoid" else (),
                        **({"letter": "H"} if _name in ("tanh", "sigmoid", "relu", "softplus") else {}),
                        "range": RANGES.get(_name)}))
+
+
+# -- stable forms for emitted code (matcalc.codegen.stabilize applies them) ----------
+
+def _one_minus(node, inner: str, power: int = 1):
+    """The argument x when ``node`` is ``1 - inner(x) ** power``, else None."""
+    if node.op != "sub" or not (B.is_num(node.args[0], 1) or B.is_ones(node.args[0])):
+        return None
+    f = node.args[1]
+    if power != 1:
+        if not (B.is_op(f, "pow") and B.is_num(f.args[1], power)):
+            return None
+        f = f.args[0]
+    return f.args[0] if B.is_op(f, inner) and f.shape == node.shape else None
+
+
+def _sigmoid_of(x, sign: int = 1):
+    return B.call("sigmoid", B.neg(x) if sign < 0 else x)
+
+
+rewrite(Rewrite("sigmoid complement", "1 - σ(x) = σ(-x)", "sub",
+                lambda node: (lambda x: None if x is None else _sigmoid_of(x, -1))(_one_minus(node, "sigmoid"))))
+rewrite(Rewrite("tanh derivative", "1 - tanh²(x) = 4 σ(2x) σ(-2x)", "sub",
+                lambda node: (lambda x: None if x is None else B.mul(
+                    B.mul(B.num(4), _sigmoid_of(B.mul(B.num(2), x))), _sigmoid_of(B.mul(B.num(2), x), -1))
+                )(_one_minus(node, "tanh", 2))))
+rewrite(Rewrite("log of sigmoid", "log σ(x) = -softplus(-x)", "log",
+                lambda node: B.neg(B.call("softplus", B.neg(node.args[0].args[0])))
+                if B.is_op(node.args[0], "sigmoid") else None))
+rewrite(Rewrite("log of exp", "log exp(x) = x", "log",
+                lambda node: node.args[0].args[0] if B.is_op(node.args[0], "exp") else None))
+rewrite(Rewrite("softplus", "log(1 + exp(x)) = softplus(x)", "log",
+                lambda node: B.call("softplus", node.args[0].args[1].args[0])
+                if B.is_op(node.args[0], "add") and B.is_num(node.args[0].args[0], 1)
+                and B.is_op(node.args[0].args[1], "exp") else None))

@@ -13,7 +13,7 @@ from .. import ir
 from ..index import nodes as I
 from ..matrix import build as B
 from ..shapes import ShapeMismatch, dim_product, is_square, matmul, show
-from . import OPS, Op, register
+from . import OPS, Op, mp, register
 
 
 def _label(node) -> str:
@@ -197,13 +197,13 @@ def _kron(shapes, attrs):
 
 register(Op("inv", "call", 1, _square("inv"), numpy="np.linalg.inv({0})", latex="{0}^{{-1}}",
             domain=("invertible",), doc="matrix inverse", vjp=_vjp_inv,
-            fn=np.linalg.inv, index=_index_inv, extra={"index_deriv": _index_deriv_inv}))
+            fn=np.linalg.inv, mp=mp.inv, index=_index_inv, extra={"index_deriv": _index_deriv_inv}))
 register(Op("det", "call", 1, _square("det"), numpy="np.linalg.det({0})", latex="\\det({0})",
             domain=("invertible",), doc="determinant", vjp=_vjp_det,
-            fn=np.linalg.det, index=_index_det, extra={"index_deriv": _index_deriv_det}))
+            fn=np.linalg.det, mp=mp.det, index=_index_det, extra={"index_deriv": _index_deriv_det}))
 register(Op("logdet", "call", 1, _square("logdet"), numpy="np.linalg.slogdet({0})[1]",
             latex="\\log\\det({0})", domain=("spd",), doc="log |det A| (log det A for spd A)", vjp=_vjp_logdet,
-            fn=lambda a: np.linalg.slogdet(a)[1], index=_index_logdet))
+            fn=lambda a: np.linalg.slogdet(a)[1], mp=mp.logdet, index=_index_logdet))
 register(Op("diag", "call", 1, _diag, numpy="np.diag({0})", latex="\\operatorname{{diag}}({0})",
             doc="vector to diagonal matrix, or diagonal of a square matrix",
             vjp=lambda g, node: (B.call("diag", g),), fn=np.diag, index=_index_diag))

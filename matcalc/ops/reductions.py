@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ir
 from ..index import nodes as I
 from ..matrix import build as B
 from ..shapes import ShapeMismatch, is_square, show
-from . import Op, register
+from . import OPS, Op, Rewrite, mp, register, rewrite
 
 
 def _with(idx, axis, k):
@@ -235,18 +236,29 @@ register(Op("trace", "call", 1, _trace, numpy="np.trace({0})", latex="\\operator
 register(Op("norm", "call", 1, lambda s, a: (), params=("ord",), normalize=_normalize_norm,
             numpy="np.linalg.norm({0})", latex="\\lVert {0} \\rVert",
             doc="2-norm of a vector, Frobenius norm of a matrix", vjp=_vjp_norm,
-            fn=lambda a, ord=None: np.sqrt(np.sum(a * a)), index=_index_norm, extra={"range": "nonnegative"}))
+            fn=lambda a, ord=None: np.sqrt(np.sum(a * a)), mp=mp.norm, index=_index_norm, extra={"range": "nonnegative"}))
 
 register(Op("softmax", "call", 1, _same, params=("axis",), normalize=_normalize_rowwise("softmax"),
-            doc="exp(A) / sum(exp(A)) along an axis", vjp=_vjp_softmax, fn=_np_softmax,
+            doc="exp(A) / sum(exp(A)) along an axis", vjp=_vjp_softmax, fn=_np_softmax, mp=mp.softmax,
             numpy="_softmax({0}, axis={axis})", extra={"helpers": ("_softmax",), "rowwise": True, "letter": "S", "log_form": "log_softmax",
                    "range": "unit"},
             index=_index_softmax))
 register(Op("log_softmax", "call", 1, _same, params=("axis",),
             normalize=_normalize_rowwise("log_softmax"), doc="log(softmax(A)) along an axis",
             numpy="_log_softmax({0}, axis={axis})", extra={"helpers": ("_log_softmax",), "rowwise": True, "letter": "L"},
-            vjp=_vjp_log_softmax, fn=_np_log_softmax, index=_index_log_softmax))
+            vjp=_vjp_log_softmax, fn=_np_log_softmax, mp=mp.log_softmax, index=_index_log_softmax))
 register(Op("logsumexp", "call", 1, _reduce_shape, params=("axis",),
             normalize=_normalize_rowwise("logsumexp"), doc="log(sum(exp(A))) along an axis",
             numpy="_logsumexp({0}, axis={axis})", extra={"helpers": ("_logsumexp",), "rowwise": True, "letter": "M"},
-            vjp=_vjp_logsumexp, fn=_np_logsumexp, index=_index_logsumexp))
+            vjp=_vjp_logsumexp, fn=_np_logsumexp, mp=mp.logsumexp, index=_index_logsumexp))
+
+
+def _log_form(node):
+    """log(F(A)) for an op F with a stable log form (log(softmax(A)) = log_softmax(A))."""
+    a = node.args[0]
+    if isinstance(a, ir.Apply) and OPS[a.op].extra.get("log_form"):
+        return ir.apply(OPS[a.op].extra["log_form"], [a.args[0]], dict(a.attrs))
+    return None
+
+
+rewrite(Rewrite("log form", "log softmax(A) = log_softmax(A)", "log", _log_form))

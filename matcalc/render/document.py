@@ -138,13 +138,21 @@ def _build(derivation, figures: bool = True) -> list[Block]:
         blocks.append(Block("code", ("In the expression language: ", to_text(r.matrix))))
         c = derivation.verification.get(symbol)
         if c is not None:
-            verdict = "passed" if c.passed else "FAILED"
-            error = f", max relative error {c.max_rel_error:.1e}" if figures or not c.passed else ""
-            entries = f", {c.entries} entries" if c.entries else ""
-            blocks.append(Block("text", (f"Checked against central finite differences at random inputs that "
-                                         f"respect the props: {verdict}{error} ({c.directions} random "
-                                         f"directions{entries}).",)))
+            blocks.append(Block("text", (_verdict(c, figures),)))
     return blocks
+
+
+def _verdict(c, figures: bool) -> str:
+    """One sentence on what the check of the emitted module found."""
+    entries = f", {c.entries} entries" if c.entries else ""
+    how = (f"The emitted code was run at random inputs that respect the props and checked against central "
+           f"finite differences ({c.directions} random directions{entries})")
+    if c.status == "passed":
+        error = f", max relative error {c.max_rel_error:.1e}" if figures else ""
+        return f"{how}: passed{error}."
+    if c.status == "failed":
+        return f"{how}: FAILED: {c.why}."
+    return f"{how}: not judged: {c.why}."
 
 
 def _uses(expr: ir.Expr, name: str, ex) -> bool:

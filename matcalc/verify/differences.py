@@ -1,5 +1,5 @@
-"""Numerical verification: random inputs that respect the declared props,
-central finite differences, and an error report.
+"""Central finite differences of a value against its derivative, at random
+points and several scales: the core of the check.
 
 The check is by random projection, as HIPS/autograd's checker does: for a
 direction ``V`` in the symbol's prop space (symmetric ``V`` for a symmetric
@@ -20,7 +20,9 @@ plus that rounding floor.  A gradient 0.1% off is 1000 times over the
 tolerance.
 
 Scales: the inputs are drawn once and checked at scales 1, 1e-3 and 1e3.
-Scale 1 is always judged (with the tight noise model; where ``step(x)`` jumps
+Where the value is not finite at the drawn point, it is shrunk (x0.1, x0.01)
+and then drawn again; where no point works the result is *not judged*, never
+failed with NaN.  Scale 1 is always judged (with the tight noise model; where ``step(x)`` jumps
 within every step of a comparison, that comparison is left out, and a point
 where none is left is drawn again).  The extra scales are skipped where float64
 cannot judge them: the expression overflows; ``f`` scatters by more than
@@ -33,24 +35,31 @@ no step resolves (:func:`_kink`).  An error that shows only at 1e3 (say,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import ir
-from .evaluate import evaluate
-from .ops import OPS
-from .shapes import dim_size
+from .. import ir
+from ..evaluate import evaluate
+from .sample import UNSCALED, direction, draw_inputs, entry_directions, scaled
 
 REL_TOL = 1e-6
 STEP = 1e-3
 EPS = np.finfo(float).eps
 
+PASSED, FAILED, NOT_JUDGED = "passed", "failed", "not judged"
+
 
 @dataclass(frozen=True)
 class Check:
-    """The outcome of verifying one derivative."""
+    """The outcome of verifying one derivative: ``status`` is ``passed``,
+    ``failed`` or ``not judged``; ``why`` is one sentence when it is not passed,
+    and ``cause`` its kind: ``differences`` (finite differences disagree),
+    ``stability`` (the probe), ``runs`` (a function raises, returns the wrong
+    shape, or the module does not load), ``agreement`` (``value_and_grad``
+    against the standalone functions), ``no point`` (nowhere finite or inside
+    the domain) or ``unresolvable`` (jumps within every step)."""
 
     symbol: str
     shape: tuple[int, ...]
@@ -58,212 +67,104 @@ class Check:
     max_rel_error: float
     directions: int
     entries: int
-    passed: bool
+    status: str
     scales: tuple[float, ...] = (1.0,)
+    why: str = ""
+    cause: str = ""
 
-
-def domains(expr: ir.Expr) -> dict[str, set[str]]:
-    """Which symbols must be drawn positive / spd / well-conditioned so that
-    every operation is defined at the random point (``log(X)`` needs X > 0)."""
-    need: dict[str, set[str]] = {}
-    for node in ir.walk(expr):
-        if not isinstance(node, ir.Apply):
-            continue
-        domain = OPS[node.op].domain
-        for arg, dom in zip(node.args, domain(node) if callable(domain) else domain):
-            if dom is None:
-                continue
-            for sym in arg.symbols:
-                if dom in ("spd", "invertible") and arg != sym:
-                    continue
-                need.setdefault(sym.name, set()).add("positive" if dom == "nonzero" else dom)
-    return need
-
-
-def sample(sym: ir.Symbol, dims: Mapping[str, int], rng: np.random.Generator,
-           need: set[str] = frozenset()) -> np.ndarray:
-    """A random value of ``sym`` with its props (and what its context needs)."""
-    shape = tuple(dim_size(d, dims) for d in sym.shape)
-    props = set(sym.props) | set(need)
-    square = len(shape) == 2 and shape[0] == shape[1]
-    if square and {"onehot", "stochastic"} & props and ("orthogonal" in props
-                                                        or {"onehot", "symmetric"} <= props):
-        # rows summing to 1 and orthogonal (or one-hot and symmetric): a permutation matrix
-        return _permutation(shape[0], rng, involution="symmetric" in props)
-    if "onehot" in props:
-        return _rowwise(shape, lambda k: np.eye(k)[rng.integers(k)])
-    if square and "stochastic" in props and {"symmetric", "spd"} & props:
-        return _symmetric_stochastic(shape[0], rng, spd="spd" in props)
-    if "stochastic" in props:
-        return _rowwise(shape, lambda k: (lambda e: e / e.sum())(np.exp(rng.normal(size=k))))
-    if "orthogonal" in props and "diagonal" in props:
-        return np.diag(rng.choice([-1.0, 1.0], size=shape[0]))
-    if "orthogonal" in props:
-        q, r = np.linalg.qr(rng.normal(size=shape))
-        q = q * np.sign(np.diag(r))
-        if "symmetric" in props:      # symmetric and orthogonal: Q D Qᵀ with D = diag(±1)
-            return (q * rng.choice([-1.0, 1.0], size=shape[0])) @ q.T
-        return q
-    if "diagonal" in props:
-        d = rng.uniform(0.5, 2.0, size=shape[0]) * (1 if {"spd", "positive"} & props
-                                                   else rng.choice([-1, 1], size=shape[0]))
-        return np.diag(d)
-    if "spd" in props and "positive" in props:     # entrywise positive, diagonally dominant
-        x = rng.uniform(0.5, 2.0, size=shape)
-        return (x + x.T) / 2 + 2.0 * shape[0] * np.eye(shape[0])
-    if "spd" in props:
-        a = rng.normal(size=shape)
-        return a @ a.T / shape[0] + np.eye(shape[0])
-    if "positive" in props:
-        x = rng.uniform(0.5, 2.0, size=shape)
-        return (x + x.T) / 2 if "symmetric" in props else x
-    x = rng.normal(size=shape)
-    if "invertible" in props:
-        x = x / np.sqrt(shape[0]) + 2.0 * np.eye(shape[0])
-    if "symmetric" in props:
-        x = (x + x.T) / 2
-    return x
-
-
-def _permutation(n: int, rng: np.random.Generator, involution: bool) -> np.ndarray:
-    """A random permutation matrix; a symmetric one (disjoint swaps) for an involution."""
-    if not involution:
-        return np.eye(n)[rng.permutation(n)]
-    order = rng.permutation(n)
-    perm = np.arange(n)
-    for a, b in zip(order[0::2], order[1::2]):
-        if rng.random() < 0.7:
-            perm[a], perm[b] = b, a
-    return np.eye(n)[perm]
-
-
-def _symmetric_stochastic(n: int, rng: np.random.Generator, spd: bool) -> np.ndarray:
-    """Symmetric, rows (and so columns) summing to 1, entries > 0: a convex mix of
-    (Π + Πᵀ)/2 for random permutations Π and the uniform matrix; with weight
-    0.6 on I it is positive definite too (the rest has eigenvalues in [-1, 1])."""
-    w = rng.dirichlet(np.ones(4))
-    x = w[3] * np.full((n, n), 1.0 / n)
-    for k in range(3):
-        p = np.eye(n)[rng.permutation(n)]
-        x = x + w[k] * (p + p.T) / 2
-    return 0.6 * np.eye(n) + 0.4 * x if spd else x
-
-
-def _rowwise(shape, row):
-    if len(shape) == 1:
-        return row(shape[0]).astype(float)
-    return np.stack([row(shape[1]) for _ in range(shape[0])]).astype(float)
-
-
-def direction(sym: ir.Symbol, value: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random perturbation that stays in the symbol's prop space."""
-    v = rng.normal(size=value.shape)
-    props = sym.props
-    if "diagonal" in props:           # (diagonal and orthogonal: diag(±1), a discrete set)
-        return np.zeros_like(v) if "orthogonal" in props else np.diag(np.diag(v))
-    rows_fixed = bool({"onehot", "stochastic"} & props)   # rows keep summing to 1
-    square = value.ndim == 2 and value.shape[0] == value.shape[1]
-    center = np.eye(value.shape[0]) - 1.0 / value.shape[0] if square else None
-    if "orthogonal" in props:
-        k = (v - v.T) / 2
-        if rows_fixed:                # K 1 = 0 too, so Q K has zero row sums
-            k = center @ k @ center
-        if "symmetric" in props:      # Q K - K Q: tangent to both manifolds when Q = Qᵀ
-            return value @ k - k @ value
-        return value @ k
-    if "symmetric" in props:
-        s = (v + v.T) / 2
-        return center @ s @ center if rows_fixed else s
-    if rows_fixed:
-        return v - v.mean(axis=-1, keepdims=True)
-    return v
-
-
-def _scalar(e: ir.Expr) -> ir.Expr:
-    return e if e.rank == 0 else ir.apply("sum", [e])
-
-
-def _entry_directions(sym: ir.Symbol, x0: np.ndarray):
-    """Unit perturbations of one entry each, or of a symmetric pair (E_ij + E_ji)
-    for a symmetric symbol, or of one diagonal entry for a diagonal one."""
-    if "diagonal" in sym.props:
-        for i in range(x0.shape[0]):
-            v = np.zeros_like(x0)
-            v[i, i] = 1.0
-            yield v
-        return
-    if "symmetric" in sym.props:
-        for i in range(x0.shape[0]):
-            for j in range(i, x0.shape[1]):
-                v = np.zeros_like(x0)
-                v[i, j] = v[j, i] = 1.0
-                yield v
-        return
-    for idx in np.ndindex(*x0.shape):
-        v = np.zeros_like(x0)
-        v[idx] = 1.0
-        yield v
-
-
-def draw_inputs(exprs, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int],
-                rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Random values of every symbol, inside the domain each of ``exprs`` (one
-    expression or several: a value and its derivative) needs."""
-    if isinstance(exprs, ir.Expr):
-        exprs = [exprs]
-    total = _scalar(exprs[0])
-    for e in exprs[1:]:
-        total = ir.apply("add", [total, _scalar(e)])
-    need = domains(total)
-    return {name: sample(sym, dims, rng, need.get(name, set())) for name, sym in symbols.items()}
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
 
 
 SCALES = (1.0, 1e-3, 1e3)
-UNSCALED = {"orthogonal", "onehot", "stochastic"}
+POINTS = 3      # finite random points tried for one where the first scale can be judged
+DRAWS = 10      # random points drawn for those (a point where the value is not finite is drawn again)
+
+Values = Mapping[str, np.ndarray]
+Fn = Callable[[Values], np.ndarray]
 
 
 def check_derivative(expr: ir.Expr, wrt: ir.Symbol, derivative: ir.Expr, symbols, dims,
                      *, seed: int = 0, directions: int = 4, max_entries: int = 400,
-                     values: Mapping[str, np.ndarray] | None = None,
-                     scales: tuple[float, ...] = SCALES) -> Check:
+                     values: Values | None = None, scales: tuple[float, ...] = SCALES) -> Check:
     """Compare ``derivative`` (gradient, Jacobian or the gradient of a Hessian
-    check) with central differences of ``expr`` at random prop-respecting inputs.
+    check) with central differences of ``expr``, both IR evaluated by
+    :func:`matcalc.evaluate.evaluate`, at random prop-respecting inputs
+    (see :func:`check_function`)."""
+    return check_function(lambda v: evaluate(expr, v, dims), lambda v: evaluate(derivative, v, dims),
+                          expr.rank, wrt, symbols,
+                          lambda rng: draw_inputs([expr, derivative], symbols, dims, rng),
+                          seed=seed, directions=directions, max_entries=max_entries, values=values,
+                          scales=scales)
 
-    ``derivative`` has shape ``expr.shape + wrt.shape`` collapsed as matcalc
-    states results: the gradient of a scalar has the shape of ``wrt``; the
-    Jacobian of a vector w.r.t. a vector is ``[out, in]``.
+
+def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, *, seed: int = 0,
+                   directions: int = 4, max_entries: int = 400, values: Values | None = None,
+                   scales: tuple[float, ...] = SCALES, inside: Callable[[Values], bool] | None = None,
+                   explain: Callable[[Values], str] | None = None) -> Check:
+    """Compare ``df`` with central differences of ``f`` (functions of the symbols'
+    values, ``f`` of rank ``out_rank``) at random points ``draw(rng)`` (None when
+    no point can be drawn inside the declared domain).
+
+    ``df`` has shape ``f.shape + wrt.shape`` collapsed as matcalc states results:
+    the gradient of a scalar has the shape of ``wrt``; the Jacobian of a vector
+    w.r.t. a vector is ``[out, in]``.
 
     The inputs are drawn once and checked at several scales (x1, x1e-3, x1e3:
     symbols whose props fix their size, such as orthogonal or onehot ones, keep
-    it); a scale at which the expression leaves float range is skipped, but the
-    first one must be judged: where it cannot be (a jump of ``step(x)`` within
-    the steps), up to :data:`POINTS` random points are tried.  ``values`` fixes
-    the inputs (one point, one scale).
+    it).  Where the value is not finite, the point is drawn again (at the extra
+    scales too, scaled); a scale where it stays so (or leaves the domain,
+    ``inside``) is skipped, but the first one must be judged, at one of up to
+    :data:`POINTS` finite points; where none can be, the result is *not
+    judged*, with ``explain(point)`` saying why.  ``values`` fixes the inputs
+    (one point, one scale).
     """
     rng = np.random.default_rng(seed)
-    draws = 1 if values is not None else POINTS
-    shape = ()
-    for _ in range(draws):
+    shape: tuple[int, ...] = ()
+    finite, last = 0, None
+    for _ in range(1 if values is not None else DRAWS):
         if values is None:
-            # the derivative's own domain counts too: d/da sum(X ** a * log(X)) needs X > 0
-            base = draw_inputs([expr, derivative], symbols, dims, rng)
+            base = draw(rng)
+            if base is None:
+                return _not_judged(wrt, shape, directions, "no random point inside the declared domain was "
+                                   "found; check that the domain's constraints can hold together", "no point")
         else:
             base, scales = dict(values), (1.0,)
-        shape = tuple(np.shape(base[wrt.name]))
-        check = _check_scales(expr, wrt, derivative, symbols, dims, rng, directions, max_entries,
-                              base, scales, shape)
+        shape, last = tuple(np.shape(base[wrt.name])), base
+        if not _finite_at(f, df, base):
+            continue                   # drawn again
+        finite += 1
+        check = _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, base, scales,
+                              shape, inside, draw if values is None else None)
         if check is not None:
             return check
-    # no point where the first scale could be judged (a jump within every step, or no
-    # finite value): not verified
-    return Check(wrt.name, shape, float("nan"), float("nan"), directions, 0, False)
+        if finite == POINTS:
+            break
+    if not finite:
+        detail = explain(last) if explain is not None and last is not None else ""
+        return _not_judged(wrt, shape, directions, "the value or the derivative is not finite at any random "
+                           f"point tried{' (' + detail + ')' if detail else ''}; declare where the expression "
+                           "is defined with a `domain:` entry such as `b - A @ x > 0`", "no point")
+    return _not_judged(wrt, shape, directions, "finite differences cannot resolve the function at any random "
+                       "point tried (it jumps or bends within every step)", "unresolvable")
 
 
-POINTS = 3   # random points tried for one where the first scale can be judged
+def _not_judged(wrt, shape, directions, why: str, cause: str) -> Check:
+    return Check(wrt.name, shape, float("nan"), float("nan"), directions, 0, NOT_JUDGED, (), why, cause)
 
 
-def _check_scales(expr, wrt, derivative, symbols, dims, rng, directions, max_entries, base, scales,
-                  shape) -> Check | None:
+def _finite_at(f: Fn, df: Fn, values: Values) -> bool:
+    with np.errstate(all="ignore"):
+        try:
+            return bool(np.all(np.isfinite(np.asarray(f(values), dtype=float)))
+                        and np.all(np.isfinite(np.asarray(df(values), dtype=float))))
+        except (ArithmeticError, np.linalg.LinAlgError):
+            return False
+
+
+def _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, base, scales, shape,
+                  inside, draw) -> Check | None:
     """The check at ``base`` and its scales, or None if the first scale cannot be judged there."""
     errs_abs: list[float] = []
     errs_rel: list[float] = []
@@ -271,9 +172,17 @@ def _check_scales(expr, wrt, derivative, symbols, dims, rng, directions, max_ent
     entries = 0
     judged = []
     for scale in scales:
-        vals = {k: (v * scale if not (UNSCALED & set(symbols[k].props)) else v) for k, v in base.items()}
+        vals = scaled(base, symbols, scale)
+        if scale != scales[0]:
+            # a point where the value is finite (and inside the domain) at this scale: this one or a new one
+            others = (scaled(p, symbols, scale) for p in (draw(rng) for _ in range(REDRAWS)) if p is not None) \
+                if draw is not None else ()
+            vals = next((v for v in (vals, *others) if _finite_at(f, df, v) and (inside is None or inside(v))),
+                        None)
+            if vals is None:
+                continue
         with np.errstate(all="ignore"):
-            outcome = _check_at(expr, wrt, derivative, vals, dims, rng, directions, max_entries,
+            outcome = _check_at(f, df, out_rank, wrt, vals, rng, directions, max_entries,
                                 strict=scale == scales[0])
         if outcome is None or not outcome[2]:   # out of float range, or unresolvable, at this scale
             if scale == scales[0]:
@@ -285,8 +194,14 @@ def _check_scales(expr, wrt, derivative, symbols, dims, rng, directions, max_ent
             errs_abs, errs_rel = a, r
         ok += k
         entries = max(entries, n)
+    passed = bool(ok) and all(ok)
     return Check(wrt.name, shape, max(errs_abs, default=0.0), max(errs_rel, default=0.0), directions,
-                 entries, bool(ok) and all(ok), tuple(judged))
+                 entries, PASSED if passed else FAILED, tuple(judged),
+                 "" if passed else "the derivative disagrees with finite differences of the value",
+                 "" if passed else "differences")
+
+
+REDRAWS = 2     # new points tried at an extra scale where the first is not finite
 
 
 def _scatter(f, x0: np.ndarray, v: np.ndarray, h: float) -> float:
@@ -341,7 +256,7 @@ def _kink(bends: dict[float, float], h: float, noise: float) -> bool:
     return fine > 0.5 * coarse and fine > 10 * 100 * noise
 
 
-def _check_at(expr, wrt, derivative, values, dims, rng, directions, max_entries, strict=True):
+def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, strict=True):
     """The comparisons at one point, or None when the value or the derivative is not finite.
 
     A failed comparison whose differences never settle (the two central
@@ -352,13 +267,12 @@ def _check_at(expr, wrt, derivative, values, dims, rng, directions, max_entries,
     ``strict`` (the first scale) keeps the tight noise model and never skips
     the whole scale."""
     x0 = values[wrt.name]
-    d = np.asarray(evaluate(derivative, values, dims), dtype=float)
-    out_rank = expr.rank
+    d = np.asarray(df(values), dtype=float)
 
     def f(x):
         vals = dict(values)
         vals[wrt.name] = x
-        return np.asarray(evaluate(expr, vals, dims), dtype=float)
+        return np.asarray(f_of(vals), dtype=float)
 
     f0 = np.asarray(f(x0), dtype=float)
     if not (np.all(np.isfinite(d)) and np.all(np.isfinite(f0))):
@@ -450,7 +364,7 @@ def _check_at(expr, wrt, derivative, values, dims, rng, directions, max_entries,
         compare(direction(wrt, x0, rng))
     entries = 0
     if x0.size <= max_entries and not (set(wrt.props) & UNSCALED):
-        for v in _entry_directions(wrt, x0):
+        for v in entry_directions(wrt, x0):
             compare(v)
             entries += 1
     return errs_abs, errs_rel, ok, entries

@@ -1,0 +1,173 @@
+"""High-precision arithmetic for the records' ``mp`` implementations.
+
+An operation's ``mp`` computes on numpy object arrays of ``mpmath.mpf``
+numbers at :data:`DPS` significant digits; it is the reference the stability
+probe compares emitted float64 code with.  numpy's object loops already do
+``+ - * @ .T sum mean trace diag outer dot kron`` on such arrays, so only the
+operations whose numpy form calls float-only code carry an ``mp`` of their own.
+Results leave the reals as NaN (``log(-1)``), and a division by zero is an
+infinity, as in float64.
+
+>>> import numpy as np
+>>> with precision():
+...     x = as_mp(np.array([1e8]))
+...     y = (x * x + 1) - x * x      # float64 loses the 1
+>>> float(y[0])
+1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import contextmanager
+
+import mpmath
+import numpy as np
+import sympy
+
+DPS = 60
+NAN = mpmath.mpf("nan")
+
+
+@contextmanager
+def precision(dps: int = DPS):
+    with mpmath.workdps(dps):
+        yield
+
+
+def real(x):
+    """``x`` as a real mpf: a complex result with an imaginary part is NaN."""
+    if isinstance(x, mpmath.mpc):
+        return x.real if x.imag == 0 else NAN
+    return x if isinstance(x, mpmath.mpf) else mpmath.mpf(x)
+
+
+def as_mp(a) -> np.ndarray:
+    """A float array (or number) as an object array of mpf, exactly."""
+    arr = np.asarray(a)
+    if arr.dtype == object:
+        return arr
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        out[idx] = mpmath.mpf(float(v))
+    return out
+
+
+def to_float(a) -> np.ndarray:
+    """An object array of mpf rounded to float64 (NaN where not real)."""
+    arr = np.asarray(a, dtype=object)
+    out = np.empty(arr.shape, dtype=float)
+    for idx, v in np.ndenumerate(arr):
+        v = real(v)
+        out[idx] = float(v)
+    return out
+
+
+def elementwise(fn: Callable, nargs: int = 1) -> Callable:
+    """A scalar mpmath function applied entry by entry (with broadcasting)."""
+    ufunc = np.frompyfunc(lambda *xs: real(fn(*(real(x) for x in xs))), nargs, 1)
+
+    def apply(*arrays):
+        return np.asarray(ufunc(*(as_mp(a) for a in arrays)), dtype=object)
+    return apply
+
+
+def _div(a, b):
+    if b == 0:
+        return NAN if a == 0 or mpmath.isnan(a) else mpmath.inf * mpmath.sign(a)
+    return a / b
+
+
+def _pow(a, b):
+    try:
+        return a ** b
+    except ZeroDivisionError:      # 0 ** -1
+        return mpmath.inf
+
+
+divide = elementwise(_div, 2)
+power = elementwise(_pow, 2)
+
+def _periodic(fn):
+    """sin, cos: unknown (NaN) past 1e18, where a float's last place spans many periods
+    (and mpmath would need thousands of digits of pi to reduce the argument)."""
+    return lambda x: fn(x) if abs(x) < 1e18 else NAN
+
+
+def _exp(x):
+    return mpmath.exp(x) if x < 1e15 else mpmath.inf     # (past float range anyway)
+
+
+# sympy functions by class name -> mpmath (the scalar definitions of elementwise ops use these)
+_FUNCS = {"exp": _exp, "log": lambda x: mpmath.log(x) if x > 0 else (-mpmath.inf if x == 0 else NAN),
+          "sin": _periodic(mpmath.sin), "cos": _periodic(mpmath.cos), "tanh": mpmath.tanh,
+          "Abs": mpmath.fabs, "sign": mpmath.sign, "erf": mpmath.erf}
+
+
+def scalar(definition: sympy.Expr, x: sympy.Symbol) -> Callable:
+    """The sympy scalar function ``definition`` of ``x`` as an mpmath function."""
+    def go(e):
+        if e == x:
+            return lambda v: v
+        if e.is_Number:
+            value = mpmath.mpf(int(e.p)) / int(e.q) if e.is_Rational else mpmath.mpf(float(e))
+            return lambda v: value
+        args = [go(a) for a in e.args]
+        if e.is_Add:
+            return lambda v: mpmath.fsum(f(v) for f in args)
+        if e.is_Mul:
+            return lambda v: mpmath.fprod(f(v) for f in args)
+        if e.is_Pow:
+            base, exp = args
+            return lambda v: _pow(base(v), exp(v))
+        name = type(e).__name__
+        if name == "Max":
+            return lambda v: max(f(v) for f in args)
+        if name == "Heaviside":            # Heaviside(x, 0): 0 at 0
+            return lambda v: mpmath.mpf(1) if args[0](v) > 0 else mpmath.mpf(0)
+        fn = _FUNCS[name]
+        return lambda v: fn(args[0](v))
+    return go(definition)
+
+
+def _matrix(a) -> mpmath.matrix:
+    return mpmath.matrix(as_mp(a).tolist())
+
+
+def inv(a) -> np.ndarray:
+    try:
+        m = _matrix(a) ** -1
+    except ZeroDivisionError:
+        return np.full(np.shape(a), NAN, dtype=object)
+    return np.array(m.tolist(), dtype=object).reshape(np.shape(a))
+
+
+def det(a):
+    return mpmath.det(_matrix(a))
+
+
+def logdet(a):
+    d = det(a)
+    return mpmath.log(abs(d)) if d != 0 else -mpmath.inf
+
+
+exp = elementwise(_exp)
+log = elementwise(_FUNCS["log"])
+
+
+def norm(a, ord=None):
+    a = as_mp(a)
+    return mpmath.sqrt(mpmath.fsum(v * v for v in a.ravel()))
+
+
+def logsumexp(a, axis):
+    return log(np.sum(exp(a), axis=axis))
+
+
+def log_softmax(a, axis):
+    return as_mp(a) - np.expand_dims(logsumexp(a, axis), axis)
+
+
+def softmax(a, axis):
+    e = exp(a)
+    return divide(e, np.sum(e, axis=axis, keepdims=True))

@@ -1,0 +1,143 @@
+"""Checking the emitted module itself: what "verified" means.
+
+Every function the module defines is run on the same prop-respecting inputs
+(inside the declared ``domain:``): each ``grad_S`` is compared with finite
+differences of the module's ``value``, each ``hess_S`` with finite differences
+of the module's ``grad_S``, ``value_and_grad`` with the standalone functions,
+and each derivative function passes the stability probe
+(:mod:`.stability`).  A function that raises, or returns the wrong shape,
+fails the check with that sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from types import ModuleType
+
+import numpy as np
+
+from ..shapes import dim_size
+from .differences import FAILED, NOT_JUDGED, PASSED, Check, check_function
+from .sample import draw_within, margin
+from .stability import points, probe, probe_dims
+
+AGREE = 1e-8     # value_and_grad and the standalone functions: the same numbers to rounding
+
+
+def check_module(problem, results: Mapping, module: ModuleType, *, seed: int = 0,
+                 explain: Callable[[Mapping[str, np.ndarray]], str] | None = None,
+                 stability: bool = True) -> dict[str, Check]:
+    """One :class:`Check` per result, each judging the module's functions for it."""
+    return {name: _check_result(problem, r, module, seed, explain, stability) for name, r in results.items()}
+
+
+def _call(fn):
+    return lambda values: fn(**values)
+
+
+def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool) -> Check:
+    sym = p.symbols[r.symbol]
+    constraints = tuple(getattr(p, "domain", ()))
+    exprs = [p.expr, r.matrix] + ([r.gradient] if r.gradient is not None else [])
+
+    def draw(rng):
+        return draw_within(constraints, exprs, p.symbols, p.dims, rng)
+
+    inside = (lambda v: margin(constraints, v, p.dims) > 0) if constraints else None
+    kind = "hess" if r.kind == "hessian" else "grad"
+    names = ["value", f"{kind}_{r.symbol}"] + ([f"grad_{r.symbol}"] if kind == "hess" else []) + ["value_and_grad"]
+    missing = [n for n in names if not callable(getattr(module, n, None))]
+    if missing:
+        return _failed(r, f"the emitted module defines no {missing[0]}()", "runs")
+    value, derivative = module.value, getattr(module, f"{kind}_{r.symbol}")
+    gradient = getattr(module, f"grad_{r.symbol}")
+
+    point = draw(np.random.default_rng(seed))
+    if point is not None:
+        broken = _run_all(p, r, module, names, point)
+        if broken:
+            return _failed(r, broken, "runs")
+
+    common = dict(seed=seed, inside=inside, explain=explain)
+    if kind == "grad":
+        check = check_function(_call(value), _call(derivative), p.expr.rank, sym, p.symbols, draw, **common)
+    else:
+        first = check_function(_call(value), _call(gradient), 0, sym, p.symbols, draw, **common)
+        second = check_function(_call(gradient), _call(derivative), r.gradient.rank, sym, p.symbols, draw,
+                                **common)
+        check = _combine(first, second, f"grad_{r.symbol}", f"hess_{r.symbol}")
+    if check.status != PASSED:
+        return check
+    if point is not None:
+        disagree = _together(p, r, module, point)
+        if disagree:
+            return replace(check, status=FAILED, why=disagree, cause="agreement")
+    if stability:
+        rng = np.random.default_rng(seed + 1)
+        dims = probe_dims(p.symbols, p.dims)
+        candidates = list(points(p.expr, exprs, constraints, p.symbols, dims, rng))
+        targets = [(f"{kind}_{r.symbol}", derivative, r.matrix)]
+        if kind == "hess":
+            targets.append((f"grad_{r.symbol}", gradient, r.gradient))
+        for name, fn, exact in targets:
+            found = probe(name, fn, exact, candidates, dims, p.symbols, rng)
+            if not found.passed:
+                return replace(check, status=FAILED, why=found.sentence(), cause="stability")
+    return check
+
+
+def _run_all(p, r, module, names, point) -> str:
+    """Why some function fails to run at ``point`` (raises, or returns the wrong shape), or ''."""
+    sizes = {d: n for d, n in p.dims.items()}
+    shapes = {"value": p.expr.shape, f"{'hess' if r.kind == 'hessian' else 'grad'}_{r.symbol}": r.shape}
+    if r.kind == "hessian":
+        shapes[f"grad_{r.symbol}"] = r.gradient.shape
+    for name in names:
+        try:
+            with np.errstate(all="ignore"):
+                out = getattr(module, name)(**point)
+        except Exception as exc:   # noqa: BLE001  (whatever the emitted code raises is the finding)
+            return f"{name}() raises {type(exc).__name__}: {exc}"
+        if name in shapes:
+            want = tuple(dim_size(d, sizes) for d in shapes[name])
+            if np.shape(out) != want:
+                return f"{name}() returns shape {np.shape(out)}, not {want}"
+    return ""
+
+
+def _together(p, r, module, point) -> str:
+    """Why ``value_and_grad`` disagrees with ``value`` and ``grad_S``, or ''."""
+    with np.errstate(all="ignore"):
+        v, grads = module.value_and_grad(**point)
+        alone = {"value": (module.value(**point), v),
+                 f"grad_{r.symbol}": (getattr(module, f"grad_{r.symbol}")(**point), grads.get(r.symbol))}
+    for name, (a, b) in alone.items():
+        if b is None:
+            return f"value_and_grad() returns no gradient for {r.symbol}"
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        if a.shape != b.shape:
+            return f"value_and_grad() returns {name} of shape {b.shape}, {name}() of shape {a.shape}"
+        finite = np.isfinite(a) & np.isfinite(b)
+        if np.any(np.isfinite(a) != np.isfinite(b)):
+            return f"value_and_grad() and {name}() disagree on where {name} is finite"
+        size = max(float(np.max(np.abs(a[finite]))) if finite.any() else 0.0, 1e-300)
+        err = float(np.max(np.abs(a[finite] - b[finite]))) / size if finite.any() else 0.0
+        if err > AGREE:
+            return f"value_and_grad() and {name}() disagree by {err:.1e} (relative)"
+    return ""
+
+
+def _combine(first: Check, second: Check, first_name: str, second_name: str) -> Check:
+    """A Hessian's check from its two parts: the gradient against the value, then
+    the Hessian against the gradient; the worse status wins."""
+    rank = {PASSED: 0, NOT_JUDGED: 1, FAILED: 2}
+    worst, name = max(((first, first_name), (second, second_name)), key=lambda cn: rank[cn[0].status])
+    why = f"{name}: {worst.why}" if worst.why else ""
+    return Check(second.symbol, second.shape, max(first.max_abs_error, second.max_abs_error),
+                 max(first.max_rel_error, second.max_rel_error), second.directions, second.entries,
+                 worst.status, second.scales, why, worst.cause)
+
+
+def _failed(r, why: str, cause: str) -> Check:
+    return Check(r.symbol, (), float("nan"), float("nan"), 0, 0, FAILED, (), why, cause)

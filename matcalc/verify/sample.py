@@ -1,0 +1,237 @@
+"""Random inputs that respect the declared props, what the operations need
+(``log(X)`` needs ``X > 0``), and the declared ``domain:`` constraints; and
+perturbation directions that stay in the props' space.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .. import ir
+from ..evaluate import evaluate
+from ..ops import OPS
+from ..shapes import dim_size
+
+# Props that fix a symbol's size (an orthogonal or one-hot matrix is not scaled).
+UNSCALED = frozenset({"orthogonal", "onehot", "stochastic"})
+
+
+def domains(expr: ir.Expr) -> dict[str, set[str]]:
+    """Which symbols must be drawn positive / spd / well-conditioned so that
+    every operation is defined at the random point (``log(X)`` needs X > 0)."""
+    need: dict[str, set[str]] = {}
+    for node in ir.walk(expr):
+        if not isinstance(node, ir.Apply):
+            continue
+        domain = OPS[node.op].domain
+        for arg, dom in zip(node.args, domain(node) if callable(domain) else domain):
+            if dom is None:
+                continue
+            for sym in arg.symbols:
+                if dom in ("spd", "invertible") and arg != sym:
+                    continue
+                need.setdefault(sym.name, set()).add("positive" if dom == "nonzero" else dom)
+    return need
+
+
+def sample(sym: ir.Symbol, dims: Mapping[str, int], rng: np.random.Generator,
+           need: set[str] = frozenset()) -> np.ndarray:
+    """A random value of ``sym`` with its props (and what its context needs)."""
+    shape = tuple(dim_size(d, dims) for d in sym.shape)
+    props = set(sym.props) | set(need)
+    square = len(shape) == 2 and shape[0] == shape[1]
+    if square and {"onehot", "stochastic"} & props and ("orthogonal" in props
+                                                        or {"onehot", "symmetric"} <= props):
+        # rows summing to 1 and orthogonal (or one-hot and symmetric): a permutation matrix
+        return _permutation(shape[0], rng, involution="symmetric" in props)
+    if "onehot" in props:
+        return _rowwise(shape, lambda k: np.eye(k)[rng.integers(k)])
+    if square and "stochastic" in props and {"symmetric", "spd"} & props:
+        return _symmetric_stochastic(shape[0], rng, spd="spd" in props)
+    if "stochastic" in props:
+        return _rowwise(shape, lambda k: (lambda e: e / e.sum())(np.exp(rng.normal(size=k))))
+    if "orthogonal" in props and "diagonal" in props:
+        return np.diag(rng.choice([-1.0, 1.0], size=shape[0]))
+    if "orthogonal" in props:
+        q, r = np.linalg.qr(rng.normal(size=shape))
+        q = q * np.sign(np.diag(r))
+        if "symmetric" in props:      # symmetric and orthogonal: Q D Qᵀ with D = diag(±1)
+            return (q * rng.choice([-1.0, 1.0], size=shape[0])) @ q.T
+        return q
+    if "diagonal" in props:
+        d = rng.uniform(0.5, 2.0, size=shape[0]) * (1 if {"spd", "positive"} & props
+                                                   else rng.choice([-1, 1], size=shape[0]))
+        return np.diag(d)
+    if "spd" in props and "positive" in props:     # entrywise positive, diagonally dominant
+        x = rng.uniform(0.5, 2.0, size=shape)
+        return (x + x.T) / 2 + 2.0 * shape[0] * np.eye(shape[0])
+    if "spd" in props:
+        a = rng.normal(size=shape)
+        return a @ a.T / shape[0] + np.eye(shape[0])
+    if "positive" in props:
+        x = rng.uniform(0.5, 2.0, size=shape)
+        return (x + x.T) / 2 if "symmetric" in props else x
+    x = rng.normal(size=shape)
+    if "invertible" in props:
+        x = x / np.sqrt(shape[0]) + 2.0 * np.eye(shape[0])
+    if "symmetric" in props:
+        x = (x + x.T) / 2
+    return x
+
+
+def _permutation(n: int, rng: np.random.Generator, involution: bool) -> np.ndarray:
+    """A random permutation matrix; a symmetric one (disjoint swaps) for an involution."""
+    if not involution:
+        return np.eye(n)[rng.permutation(n)]
+    order = rng.permutation(n)
+    perm = np.arange(n)
+    for a, b in zip(order[0::2], order[1::2]):
+        if rng.random() < 0.7:
+            perm[a], perm[b] = b, a
+    return np.eye(n)[perm]
+
+
+def _symmetric_stochastic(n: int, rng: np.random.Generator, spd: bool) -> np.ndarray:
+    """Symmetric, rows (and so columns) summing to 1, entries > 0: a convex mix of
+    (Π + Πᵀ)/2 for random permutations Π and the uniform matrix; with weight
+    0.6 on I it is positive definite too (the rest has eigenvalues in [-1, 1])."""
+    w = rng.dirichlet(np.ones(4))
+    x = w[3] * np.full((n, n), 1.0 / n)
+    for k in range(3):
+        p = np.eye(n)[rng.permutation(n)]
+        x = x + w[k] * (p + p.T) / 2
+    return 0.6 * np.eye(n) + 0.4 * x if spd else x
+
+
+def _rowwise(shape, row):
+    if len(shape) == 1:
+        return row(shape[0]).astype(float)
+    return np.stack([row(shape[1]) for _ in range(shape[0])]).astype(float)
+
+
+def direction(sym: ir.Symbol, value: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random perturbation that stays in the symbol's prop space."""
+    v = rng.normal(size=value.shape)
+    props = sym.props
+    if "diagonal" in props:           # (diagonal and orthogonal: diag(±1), a discrete set)
+        return np.zeros_like(v) if "orthogonal" in props else np.diag(np.diag(v))
+    rows_fixed = bool({"onehot", "stochastic"} & props)   # rows keep summing to 1
+    square = value.ndim == 2 and value.shape[0] == value.shape[1]
+    center = np.eye(value.shape[0]) - 1.0 / value.shape[0] if square else None
+    if "orthogonal" in props:
+        k = (v - v.T) / 2
+        if rows_fixed:                # K 1 = 0 too, so Q K has zero row sums
+            k = center @ k @ center
+        if "symmetric" in props:      # Q K - K Q: tangent to both manifolds when Q = Qᵀ
+            return value @ k - k @ value
+        return value @ k
+    if "symmetric" in props:
+        s = (v + v.T) / 2
+        return center @ s @ center if rows_fixed else s
+    if rows_fixed:
+        return v - v.mean(axis=-1, keepdims=True)
+    return v
+
+
+def entry_directions(sym: ir.Symbol, x0: np.ndarray):
+    """Unit perturbations of one entry each, or of a symmetric pair (E_ij + E_ji)
+    for a symmetric symbol, or of one diagonal entry for a diagonal one."""
+    if "diagonal" in sym.props:
+        for i in range(x0.shape[0]):
+            v = np.zeros_like(x0)
+            v[i, i] = 1.0
+            yield v
+        return
+    if "symmetric" in sym.props:
+        for i in range(x0.shape[0]):
+            for j in range(i, x0.shape[1]):
+                v = np.zeros_like(x0)
+                v[i, j] = v[j, i] = 1.0
+                yield v
+        return
+    for idx in np.ndindex(*x0.shape):
+        v = np.zeros_like(x0)
+        v[idx] = 1.0
+        yield v
+
+
+def _scalar(e: ir.Expr) -> ir.Expr:
+    return e if e.rank == 0 else ir.apply("sum", [e])
+
+
+def scaled(values: Mapping[str, np.ndarray], symbols: Mapping[str, ir.Symbol], factor: float):
+    """``values`` with every symbol whose props do not fix its size multiplied by ``factor``."""
+    return {k: (v * factor if not (UNSCALED & set(symbols[k].props)) else v) for k, v in values.items()}
+
+
+def margin(constraints: Sequence[ir.Expr], values, dims) -> float:
+    """How far inside the domain ``values`` lie: the smallest entry of every
+    constraint ``g > 0``, relative to the largest (-inf outside, or where a
+    constraint is not finite)."""
+    worst = np.inf
+    for g in constraints:
+        with np.errstate(all="ignore"):
+            v = np.asarray(evaluate(g, values, dims), dtype=float)
+        if v.size == 0:
+            continue
+        if not np.all(np.isfinite(v)):
+            return -np.inf
+        worst = min(worst, float(np.min(v)) / max(1.0, float(np.max(np.abs(v)))))
+    return worst
+
+
+# Props a symbol may be drawn positive, or shrunk, in addition to (the search for a point inside a domain).
+_FREE = frozenset({"symmetric", "spd", "diagonal", "positive", "constant"})
+DOMAIN_TRIES = 400
+
+
+def draw_within(constraints: Sequence[ir.Expr], exprs, symbols: Mapping[str, ir.Symbol],
+                dims: Mapping[str, int], rng: np.random.Generator) -> dict[str, np.ndarray] | None:
+    """Random values inside every constraint ``g > 0`` (``b - A @ x > 0``), or None.
+
+    Draws as :func:`draw_inputs` does, then, while outside, again with some symbols
+    drawn positive and some shrunk (``b - A @ x > 0`` holds for a positive ``b``
+    and a small ``A @ x``); of the first few points inside, the one deepest inside
+    (finite differences step around it)."""
+    if not constraints:
+        return draw_inputs(exprs, symbols, dims, rng)
+    need = domains(_total(exprs))
+    best, best_margin, found = None, -np.inf, 0
+    for attempt in range(DOMAIN_TRIES):
+        values = {}
+        for name, sym in symbols.items():
+            props = set(need.get(name, set()))
+            factor = 1.0
+            if attempt and set(sym.props) <= _FREE:
+                if rng.random() < 0.4:
+                    props.add("positive")
+                factor = float(rng.choice([1.0, 1.0, 0.3, 0.1, 0.01]))
+            values[name] = sample(sym, dims, rng, props) * factor
+        m = margin(constraints, values, dims)
+        if m > best_margin:
+            best, best_margin = values, m
+        if m > 0:
+            found += 1
+            if found >= 5 or m > 0.1:
+                break
+    return best if best_margin > 0 else None
+
+
+def _total(exprs) -> ir.Expr:
+    if isinstance(exprs, ir.Expr):
+        exprs = [exprs]
+    total = _scalar(exprs[0])
+    for e in exprs[1:]:
+        total = ir.apply("add", [total, _scalar(e)])
+    return total
+
+
+def draw_inputs(exprs, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int],
+                rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Random values of every symbol, inside the domain each of ``exprs`` (one
+    expression or several: a value and its derivative) needs."""
+    need = domains(_total(exprs))
+    return {name: sample(sym, dims, rng, need.get(name, set())) for name, sym in symbols.items()}
+
