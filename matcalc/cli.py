@@ -8,6 +8,7 @@ shows one).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -60,6 +61,22 @@ def _main(
     """Gradients and Hessians of matrix expressions, in matrix form."""
 
 
+INTERRUPTED = "interrupted; no output file was left half-written"
+
+
+def _interruptible(command):
+    """Ctrl-C inside a command ends it with one line on stderr and exit 130
+    (typer would end it silently)."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            sys.stderr.write(INTERRUPTED + "\n")
+            raise typer.Exit(130) from None
+    return run
+
+
 def _fail(err: MatcalcError, debug: bool) -> None:
     if debug:
         raise err
@@ -105,6 +122,7 @@ class CodeTarget(str, Enum):
 
 
 @app.command(epilog=EPILOG)
+@_interruptible
 def derive(
     files: Annotated[list[Path], typer.Argument(help="expr.yaml files (see derivations/ for examples).",
                                                 show_default=False)],
@@ -123,7 +141,7 @@ def derive(
     markdown: Annotated[Path | None, typer.Option("--markdown", help="Write the derivation as Markdown.",
                                                   show_default=False)] = None,
     steps: Annotated[bool, typer.Option("--steps/--no-steps", help="Show the derivation steps.")] = True,
-    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the finite-difference check.")]
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the check of the emitted code.")]
     = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs of the check.")] = 0,
     shapes: Annotated[bool, typer.Option("--shapes", help="Show every subexpression with its shape.")]
@@ -134,9 +152,11 @@ def derive(
     """Derive the gradient (or Hessian) that each FILE asks for.
 
     Reads each expr.yaml, differentiates its expression, states the result in
-    matrix form and checks it against finite differences at random inputs that
-    respect the declared props.  Exit code 0: all verified; 1: a result failed
-    its check; 2: bad input.
+    matrix form and checks the emitted code: every function of the module is
+    run at random inputs that respect the declared props (and domain:),
+    against finite differences and 60-digit arithmetic.  Exit code 0: all
+    verified; 1: a result failed its check or could not be judged; 2: bad
+    input.
     """
     from .pipeline import derive as run
 
@@ -145,7 +165,9 @@ def derive(
     failed = False
     for path in files:
         try:
-            result = run(path, verify=not no_verify, seed=seed)
+            # the check runs the module that is written (both, for an array-API one)
+            targets = ("numpy", target.value) if emit_code is not None and target.value != "numpy" else ("numpy",)
+            result = run(path, verify=not no_verify, seed=seed, targets=targets)
             derivations = result if isinstance(result, list) else [result]
             if emit_code is not None:
                 _write_code(derivations, emit_code, files, console if not (as_json or quiet) else None,
@@ -277,6 +299,7 @@ def _figure(x: float) -> str:
 
   matcalc check derivations/softmax_regression.yaml --against my_grads.py:grad_W
 """)
+@_interruptible
 def check(
     file: Annotated[Path, typer.Argument(help="The expr.yaml the function should differentiate.",
                                          show_default=False)],
@@ -327,6 +350,7 @@ def check(
 
   matcalc gallery derivations --check
 """)
+@_interruptible
 def gallery(
     directory: Annotated[Path, typer.Argument(help="The gallery directory: expr.yaml cases, outputs beside "
                                               "them.")] = Path("derivations"),
@@ -415,7 +439,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:   # Ctrl-C: say so in one line; outputs are written atomically
-        sys.stderr.write("interrupted; no output file was left half-written\n")
+        sys.stderr.write(INTERRUPTED + "\n")
         raise SystemExit(130) from None
     except BrokenPipeError:     # output written outside rich (--json) to a closed pipe
         _reader_gone()

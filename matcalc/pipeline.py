@@ -131,21 +131,25 @@ class Derivation:
         return f"<Derivation {self.name}: {shown}>"
 
 
-def derive(source: Any, *, verify: bool = True, seed: int = 0) -> Derivation | list[Derivation]:
+def derive(source: Any, *, verify: bool = True, seed: int = 0,
+           targets: tuple[str, ...] = ("numpy",)) -> Derivation | list[Derivation]:
     """Derive what an expr.yaml asks for.
 
     ``source`` is a path, YAML text, or a dict with the keys of expr.yaml.
     Returns one :class:`Derivation`, or a list of them for a file with
     ``derivations:``.  Every result is checked against finite differences
-    unless ``verify=False``.  Raises :class:`matcalc.MatcalcError` for bad
-    input or a derivative with no matrix form.
+    unless ``verify=False``: the emitted module of each code target in
+    ``targets`` (``"numpy"``, ``"array-api"``) is run.  Raises
+    :class:`matcalc.MatcalcError` for bad input or a derivative with no
+    matrix form.
     """
     problems, many = load(source)
-    derivations = [run(p, verify=verify, seed=seed) for p in problems]
+    derivations = [run(p, verify=verify, seed=seed, targets=targets) for p in problems]
     return derivations if many else derivations[0]
 
 
-def run(problem: Problem, *, verify: bool = True, seed: int = 0) -> Derivation:
+def run(problem: Problem, *, verify: bool = True, seed: int = 0,
+        targets: tuple[str, ...] = ("numpy",)) -> Derivation:
     """Differentiate, tidy and (optionally) verify one problem."""
     d = Derivation(problem)
     with deep_recursion():
@@ -153,7 +157,7 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0) -> Derivation:
         for name in problem.wrt:
             d.results[name] = differentiate(work, name)
         if verify:
-            d.verification = check(work, d, seed=seed)
+            d.verification = check(work, d, seed=seed, targets=targets)
     return d
 
 
@@ -195,19 +199,30 @@ def _differentiate(problem: Problem, name: str) -> Result:
     return Result(name, kind, restore_shape(matrix, shape), raw, steps, gradient)
 
 
-def check(problem: Problem, derivation: Derivation, *, seed: int = 0) -> dict[str, Check]:
-    """Run the emitted module's every function against finite differences, each
-    other and exact arithmetic (:func:`matcalc.verify.check_module`)."""
-    from .codegen import load_module
+def check(problem: Problem, derivation: Derivation, *, seed: int = 0,
+          targets: tuple[str, ...] = ("numpy",)) -> dict[str, Check]:
+    """Run every function of each target's emitted module against finite
+    differences, each other and exact arithmetic (:func:`matcalc.verify.check_module`);
+    a result passes when it passes in every module."""
+    from .codegen import emit_module, load_module
 
-    try:
-        module = load_module(derivation.code, f"matcalc_{problem.name}")
-    except Exception as exc:   # noqa: BLE001  (a module that does not load is the finding)
-        why = f"the emitted module does not load: {type(exc).__name__}: {exc}"
-        return {name: Check(name, (), float("nan"), float("nan"), 0, 0, FAILED, (), why, "runs")
-                for name in derivation.results}
-    return check_module(problem, derivation.results, module, seed=seed,
-                        explain=lambda values: _explain(problem.expr, values, problem.dims))
+    out: dict[str, Check] = {}
+    for target in targets:
+        label = "" if target == "numpy" else f"the {target} module: "
+        try:
+            source = derivation.code if target == "numpy" else emit_module(derivation, target)
+            module = load_module(source, f"matcalc_{problem.name}")
+        except Exception as exc:   # noqa: BLE001  (a module that does not load is the finding)
+            why = f"{label}the emitted module does not load: {type(exc).__name__}: {exc}"
+            checks = {name: Check(name, (), float("nan"), float("nan"), 0, 0, FAILED, (), why, "runs")
+                      for name in derivation.results}
+        else:
+            checks = check_module(problem, derivation.results, module, seed=seed,
+                                  explain=lambda values: _explain(problem.expr, values, problem.dims))
+        for name, c in checks.items():
+            if name not in out or (out[name].passed and not c.passed):
+                out[name] = replace(c, why=label + c.why) if c.why and label else c
+    return out
 
 
 def _explain(expr: ir.Expr, values, dims) -> str:

@@ -163,8 +163,6 @@ def test_sigint_during_a_run_leaves_no_partial_output(interrupted_run):
     assert all(path.read_text() == run.original for path in run.inputs)
 
 
-@pytest.mark.xfail(strict=True, reason="typer (0.29 here) turns KeyboardInterrupt into a silent Exit(130) inside "
-                   "app(), so the handler in matcalc.cli.main that writes the line never runs: stderr is empty")
 def test_sigint_during_a_run_says_so_in_one_line(interrupted_run):
     run = interrupted_run
     if run.returncode == 0:
