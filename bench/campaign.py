@@ -5,10 +5,16 @@ pipeline, and random / mutated text through the parser.
     python bench/campaign.py --n 1000 --fuzz 20000 --seed 1
 
 Prints, for the expressions: derived and verified, refused with a clear error,
-crashed (must be 0), wrong-but-claimed-right (a result that fails
-verification; the CLI would print it, so it must be 0), the other failure
-kinds of tests/fuzz_check.py, and median / worst derivation time; for the
-parser: inputs, parsed, refused with a MatcalcError, crashed, slowest.
+crashed (must be 0; emitted code that does not load, raises or returns the
+wrong shape counts as a crash), wrong-but-claimed-right (an emitted module that
+fails its check; the CLI would print the result, so it must be 0), how many
+emitted functions were run, how many results the stability probe rejected
+with today's emitter and with the emitter before issue 11 (``--before``
+re-derives each expression that way: forms chosen by length only, without
+the common-denominator form and the stable rewrites 1 - σ(x) = σ(-x),
+1 - tanh² = 4σ(2x)σ(-2x)), the other failure kinds of tests/fuzz_check.py,
+and median / worst derivation time; for the parser: inputs, parsed, refused
+with a MatcalcError, crashed, slowest.
 Each distinct failure is shrunk to a small document and printed at the end
 (``--json FILE`` writes them all).
 """
@@ -23,6 +29,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -41,8 +48,32 @@ def progress(done: int, total: int, counts: Counter, start: float) -> None:
     print(f"\r  {done:>7,}/{total:,}  {rate:7.1f}/s  {summary}", end="", file=sys.stderr, flush=True)
 
 
-def expressions(n: int, seed: int, shrink_budget: int):
+@contextmanager
+def emitter_before_issue_11():
+    """The emitter as it was: elementwise forms chosen by length alone among the
+    chain rule's and the expanded one, and no stable rewrites rooted at ``-``."""
+    import sympy
+
+    from matcalc.matrix import algebra, conditioning
+    from matcalc.ops import REWRITES
+
+    saved = algebra.FORMS, algebra.choose, list(REWRITES.get("sub", []))
+    algebra.FORMS = saved[0][:2]
+    algebra.choose = lambda candidates, size, op_of: min(
+        (e for _, e in candidates), key=lambda e: (size(e), sympy.default_sort_key(e)))
+    REWRITES["sub"] = [r for r in saved[2] if r.name not in ("sigmoid complement", "tanh derivative")]
+    conditioning.instability.cache_clear()
+    try:
+        yield
+    finally:
+        algebra.FORMS, algebra.choose = saved[0], saved[1]
+        REWRITES["sub"] = saved[2]
+
+
+def expressions(n: int, seed: int, shrink_budget: int, before: bool = False):
     counts: Counter = Counter()
+    earlier: Counter = Counter()      # outcomes with the emitter before issue 11 (--before)
+    functions = [0]
     refusals: Counter = Counter()
     times: list[float] = []
     failures: dict[tuple, dict] = {}
@@ -55,6 +86,10 @@ def expressions(n: int, seed: int, shrink_budget: int):
     def run(drawn):
         outcome = examine(drawn.doc)
         counts[outcome.kind] += 1
+        functions[0] += outcome.functions
+        if before:
+            with emitter_before_issue_11():
+                earlier[examine(drawn.doc).kind] += 1
         times.append(outcome.seconds)
         if outcome.seconds >= max(times):
             slowest[:] = [outcome.seconds, drawn.doc]
@@ -77,7 +112,7 @@ def expressions(n: int, seed: int, shrink_budget: int):
         doc = slowest[1]
         print(f"  slowest ({slowest[0]:.2f} s): {doc['expr']!r} symbols={doc['symbols']} wrt={doc['wrt']} "
               f"order={doc['order']} dims={doc['dims']}", file=sys.stderr)
-    return counts, times, list(failures.values()), refusals
+    return counts, times, list(failures.values()), refusals, earlier, functions[0]
 
 
 def _reason(message: str) -> str:
@@ -136,11 +171,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--shrink-budget", type=int, default=200, help="derivations spent shrinking each failure")
     ap.add_argument("--json", type=Path, help="write every distinct failure (drawn and shrunk) here")
+    ap.add_argument("--before", action="store_true", help="also derive each expression with the emitter "
+                    "before issue 11, and count what the stability probe rejects there")
     args = ap.parse_args(argv)
 
     print(f"random expressions: {args.n:,} (seed {args.seed})", file=sys.stderr)
-    counts, times, failures, refusals = (expressions(args.n, args.seed, args.shrink_budget) if args.n
-                                         else (Counter(), [], [], Counter()))
+    counts, times, failures, refusals, earlier, functions = (
+        expressions(args.n, args.seed, args.shrink_budget, args.before) if args.n
+        else (Counter(), [], [], Counter(), Counter(), 0))
     print(f"parser fuzz: {args.fuzz:,} inputs", file=sys.stderr)
     pcounts, slowest, pcrashes = parser_fuzz(args.fuzz, args.seed) if args.fuzz else (Counter(), (0.0, ""), [])
 
@@ -154,6 +192,9 @@ def main(argv=None) -> int:
         print(f"      {k:>5,}  {reason}")
     print(f"  crashed (must be 0)             {counts['crash']:>7,}")
     print(f"  wrong-but-claimed-right (0!)    {counts['wrong']:>7,}")
+    print(f"  emitted functions run by the check {functions:>7,} (every module loaded)")
+    print(f"  rejected by the stability probe {counts['unstable']:>7,}"
+          + (f"   (with the emitter before issue 11: {earlier['unstable']:,})" if earlier else ""))
     print(f"  other failures (reprint, index form, rejected valid input) {other_bad:,}"
           + (" (" + ", ".join(f"{k}={counts[k]}" for k in BAD if k not in ("crash", "wrong") and counts[k]) + ")"
              if other_bad else ""))

@@ -23,11 +23,11 @@ from .shapes import dim_size
 
 
 def evaluate(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str, int], *,
-             precise: bool = False):
+             precise: bool = False, digits: int = mp.DPS):
     """The value of ``expr`` at ``values`` (arrays by symbol name); with
-    ``precise``, at 60 digits, rounded to float64 at the end."""
+    ``precise``, at ``digits`` significant digits, rounded to float64 at the end."""
     if precise:
-        with mp.precision():
+        with mp.precision(digits):
             return mp.to_float(_evaluate(expr, values, dims, True))
     return _evaluate(expr, values, dims, False)
 

@@ -53,6 +53,7 @@ class Outcome:
     detail: str = ""
     seconds: float = 0.0
     where: str = ""    # for a crash: exception type and the innermost engine frame
+    functions: int = 0  # functions of the emitted module the check ran (value, grad_S, ...)
 
     @property
     def signature(self) -> tuple[str, str]:
@@ -129,6 +130,19 @@ def examine(doc: dict, *, seed: int = 0, check_index: bool = True) -> Outcome:
 
 
 def _judge(d, seed: int, check_index: bool, seconds: float) -> Outcome:
+    outcome = _judge_results(d, seed, check_index, seconds)
+    module = d.function()          # the module the check ran loads, and defines what it should
+    names = ["value", "value_and_grad"] + [f"{'hess' if r.kind == 'hessian' else 'grad'}_{s}"
+                                           for s, r in d.results.items()]
+    names += [f"grad_{s}" for s, r in d.results.items() if r.kind == "hessian"]
+    missing = [n for n in names if not callable(getattr(module, n, None))]
+    if missing:
+        return Outcome("crash", f"the emitted module defines no {missing[0]}", seconds, "module")
+    outcome.functions = len(names)
+    return outcome
+
+
+def _judge_results(d, seed: int, check_index: bool, seconds: float) -> Outcome:
     p = d.problem
     for name, result in d.results.items():
         # the verifier's own random point
@@ -142,6 +156,8 @@ def _judge(d, seed: int, check_index: bool, seconds: float) -> Outcome:
         if not _finite(value):
             return Outcome("range", f"the value is not finite or > {HUGE:g} at the random point", seconds)
         c = d.verification[name]
+        if c.cause == "runs":       # emitted code that does not load, raises or has the wrong shape
+            return Outcome("crash", f"{result.kind} w.r.t. {name}: {c.why}", seconds, "module: " + c.why[:40])
         if c.status == "not judged":
             return Outcome("range", f"not judged: {c.why}", seconds)
         if c.cause == "stability":

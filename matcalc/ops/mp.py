@@ -79,6 +79,11 @@ def _div(a, b):
 
 
 def _pow(a, b):
+    if abs(b) > 1e4 and a != 0:    # (mpmath's exact integer powers would take forever)
+        magnitude = _exp(b * mpmath.log(abs(a)))
+        if a > 0:
+            return magnitude
+        return (magnitude if int(b) % 2 == 0 else -magnitude) if b == int(b) else NAN
     try:
         return a ** b
     except ZeroDivisionError:      # 0 ** -1
@@ -95,12 +100,22 @@ def _periodic(fn):
 
 
 def _exp(x):
-    return mpmath.exp(x) if x < 1e15 else mpmath.inf     # (past float range anyway)
+    """exp, with arguments far past float range cut short (mpmath would compute ln 2
+    to thousands of digits to reduce them)."""
+    if x > 1e6:
+        return mpmath.inf
+    if x < -1e6:
+        return mpmath.mpf(0)
+    return mpmath.exp(x)
+
+
+def _tanh(x):
+    return mpmath.tanh(x) if abs(x) < 1e3 else mpmath.sign(x)   # (1 to 60 digits already at 70)
 
 
 # sympy functions by class name -> mpmath (the scalar definitions of elementwise ops use these)
 _FUNCS = {"exp": _exp, "log": lambda x: mpmath.log(x) if x > 0 else (-mpmath.inf if x == 0 else NAN),
-          "sin": _periodic(mpmath.sin), "cos": _periodic(mpmath.cos), "tanh": mpmath.tanh,
+          "sin": _periodic(mpmath.sin), "cos": _periodic(mpmath.cos), "tanh": _tanh,
           "Abs": mpmath.fabs, "sign": mpmath.sign, "erf": mpmath.erf}
 
 

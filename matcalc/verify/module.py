@@ -76,7 +76,8 @@ def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool)
     if stability:
         rng = np.random.default_rng(seed + 1)
         dims = probe_dims(p.symbols, p.dims)
-        candidates = list(points(p.expr, exprs, constraints, p.symbols, dims, rng))
+        candidates = [(where, v) for where, v in points(p.expr, exprs, constraints, p.symbols, dims, rng)
+                      if _finite_value(value, v)]     # (where the value itself overflows, nothing is owed)
         targets = [(f"{kind}_{r.symbol}", derivative, r.matrix)]
         if kind == "hess":
             targets.append((f"grad_{r.symbol}", gradient, r.gradient))
@@ -85,6 +86,14 @@ def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool)
             if not found.passed:
                 return replace(check, status=FAILED, why=found.sentence(), cause="stability")
     return check
+
+
+def _finite_value(value, point) -> bool:
+    with np.errstate(all="ignore"):
+        try:
+            return bool(np.all(np.isfinite(np.asarray(value(**point), dtype=float))))
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+            return False
 
 
 def _run_all(p, r, module, names, point) -> str:
