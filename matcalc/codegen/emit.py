@@ -95,7 +95,7 @@ class Emitter:
         if op.syntax == "prefix":
             return f"-{self.wrap(args[0], PREC_NEG, True)}", PREC_NEG
         if op.syntax == "postfix":
-            if self.target != "numpy" and args[0].rank < 2:    # the standard's .T is for matrices
+            if args[0].rank < 2:    # a vector's or a number's transpose is itself (3.T is no Python)
                 return self.code(args[0])
             return f"{self.wrap(args[0], PREC_POSTFIX)}.T", PREC_POSTFIX
         template = self._template(op)

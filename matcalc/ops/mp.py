@@ -149,7 +149,14 @@ def _matrix(a) -> mpmath.matrix:
     return mpmath.matrix(as_mp(a).tolist())
 
 
+def _finite(a) -> bool:
+    return all(mpmath.isfinite(v) for v in as_mp(a).ravel())
+
+
 def inv(a) -> np.ndarray:
+    """The inverse; NaN where there is none (singular, or entries that are not finite)."""
+    if not _finite(a):
+        return np.full(np.shape(a), NAN, dtype=object)
     try:
         m = _matrix(a) ** -1
     except ZeroDivisionError:
@@ -158,7 +165,7 @@ def inv(a) -> np.ndarray:
 
 
 def det(a):
-    return mpmath.det(_matrix(a))
+    return mpmath.det(_matrix(a)) if _finite(a) else NAN
 
 
 def logdet(a):

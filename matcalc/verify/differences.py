@@ -147,7 +147,7 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
                            f"point tried{' (' + detail + ')' if detail else ''}; declare where the expression "
                            "is defined with a `domain:` entry such as `b - A @ x > 0`", "no point")
     return _not_judged(wrt, shape, directions, "finite differences cannot resolve the function at any random "
-                       "point tried (it jumps or bends within every step)", "unresolvable")
+                       "point tried (it jumps, bends or is not finite within every step)", "unresolvable")
 
 
 def _not_judged(wrt, shape, directions, why: str, cause: str) -> Check:
@@ -208,9 +208,11 @@ def _scatter(f, x0: np.ndarray, v: np.ndarray, h: float) -> float:
     """The rounding noise of evaluating ``f`` near ``x0``: the largest distance
     of ``f(x0 + t v)`` (unit ``v``) from the parabola through nine points within
     ``h / 100``, where a smooth ``f`` is a parabola to working precision.
-    It sees noise in ``f``: cos of entries of 1e6 carries eps 1e6."""
+    It sees noise in ``f``: cos of entries of 1e6 carries eps 1e6.  Infinite
+    where ``f`` is not finite at one of the nine points (``logdet`` of a matrix
+    singular for every input is -inf or the log of a rounding error)."""
     ys, residual = _polyfit_residual(f, x0, v, 1e-2 * h, degree=2)
-    return residual if np.all(np.isfinite(ys)) else 0.0
+    return residual if np.all(np.isfinite(ys)) else np.inf
 
 
 def _polyfit_residual(f, x0, v, span: float, degree: int) -> tuple[np.ndarray, float]:
@@ -303,6 +305,8 @@ def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, str
     v_noise = direction(wrt, x0, rng)
     v_noise = v_noise / max(float(np.linalg.norm(v_noise)), 1e-300)
     scatter = _scatter(f, x0, v_noise, h)
+    if not np.isfinite(scatter):
+        return None        # f is not finite arbitrarily close to x0: no derivative to judge here
     size_f = max(1.0, float(np.max(np.abs(f0))) if f0.size else 1.0)
     if not strict and (scatter > 1e-8 * size_f
                        or _unresolvable(f, x0, v_noise, h, size_f, float(np.max(np.abs(predicted(v_noise)))))):

@@ -32,8 +32,16 @@ def check_module(problem, results: Mapping, module: ModuleType, *, seed: int = 0
     return {name: _check_result(problem, r, module, seed, explain, stability) for name, r in results.items()}
 
 
-def _call(fn):
-    return lambda values: fn(**values)
+def _call(fn, shape, dims):
+    """``fn`` as a function of the symbols' values; a singular matrix (numpy raises
+    LinAlgError in solve or inv) gives NaN, as ``inv`` of one does in the evaluator:
+    the input has left the domain, like a log of a negative number."""
+    def call(values):
+        try:
+            return fn(**values)
+        except np.linalg.LinAlgError:
+            return np.full(tuple(dim_size(d, dims) for d in shape), np.nan)
+    return call
 
 
 def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool) -> Check:
@@ -60,12 +68,14 @@ def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool)
             return _failed(r, broken, "runs")
 
     common = dict(seed=seed, inside=inside, explain=explain)
+    f_value = _call(value, p.expr.shape, p.dims)
+    f_derivative = _call(derivative, r.shape, p.dims)
     if kind == "grad":
-        check = check_function(_call(value), _call(derivative), p.expr.rank, sym, p.symbols, draw, **common)
+        check = check_function(f_value, f_derivative, p.expr.rank, sym, p.symbols, draw, **common)
     else:
-        first = check_function(_call(value), _call(gradient), 0, sym, p.symbols, draw, **common)
-        second = check_function(_call(gradient), _call(derivative), r.gradient.rank, sym, p.symbols, draw,
-                                **common)
+        f_gradient = _call(gradient, r.gradient.shape, p.dims)
+        first = check_function(f_value, f_gradient, 0, sym, p.symbols, draw, **common)
+        second = check_function(f_gradient, f_derivative, r.gradient.rank, sym, p.symbols, draw, **common)
         check = _combine(first, second, f"grad_{r.symbol}", f"hess_{r.symbol}")
     if check.status != PASSED:
         return check
@@ -106,6 +116,8 @@ def _run_all(p, r, module, names, point) -> str:
         try:
             with np.errstate(all="ignore"):
                 out = getattr(module, name)(**point)
+        except np.linalg.LinAlgError:
+            continue       # a singular matrix at this point: outside the domain, not a fault of the code
         except Exception as exc:   # noqa: BLE001  (whatever the emitted code raises is the finding)
             return f"{name}() raises {type(exc).__name__}: {exc}"
         if name in shapes:
