@@ -19,7 +19,7 @@ def value(*, r, W, x):
     r = np.asarray(r, dtype=float)
     W = np.asarray(W, dtype=float)
     x = np.asarray(x, dtype=float)
-    return r.T @ W @ x
+    return r @ W @ x
 
 
 def grad_W(*, r, W, x):
@@ -42,6 +42,6 @@ def value_and_grad(*, r, W, x):
     r = np.asarray(r, dtype=float)
     W = np.asarray(W, dtype=float)
     x = np.asarray(x, dtype=float)
-    value = r.T @ W @ x
+    value = r @ W @ x
     grad_W = np.outer(r, x)
     return value, {"W": grad_W}

@@ -19,7 +19,7 @@ def value(*, a, X, b):
     a = np.asarray(a, dtype=float)
     X = np.asarray(X, dtype=float)
     b = np.asarray(b, dtype=float)
-    return np.linalg.solve(X.T, a.T) @ b
+    return np.linalg.solve(X.T, a) @ b
 
 
 def grad_X(*, a, X, b):
@@ -43,6 +43,6 @@ def value_and_grad(*, a, X, b):
     a = np.asarray(a, dtype=float)
     X = np.asarray(X, dtype=float)
     b = np.asarray(b, dtype=float)
-    value = np.linalg.solve(X.T, a.T) @ b
+    value = np.linalg.solve(X.T, a) @ b
     grad_X = -np.linalg.solve(X, np.linalg.solve(X.T, np.outer(a, b)).T).T
     return value, {"X": grad_X}

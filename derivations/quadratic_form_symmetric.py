@@ -18,7 +18,7 @@ def value(*, A, x):
     """
     A = np.asarray(A, dtype=float)
     x = np.asarray(x, dtype=float)
-    return x.T @ A @ x
+    return x @ A @ x
 
 
 def grad_x(*, A, x):
@@ -40,6 +40,6 @@ def value_and_grad(*, A, x):
     """
     A = np.asarray(A, dtype=float)
     x = np.asarray(x, dtype=float)
-    value = x.T @ A @ x
+    value = x @ A @ x
     grad_x = 2 * (A @ x)
     return value, {"x": grad_x}
