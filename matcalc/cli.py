@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import sys
 from enum import Enum
 from pathlib import Path
@@ -19,11 +18,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.text import Text
-from rich.tree import Tree
 
 from . import __version__
 from .errors import MatcalcError
-from .shapes import show
 
 EPILOG = """\
 Examples:
@@ -43,9 +40,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-MAX_TREE_NODES = 60
-
 
 def _version(value: bool):
     if value:
@@ -93,27 +87,6 @@ def _internal(exc: BaseException, debug: bool) -> None:
     raise typer.Exit(3) from None
 
 
-def _tree(derivation) -> Tree:
-    rows = derivation.subexpressions()
-    depth0, text0, shape0 = rows[0]
-    root = Tree(_label(text0, shape0))
-    parents = {0: root}
-    for depth, text, shape in rows[1:MAX_TREE_NODES]:
-        parents[depth] = parents[depth - 1].add(_label(text, shape))
-    if len(rows) > MAX_TREE_NODES:
-        root.add(Text(f"... and {len(rows) - MAX_TREE_NODES} more subexpressions", style="dim"))
-    return root
-
-
-def _label(text: str, shape) -> Text:
-    if len(text) > 60:
-        text = text[:57] + "..."
-    label = Text(show(shape), style="cyan")
-    label.append("  ")
-    label.append(text)
-    return label
-
-
 class CodeTarget(str, Enum):
     """Code generation targets of --emit-code (matcalc.codegen.TARGETS)."""
 
@@ -159,6 +132,8 @@ def derive(
     input.
     """
     from .pipeline import derive as run
+    from .render.report import as_dict
+    from .render.report import derivation as show_derivation
 
     console = _Out(highlight=False)
     outputs = []
@@ -180,12 +155,12 @@ def derive(
         for d in derivations:
             failed |= any(not c.passed for c in d.verification.values())
             if as_json:
-                outputs.append(_as_dict(d))
+                outputs.append(as_dict(d))
             elif quiet:
                 for name, r in d.results.items():
                     console.print(Text(f"{name}: {r.text}"))
             else:
-                _show(console, d, path, shapes, show_code, steps)
+                show_derivation(console, d, path, shapes, show_code, steps)
     if as_json:
         payload = outputs[0] if len(outputs) == 1 else {"derivations": outputs}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
@@ -213,86 +188,6 @@ def _write_documents(derivations, latex, markdown, inputs, console) -> None:
             write_atomic(target, render(derivations), protect=inputs)
             if console is not None:
                 console.print(Text(f"wrote {target}", style="dim"))
-
-
-def _show(console: Console, d, path: Path, shapes: bool, show_code: bool, steps: bool = True) -> None:
-    from rich.table import Table
-
-    head = Text(d.name, style="bold")
-    head.append(f"  ({Path(str(path)).name})", style="dim")
-    console.print(head)
-    if not steps:
-        expr = Text("J = ", style="bold")
-        expr.append(d.expr)
-        expr.append(f"   {show(d.shape)}", style="cyan")
-        console.print(expr)
-    if shapes:
-        console.print(_tree(d))
-    if steps:
-        from .render.document import build, to_console_lines
-        width = min(console.width, 100)
-        for style, line in to_console_lines(build(d), width):
-            console.print(Text(line, style=style or None), soft_wrap=True)
-    else:
-        if d.problem.description:
-            console.print(Text(d.problem.description, style="italic"))
-        for name, r in d.results.items():
-            console.print()
-            what = {"gradient": "∂J/∂", "jacobian": "∂J/∂", "hessian": "∂²J/∂"}[r.kind] + name
-            if r.kind == "hessian":
-                what += "²"
-            line = Text(f"{what} ", style="bold")
-            line.append(f"({r.kind}, {show(r.shape)})", style="cyan")
-            console.print(line)
-            console.print(Text("  " + r.text, style="bold green"))
-    if d.verification:
-        table = Table(title="finite-difference check", title_justify="left", show_edge=False)
-        for col in ("symbol", "shape", "max abs err", "max rel err", "directions", "entries", "result"):
-            table.add_column(col, justify="right" if col not in ("symbol", "shape", "result") else "left")
-        for name, c in d.verification.items():
-            verdict = {"passed": Text("pass", style="green"), "failed": Text("FAIL", style="bold red")}.get(
-                c.status, Text("not judged", style="bold yellow"))
-            table.add_row(name, "x".join(map(str, c.shape)) or "scalar", _figure(c.max_abs_error),
-                          _figure(c.max_rel_error), str(c.directions), str(c.entries), verdict)
-        console.print()
-        console.print(table)
-        for name, c in d.verification.items():
-            if c.why:
-                console.print(Text(f"{name}: {c.status}: {c.why}", style="red" if c.status == "failed" else "yellow"))
-    if show_code:
-        from rich.syntax import Syntax
-        console.print()
-        console.print(Syntax(d.code, "python", theme="ansi_dark", word_wrap=True))
-    console.print()
-
-
-def _as_dict(d) -> dict:
-    from .render.latex import to_latex
-
-    return {
-        "name": d.name,
-        "expr": d.expr,
-        "order": d.order,
-        "shape": list(d.shape),
-        "wrt": list(d.problem.wrt),
-        "results": {name: {"matrix": r.text, "latex": to_latex(r.matrix), "shape": list(r.shape),
-                           "kind": r.kind} for name, r in d.results.items()},
-        "code": d.code,
-        "verification": {name: {"max_abs_error": _number(c.max_abs_error),
-                                "max_rel_error": _number(c.max_rel_error), "passed": c.passed,
-                                "status": c.status, **({"why": c.why} if c.why else {}),
-                                "directions": c.directions, "entries": c.entries}
-                         for name, c in d.verification.items()},
-    }
-
-
-def _number(x: float) -> float | None:
-    """A figure for JSON: null where there is none (NaN is not JSON)."""
-    return x if math.isfinite(x) else None
-
-
-def _figure(x: float) -> str:
-    return f"{x:.1e}" if math.isfinite(x) else "-"
 
 
 @app.command(epilog="""Example:
@@ -369,6 +264,7 @@ def gallery(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .gallery import cases_in, regenerate
+    from .render.report import gallery_table
 
     console = _Out(highlight=False)
     try:
@@ -382,7 +278,7 @@ def gallery(
         _fail(err, debug)
     except Exception as exc:
         _internal(exc, debug)
-    console.print(_gallery_table(report))
+    console.print(gallery_table(report))
     for case in report.bad_input + report.crashed:
         console.print(Text(f"{case.name}: {case.error or 'internal error: ' + case.crash}", style="red"))
     if check_only or len(report.written) <= 10:     # a full regeneration: the count says enough
@@ -400,23 +296,6 @@ def gallery(
         raise typer.Exit(2)
     if report.failed or (check_only and report.stale):
         raise typer.Exit(1)
-
-
-def _gallery_table(report):
-    from rich.table import Table
-
-    table = Table(title=f"gallery {report.directory}", title_justify="left", show_edge=False)
-    table.add_column("case")
-    table.add_column("results", overflow="fold")
-    table.add_column("verified")
-    table.add_column("time", justify="right")
-    for case in report.cases:
-        if case.error is not None or case.crash is not None:
-            verdict = Text("bad input" if case.error else "crash", style="bold red")
-        else:
-            verdict = Text("yes", style="green") if case.verified else Text("FAIL", style="bold red")
-        table.add_row(case.name, "\n".join(case.results), verdict, f"{case.seconds:.1f}s")
-    return table
 
 
 class _Out(Console):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matcalc.cli import MAX_TREE_NODES
+from matcalc.render.report import MAX_TREE_NODES
 from matcalc.errors import ExprSyntaxError, MatcalcError
 from matcalc.parse import MAX_DEPTH
 from support import parse_in_scope, run_cli
