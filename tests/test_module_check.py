@@ -261,3 +261,29 @@ def test_docstring_holds_exactly_its_text():
 def test_symbols_named_like_the_modules_own_names(name):
     d = _derive(f"sum(exp(x) * {name}) + sum(exp(x) * {name}) ** 2", f"x:[n] {name}:[n]:constant", "x")
     assert d.verified, (name, d.verification)
+
+
+# -- found by the campaign (seed 2026): emitted code that raised or did not compile --------
+
+@pytest.mark.parametrize("expr, symbols, wrt", [
+    ("norm(M0 + n.T, 'fro')", "M0:[m,m]", "M0"),          # n.T of a dimension: AttributeError on int
+    ("v3 + (0.5).T", "v3:[n]", "v3"),                     # AttributeError on float
+    ("sum(r.T @ W @ x)", "r:[n] W:[n,m] x:[m]", "W"),      # a vector's .T is the vector
+    ("det(inv(z2 @ softmax(M9 @ M10, axis=0).T + z1))", "M10:[m,1] M9:[n,m] z1:[n,n] z2:[n,1]", "M10"),
+])
+def test_transposes_of_numbers_and_vectors_emit_code_that_runs(expr, symbols, wrt):
+    d = _derive(expr, symbols, wrt, dims={"n": 2, "m": 3})
+    assert d.verified, d.verification
+    import ast
+    code = "\n".join(ast.unparse(stmt) for f in ast.parse(d.code).body if isinstance(f, ast.FunctionDef)
+                     for stmt in f.body[1:])           # the functions' code, without docstrings
+    assert "n.T" not in code and "0.5.T" not in code and "r.T" not in code, code
+
+
+def test_a_logdet_singular_for_every_input_is_not_judged():
+    """logdet(M3 @ ((3).T / M3).T) is the logdet of a rank-1 matrix: -inf or the log of a
+    rounding error at every point; the emitted solve raised LinAlgError."""
+    d = _derive("logdet(M3 @ ((3).T / M3).T)", "M3:[n,1]", "M3", dims={"n": 2, "m": 3})
+    c = d.verification["M3"]
+    assert c.status == "not judged" and c.cause == "unresolvable", c
+    assert "3.T" not in d.code
