@@ -105,6 +105,9 @@ def _build(derivation, figures: bool = True) -> list[Block]:
         text = to_text(p.expr)
         text = text if len(text) <= 70 else text[:67] + "..."
         blocks.append(Block("code", ("J = ", text)))
+    if p.domain:     # where it is defined: every entry of each g > 0
+        blocks.append(Block("text", ("Defined where ", *_join([Math(f"{to_unicode(g)} > 0", f"{to_latex(g)} > 0")
+                                                             for g in p.domain]), " (every entry).")))
     for symbol, r in derivation.results.items():
         sym = p.symbols[symbol]
         title = {"gradient": "Gradient", "jacobian": "Jacobian", "hessian": "Hessian"}[r.kind]
@@ -144,15 +147,15 @@ def _build(derivation, figures: bool = True) -> list[Block]:
 
 def _verdict(c, figures: bool) -> str:
     """One sentence on what the check of the emitted module found."""
+    if c.status == "not judged":
+        return f"The emitted code could not be checked: {c.why}."
     entries = f", {c.entries} entries" if c.entries else ""
     how = (f"The emitted code was run at random inputs that respect the props and checked against central "
-           f"finite differences ({c.directions} random directions{entries})")
+           f"finite differences ({c.directions} random directions{entries}) and 60-digit arithmetic")
     if c.status == "passed":
         error = f", max relative error {c.max_rel_error:.1e}" if figures else ""
         return f"{how}: passed{error}."
-    if c.status == "failed":
-        return f"{how}: FAILED: {c.why}."
-    return f"{how}: not judged: {c.why}."
+    return f"{how}: FAILED: {c.why}."
 
 
 def _uses(expr: ir.Expr, name: str, ex) -> bool:

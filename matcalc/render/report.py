@@ -68,7 +68,7 @@ def derivation(console: Console, d, path: Path, shapes: bool, show_code: bool, s
             console.print(line)
             console.print(Text("  " + r.text, style="bold green"))
     if d.verification:
-        table = Table(title="finite-difference check", title_justify="left", show_edge=False)
+        table = Table(title="check of the emitted code", title_justify="left", show_edge=False)
         for col in ("symbol", "shape", "max abs err", "max rel err", "directions", "entries", "result"):
             table.add_column(col, justify="right" if col not in ("symbol", "shape", "result") else "left")
         for name, c in d.verification.items():
