@@ -287,3 +287,10 @@ def test_a_logdet_singular_for_every_input_is_not_judged():
     c = d.verification["M3"]
     assert c.status == "not judged" and c.cause == "unresolvable", c
     assert "3.T" not in d.code
+
+
+def test_exp_of_minus_a_times_exp_of_a_is_one():
+    """log(exp(2 + s0)) had the gradient exp(-2 - s0) * exp(2 + s0): inf * 0 at s0 ~ 1e4
+    (the stability probe's finding); powers of one base are combined."""
+    d = _derive("log(exp(2 + s0))", "s0:[]", "s0")
+    assert d.verified and d.results["s0"].text == "1"

@@ -314,6 +314,7 @@ FORMS = (
     Form("as derived", "the chain rule's own form", lambda e: e),
     Form("expanded and factored", "S/n - Y/n + W = (S - Y)/n + W", _expanded),
     Form("over a common denominator", "1/√(ε + w²) - w²/(ε + w²)^{3/2} = ε/(ε + w²)^{3/2}", _together),
+    Form("powers of one base combined", "exp(-a) exp(a) = 1, x² x⁻¹ = x", sympy.powsimp),
 )
 
 
