@@ -120,6 +120,39 @@ FIXED: list[dict] = [
 ]
 
 
+# Jacobian and Hessian read-offs around broadcasting ([n] with [n, 1] and [1, n] shapes): each
+# was a crash, a refusal of a derivative that has a matrix form, or a wrong result. They must
+# derive and verify: a refusal passes test_fixed_regression, so it would hide a regression here.
+READ_OFF: list[dict] = [
+    # a [n] part of a broadcast [n, n] sum (log(v) + M for M: [n, 1]) reached the matrix
+    # reader as a vector, and was "transposed" as one: ValueError in _weighted_outer (a crash);
+    # each part is now read at the shape it has in the sum (coefficient._full)
+    doc("norm(log(v) + M, 'fro')", "v:[n]:positive M:[n,1]", "v", order=2, dims={"n": 4, "m": 2}),
+    doc("norm(log(v) + R, 'fro')", "v:[n]:positive R:[1,n]", "v", order=2),
+    doc("norm((M + log(v)).T, 'fro')", "v:[n]:positive M:[n,1]", "v", order=2),
+    # refused although they have a matrix form: diag of a weighted outer product, a matmul
+    # chain around the factor that holds u, diag(w) @ N and L @ outer(p, q) in a Hadamard
+    # product, [n, 1] / [1, n] weights around a matmul, a [1, n] weight taken for a full C
+    doc("diag(log(v) * M)", "v:[n]:positive M:[n,1]", "v"),
+    doc("logsumexp(M @ R * sin(v))", "v:[n] M:[n,1] R:[1,n]", "v"),
+    doc("sum(mean(v * R, axis=1) ** 3)", "v:[n] R:[1,n]", "v", order=2),
+    doc("sum(mean(M / (1 + v ** 2), axis=1) ** 3)", "v:[n] M:[n,1]", "v", order=2),
+    doc("logsumexp(softmax(K + v, axis=1))", "v:[n] K:[m,1]", "v"),
+    doc("sum(softmax(A @ (M + v), axis=0) * A)", "v:[n] M:[n,1] A:[m,n]", "v", order=2),
+    doc("norm((v * R).T * (v * R), 'fro')", "v:[n] R:[1,n]", "v", order=2),
+    doc("logsumexp(logsumexp(exp(R - v), axis=1))", "v:[n] R:[1,n]", "v", order=2, dims={"n": 2, "m": 3}),
+    doc("norm(softmax(softmax(v0 * M1, axis=1), axis=1), 'fro')", "M1:[m,n] v0:[n]", "v0", order=2,
+        dims={"n": 2, "m": 3}),    # diag(c) @ (L1 - L2) and diag(a) @ diag(c(u)) @ S in a product
+    # a [1] factor (sum(v * R, axis=1) for R: [1, n]) scales a [n] vector, but was read as
+    # diag(·) of size 1, which broadcast to a full matrix: wrong Jacobians and Hessians
+    doc("sum(v * R, axis=1) * v", "v:[n] R:[1,n]", "v"),
+    doc("logsumexp(logsumexp(R, axis=1) * v)", "v:[n] R:[1,n]", "v", order=2),
+    # sum(s * M * R, axis=0) and sum(M) * s * sum(R, axis=0) in one Jacobian: at scale 1e3 the
+    # saturated softmax's zero came out as the rounding of two sums (now Σ_i c_i r_j = (Σ c) r_j)
+    doc("softmax(sum(v ** 2 * M * R, axis=0))", "v:[n]:positive M:[n,1] R:[1,n]", "v"),
+]
+
+
 def _judge(d: dict):
     outcome = examine(d)
     assert outcome.kind not in BAD, f"{outcome.kind}: {outcome.detail}\ndocument: {d}"
@@ -128,6 +161,12 @@ def _judge(d: dict):
 @pytest.mark.parametrize("d", FIXED, ids=[d["expr"] for d in FIXED])
 def test_fixed_regression(d):
     _judge(d)
+
+
+@pytest.mark.parametrize("d", READ_OFF, ids=[d["expr"] for d in READ_OFF])
+def test_read_off_regression(d):
+    outcome = examine(d)
+    assert outcome.kind == "verified", f"{outcome.kind}: {outcome.detail}\ndocument: {d}"
 
 
 @settings(max_examples=300, derandomize=True, deadline=None, database=None,
