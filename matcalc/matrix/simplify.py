@@ -13,6 +13,7 @@ Passes, repeated until nothing changes:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from .. import ir
@@ -144,6 +145,14 @@ def is_symmetric(e: ir.Expr) -> bool:
 
 def _rows_sum_to_one(e: ir.Expr) -> bool:
     return isinstance(e, ir.Symbol) and bool({"onehot", "stochastic"} & e.props)
+
+
+def _sums_to_one_along(e: ir.Expr, axis) -> bool:
+    """``Σ_k softmax(A, axis=1)_ik = 1``: an op whose record says its entries along its
+    axis sum to 1, summed along that axis (a vector's sum has no axis)."""
+    if not (isinstance(e, ir.Apply) and OPS[e.op].extra.get("sums_to_one")):
+        return False
+    return axis == e.attr("axis") or (e.rank == 1 and axis is None)
 
 
 def local_rules(e: ir.Expr, notes: list | None = None) -> ir.Expr:
@@ -363,6 +372,8 @@ def reduce_sum(e: ir.Expr, notes: list | None = None) -> ir.Expr:
         if notes is not None:
             _record(notes, Fact("onehot" if "onehot" in a.props else "stochastic", a))
         return B.ones(e.shape) if e.shape else B.ONE
+    if _sums_to_one_along(a, axis):
+        return B.ones(e.shape) if e.shape else B.ONE
     inner, c = split_scalar(a)
     if c is not None:
         return B.mul(c, B.sum_(inner, axis))
@@ -372,6 +383,9 @@ def reduce_sum(e: ir.Expr, notes: list | None = None) -> ir.Expr:
             return B.mul(reduce_sum(B.sum_(x), notes=notes), y)
         if axis == 1:
             return B.mul(reduce_sum(B.sum_(y), notes=notes), x)
+    separable = _separable_sum(a, axis)
+    if separable is not None and separable.shape == e.shape:
+        return separable
     if axis is None and B.is_op(a, "mul") and a.rank == 2:        # Σ_ij δ_ij M_ij = tr M
         x, y = a.args
         if B.is_eye(x) and y.rank == 2:
@@ -387,6 +401,30 @@ def reduce_sum(e: ir.Expr, notes: list | None = None) -> ir.Expr:
                 count = B.mul(count, B.dim_scalar(d))
         return B.mul(count, B.ones(e.shape)) if e.shape else count
     return e
+
+
+def _separable_sum(a: ir.Expr, axis) -> ir.Expr | None:
+    """Σ_i c_i r_j = (Σ_i c_i) r_j, the broadcast form of ``Σ_i x_i y_j = (1ᵀx) y_j``: the
+    factors of the Hadamard product ``a`` that vary along ``axis`` make one column (axis 0)
+    or row (axis 1). ``sum(s * M * R, axis=0) -> sum(M) * s * sum(R, axis=0)`` for
+    ``M: [n, 1]``, ``R: [1, m]``, ``s: [m]`` (so ``diag(s ∘ r) - s (s ∘ r)ᵀ`` of a saturated
+    softmax is exactly 0 in floats, not the rounding of two different sums)."""
+    if a.rank != 2 or axis not in (0, 1) or not B.is_op(a, "mul"):
+        return None
+    factors, stack = [], [a]
+    while stack:
+        f = stack.pop()
+        if B.is_op(f, "mul") and f.rank == 2:
+            stack.extend(f.args)
+        else:
+            factors.append(f)
+    padded = {f: (1,) * (2 - f.rank) + tuple(f.shape) for f in factors}
+    vary = [f for f in factors if padded[f][axis] != 1]
+    keep = [f for f in factors if padded[f][axis] == 1]
+    if not vary or not keep or any(padded[f][1 - axis] != 1 for f in vary):
+        return None
+    out = B.sum_(functools.reduce(B.mul, vary))
+    return functools.reduce(B.mul, [B.sum_(f, axis) if f.rank == 2 else f for f in keep], out)
 
 
 # -- common matrix factors -----------------------------------------------------

@@ -77,7 +77,8 @@ class Op:
     mp: Callable[..., Any] | None = None
     # extra: "helpers" (functions generated code needs), "rowwise" (softmax-like: acts
     # along an axis), "letter" (the name a derivation gives it as an intermediate),
-    # "log_form" (the op that computes log of it stably), "sympy" (scalar definition)
+    # "log_form" (the op that computes log of it stably), "sympy" (scalar definition),
+    # "sums_to_one" (its entries along its axis sum to 1: softmax)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -241,7 +241,7 @@ register(Op("norm", "call", 1, lambda s, a: (), params=("ord",), normalize=_norm
 register(Op("softmax", "call", 1, _same, params=("axis",), normalize=_normalize_rowwise("softmax"),
             doc="exp(A) / sum(exp(A)) along an axis", vjp=_vjp_softmax, fn=_np_softmax, mp=mp.softmax,
             numpy="_softmax({0}, axis={axis})", extra={"helpers": ("_softmax",), "rowwise": True, "letter": "S", "log_form": "log_softmax",
-                   "range": "unit"},
+                   "range": "unit", "sums_to_one": True},
             index=_index_softmax))
 register(Op("log_softmax", "call", 1, _same, params=("axis",),
             normalize=_normalize_rowwise("log_softmax"), doc="log(softmax(A)) along an axis",
