@@ -17,6 +17,7 @@ from types import ModuleType
 
 import numpy as np
 
+from ..evaluate import evaluate
 from ..shapes import dim_size
 from .differences import FAILED, NOT_JUDGED, PASSED, Check, check_function
 from .sample import draw_within, margin
@@ -70,12 +71,28 @@ def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool)
     common = dict(seed=seed, inside=inside, explain=explain)
     f_value = _call(value, p.expr.shape, p.dims)
     f_derivative = _call(derivative, r.shape, p.dims)
+
+    def judged(name, f, df, exact, out_rank):
+        """The check of ``df`` against differences of ``f``; where it fails, whether it is the
+        formula or its float64 evaluation: the same formula at 60 digits checked again."""
+        check = check_function(f, df, out_rank, sym, p.symbols, draw, **common)
+        if check.cause != "differences" or point is None or not _close(df(point), evaluate(
+                exact, point, p.dims, precise=True)):
+            return check           # (code that is not the formula, even at an ordinary point, is wrong)
+        precise = check_function(f, lambda v: evaluate(exact, v, p.dims, precise=True), out_rank, sym,
+                                 p.symbols, draw, **common)
+        if not precise.passed:
+            return check
+        return replace(check, cause="stability", why=(
+            f"{name} loses digits at the check's large or small inputs: it disagrees with finite "
+            "differences there, and the same formula evaluated at 60 digits does not"))
+
     if kind == "grad":
-        check = check_function(f_value, f_derivative, p.expr.rank, sym, p.symbols, draw, **common)
+        check = judged(f"{kind}_{r.symbol}", f_value, f_derivative, r.matrix, p.expr.rank)
     else:
         f_gradient = _call(gradient, r.gradient.shape, p.dims)
-        first = check_function(f_value, f_gradient, 0, sym, p.symbols, draw, **common)
-        second = check_function(f_gradient, f_derivative, r.gradient.rank, sym, p.symbols, draw, **common)
+        first = judged(f"grad_{r.symbol}", f_value, f_gradient, r.gradient, 0)
+        second = judged(f"hess_{r.symbol}", f_gradient, f_derivative, r.matrix, r.gradient.rank)
         check = _combine(first, second, f"grad_{r.symbol}", f"hess_{r.symbol}")
     if check.status != PASSED:
         return check
@@ -149,12 +166,20 @@ def _together(p, r, module, point) -> str:
     return ""
 
 
+def _close(got, want, tolerance: float = 1e-6) -> bool:
+    """``got`` is ``want`` to ``tolerance`` relative to its largest entry."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    if got.shape != want.shape or not (np.all(np.isfinite(got)) and np.all(np.isfinite(want))):
+        return False
+    return bool(np.max(np.abs(got - want), initial=0.0) <= tolerance * np.max(np.abs(want), initial=1e-300))
+
+
 def _combine(first: Check, second: Check, first_name: str, second_name: str) -> Check:
     """A Hessian's check from its two parts: the gradient against the value, then
     the Hessian against the gradient; the worse status wins."""
     rank = {PASSED: 0, NOT_JUDGED: 1, FAILED: 2}
     worst, name = max(((first, first_name), (second, second_name)), key=lambda cn: rank[cn[0].status])
-    why = f"{name}: {worst.why}" if worst.why else ""
+    why = worst.why if not worst.why or worst.why.startswith(name) else f"{name}: {worst.why}"
     return Check(second.symbol, second.shape, max(first.max_abs_error, second.max_abs_error),
                  max(first.max_rel_error, second.max_rel_error), second.directions, second.entries,
                  worst.status, second.scales, why, worst.cause)
