@@ -294,3 +294,19 @@ def test_exp_of_minus_a_times_exp_of_a_is_one():
     (the stability probe's finding); powers of one base are combined."""
     d = _derive("log(exp(2 + s0))", "s0:[]", "s0")
     assert d.verified and d.results["s0"].text == "1"
+
+
+def test_code_that_is_right_but_loses_digits_at_small_inputs_fails_as_unstable():
+    """grad_x = (x + 1e9) - 1e9 is x to 1e-7 at |x| ~ 1, but only to 1e-4 at the check's
+    scale 1e-3: it fails there, as a float64 problem (the formula x at 60 digits passes)."""
+    d = _derive("sum(x * x) / 2", "x:[n]", "x")
+    bad = _replace_function(d.code, "grad_x", "return (x + 1e9) - 1e9")
+    got = check_module(d.problem, d.results, load_module(bad))["x"]
+    assert got.status == "failed" and got.cause == "stability" and "loses digits" in got.why, got
+
+
+def test_softmax_rows_sum_to_one():
+    """Σ_k softmax(A)_ik = 1 (a fact of softmax's record): the Jacobian of
+    log_softmax(sum(v - M, axis=1)) is 0, not (1 - sum(softmax(...))) * ones(n, n)."""
+    d = _derive("log_softmax(sum(v - M, axis=1))", "v:[n] M:[n,1]", "v")
+    assert d.verified and d.results["v"].text == "0 * ones(n, n)"
