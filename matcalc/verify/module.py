@@ -147,9 +147,13 @@ def _run_all(p, r, module, names, point) -> str:
 def _together(p, r, module, point) -> str:
     """Why ``value_and_grad`` disagrees with ``value`` and ``grad_S``, or ''."""
     with np.errstate(all="ignore"):
-        v, grads = module.value_and_grad(**point)
-        alone = {"value": (module.value(**point), v),
-                 f"grad_{r.symbol}": (getattr(module, f"grad_{r.symbol}")(**point), grads.get(r.symbol))}
+        try:
+            v, grads = module.value_and_grad(**point)
+            alone = {"value": (module.value(**point), v),
+                     f"grad_{r.symbol}": (getattr(module, f"grad_{r.symbol}")(**point), grads.get(r.symbol))}
+        except np.linalg.LinAlgError:
+            return ""      # a singular matrix at this point: nothing to compare
+
     for name, (a, b) in alone.items():
         if b is None:
             return f"value_and_grad() returns no gradient for {r.symbol}"
