@@ -150,6 +150,17 @@ READ_OFF: list[dict] = [
     # sum(s * M * R, axis=0) and sum(M) * s * sum(R, axis=0) in one Jacobian: at scale 1e3 the
     # saturated softmax's zero came out as the rounding of two sums (now Σ_i c_i r_j = (Σ c) r_j)
     doc("softmax(sum(v ** 2 * M * R, axis=0))", "v:[n]:positive M:[n,1] R:[1,n]", "v"),
+    # campaign seed 4242: Σ_ij δ_ij c_i for a broadcast column c is Σ_i c_i, not tr(c) (a crash:
+    # "trace needs a square matrix")
+    doc("trace(M0 * (M1 + s2))", "M0:[n,1] M1:[n,n] s2:[]", "s2"),
+    doc("trace(v * M1)", "v:[n] M1:[n,n]", "v"),
+    # ... an mpmath power with an exponent past float range compared a 434,000-digit integer
+    # (30 s) or converted inf to int (a crash)
+    doc("(z0 + s6) ** exp(norm(M4 * v5))", "M4:[1,m] s6:[] v5:[m]:onehot,stochastic z0:[]:constant",
+        "v5", order=2, dims={"n": 2, "m": 3}),
+    # ... a gradient that is 0 for every input: value_and_grad and grad_v0 differ in rounding
+    # only, which the agreement check read as 2e284 relative
+    doc("sum(log_softmax(sum(v0 - M1, axis=1)))", "M1:[m,1] v0:[n]", "v0"),
 ]
 
 

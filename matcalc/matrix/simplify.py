@@ -386,12 +386,12 @@ def reduce_sum(e: ir.Expr, notes: list | None = None) -> ir.Expr:
     separable = _separable_sum(a, axis)
     if separable is not None and separable.shape == e.shape:
         return separable
-    if axis is None and B.is_op(a, "mul") and a.rank == 2:        # Σ_ij δ_ij M_ij = tr M
-        x, y = a.args
-        if B.is_eye(x) and y.rank == 2:
-            return B.call("trace", y)
-        if B.is_eye(y) and x.rank == 2:
-            return B.call("trace", x)
+    if axis is None and B.is_op(a, "mul") and a.rank == 2 and (B.is_eye(a.args[0]) or B.is_eye(a.args[1])):
+        other = a.args[1] if B.is_eye(a.args[0]) else a.args[0]
+        if other.shape == a.shape:                                # Σ_ij δ_ij M_ij = tr M
+            return B.call("trace", other)
+        if other.rank >= 1:          # δ_ij c_i for a column c (a row, a vector) broadcast: Σ_i c_i
+            return B.sum_(other)
     if axis is None and B.is_op(a, "sum") and a.args[0].rank == 2:   # Σ_i Σ_j M_ij = sum(M)
         return B.sum_(a.args[0])
     if B.is_ones(a):

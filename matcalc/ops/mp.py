@@ -79,11 +79,18 @@ def _div(a, b):
 
 
 def _pow(a, b):
+    if not (mpmath.isfinite(a) and mpmath.isfinite(b)):
+        try:
+            return a ** b
+        except (ZeroDivisionError, ValueError):
+            return NAN
     if abs(b) > 1e4 and a != 0:    # (mpmath's exact integer powers would take forever)
         magnitude = _exp(b * mpmath.log(abs(a)))
         if a > 0:
             return magnitude
-        return (magnitude if int(b) % 2 == 0 else -magnitude) if b == int(b) else NAN
+        if abs(b) > 1e18:          # an even integer to any precision float64 has
+            return magnitude
+        return (magnitude if int(b) % 2 == 0 else -magnitude) if mpmath.isint(b) else NAN
     try:
         return a ** b
     except ZeroDivisionError:      # 0 ** -1

@@ -154,6 +154,11 @@ def _together(p, r, module, point) -> str:
         except np.linalg.LinAlgError:
             return ""      # a singular matrix at this point: nothing to compare
 
+    # each compared on its natural scale, so that rounding around a 0 is not a disagreement
+    # (a gradient that is 0 for every input): the value's is |x| |∇f|, the gradient's |f| / |x|
+    x = float(np.max(np.abs(point[r.symbol]), initial=0.0)) or 1e-300
+    f, g = (float(np.max(np.abs(np.asarray(out, dtype=float)), initial=0.0)) for out, _ in alone.values())
+    natural = {"value": x * g, f"grad_{r.symbol}": f / x}
     for name, (a, b) in alone.items():
         if b is None:
             return f"value_and_grad() returns no gradient for {r.symbol}"
@@ -163,8 +168,10 @@ def _together(p, r, module, point) -> str:
         finite = np.isfinite(a) & np.isfinite(b)
         if np.any(np.isfinite(a) != np.isfinite(b)):
             return f"value_and_grad() and {name}() disagree on where {name} is finite"
-        size = max(float(np.max(np.abs(a[finite]))) if finite.any() else 0.0, 1e-300)
-        err = float(np.max(np.abs(a[finite] - b[finite]))) / size if finite.any() else 0.0
+        if not finite.any():
+            continue
+        size = max(float(np.max(np.abs(a[finite]))), float(np.max(np.abs(b[finite]))), natural[name], 1e-300)
+        err = float(np.max(np.abs(a[finite] - b[finite]))) / size
         if err > AGREE:
             return f"value_and_grad() and {name}() disagree by {err:.1e} (relative)"
     return ""
