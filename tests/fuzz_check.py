@@ -54,6 +54,7 @@ class Outcome:
     seconds: float = 0.0
     where: str = ""    # for a crash: exception type and the innermost engine frame
     functions: int = 0  # functions of the emitted module the check ran (value, grad_S, ...)
+    derived: bool = False   # a derivation came out (so there is a module to load)
 
     @property
     def signature(self) -> tuple[str, str]:
@@ -124,9 +125,11 @@ def examine(doc: dict, *, seed: int = 0, check_index: bool = True) -> Outcome:
     seconds = time.perf_counter() - start
     try:
         with np.errstate(all="ignore"):
-            return _judge(d, seed, check_index, seconds)
+            outcome = _judge(d, seed, check_index, seconds)
     except Exception as exc:   # noqa: BLE001
-        return _crash(exc, "while checking: ", seconds)
+        outcome = _crash(exc, "while checking: ", seconds)
+    outcome.derived = True
+    return outcome
 
 
 def _judge(d, seed: int, check_index: bool, seconds: float) -> Outcome:
