@@ -132,7 +132,10 @@ def apply(op: str, args: tuple[Expr, ...] | list[Expr], attrs: dict[str, Any] | 
 
 
 def walk(expr: Expr):
-    """Every node, parents before children (iterative: deep trees are fine)."""
+    """Every node as written out, parents before children (iterative: deep trees
+    are fine).  A subtree shared by several parents is visited at each use, so on
+    a graph with sharing this costs the written-out size: use :func:`distinct`
+    to visit each node once, :func:`tree_size` to count."""
     stack = [expr]
     while stack:
         node = stack.pop()
@@ -141,6 +144,68 @@ def walk(expr: Expr):
 
 
 # -- graph utilities ------------------------------------------------------------------
+
+def tree_size(expr: Expr, memo: dict[int, int] | None = None, count=None) -> int:
+    """How many nodes the tree has written out, shared subtrees counted at every
+    use (what printing it costs), in time linear in the distinct nodes: a node
+    shared by both arguments of each of 30 nested operations is counted 2**30
+    times without being visited more than once.  With ``count``, only the
+    nodes it holds true for are counted."""
+    memo = {} if memo is None else memo
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in memo:
+            continue
+        kids = node.children()
+        if ready or not kids:
+            memo[id(node)] = (1 if count is None or count(node) else 0) + sum(memo[id(c)] for c in kids)
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in kids if id(c) not in memo)
+    return memo[id(expr)]
+
+
+def digest(expr: Expr) -> str:
+    """A deterministic fingerprint of the structure (the same in every run, unlike
+    ``hash``), cached on each node and computed without recursion."""
+    import hashlib
+
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if "_digest" in node.__dict__:
+            continue
+        kids = node.children()
+        if ready or not kids:
+            if isinstance(node, Apply):
+                head = f"{node.op}{node.attrs!r}{node.shape!r}"
+            else:
+                head = f"{type(node).__name__}{getattr(node, 'name', '')}{getattr(node, 'value', '')}{node.shape!r}"
+            h = hashlib.blake2b(head.encode(), digest_size=12)
+            for c in kids:
+                h.update(c.__dict__["_digest"].encode())
+            node.__dict__["_digest"] = h.hexdigest()
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in kids)
+    return expr.__dict__["_digest"]
+
+
+def distinct(expr: Expr) -> list[Expr]:
+    """Every distinct node once (by identity), parents before children."""
+    seen: set[int] = set()
+    out: list[Expr] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        out.append(node)
+        stack.extend(reversed(node.children()))
+    return out
+
 
 ASSOCIATIVE = ("add", "mul", "matmul")
 

@@ -16,6 +16,7 @@ from .differentiate import ChainStep, backprop, hessian, jacobian
 from .matrix import build as B
 from .matrix.algebra import budget
 from .matrix.simplify import restore_shape, simplify
+from .matrix.share import inline, share
 from .render.text import to_text
 from .shapes import Shape
 from .spec import Problem, load
@@ -38,11 +39,21 @@ class Result:
     raw: ir.Expr
     steps: list[ChainStep] = field(default_factory=list, repr=False)
     gradient: ir.Expr | None = None   # for a Hessian: the gradient it differentiates
+    # a result whose written-out form is much bigger than its graph is written in
+    # named intermediates (matrix/share.py): ``named`` uses them, ``let`` defines them
+    named: ir.Expr | None = None
+    let: list[tuple[str, ir.Expr]] = field(default_factory=list, repr=False)
+
+    @property
+    def written(self) -> ir.Expr:
+        """The form to write out: in the ``let`` names when there are any."""
+        return self.named if self.named is not None else self.matrix
 
     @property
     def text(self) -> str:
-        """The result in the expression language (it parses again)."""
-        return to_text(self.matrix)
+        """The result in the expression language (it parses again, in the
+        context of :attr:`let` when that is not empty)."""
+        return to_text(self.written)
 
     @property
     def shape(self) -> Shape:
@@ -195,8 +206,24 @@ def _differentiate(problem: Problem, name: str) -> Result:
         kind = "jacobian"
         raw = jacobian(expr, sym, simplify)
         shape = expr.shape + sym.shape
-    matrix = simplify(raw) if not B.is_zero(raw) else raw
-    return Result(name, kind, restore_shape(matrix, shape), raw, steps, gradient)
+    matrix = restore_shape(simplify(raw) if not B.is_zero(raw) else raw, shape)
+    named, let = share(matrix, set(problem.symbols) | set(problem.dims))
+    return Result(name, kind, matrix, raw, steps, gradient, named if let else None, let)
+
+
+def read_back(text: str, let: list[tuple[str, str]], problem: Problem) -> ir.Expr:
+    """A result's text (and its ``let`` definitions, in order, each may use the
+    earlier ones) parsed again in the problem's symbols: what a script reading
+    the JSON ``matrix`` and ``let`` does."""
+    from .parse import parse
+
+    env = dict(problem.symbols)
+    full: dict[str, ir.Expr] = {}
+    for name, definition in let:
+        e = inline(parse(definition, env, problem.dims), full)
+        full[name] = e
+        env[name] = ir.Symbol(shape=e.shape, name=name)
+    return inline(parse(text, env, problem.dims), full)
 
 
 def check(problem: Problem, derivation: Derivation, *, seed: int = 0,

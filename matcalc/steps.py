@@ -36,6 +36,9 @@ from .matrix.simplify import Fact, restore_shape, simplify
 # letter the name starts with: each op record's "letter".
 NAMED = {name: op.extra["letter"] for name, op in OPS.items() if op.extra.get("letter")}
 ELEMENTWISE_NAMED = {name for name in NAMED if OPS[name].elementwise}
+# an adjoint longer than this (written out) is referred to by its name, ∂J/∂S₂,
+# in the edges out of it: nested softmaxes would otherwise double at every level
+NAME_ADJOINT_ABOVE = 16
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,10 @@ def explain(problem, result) -> Explanation | None:
         if holder not in adjoints:
             continue
         seed = adjoints[holder]
+        if holder != "J" and ir.tree_size(seed) > NAME_ADJOINT_ABOVE:
+            # too long to write again in every edge out of it: go on from its name,
+            # as a person writes backprop (∂J/∂S₁ = S₂ ⊙ (∂J/∂S₂ − ...))
+            seed = ir.Symbol(shape=seed.shape, name=f"∂J/∂{holder}")
         for target in targets:
             tsym = named_syms.get(target, sym if target == sym.name else None)
             if tsym is None or not any(s.name == target for s in body.symbols):

@@ -39,6 +39,7 @@ from matcalc.evaluate import evaluate
 from matcalc.index.einsum import evaluate_index
 from matcalc.index.lower import Pool, lower
 from matcalc.parse import parse
+from matcalc.pipeline import read_back
 from matcalc.render.text import to_text
 from matcalc.verify import draw_inputs
 
@@ -173,7 +174,7 @@ def _judge_results(d, seed: int, check_index: bool, seconds: float) -> Outcome:
                            f"(max abs error {c.max_abs_error:.3g}, rel {c.max_rel_error:.3g})", seconds)
         # the printed result parses again and has the same numbers
         try:
-            again = parse(result.text, p.symbols, p.dims)
+            again = read_back(result.text, [(n, to_text(e)) for n, e in result.let], p)
         except MatcalcError as exc:
             return Outcome("reprint", f"{result.text!r} does not parse again: {exc.message}", seconds)
         if again.shape != result.matrix.shape:

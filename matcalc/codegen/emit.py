@@ -48,7 +48,7 @@ class Emitter:
         text, prec = self._code(e)
         if e in self.shared and isinstance(e, ir.Apply) and not _trivial(e):
             name = self.fresh()
-            self.lines.append(f"{name} = {text}  # {show(e.shape)}: {_short(to_text(e))}")
+            self.lines.append(f"{name} = {text}  # {show(e.shape)}: {_short(e)}")
             self.names[e] = name
             return name, PREC_ATOM
         return text, prec
@@ -158,8 +158,25 @@ def _trivial(e: ir.Expr) -> bool:
     return (B.is_op(e, "transpose") and not isinstance(e.args[0], ir.Apply)) or B.is_op(e, "ones", "eye")
 
 
-def _short(text: str) -> str:
+def _short(e: ir.Expr) -> str:
+    """The start of ``e`` as text, for a comment; never printed whole when it is
+    long (written out, a graph with sharing can be millions of nodes)."""
+    text = to_text(e) if ir.tree_size(e) <= 60 else to_text(_prefix(e, 60))
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _prefix(e: ir.Expr, budget: int) -> ir.Expr:
+    """``e`` with its subtrees past the first ``budget`` nodes (preorder) cut to a
+    stand-in symbol: enough to print the first characters of."""
+    memo: dict[int, int] = {}
+    if ir.tree_size(e, memo) <= budget or not isinstance(e, ir.Apply):
+        return e
+    args, left = [], budget - 1
+    for a in e.args:
+        size = memo[id(a)]
+        args.append(_prefix(a, left) if left > 0 else ir.Symbol(shape=a.shape, name="..."))
+        left -= size
+    return ir.apply(e.op, args, dict(e.attrs))
 
 
 def _dim_code(d) -> str:

@@ -184,7 +184,7 @@ def _used(roots: list[ir.Expr]) -> tuple[set[str], set[str]]:
     used_syms: set[str] = set()
     used_dims: set[str] = set()
     for r in roots:
-        for node in ir.walk(r):
+        for node in ir.distinct(r):
             if isinstance(node, ir.Symbol):
                 used_syms.add(node.name)
             elif isinstance(node, ir.Dim):

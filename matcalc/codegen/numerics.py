@@ -87,7 +87,7 @@ def share_logs(roots: list[ir.Expr]) -> list[ir.Expr]:
     """When both F(A) and its log form L(A) are needed (softmax and log_softmax),
     compute F(A) as exp(L(A)): one pass over A instead of two, and still stable."""
     log_forms = {name: op.extra["log_form"] for name, op in OPS.items() if op.extra.get("log_form")}
-    logs = {(n.op, n.args[0], n.attrs) for r in roots for n in ir.walk(r)
+    logs = {(n.op, n.args[0], n.attrs) for r in roots for n in ir.distinct(r)
             if isinstance(n, ir.Apply) and n.op in log_forms.values()}
     if not logs:
         return roots

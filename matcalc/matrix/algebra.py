@@ -205,16 +205,27 @@ class Algebra:
 
 def _factor_key(node: ir.Expr):
     """Numbers, then scalars, then vectors and matrices: ``2 * lam * W``."""
-    from ..render.text import to_text
     is_sum = isinstance(node, ir.Apply) and node.op in ("add", "sub")
-    return (0 if isinstance(node, ir.Number) else 1, node.rank, is_sum, to_text(node))
+    return (0 if isinstance(node, ir.Number) else 1, node.rank, is_sum, _printed_key(node))
 
 
 def term_key(node: ir.Expr) -> str:
     """Order terms by what they are, not by their numeric coefficient:
     ``X.T @ (S - Y) / n`` before ``2 * lam * W`` (by ``X.T`` vs ``lam``)."""
+    return re.sub(r"^[0-9.]+ \* ", "", _printed_key(node))
+
+
+KEY_NODES = 400
+
+
+def _printed_key(node: ir.Expr) -> str:
+    """The printed text, for an order a reader recognises; past KEY_NODES nodes
+    written out (printing grows with every shared use) a structural fingerprint,
+    sorted after every printed key, so ordering never costs more than the graph."""
     from ..render.text import to_text
-    return re.sub(r"^[0-9.]+ \* ", "", to_text(node))
+    if ir.tree_size(node) <= KEY_NODES:
+        return to_text(node)
+    return "\uffff" + ir.digest(node)
 
 
 def factor_common(e: sympy.Expr) -> sympy.Expr:
@@ -280,7 +291,13 @@ def simplify_elementwise(node: ir.Expr, leaf_map) -> ir.Expr:
     except (RecursionError, ValueError, OverflowError):
         # sympy gives up on some towers of powers (or makes integers too long to
         # print); the unsimplified form is still right
+        pass
+    try:        # the form as written, through sympy's automatic evaluation
         return alg.to_ir(e) if _depth_ok(e) else _rebuild(node, leaf_map)
+    except ValueError:
+        # sympy's automatic evaluation left the reals: sqrt(-x*x) is I*|x| to
+        # sympy; the IR keeps the form as written (NaN off x = 0, as numpy says)
+        return _rebuild(node, leaf_map)
 
 
 def _depth_ok(e) -> bool:

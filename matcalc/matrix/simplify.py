@@ -49,18 +49,15 @@ def _declared_symmetric(a: ir.Expr) -> bool:
 def simplify(expr: ir.Expr, notes: list | None = None) -> ir.Expr:
     """The tidied form of ``expr`` (same value, same shape).  Facts from the
     declared props that it used are appended to ``notes`` (:class:`Fact`)."""
-    from ..render.text import to_text
-
     shape = expr.shape
     current = expr
-    seen = {to_text(current)}
+    seen = {current}    # structural: hashes are cached per node, so this is cheap on a DAG
     for _ in range(MAX_ROUNDS):
         nxt = _Pass(notes).run(current)
-        text = to_text(nxt)
-        if text in seen:
+        if nxt in seen:
             current = nxt if _size(nxt) <= _size(current) else current
             break
-        seen.add(text)
+        seen.add(nxt)
         current = nxt
     return restore_shape(current, shape)
 
@@ -81,7 +78,7 @@ def restore_shape(expr: ir.Expr, shape) -> ir.Expr:
 
 
 def _size(expr: ir.Expr) -> int:
-    return sum(1 for _ in ir.walk(expr))
+    return ir.tree_size(expr)
 
 
 class _Pass:
@@ -250,7 +247,7 @@ def split_scalar(e: ir.Expr):
 
 
 def _transposes(e: ir.Expr) -> int:
-    return sum(1 for x in ir.walk(e) if B.is_op(x, "transpose"))
+    return ir.tree_size(e, count=lambda x: B.is_op(x, "transpose"))
 
 
 def transpose(a: ir.Expr, notes: list | None = None) -> ir.Expr:

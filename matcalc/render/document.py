@@ -98,7 +98,7 @@ def _build(derivation, figures: bool = True) -> list[Block]:
     blocks = [Block("title", (p.name,))]
     if p.description:
         blocks.append(Block("text", (_sentence(p.description),)))
-    small = sum(1 for _ in ir.walk(p.expr)) <= MAX_STEP_NODES
+    small = ir.tree_size(p.expr) <= MAX_STEP_NODES
     if small:
         blocks.append(Block("math", ((Math("J", "J"), _m(p.expr), _shape_math(p.expr.shape)),)))
     else:
@@ -132,13 +132,21 @@ def _build(derivation, figures: bool = True) -> list[Block]:
         lhs = _d(symbol) if r.kind != "hessian" else Math(f"∂²J/∂{uni_name(symbol)}²",
                                                              f"\\frac{{\\partial^2 J}}{{\\partial {latex_name(symbol)}^2}}")
         blocks.append(Block("result", (lhs, _m(named), _shape_math(r.shape))))
-        source = ex if ex is not None else ew
-        used = [d for d in source.definitions if _uses(named, d.name, source)] if source is not None else []
-        if used and named is not r.matrix:
-            blocks.append(Block("text", ("where ", *_join([Math(f"{uni_name(d.name)} = {to_unicode(d.full)}",
-                                                                f"{latex_name(d.name)} = {to_latex(d.full)}")
-                                                           for d in used]), ".")))
-        blocks.append(Block("code", ("In the expression language: ", to_text(r.matrix))))
+        if r.let:       # too long to write out: in named intermediates (matrix/share.py)
+            named = r.named
+            blocks[-1] = Block("result", (lhs, _m(named), _shape_math(r.shape)))
+            blocks.append(Block("text", ("where ", *_join([Math(f"{uni_name(n)} = {to_unicode(e)}",
+                                                                f"{latex_name(n)} = {to_latex(e)}")
+                                                           for n, e in r.let]), ".")))
+        else:
+            source = ex if ex is not None else ew
+            used = [d for d in source.definitions if _uses(named, d.name, source)] if source is not None else []
+            if used and named is not r.matrix:
+                blocks.append(Block("text", ("where ", *_join([Math(f"{uni_name(d.name)} = {to_unicode(d.full)}",
+                                                                    f"{latex_name(d.name)} = {to_latex(d.full)}")
+                                                               for d in used]), ".")))
+        lets = "".join(f"let {n} = {to_text(e)}; " for n, e in r.let)
+        blocks.append(Block("code", ("In the expression language: ", lets + r.text)))
         c = derivation.verification.get(symbol)
         if c is not None:
             blocks.append(Block("text", (_verdict(c, figures),)))

@@ -30,7 +30,10 @@ _ADD, _HADAMARD, _MUL, _NEG, _POW, _ATOM = 1, 1.5, 2, 3, 4, 5
 
 
 def name(text: str) -> str:
-    """``lam -> \\lambda``, ``W1 -> W_{1}``, ``Sigma_inv -> \\Sigma_{inv}``."""
+    """``lam -> \\lambda``, ``W1 -> W_{1}``, ``Sigma_inv -> \\Sigma_{inv}``; ``∂J/∂S1``
+    (an adjoint the steps refer to by name) -> ``\\frac{\\partial J}{\\partial S_{1}}``."""
+    if text.startswith("∂J/∂"):
+        return f"\\frac{{\\partial J}}{{\\partial {name(text[4:])}}}"
     m = re.fullmatch(r"([A-Za-z]+?)_?(\d+|_[A-Za-z0-9]+)?", text)
     base, sub = (m.group(1), m.group(2)) if m else (text, None)
     base = ALIASES.get(base, base)

@@ -90,6 +90,7 @@ def derivation(console: Console, d, path: Path, shapes: bool, show_code: bool, s
 
 def as_dict(d) -> dict:
     from .latex import to_latex
+    from .text import to_text
 
     return {
         "name": d.name,
@@ -97,8 +98,10 @@ def as_dict(d) -> dict:
         "order": d.order,
         "shape": list(d.shape),
         "wrt": list(d.problem.wrt),
-        "results": {name: {"matrix": r.text, "latex": to_latex(r.matrix), "shape": list(r.shape),
-                           "kind": r.kind} for name, r in d.results.items()},
+        "results": {name: {"matrix": r.text, "latex": to_latex(r.written), "shape": list(r.shape),
+                           "kind": r.kind,
+                           **({"let": {n: to_text(e) for n, e in r.let}} if r.let else {})}
+                    for name, r in d.results.items()},
         "code": d.code,
         "verification": {name: {"max_abs_error": _number(c.max_abs_error),
                                 "max_rel_error": _number(c.max_rel_error), "passed": c.passed,

@@ -28,7 +28,10 @@ _ADD, _HAD, _MUL, _NEG, _POW, _ATOM = 1, 1.5, 2, 3, 4, 5
 
 
 def name(text: str) -> str:
-    """``lam -> λ``, ``W1 -> W₁``, ``x_0 -> x₀``."""
+    """``lam -> λ``, ``W1 -> W₁``, ``x_0 -> x₀``; ``∂J/∂S1`` (an adjoint the steps
+    refer to by name) -> ``∂J/∂S₁``."""
+    if text.startswith("∂J/∂"):
+        return "∂J/∂" + name(text[4:])
     m = re.fullmatch(r"([A-Za-z]+?)_?(\d+)", text)
     if m:
         return GREEK.get(m.group(1), m.group(1)) + m.group(2).translate(SUB)

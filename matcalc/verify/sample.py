@@ -22,7 +22,7 @@ def domains(expr: ir.Expr) -> dict[str, set[str]]:
     """Which symbols must be drawn positive / spd / well-conditioned so that
     every operation is defined at the random point (``log(X)`` needs X > 0)."""
     need: dict[str, set[str]] = {}
-    for node in ir.walk(expr):
+    for node in ir.distinct(expr):
         if not isinstance(node, ir.Apply):
             continue
         domain = OPS[node.op].domain

@@ -111,7 +111,7 @@ def _pins(expr: ir.Expr, symbols) -> list[tuple[ir.Symbol, ir.Expr, float]]:
     of props and of the sum's shape: the sum is 0 when ``S = sign * T``."""
     out = []
     seen = set()
-    for node in ir.walk(expr):
+    for node in ir.distinct(expr):
         if not (isinstance(node, ir.Apply) and node.op in ("add", "sub")):
             continue
         a, b = node.args
