@@ -10,7 +10,9 @@ memory and writes the ones that changed (atomically), or, with
 ``check=True``, writes nothing and reports which files are stale.  The
 outputs are deterministic: the documents leave out the measured error
 figures (they vary in the last digits from one BLAS to another) and say only
-whether the check passed.
+whether the check passed.  Each starts with matcalc's generated-file header
+(:func:`matcalc.files.header`), and only a file that carries it is replaced
+unless ``force``: the gallery never overwrites a file it did not make.
 
 Library code: it raises nothing for a case that fails; each case carries its
 own outcome, and the command line chooses the exit code.
@@ -205,14 +207,12 @@ def regenerate(directory: str | Path = "derivations", *, check: bool = False, se
 
 
 def _current(out: Output) -> bool:
-    """Does the file hold exactly ``out.text``?  Only a regular file is read
-    (and only when its size fits): never a FIFO or a device."""
-    data = out.text.encode("utf-8")
+    """Does the file hold ``out.text`` (newlines read as text, so a CRLF
+    checkout is current)?  Only a regular file is read: never a FIFO or device."""
     try:
-        st = os.stat(out.path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+        if not stat.S_ISREG(os.stat(out.path).st_mode):
             return False
-        return out.path.read_bytes() == data
+        return out.path.read_text(encoding="utf-8", errors="replace") == out.text
     except OSError:
         return False
 

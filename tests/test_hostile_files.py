@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from matcalc.errors import FileError
 from matcalc import files
+from matcalc.errors import FileError
 from matcalc.files import write_atomic
 from matcalc.gallery import cases_in, outputs, regenerate
 from support import REPO, run_cli, run_subprocess
@@ -276,7 +276,7 @@ def read_only_dir(tmp_path):
     mnt = tmp_path / "ro"
     mnt.mkdir()
     if shutil.which("mount") is None or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mnt)], capture_output=True).returncode:
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mnt)], capture_output=True, check=False).returncode:
         pytest.skip("cannot mount a read-only file system here")
     try:
         yield mnt
@@ -305,7 +305,7 @@ def immutable(tmp_path):
     target = tmp_path / "frozen.tex"
     target.write_text("frozen\n")
     if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(target)],
-                                                        capture_output=True).returncode:
+                                                        capture_output=True, check=False).returncode:
         pytest.skip("cannot make a file immutable here (chattr +i needs root and ext4/xfs/btrfs)")
     try:
         yield target
