@@ -21,6 +21,7 @@ from rich.text import Text
 
 from . import __version__
 from .errors import MatcalcError
+from .files import output_path
 
 EPILOG = """\
 Examples:
@@ -101,18 +102,20 @@ def derive(
                                                 show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")]
     = False,
-    emit_code: Annotated[Path | None, typer.Option(
-        "--emit-code", help="Write the numpy module to this file (several derivations: one file each, "
+    emit_code: Annotated[str | None, typer.Option(
+        "--emit-code", metavar="FILE", help="Write the numpy module to this file (several derivations: one file each, "
         "named FILE_<name>.py).", show_default=False)] = None,
     target: Annotated[CodeTarget, typer.Option(
         "--target", help="What --emit-code writes: a numpy module, or an array-API module that runs on "
         "numpy, CuPy, PyTorch, JAX and Dask arrays (needs array-api-compat).")] = CodeTarget.numpy,
     show_code: Annotated[bool, typer.Option("--show-code", help="Print the generated numpy module.")]
     = False,
-    latex: Annotated[Path | None, typer.Option("--latex", help="Write the derivation as a LaTeX document.",
-                                               show_default=False)] = None,
-    markdown: Annotated[Path | None, typer.Option("--markdown", help="Write the derivation as Markdown.",
-                                                  show_default=False)] = None,
+    latex: Annotated[str | None, typer.Option("--latex", metavar="FILE",
+                                              help="Write the derivation as a LaTeX document.",
+                                              show_default=False)] = None,
+    markdown: Annotated[str | None, typer.Option("--markdown", metavar="FILE",
+                                                 help="Write the derivation as Markdown.",
+                                                 show_default=False)] = None,
     steps: Annotated[bool, typer.Option("--steps/--no-steps", help="Show the derivation steps.")] = True,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the check of the emitted code.")]
     = False,
@@ -138,6 +141,12 @@ def derive(
     console = _Out(highlight=False)
     outputs = []
     failed = False
+    planned = []            # every output file of the run: written once all are derived and checked
+    try:
+        emit_code, latex, markdown = (output_path(raw, option) for raw, option in
+                                      ((emit_code, "--emit-code"), (latex, "--latex"), (markdown, "--markdown")))
+    except MatcalcError as err:
+        _fail(err, debug)
     for path in files:
         try:
             # the check runs the module that is written (both, for an array-API one)
@@ -145,9 +154,8 @@ def derive(
             result = run(path, verify=not no_verify, seed=seed, targets=targets)
             derivations = result if isinstance(result, list) else [result]
             if emit_code is not None:
-                _write_code(derivations, emit_code, files, console if not (as_json or quiet) else None,
-                            target.value)
-            _write_documents(derivations, latex, markdown, files, console if not (as_json or quiet) else None)
+                planned += _code_outputs(derivations, emit_code, path, target.value)
+            planned += _document_outputs(derivations, latex, markdown, path)
         except MatcalcError as err:
             _fail(err, debug)
         except Exception as exc:  # a bug: say so in one line, never a traceback
@@ -161,6 +169,12 @@ def derive(
                     console.print(Text(f"{name}: {r.text}"))
             else:
                 show_derivation(console, d, path, shapes, show_code, steps)
+    try:
+        _write(planned, files, console if not (as_json or quiet) else None)
+    except MatcalcError as err:
+        _fail(err, debug)
+    except Exception as exc:
+        _internal(exc, debug)
     if as_json:
         payload = outputs[0] if len(outputs) == 1 else {"derivations": outputs}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
@@ -168,26 +182,36 @@ def derive(
         raise typer.Exit(1)
 
 
-def _write_code(derivations, target: Path, inputs, console, code_target: str = "numpy") -> None:
+def _code_outputs(derivations, target: Path, source: Path, code_target: str = "numpy") -> list:
+    """The module(s) --emit-code writes for one input file: TARGET, or
+    TARGET_<name>.py each for a derivations: list."""
     from .codegen import emit_module
-    from .files import write_atomic
+    from .files import Output, stamped
 
-    for d in derivations:
-        out = target if len(derivations) == 1 else target.with_name(f"{target.stem}_{d.name}.py")
-        write_atomic(out, d.code if code_target == "numpy" else emit_module(d, code_target), protect=inputs)
-        if console is not None:
-            console.print(Text(f"wrote {out}", style="dim"))
+    origin = f"--emit-code for {source}"
+    return [Output(target if len(derivations) == 1 else target.with_name(f"{target.stem}_{d.name}.py"),
+                   stamped(d.code if code_target == "numpy" else emit_module(d, code_target), "python", source.name),
+                   origin)
+            for d in derivations]
 
 
-def _write_documents(derivations, latex, markdown, inputs, console) -> None:
-    from .files import write_atomic
+def _document_outputs(derivations, latex, markdown, source: Path) -> list:
+    """The documents --latex and --markdown write for one input file."""
+    from .files import Output, stamped
     from .render.document import to_latex_document, to_markdown
 
-    for target, render in ((latex, to_latex_document), (markdown, to_markdown)):
-        if target is not None:
-            write_atomic(target, render(derivations), protect=inputs)
-            if console is not None:
-                console.print(Text(f"wrote {target}", style="dim"))
+    return [Output(target, stamped(render(derivations), kind, source.name), f"{option} for {source}")
+            for target, render, kind, option in ((latex, to_latex_document, "latex", "--latex"),
+                                                 (markdown, to_markdown, "markdown", "--markdown"))
+            if target is not None]
+
+
+def _write(planned, inputs, console) -> None:
+    """Check all outputs of the run together (collisions, inputs), then write them."""
+    from .files import plan, write_all
+
+    write_all(plan(planned, protect=inputs),
+              (lambda out: console.print(Text(f"wrote {out}", style="dim"))) if console is not None else None)
 
 
 @app.command(epilog="""Example:
@@ -252,12 +276,16 @@ def gallery(
     check_only: Annotated[bool, typer.Option("--check", help="Write nothing; list the stale files and exit "
                                              "1 if there are any.")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs of the check.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace output files even when they do not carry "
+                                        "matcalc's generated-file header (hand-written ones).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
 ):
     """Derive, verify and regenerate every case of a gallery directory.
 
     For each NAME.yaml writes NAME.tex, NAME.md and NAME.py beside it, and an
     index README.md linking them (only the files that changed, atomically).
+    A file that exists without matcalc's generated-file header is not
+    replaced (exit 2, nothing written) unless --force.
     Exit code 0: all verified (and, with --check, nothing stale); 1: a case
     failed its check, or --check found stale files; 2: bad input.
     """
@@ -272,7 +300,7 @@ def gallery(
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
             task = bar.add_task("deriving", total=total)
-            report = regenerate(directory, check=check_only, seed=seed,
+            report = regenerate(directory, check=check_only, seed=seed, force=force,
                                 progress=lambda case: bar.update(task, advance=1, description=case.name))
     except MatcalcError as err:
         _fail(err, debug)

@@ -10,7 +10,9 @@ memory and writes the ones that changed (atomically), or, with
 ``check=True``, writes nothing and reports which files are stale.  The
 outputs are deterministic: the documents leave out the measured error
 figures (they vary in the last digits from one BLAS to another) and say only
-whether the check passed.
+whether the check passed.  Each starts with matcalc's generated-file header
+(:func:`matcalc.files.header`), and only a file that carries it is replaced
+unless ``force``: the gallery never overwrites a file it did not make.
 
 Library code: it raises nothing for a case that fails; each case carries its
 own outcome, and the command line chooses the exit code.
@@ -18,12 +20,15 @@ own outcome, and the command line chooses the exit code.
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import FileError, MatcalcError
+from .files import HEADER_TEXT, Output, carries_header, header, plan, stamped, write_all
 
 SUFFIXES = (".tex", ".md", ".py")
 INDEX = "README.md"
@@ -78,11 +83,19 @@ class Report:
 
 
 def cases_in(directory: str | Path) -> list[Path]:
-    """The expr.yaml files of a gallery directory, by name."""
+    """The expr.yaml files of a gallery directory, by name.  A symlink to a
+    file outside the directory is refused, not read: the gallery is the
+    directory, and an error message would echo a line of a file it never held."""
     directory = Path(directory)
     if not directory.is_dir():
         raise FileError(f"{directory} is not a directory", hint="give the gallery directory, e.g. derivations/")
     paths = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    root = os.path.realpath(directory)
+    for p in paths:
+        if p.is_symlink() and os.path.commonpath([root, os.path.realpath(p)]) != root:
+            raise FileError(f"{p} is a symbolic link to a file outside the gallery directory",
+                            hint="matcalc does not follow links out of the gallery: copy the file in, "
+                                 "or remove the link")
     if not paths:
         raise FileError(f"{directory} holds no .yaml cases", hint="a gallery case is an expr.yaml file")
     return paths
@@ -92,13 +105,14 @@ def outputs(path: Path, derivations: list) -> dict[Path, str]:
     """The generated files beside one case, rendered in memory."""
     from .render.document import to_latex_document, to_markdown
 
-    out = {path.with_suffix(".tex"): to_latex_document(derivations, figures=False),
-           path.with_suffix(".md"): to_markdown(derivations, figures=False)}
+    source = path.name
+    out = {path.with_suffix(".tex"): stamped(to_latex_document(derivations, figures=False), "latex", source),
+           path.with_suffix(".md"): stamped(to_markdown(derivations, figures=False), "markdown", source)}
     if len(derivations) == 1:
-        out[path.with_suffix(".py")] = derivations[0].code
+        out[path.with_suffix(".py")] = stamped(derivations[0].code, "python", source)
     else:       # a derivations: list, one module each, named as --emit-code names them
         for d in derivations:
-            out[path.with_name(f"{path.stem}_{d.name}.py")] = d.code
+            out[path.with_name(f"{path.stem}_{d.name}.py")] = stamped(d.code, "python", source)
     return out
 
 
@@ -124,7 +138,7 @@ def index(directory: Path, cases: list[Case]) -> str:
     """``README.md`` of the gallery: one line per case, linking its outputs."""
     from .render.unicode import name as uni_name, to_unicode
 
-    lines = ["# Gallery", "",
+    lines = [header("markdown", "the .yaml cases in this directory").rstrip("\n"), "# Gallery", "",
              "Classic matrix-calculus results derived, step by step, by matcalc and checked against "
              "finite differences. Each case is an `expr.yaml`; beside it are the derivation as a "
              "LaTeX document (`.tex`) and as Markdown (`.md`), and the generated numpy module (`.py`).",
@@ -158,16 +172,19 @@ def _cell(text: str) -> str:
 
 
 def regenerate(directory: str | Path = "derivations", *, check: bool = False, seed: int = 0,
-               progress: Callable[[Case], None] | None = None) -> Report:
+               force: bool = False, progress: Callable[[Case], None] | None = None) -> Report:
     """Derive, verify and regenerate every case of a gallery directory.
 
     Writes each output that differs from the file on disk (atomically), and
     the index ``README.md``; with ``check=True`` writes nothing and lists the
     stale files instead.  ``progress`` is called after each case.  A case whose
     input is bad or that crashes gets no outputs and is left out of the index.
-    """
-    from .files import write_atomic
 
+    Every output is planned before any is written: two cases that would write
+    one file (``a.yaml`` and ``a.yml``), or a stale file that does not carry
+    matcalc's generated-file header (a hand-written ``README.md``) unless
+    ``force``, raise a FileError and nothing is written.
+    """
     directory = Path(directory)
     paths = cases_in(directory)
     report = Report(directory, [])
@@ -176,18 +193,35 @@ def regenerate(directory: str | Path = "derivations", *, check: bool = False, se
         report.cases.append(case)
         if progress is not None:
             progress(case)
-    wanted: dict[Path, str] = {}
-    for case in report.cases:
-        wanted.update(case.outputs)
+    wanted = [Output(target, text, case.path.name) for case in report.cases
+              for target, text in case.outputs.items()]
     good = [c for c in report.cases if c.derivations]
-    wanted[directory / INDEX] = index(directory, good)
-    inputs = list(paths)
-    for target, text in wanted.items():
-        current = target.read_text(encoding="utf-8") if target.is_file() else None
-        if current == text:
-            continue
-        report.stale.append(target)
-        if not check:
-            write_atomic(target, text, protect=inputs)
-            report.written.append(target)
+    wanted.append(Output(directory / INDEX, index(directory, good), "the gallery index"))
+    stale = [out for out in plan(wanted, protect=paths) if not _current(out)]
+    if not force:
+        _refuse_foreign(stale)
+    report.stale = [out.path for out in stale]
+    if not check:
+        write_all(stale, report.written.append)
     return report
+
+
+def _current(out: Output) -> bool:
+    """Does the file hold ``out.text`` (newlines read as text, so a CRLF
+    checkout is current)?  Only a regular file is read: never a FIFO or device."""
+    try:
+        if not stat.S_ISREG(os.stat(out.path).st_mode):
+            return False
+        return out.path.read_text(encoding="utf-8", errors="replace") == out.text
+    except OSError:
+        return False
+
+
+def _refuse_foreign(stale: list[Output]) -> None:
+    """Refuse to replace files matcalc did not generate (no header)."""
+    foreign = [out.path for out in stale if os.path.lexists(out.path) and not carries_header(out.path)]
+    if foreign:
+        names = ", ".join(str(p) for p in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise FileError(f"not generated by matcalc (no \"{HEADER_TEXT}\" first line), so not replaced: {names}; "
+                        "nothing was written",
+                        hint="move the file away, or run again with --force to replace it")

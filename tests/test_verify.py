@@ -3,6 +3,7 @@ alarms and no false passes; and interrupted runs leave no half-written file."""
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import yaml
 
 import matcalc
 from matcalc import ir
@@ -120,47 +122,54 @@ N_INTERRUPTED_FILES = 30   # about 50 ms of work each: the run is far from done 
 
 @pytest.fixture(scope="module")
 def interrupted_run(tmp_path_factory):
-    """``matcalc derive`` on many copies of a derivation with ``--emit-code``, sent SIGINT
-    as soon as its first line of output shows it is inside the run (past interpreter and
-    import start-up, one file written): no sleep stands in for that readiness.  The
+    """``matcalc derive`` on many files of two derivations each with ``--emit-code``
+    (one module per derivation, all names distinct), sent SIGINT as soon as its first
+    line of output shows it is inside the run (past interpreter and import start-up,
+    the first file derived): no sleep stands in for that readiness.  Outputs are
+    written only once every file is derived, so an interrupted run writes none.  The
     timeouts are only a safety net, so that a hung child fails the tests instead of
     hanging them."""
     if sys.platform == "win32":
         pytest.skip("POSIX signals")
     tmp_path = tmp_path_factory.mktemp("interrupted")
-    original = (REPO / "derivations" / "mlp_two_layer.yaml").read_text()
-    inputs = [tmp_path / f"case{i:02d}.yaml" for i in range(N_INTERRUPTED_FILES)]
-    for path in inputs:
-        path.write_text(original)
+    doc = yaml.safe_load((REPO / "derivations" / "mlp_two_layer.yaml").read_text())
+    inputs = [tmp_path / f"case{i:02d}.yaml" for i in range(N_INTERRUPTED_FILES // 2)]
+    originals = {}
+    for i, path in enumerate(inputs):
+        originals[path] = yaml.safe_dump({"derivations": [{**copy.deepcopy(doc), "name": f"{ab}{i:02d}"} for ab in "ab"]})
+        path.write_text(originals[path])
     out = tmp_path / "grads.py"
     # rich flushes after each print; unbuffered output makes the first line certain to arrive
     proc = subprocess.Popen([sys.executable, "-m", "matcalc", "derive", *map(str, inputs), "--emit-code", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1",    # this checkout's matcalc, not an installed one
+                                 "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))})
     watchdog = threading.Timer(120, proc.kill)
     watchdog.start()
     try:
-        first = proc.stdout.readline()     # "wrote .../grads.py": the first file is done
+        first = proc.stdout.readline()     # "a00  (case00.yaml)": the first file is derived
         proc.send_signal(signal.SIGINT)
         rest, stderr = proc.communicate(timeout=120)
     finally:
         watchdog.cancel()
     return SimpleNamespace(first=first, rest=rest, stderr=stderr, returncode=proc.returncode, dir=tmp_path,
-                           inputs=inputs, original=original, out=out)
+                           originals=originals, modules=sorted(tmp_path.glob("grads*.py")))
 
 
 def test_sigint_during_a_run_leaves_no_partial_output(interrupted_run):
-    """SIGINT while deriving: exit 130, no traceback, no partial or temp file, inputs intact."""
+    """SIGINT while deriving: exit 130, no traceback, no output or temp file, inputs intact."""
     run = interrupted_run
-    assert run.first.startswith("wrote "), (run.first, run.stderr)
+    assert "case00.yaml" in run.first, (run.first, run.stderr)
     assert "Traceback" not in run.stderr
-    if run.returncode == 0:            # it finished first: the file is whole and nothing was said
+    if run.returncode == 0:            # it finished first: every module is whole and nothing was said
         assert run.stderr == ""
+        assert len(run.modules) == N_INTERRUPTED_FILES
+        assert all("def value_and_grad" in path.read_text() for path in run.modules)
     else:
         assert run.returncode == 130, (run.returncode, run.stderr)
-    assert "def value_and_grad" in run.out.read_text()     # written whole by the first file, never half
+        assert run.modules == []       # planned, never started: nothing half-done
     assert not list(run.dir.glob(".*.tmp"))
-    assert all(path.read_text() == run.original for path in run.inputs)
+    assert all(path.read_text() == text for path, text in run.originals.items())
 
 
 def test_sigint_during_a_run_says_so_in_one_line(interrupted_run):
