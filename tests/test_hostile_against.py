@@ -254,14 +254,16 @@ def test_the_child_does_not_outlive_a_killed_matcalc(tmp_path):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     child = None
     try:
-        child = _wait_for(lambda: marker.exists() and marker.read_text() and int(marker.read_text()))
+        child = _wait_for(lambda: (marker.exists() and marker.read_text() and int(marker.read_text()))
+                          or parent.poll() is not None)
+        assert child is not True, "matcalc ended before the user's function ran"
         parent.kill()
         parent.wait()
         assert _wait_for(lambda: not _alive(child)), "the child kept running the user's loop"
     finally:
         parent.kill()
         parent.wait()
-        if child and _alive(child):    # this test failed: do not leave the loop running
+        if child and child is not True and _alive(child):    # this test failed: do not leave the loop running
             os.kill(child, signal.SIGKILL)
 
 
