@@ -8,16 +8,18 @@ they differ say how (a constant factor, a transpose, a sign, a missing term).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import math
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .errors import FileError, InputError
+from .errors import InputError
 from .evaluate import evaluate
+from .usercode import DEFAULT_TIMEOUT, UserProcess, call, load_function  # noqa: F401 (load_function: API)
 from .verify import draw_inputs
+
+TOLERANCE = 1e-6    # relative to the largest entry of matcalc's result
 
 
 @dataclass(frozen=True)
@@ -30,30 +32,6 @@ class AgainstReport:
     diagnosis: str
 
 
-def load_function(spec: str):
-    """``path/to/file.py:name`` -> the callable.  This runs the user's own file,
-    which they asked for by naming it (as pytest runs test files)."""
-    if ":" not in spec:
-        raise InputError(f"--against needs FILE.py:FUNCTION, not {spec!r}", hint="e.g. my_grads.py:grad_W")
-    path_text, name = spec.rsplit(":", 1)
-    path = Path(path_text)
-    if not path.is_file():
-        raise FileError(f"no such file: {path}")
-    module_name = f"_matcalc_user_{abs(hash(str(path.resolve())))}"
-    loader_spec = importlib.util.spec_from_file_location(module_name, path)
-    if loader_spec is None or loader_spec.loader is None:
-        raise FileError(f"cannot import {path} as Python")
-    module = importlib.util.module_from_spec(loader_spec)
-    sys.modules[module_name] = module
-    try:
-        loader_spec.loader.exec_module(module)
-    except Exception as exc:  # the user's file failed: say so, without our traceback
-        raise InputError(f"importing {path} failed: {type(exc).__name__}: {exc}") from None
-    if not hasattr(module, name):
-        raise InputError(f"{path} defines no {name!r}")
-    return getattr(module, name)
-
-
 def symbol_for(function_name: str, wrt: tuple[str, ...]) -> str:
     for prefix in ("grad_", "hess_", "d", ""):
         if function_name.startswith(prefix) and function_name[len(prefix):] in wrt:
@@ -64,35 +42,56 @@ def symbol_for(function_name: str, wrt: tuple[str, ...]) -> str:
                      hint=f"name it grad_<symbol> or pass --wrt (one of {', '.join(wrt)})")
 
 
-def check_against(derivation, function, symbol: str, *, seed: int = 0, trials: int = 3) -> AgainstReport:
+def check_against(derivation, function, symbol: str, *, seed: int = 0, trials: int = 3,
+                  timeout: float | None = DEFAULT_TIMEOUT) -> AgainstReport:
+    """Compare ``function`` with matcalc's ``symbol`` result at ``trials`` random inputs.
+
+    ``function`` is a callable, run in this process (with no time limit: a
+    thread cannot be stopped), or ``"FILE.py:NAME"``, run in a child process
+    that is killed after ``timeout`` seconds per call (None: no limit).
+    Anything it returns that is not an array of numbers, and anything it does
+    instead of returning, is an InputError; an array that differs (a wrong
+    shape, a NaN, a wrong number) is a report that does not agree.
+    """
     p = derivation.problem
     result = derivation.results[symbol]
     rng = np.random.default_rng(seed)
     worst_abs = worst_rel = 0.0
-    diagnoses: list[str] = []
-    for _ in range(trials):
-        values = draw_inputs([p.expr, result.matrix], p.symbols, p.dims, rng)
-        ours = np.asarray(evaluate(result.matrix, values, p.dims), dtype=float)
-        try:
-            theirs = function(**{k: v.copy() for k, v in values.items()})
-        except Exception as exc:
-            raise InputError(f"{getattr(function, '__name__', 'the function')} raised "
-                             f"{type(exc).__name__}: {exc}") from None
-        if isinstance(theirs, tuple) and len(theirs) == 2 and isinstance(theirs[1], dict):
-            theirs = theirs[1].get(symbol)
-        theirs = np.asarray(theirs, dtype=float)
-        if theirs.shape != ours.shape:
-            return AgainstReport(symbol, getattr(function, "__name__", "?"), float("inf"), float("inf"), False,
-                                 f"it returns shape {theirs.shape}, matcalc's gradient has shape {ours.shape}")
-        diff = np.abs(theirs - ours)
-        scale = max(float(np.max(np.abs(ours))), 1e-12)
-        worst_abs = max(worst_abs, float(np.max(diff)))
-        worst_rel = max(worst_rel, float(np.max(diff)) / scale)
-        diagnoses.append(_diagnose(theirs, ours, result, values, p.dims))
-    agrees = worst_rel <= 1e-6
-    diagnosis = "it agrees with matcalc's verified result" if agrees else diagnoses[0]
-    return AgainstReport(symbol, getattr(function, "__name__", "?"), worst_abs, worst_rel, agrees, diagnosis)
+    diagnosis = None
+    with _runner(function, timeout) as (name, run):
+        for _ in range(trials):
+            values = draw_inputs([p.expr, result.matrix], p.symbols, p.dims, rng)
+            ours = np.asarray(evaluate(result.matrix, values, p.dims), dtype=float)
+            theirs = run(values, symbol, ours.shape)
+            if theirs.shape != ours.shape:
+                return AgainstReport(symbol, name, math.inf, math.inf, False,
+                                     f"it returns shape {theirs.shape}, matcalc's result has shape {ours.shape}")
+            same = (theirs == ours) | (np.isnan(theirs) & np.isnan(ours))     # ours is finite, as a rule
+            with np.errstate(invalid="ignore"):
+                largest = float(np.max(np.abs(np.where(same, 0.0, theirs - ours)), initial=0.0))  # nan stays
+            scale = max(float(np.max(np.abs(ours[np.isfinite(ours)]), initial=0.0)), 1e-12)
+            worst_abs, worst_rel = _worse(worst_abs, largest), _worse(worst_rel, largest / scale)
+            if diagnosis is None and not largest / scale <= TOLERANCE:     # nan and inf differ too
+                diagnosis = _diagnose(theirs, ours, result, values, p.dims)
+    agrees = diagnosis is None
+    return AgainstReport(symbol, name, worst_abs, worst_rel, agrees,
+                         "it agrees with matcalc's verified result" if agrees else diagnosis)
 
+
+@contextmanager
+def _runner(function, timeout):
+    """(the function's name, run(values, symbol, shape) -> float array) for either kind of ``function``."""
+    if isinstance(function, str):
+        with UserProcess(function, timeout) as process:
+            yield process.name, process.call
+    else:
+        name = getattr(function, "__name__", "the function")
+        yield name, lambda values, symbol, shape: call(function, name, values, symbol, shape)
+
+
+def _worse(a: float, b: float) -> float:
+    """The larger difference, NaN counting as the largest (``max(0.0, nan)`` is 0.0)."""
+    return a if math.isnan(a) or not (math.isnan(b) or b > a) else b
 
 
 def _close(a, b) -> bool:
@@ -102,9 +101,18 @@ def _close(a, b) -> bool:
 
 
 def _diagnose(theirs, ours, result, values, dims) -> str:
+    """How ``theirs`` differs from ``ours``, claiming only what the numbers show."""
     from .matrix.simplify import _terms
     from .render.text import to_text
 
+    bad = ~np.isfinite(theirs) & np.isfinite(ours)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        more = int(np.count_nonzero(bad)) - 1
+        return (f"it returns {float(theirs[first])}{_at(first)} where matcalc's result is "
+                f"{float(ours[first]):.6g}" + (f" (and {more} more non-finite entries)" if more else ""))
+    if not theirs.any():
+        return "it returns zeros everywhere"
     if _close(theirs, -ours):
         return "it has the opposite sign"
     if ours.ndim == 2 and ours.shape[0] == ours.shape[1] and _close(theirs, ours.T):
@@ -112,7 +120,7 @@ def _diagnose(theirs, ours, result, values, dims) -> str:
     mask = np.abs(ours) > 1e-9
     if mask.any():
         ratio = theirs[mask] / ours[mask]
-        if np.allclose(ratio, ratio.flat[0], rtol=1e-6):
+        if _factor(ratio.flat[0]) and np.allclose(ratio, ratio.flat[0], rtol=1e-6):
             return f"it is off by a constant factor of {ratio.flat[0]:.6g}"
     d = theirs - ours
     for sign, term in _terms(result.matrix):
@@ -126,7 +134,17 @@ def _diagnose(theirs, ours, result, values, dims) -> str:
             factor = 1 + float(c.flat[0])
             if abs(factor) < 1e-9:
                 return f"it misses the term {name}"
-            return f"its term {name} is {factor:.6g} times what it should be"
-    worst = np.unravel_index(np.argmax(np.abs(theirs - ours)), ours.shape)
-    return (f"it differs most at index {tuple(int(i) for i in worst)}: "
+            if _factor(factor):
+                return f"its term {name} is {factor:.6g} times what it should be"
+    worst = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(theirs - ours)), ours.shape))
+    return (f"it differs most{_at(worst)}: "
             f"{float(theirs[worst]):.6g} instead of {float(ours[worst]):.6g}")
+
+
+def _factor(x) -> bool:
+    """Only a finite, nonzero ratio is "a constant factor" (inf or 0 says nothing of the sort)."""
+    return bool(np.isfinite(x)) and x != 0
+
+
+def _at(index: tuple) -> str:
+    return f" at index {index}" if index else ""

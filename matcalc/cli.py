@@ -214,9 +214,11 @@ def _write(planned, inputs, console) -> None:
               (lambda out: console.print(Text(f"wrote {out}", style="dim"))) if console is not None else None)
 
 
-@app.command(epilog="""Example:
+@app.command(epilog="""Examples:
 
+\b
   matcalc check derivations/softmax_regression.yaml --against my_grads.py:grad_W
+  matcalc check my_loss.yaml --against my_grads.py:grad_W --timeout 600
 """)
 @_interruptible
 def check(
@@ -227,27 +229,36 @@ def check(
     wrt: Annotated[str | None, typer.Option("--wrt", help="The symbol it differentiates (default: "
                                             "from its name, grad_W -> W).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs.")] = 0,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="Stop your code when "
+                                           "importing FILE.py, or one call of FUNCTION, takes longer "
+                                           "(inf: never).")] = 60.0,   # usercode.DEFAULT_TIMEOUT
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
 ):
     """Check your own gradient function against matcalc's verified derivation.
 
-    Runs FUNCTION from your FILE.py (this imports your file) at random inputs
-    that respect the props, compares it with matcalc's result, and says how
-    it differs: a constant factor, a transpose, a sign, a missing term.
-    Exit code 0 when it agrees, 1 when it does not.
+    Runs FUNCTION from your FILE.py at random inputs that respect the props,
+    compares it with matcalc's result, and says how it differs: a constant
+    factor, a transpose, a sign, a missing term.  Your file is imported and
+    run in a separate Python process (its prints go to stderr), stopped after
+    --timeout seconds.  Exit code 0 when it agrees, 1 when it returns an
+    array that differs, 2 when it cannot be compared (it raises, exits,
+    crashes, runs past --timeout, or returns something that is not an array
+    of numbers) or the input is bad.
     """
-    from .against import check_against, load_function, symbol_for
+    from .against import check_against, symbol_for
     from .pipeline import derive as run
+    from .usercode import checked_timeout, parse_spec
 
     console = _Out(highlight=False)
     try:
+        _, name = parse_spec(against)
+        checked_timeout(timeout)
         result = run(file, seed=seed)
         d = result[0] if isinstance(result, list) else result
-        function = load_function(against)
-        symbol = wrt or symbol_for(against.rsplit(":", 1)[-1], d.problem.wrt)
+        symbol = wrt or symbol_for(name, d.problem.wrt)
         if symbol not in d.results:
             raise MatcalcError(f"{symbol} is not among the wrt symbols of {file}")
-        report = check_against(d, function, symbol, seed=seed)
+        report = check_against(d, against, symbol, seed=seed, timeout=timeout)
     except MatcalcError as err:
         _fail(err, debug)
     except Exception as exc:
