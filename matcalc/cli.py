@@ -21,6 +21,7 @@ from rich.text import Text
 
 from . import __version__
 from .errors import MatcalcError
+from .terminal import stderr_settings, stdout_settings
 
 EPILOG = """\
 Examples:
@@ -74,14 +75,18 @@ def _interruptible(command):
 def _fail(err: MatcalcError, debug: bool) -> None:
     if debug:
         raise err
-    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(err.render()))
+    _say(err)
     raise typer.Exit(err.exit_code) from None
+
+
+def _say(err: MatcalcError) -> None:
+    Console(highlight=False, **stderr_settings()).print(Text(err.render()))
 
 
 def _internal(exc: BaseException, debug: bool) -> None:
     if debug:
         raise exc
-    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(
+    Console(highlight=False, **stderr_settings()).print(Text(
         f"internal error: {type(exc).__name__}: {exc}\n"
         "This is a bug in matcalc, not in your input. Run again with --debug for the traceback."))
     raise typer.Exit(3) from None
@@ -116,7 +121,7 @@ def derive(
     steps: Annotated[bool, typer.Option("--steps/--no-steps", help="Show the derivation steps.")] = True,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the check of the emitted code.")]
     = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs of the check.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the random inputs of the check.")] = 0,
     shapes: Annotated[bool, typer.Option("--shapes", help="Show every subexpression with its shape.")]
     = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results.")] = False,
@@ -135,7 +140,7 @@ def derive(
     from .render.report import as_dict
     from .render.report import derivation as show_derivation
 
-    console = _Out(highlight=False)
+    console = _Out(highlight=False, **stdout_settings())
     outputs = []
     failed = False
     for path in files:
@@ -163,7 +168,8 @@ def derive(
                 show_derivation(console, d, path, shapes, show_code, steps)
     if as_json:
         payload = outputs[0] if len(outputs) == 1 else {"derivations": outputs}
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        console.file.write(json.dumps(payload, indent=2) + "\n")   # ensure_ascii: any stream takes it
+        console.file.flush()
     if failed:
         raise typer.Exit(1)
 
@@ -202,7 +208,7 @@ def check(
                                          "with the symbols as keyword arguments.", show_default=False)],
     wrt: Annotated[str | None, typer.Option("--wrt", help="The symbol it differentiates (default: "
                                             "from its name, grad_W -> W).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the random inputs.")] = 0,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
 ):
     """Check your own gradient function against matcalc's verified derivation.
@@ -215,7 +221,7 @@ def check(
     from .against import check_against, load_function, symbol_for
     from .pipeline import derive as run
 
-    console = _Out(highlight=False)
+    console = _Out(highlight=False, **stdout_settings())
     try:
         result = run(file, seed=seed)
         d = result[0] if isinstance(result, list) else result
@@ -251,7 +257,7 @@ def gallery(
                                               "them.")] = Path("derivations"),
     check_only: Annotated[bool, typer.Option("--check", help="Write nothing; list the stale files and exit "
                                              "1 if there are any.")] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs of the check.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the random inputs of the check.")] = 0,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
 ):
     """Derive, verify and regenerate every case of a gallery directory.
@@ -266,7 +272,7 @@ def gallery(
     from .gallery import cases_in, regenerate
     from .render.report import gallery_table
 
-    console = _Out(highlight=False)
+    console = _Out(highlight=False, **stdout_settings())
     try:
         total = len(cases_in(directory))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -322,3 +328,6 @@ def main() -> None:
         raise SystemExit(130) from None
     except BrokenPipeError:     # output written outside rich (--json) to a closed pipe
         _reader_gone()
+    except MatcalcError as err:  # standard output failed outside a command's own handling (OutputError)
+        _say(err)
+        raise SystemExit(err.exit_code) from None
