@@ -13,12 +13,12 @@ from typing import Any
 
 from . import ir
 from .differentiate import ChainStep, backprop, hessian, jacobian
+from .errors import SpecError
 from .matrix import build as B
 from .matrix.algebra import budget
 from .matrix.simplify import restore_shape, simplify
 from .render.text import to_text
 from .shapes import Shape
-from .errors import SpecError
 from .spec import Problem, load
 from .verify import FAILED, Check, check_module
 

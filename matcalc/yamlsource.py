@@ -240,7 +240,9 @@ def _scalar_value(value: Any, where: Location) -> Any:
         return int(value)
     if isinstance(value, numbers.Real):          # float, numpy.float32, ...
         return float(value)
-    raise SpecError(f"unsupported value of type {type(value).__name__} in the document", location=where,
+    kind = type(value).__qualname__ if type(value).__module__ == "builtins" else \
+        f"{type(value).__module__}.{type(value).__qualname__}"    # numpy.bool, not a puzzling "bool"
+    raise SpecError(f"unsupported value of type {kind} in the document", location=where,
                     hint="values are text, numbers, true/false, lists and dicts, as in expr.yaml")
 
 
@@ -276,7 +278,8 @@ def read_source(arg: Any) -> tuple[Node, Source]:
     if isinstance(arg, Path) or (isinstance(arg, str) and "\n" not in arg and ":" not in arg.split("/")[-1]):
         path = Path(arg)
         if not path.exists():
-            raise FileError(f"no such file: {path}", hint="give the path of an expr.yaml file")
+            raise FileError(f"no such file: {path}", hint="give the path of an expr.yaml file" + (
+                " (reading one from standard input, -, is not supported)" if str(arg) == "-" else ""))
         if path.is_dir():
             raise FileError(f"{path} is a directory, not an expr.yaml file",
                             hint=f"try {path}/*.yaml")
