@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from fractions import Fraction
 
 from .. import ir
@@ -260,6 +261,5 @@ def to_ascii(text: str) -> str:
     text = "".join(_ASCII_SIGNS.get(ch, ch) for ch in text)
     if text.isascii():
         return text
-    import unicodedata
     plain = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in plain if not unicodedata.combining(ch)).encode("ascii", "replace").decode()
