@@ -22,6 +22,7 @@ from rich.text import Text
 from . import __version__
 from .errors import MatcalcError
 from .files import output_path
+from .terminal import stderr_settings, stdout_settings
 
 EPILOG = """\
 Examples:
@@ -75,14 +76,18 @@ def _interruptible(command):
 def _fail(err: MatcalcError, debug: bool) -> None:
     if debug:
         raise err
-    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(err.render()))
+    _say(err)
     raise typer.Exit(err.exit_code) from None
+
+
+def _say(err: MatcalcError) -> None:
+    Console(highlight=False, **stderr_settings()).print(Text(err.render()))
 
 
 def _internal(exc: BaseException, debug: bool) -> None:
     if debug:
         raise exc
-    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(
+    Console(highlight=False, **stderr_settings()).print(Text(
         f"internal error: {type(exc).__name__}: {exc}\n"
         "This is a bug in matcalc, not in your input. Run again with --debug for the traceback."))
     raise typer.Exit(3) from None
@@ -119,7 +124,7 @@ def derive(
     steps: Annotated[bool, typer.Option("--steps/--no-steps", help="Show the derivation steps.")] = True,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the check of the emitted code.")]
     = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs of the check.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the random inputs of the check.")] = 0,
     shapes: Annotated[bool, typer.Option("--shapes", help="Show every subexpression with its shape.")]
     = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results.")] = False,
@@ -138,7 +143,7 @@ def derive(
     from .render.report import as_dict
     from .render.report import derivation as show_derivation
 
-    console = _Out(highlight=False)
+    console = _Out(highlight=False, **stdout_settings())
     outputs = []
     failed = False
     planned = []            # every output file of the run: written once all are derived and checked
@@ -177,7 +182,8 @@ def derive(
         _internal(exc, debug)
     if as_json:
         payload = outputs[0] if len(outputs) == 1 else {"derivations": outputs}
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        console.file.write(json.dumps(payload, indent=2) + "\n")   # ensure_ascii: any stream takes it
+        console.file.flush()
     if failed:
         raise typer.Exit(1)
 
@@ -228,7 +234,7 @@ def check(
                                          "with the symbols as keyword arguments.", show_default=False)],
     wrt: Annotated[str | None, typer.Option("--wrt", help="The symbol it differentiates (default: "
                                             "from its name, grad_W -> W).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the random inputs.")] = 0,
     timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="Stop your code when "
                                            "importing FILE.py, or one call of FUNCTION, takes longer "
                                            "(inf: never).")] = 60.0,   # usercode.DEFAULT_TIMEOUT
@@ -249,7 +255,7 @@ def check(
     from .pipeline import derive as run
     from .usercode import checked_timeout, parse_spec
 
-    console = _Out(highlight=False)
+    console = _Out(highlight=False, **stdout_settings())
     try:
         _, name = parse_spec(against)
         checked_timeout(timeout)
@@ -286,7 +292,7 @@ def gallery(
                                               "them.")] = Path("derivations"),
     check_only: Annotated[bool, typer.Option("--check", help="Write nothing; list the stale files and exit "
                                              "1 if there are any.")] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the random inputs of the check.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed for the random inputs of the check.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace output files even when they do not carry "
                                         "matcalc's generated-file header (hand-written ones).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
@@ -305,7 +311,7 @@ def gallery(
     from .gallery import cases_in, regenerate
     from .render.report import gallery_table
 
-    console = _Out(highlight=False)
+    console = _Out(highlight=False, **stdout_settings())
     try:
         total = len(cases_in(directory))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -361,3 +367,6 @@ def main() -> None:
         raise SystemExit(130) from None
     except BrokenPipeError:     # output written outside rich (--json) to a closed pipe
         _reader_gone()
+    except MatcalcError as err:  # standard output failed outside a command's own handling (OutputError)
+        _say(err)
+        raise SystemExit(err.exit_code) from None

@@ -16,8 +16,14 @@ class Location:
     """A place in the user's input.
 
     ``line`` and ``column`` are 1-based and refer to the file when ``file`` is
-    set.  ``source`` is the text line shown to the user and ``caret_start`` /
-    ``caret_end`` are 0-based character offsets into it (end exclusive).
+    set, and to the YAML text for text input.  A dict given to the API has no
+    text: there ``line`` and ``column`` count within the string at ``path``
+    (the place in an expression), and are None for other values.
+    ``path`` is the key path of the value in the document, for every kind of
+    input: ``symbols.X.shape[1]``, ``derivations[0].expr`` (None for the
+    document as a whole).  ``source`` is the text line shown to the user and
+    ``caret_start`` / ``caret_end`` are 0-based character offsets into it
+    (end exclusive).
     """
 
     file: str | None = None
@@ -27,6 +33,7 @@ class Location:
     caret_start: int | None = None
     caret_end: int | None = None
     what: str | None = None  # e.g. "expr", "symbols.W.shape"
+    path: str | None = None  # e.g. "symbols.W.shape[0]"
 
     def header(self) -> str:
         parts = [self.file or "<input>"]
@@ -35,7 +42,12 @@ class Location:
             if self.column is not None:
                 parts.append(str(self.column))
         where = ":".join(parts)
-        return f"{where} ({self.what})" if self.what else where
+        what = self.what or self.path
+        return f"{where} ({what})" if what else where
+
+    def as_dict(self) -> dict:
+        """The place as JSON: file, line, column, path (see the class docstring)."""
+        return {"file": self.file, "line": self.line, "column": self.column, "path": self.path}
 
     def snippet(self) -> list[str]:
         """The source line and a caret line under the offending part."""
@@ -94,8 +106,20 @@ class MatcalcError(Exception):
             out.append(f"hint: {self.hint}")
         return "\n".join(out)
 
+    def as_dict(self) -> dict:
+        """The error as a JSON object (the web endpoint's ``error``): ``kind``,
+        ``message``, ``hint`` and the place, ``file``, ``line``, ``column`` and
+        ``path`` (None where unknown; see :class:`Location`)."""
+        where = (self.location or Location()).as_dict()
+        return {"kind": self.kind, "message": self.message, "hint": self.hint, **where}
+
     def __str__(self) -> str:
         return self.render()
+
+
+class OutputError(MatcalcError):
+    """Standard output cannot be written (closed, or the disk is full): exit
+    code 2, a file problem, never 1 (which reads as "verification failed")."""
 
 
 class InputError(MatcalcError):

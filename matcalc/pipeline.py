@@ -13,6 +13,7 @@ from typing import Any
 
 from . import ir
 from .differentiate import ChainStep, backprop, hessian, jacobian
+from .errors import SpecError
 from .matrix import build as B
 from .matrix.algebra import budget
 from .matrix.simplify import restore_shape, simplify
@@ -152,11 +153,25 @@ def derive(source: Any, *, verify: bool = True, seed: int = 0,
     unless ``verify=False``: the emitted module of each code target in
     ``targets`` (``"numpy"``, ``"array-api"``) is run.  Raises
     :class:`matcalc.MatcalcError` for bad input or a derivative with no
-    matrix form.
+    matrix form.  ``seed`` is any non-negative integer (numpy's
+    ``default_rng`` spreads it through a SeedSequence, so there is no upper
+    limit).
     """
+    seed = _seed(seed)
     problems, many = load(source)
     derivations = [run(p, verify=verify, seed=seed, targets=targets) for p in problems]
     return derivations if many else derivations[0]
+
+
+def _seed(seed: Any) -> int:
+    """``seed`` as a Python int, or a SpecError: numpy would raise a raw
+    TypeError for 1.5 and ValueError for -1, and takes True as 1."""
+    import numbers
+
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    raise SpecError(f"the seed must be a non-negative integer, not {seed!r}",
+                    hint="any of 0, 1, 2, ... (each gives other random inputs for the check)")
 
 
 def run(problem: Problem, *, verify: bool = True, seed: int = 0,

@@ -184,7 +184,10 @@ def _dims(check: _Checker, node: Node | None) -> tuple[dict[str, int], dict[str,
     for name, key_node, value in items:
         if name in CALLABLE:
             check.fail(f"{name!r} is a function name and cannot name a dimension", key_node)
-        if value is not None and value.value is not None:
+        if value is not None and value.value is None:     # `n:` or `n: ~`: a size left out by mistake
+            check.fail(f"the size of {name} is empty", value, f"write a positive integer ({name}: 64), or "
+                       f"list names without sizes to take default ones: dims: [{name}]", what=f"dims.{name}")
+        if value is not None:
             size = value.value
             if isinstance(size, bool) or not isinstance(size, int):
                 check.fail(f"the size of {name} must be a positive integer, not {_kind(size)}", value,
@@ -274,7 +277,7 @@ def _props(check: _Checker, node: Node | None, name: str, shape: Shape) -> froze
 def _order(check: _Checker, node: Node | None) -> int:
     if node is None:
         return 1
-    if node.value not in (1, 2) or isinstance(node.value, bool):
+    if type(node.value) is not int or node.value not in (1, 2):   # 2.0 is refused, as for sizes
         check.fail(f"order must be 1 (gradient) or 2 (Hessian), not {node.value!r}", node, what="order")
     return int(node.value)
 

@@ -52,7 +52,9 @@ def derivation(console: Console, d, path: Path, shapes: bool, show_code: bool, s
         console.print(tree(d))
     if steps:
         from .document import build, to_console_lines
-        width = min(console.width, 100)
+        # a console that does not wrap (piped output, matcalc.terminal) gets each line whole:
+        # a result is one line a script can read
+        width = min(console.width, 100) if not console.soft_wrap else 1_000_000
         for style, line in to_console_lines(build(d), width):
             console.print(Text(line, style=style or None), soft_wrap=True)
     else:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from fractions import Fraction
 
 from .. import ir
@@ -221,3 +222,47 @@ def _ix(e, need: int) -> str:
 def _recip(f) -> bool:
     from ..index import nodes as I
     return isinstance(f, I.Pow) and isinstance(f.exp, I.Num) and f.exp.value < 0
+
+
+# -- ASCII -------------------------------------------------------------------------
+
+# Every character the terminal rendering uses beyond ASCII.  A stream that cannot
+# encode all of them gets the whole output through to_ascii (matcalc.terminal).
+FORMS = "".join(sorted(set("".join(GREEK.values()) + "₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵀ∂Σδ−⊙⊘⊗𝟏‖√")))
+
+_ASCII_NAMES = {**{u: n for n, u in sorted(GREEK.items(), key=lambda kv: -len(kv[0]))},
+                "Σ": "sum", "Π": "prod", "√": "sqrt", "∇": "grad"}     # λ -> lam, ε -> eps: the short names
+_ASCII_SIGNS = {"∂": "d", "−": "-", "⊙": "*", "⊘": "/", "⊗": "(x)", "∘": "*", "·": "*", "𝟏": "1", "‖": "||",
+                "±": "+/-", "—": "--", "–": "-", "≈": "~", "×": "x", "→": "->", "≤": "<=", "≥": ">=", "…": "..."}
+_UNSUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵀ", "0123456789-T")
+_UNSUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_WORD = re.compile("|".join(map(re.escape, _ASCII_NAMES)))
+
+
+def to_ascii(text: str) -> str:
+    """The terminal rendering in plain ASCII, for a stream that cannot encode
+    :data:`FORMS`: ``Xᵀ(S − Y)/n + 2λW`` -> ``X^T(S - Y)/n + 2 lam W``,
+    ``∂J/∂W₁`` -> ``dJ/dW_1``, ``Σ_j`` -> ``sum_j``, ``X⁻¹`` -> ``X^-1``.
+
+    A name that replaces a letter is set apart from letters and digits next
+    to it (``2λW`` is ``2 lam W``, not ``2lamW``).  Anything else beyond
+    ASCII (a user's description) loses its accents or becomes ``?``.
+
+    >>> to_ascii("∂²J/∂x² = 2λ𝟏ᵀx₀ ⊙ A⁻ᵀ")
+    'd^2J/dx^2 = 2 lam 1^Tx_0 * A^-T'
+    """
+    text = re.sub("[⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵀ]+", lambda m: "^" + m.group().translate(_UNSUP), text)
+    text = re.sub("[₀₁₂₃₄₅₆₇₈₉]+", lambda m: "_" + m.group().translate(_UNSUB), text)
+
+    def word(m: re.Match) -> str:
+        before = m.string[m.start() - 1:m.start()]
+        after = m.string[m.end():m.end() + 1]
+        space_before = before.isalnum() and before not in _ASCII_NAMES   # that one has its trailing space
+        return (" " if space_before else "") + _ASCII_NAMES[m.group()] + (" " if after.isalnum() else "")
+
+    text = _WORD.sub(word, text)
+    text = "".join(_ASCII_SIGNS.get(ch, ch) for ch in text)
+    if text.isascii():
+        return text
+    plain = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in plain if not unicodedata.combining(ch)).encode("ascii", "replace").decode()
