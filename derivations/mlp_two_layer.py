@@ -11,6 +11,11 @@ grad_W2 = tanh(X @ W1).T @ (softmax(tanh(X @ W1) @ W2, axis=1) - Y) / n   [h, k]
 
 import numpy as np
 
+# The declared shapes _arguments checks: (argument, (dimension, ...)), each dimension
+# a name (the same size in every argument) or a number (also in _FIXED).
+_DECLARED = (('X', ('n', 'm')), ('W1', ('m', 'h')), ('W2', ('h', 'k')), ('Y', ('n', 'k')))
+_FIXED = {}
+
 
 def _log_softmax(a, axis):
     """log(softmax(a)) along axis, without overflow or log(0)."""
@@ -30,16 +35,61 @@ def _softmax(a, axis):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _arguments(function, dims, *values):
+    """The arguments as float64 arrays, each checked against its declared shape in
+    _DECLARED, then the sizes of dims read off them.
+    A wrong argument raises a ValueError naming it, rather than broadcasting into a
+    wrong answer."""
+    arrays, shapes, sizes = [], [], dict(_FIXED)
+    for (name, declared), value in zip(_DECLARED, values):
+        array = np.asarray(value)
+        shapes.append(array.shape if array.dtype.kind in "biuf" else None)
+        if shapes[-1] is None or array.ndim != len(declared):
+            raise _refuse(function, values, shapes)
+        for dim, size in zip(declared, array.shape):
+            if sizes.setdefault(dim, size) != size:
+                raise _refuse(function, values, shapes)
+        arrays.append(array.astype(np.float64, copy=False))
+    return (*arrays, *[sizes[dim] for dim in dims])
+
+
+def _refuse(function, values, shapes):
+    """The ValueError for the last argument in shapes: which argument of which
+    function, its declared shape, what was given, and where a size came from."""
+    index = len(shapes) - 1
+    name, declared = _DECLARED[index]
+    wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
+    where = f"{function}(): argument {name}"
+    if shapes[index] is None:
+        given = values[index]
+        given = f"an array of dtype {given.dtype}" if hasattr(given, "dtype") else repr(given)[:60]
+        return ValueError(f"{where} must be a number or an array of numbers (declared {wanted}), not {given}")
+    shape = tuple(shapes[index])
+    if len(shape) != len(declared):
+        kind = ("a scalar (a number or a 0-d array)", "a 1-d array", "a 2-d array")[len(declared)]
+        return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: {kind}")
+    seen = {}
+    for (other, dims), got in zip(_DECLARED, shapes):
+        for axis, (dim, size) in enumerate(zip(dims, got)):
+            if not isinstance(size, int):
+                continue                      # a lazy array's unknown size
+            if isinstance(dim, int) and size != dim:
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                  f"axis {axis} must have size {dim}")
+            if isinstance(dim, str) and seen.setdefault(dim, (size, other, axis))[0] != size:
+                want, source, at = seen[dim]
+                source = "its" if source == name else f"{source}'s"
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}, "
+                                  f"and {dim} = {want} (from {source} axis {at})")
+    return ValueError(f"{where} has shape {shape}, but it is declared {wanted}")
+
+
 def value(*, X, W1, W2, Y):
     """J = -sum(Y * log(softmax(tanh(X @ W1) @ W2, axis=1))) / n
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X = np.asarray(X, dtype=float)
-    W1 = np.asarray(W1, dtype=float)
-    W2 = np.asarray(W2, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    n = X.shape[0]
+    X, W1, W2, Y, n = _arguments("value", ('n',), X, W1, W2, Y)
     return -np.sum(Y * _log_softmax(np.tanh(X @ W1) @ W2, axis=1)) / n
 
 
@@ -50,11 +100,7 @@ def grad_W1(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X = np.asarray(X, dtype=float)
-    W1 = np.asarray(W1, dtype=float)
-    W2 = np.asarray(W2, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    n = X.shape[0]
+    X, W1, W2, Y, n = _arguments("grad_W1", ('n',), X, W1, W2, Y)
     t1 = X @ W1  # [n, h]: X @ W1
     t2 = 2 * t1  # [n, h]: 2 * X @ W1
     return X.T @ ((_softmax(np.tanh(t1) @ W2, axis=1) - Y) @ W2.T * (4 * _sigmoid(t2) * _sigmoid(-t2))) / n
@@ -67,11 +113,7 @@ def grad_W2(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X = np.asarray(X, dtype=float)
-    W1 = np.asarray(W1, dtype=float)
-    W2 = np.asarray(W2, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    n = X.shape[0]
+    X, W1, W2, Y, n = _arguments("grad_W2", ('n',), X, W1, W2, Y)
     t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
     return t1.T @ (_softmax(t1 @ W2, axis=1) - Y) / n
 
@@ -81,11 +123,7 @@ def value_and_grad(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X = np.asarray(X, dtype=float)
-    W1 = np.asarray(W1, dtype=float)
-    W2 = np.asarray(W2, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    n = X.shape[0]
+    X, W1, W2, Y, n = _arguments("value_and_grad", ('n',), X, W1, W2, Y)
     t1 = X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     t3 = _log_softmax(t2 @ W2, axis=1)  # [n, k]: log_softmax(tanh(X @ W1) @ W2, axis=1)

@@ -10,16 +10,67 @@ hess_w = delta ** 3 * X.T @ diag(1 / ((X @ w - y) ** 2 + delta ** 2) ** 1.5) @ X
 
 import numpy as np
 
+# The declared shapes _arguments checks: (argument, (dimension, ...)), each dimension
+# a name (the same size in every argument) or a number (also in _FIXED).
+_DECLARED = (('X', ('n', 'm')), ('w', ('m',)), ('y', ('n',)), ('delta', ()))
+_FIXED = {}
+
+
+def _arguments(function, dims, *values):
+    """The arguments as float64 arrays, each checked against its declared shape in
+    _DECLARED, then the sizes of dims read off them.
+    A wrong argument raises a ValueError naming it, rather than broadcasting into a
+    wrong answer."""
+    arrays, shapes, sizes = [], [], dict(_FIXED)
+    for (name, declared), value in zip(_DECLARED, values):
+        array = np.asarray(value)
+        shapes.append(array.shape if array.dtype.kind in "biuf" else None)
+        if shapes[-1] is None or array.ndim != len(declared):
+            raise _refuse(function, values, shapes)
+        for dim, size in zip(declared, array.shape):
+            if sizes.setdefault(dim, size) != size:
+                raise _refuse(function, values, shapes)
+        arrays.append(array.astype(np.float64, copy=False))
+    return (*arrays, *[sizes[dim] for dim in dims])
+
+
+def _refuse(function, values, shapes):
+    """The ValueError for the last argument in shapes: which argument of which
+    function, its declared shape, what was given, and where a size came from."""
+    index = len(shapes) - 1
+    name, declared = _DECLARED[index]
+    wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
+    where = f"{function}(): argument {name}"
+    if shapes[index] is None:
+        given = values[index]
+        given = f"an array of dtype {given.dtype}" if hasattr(given, "dtype") else repr(given)[:60]
+        return ValueError(f"{where} must be a number or an array of numbers (declared {wanted}), not {given}")
+    shape = tuple(shapes[index])
+    if len(shape) != len(declared):
+        kind = ("a scalar (a number or a 0-d array)", "a 1-d array", "a 2-d array")[len(declared)]
+        return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: {kind}")
+    seen = {}
+    for (other, dims), got in zip(_DECLARED, shapes):
+        for axis, (dim, size) in enumerate(zip(dims, got)):
+            if not isinstance(size, int):
+                continue                      # a lazy array's unknown size
+            if isinstance(dim, int) and size != dim:
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                  f"axis {axis} must have size {dim}")
+            if isinstance(dim, str) and seen.setdefault(dim, (size, other, axis))[0] != size:
+                want, source, at = seen[dim]
+                source = "its" if source == name else f"{source}'s"
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}, "
+                                  f"and {dim} = {want} (from {source} axis {at})")
+    return ValueError(f"{where} has shape {shape}, but it is declared {wanted}")
+
 
 def value(*, X, w, y, delta):
     """J = sum(delta ** 2 * (sqrt(1 + ((X @ w - y) / delta) ** 2) - 1))
 
     Arguments (keyword): X [n, m] (constant), w [m], y [n] (constant), delta [] (constant, positive).
     """
-    X = np.asarray(X, dtype=float)
-    w = np.asarray(w, dtype=float)
-    y = np.asarray(y, dtype=float)
-    delta = np.asarray(delta, dtype=float)
+    X, w, y, delta = _arguments("value", (), X, w, y, delta)
     return np.sum(delta ** 2 * (np.sqrt(1 + ((X @ w - y) / delta) ** 2) - 1))
 
 
@@ -30,10 +81,7 @@ def hess_w(*, X, w, y, delta):
 
     Arguments (keyword): X [n, m] (constant), w [m], y [n] (constant), delta [] (constant, positive).
     """
-    X = np.asarray(X, dtype=float)
-    w = np.asarray(w, dtype=float)
-    y = np.asarray(y, dtype=float)
-    delta = np.asarray(delta, dtype=float)
+    X, w, y, delta = _arguments("hess_w", (), X, w, y, delta)
     t1 = np.sqrt(1 / ((X @ w - y) ** 2 + delta ** 2) ** 1.5)[:, None] * X  # so that the product below is t1.T @ t1
     return delta ** 3 * (t1.T @ t1)
 
@@ -45,10 +93,7 @@ def grad_w(*, X, w, y, delta):
 
     Arguments (keyword): X [n, m] (constant), w [m], y [n] (constant), delta [] (constant, positive).
     """
-    X = np.asarray(X, dtype=float)
-    w = np.asarray(w, dtype=float)
-    y = np.asarray(y, dtype=float)
-    delta = np.asarray(delta, dtype=float)
+    X, w, y, delta = _arguments("grad_w", (), X, w, y, delta)
     t1 = X @ w - y  # [n]: X @ w - y
     return X.T @ (t1 / np.sqrt(t1 ** 2 / delta ** 2 + 1))
 
@@ -58,10 +103,7 @@ def value_and_grad(*, X, w, y, delta):
 
     Arguments (keyword): X [n, m] (constant), w [m], y [n] (constant), delta [] (constant, positive).
     """
-    X = np.asarray(X, dtype=float)
-    w = np.asarray(w, dtype=float)
-    y = np.asarray(y, dtype=float)
-    delta = np.asarray(delta, dtype=float)
+    X, w, y, delta = _arguments("value_and_grad", (), X, w, y, delta)
     t1 = delta ** 2  # []: delta ** 2
     t2 = X @ w - y  # [n]: X @ w - y
     value = np.sum(t1 * (np.sqrt(1 + (t2 / delta) ** 2) - 1))

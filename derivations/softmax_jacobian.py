@@ -10,6 +10,11 @@ grad_x = diag(softmax(x)) - outer(softmax(x), softmax(x))   [n, n]
 
 import numpy as np
 
+# The declared shapes _arguments checks: (argument, (dimension, ...)), each dimension
+# a name (the same size in every argument) or a number (also in _FIXED).
+_DECLARED = (('x', ('n',)),)
+_FIXED = {}
+
 
 def _softmax(a, axis):
     """exp(a) / sum(exp(a)) along axis, without overflow."""
@@ -17,12 +22,61 @@ def _softmax(a, axis):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _arguments(function, dims, *values):
+    """The arguments as float64 arrays, each checked against its declared shape in
+    _DECLARED, then the sizes of dims read off them.
+    A wrong argument raises a ValueError naming it, rather than broadcasting into a
+    wrong answer."""
+    arrays, shapes, sizes = [], [], dict(_FIXED)
+    for (name, declared), value in zip(_DECLARED, values):
+        array = np.asarray(value)
+        shapes.append(array.shape if array.dtype.kind in "biuf" else None)
+        if shapes[-1] is None or array.ndim != len(declared):
+            raise _refuse(function, values, shapes)
+        for dim, size in zip(declared, array.shape):
+            if sizes.setdefault(dim, size) != size:
+                raise _refuse(function, values, shapes)
+        arrays.append(array.astype(np.float64, copy=False))
+    return (*arrays, *[sizes[dim] for dim in dims])
+
+
+def _refuse(function, values, shapes):
+    """The ValueError for the last argument in shapes: which argument of which
+    function, its declared shape, what was given, and where a size came from."""
+    index = len(shapes) - 1
+    name, declared = _DECLARED[index]
+    wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
+    where = f"{function}(): argument {name}"
+    if shapes[index] is None:
+        given = values[index]
+        given = f"an array of dtype {given.dtype}" if hasattr(given, "dtype") else repr(given)[:60]
+        return ValueError(f"{where} must be a number or an array of numbers (declared {wanted}), not {given}")
+    shape = tuple(shapes[index])
+    if len(shape) != len(declared):
+        kind = ("a scalar (a number or a 0-d array)", "a 1-d array", "a 2-d array")[len(declared)]
+        return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: {kind}")
+    seen = {}
+    for (other, dims), got in zip(_DECLARED, shapes):
+        for axis, (dim, size) in enumerate(zip(dims, got)):
+            if not isinstance(size, int):
+                continue                      # a lazy array's unknown size
+            if isinstance(dim, int) and size != dim:
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                  f"axis {axis} must have size {dim}")
+            if isinstance(dim, str) and seen.setdefault(dim, (size, other, axis))[0] != size:
+                want, source, at = seen[dim]
+                source = "its" if source == name else f"{source}'s"
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}, "
+                                  f"and {dim} = {want} (from {source} axis {at})")
+    return ValueError(f"{where} has shape {shape}, but it is declared {wanted}")
+
+
 def value(*, x):
     """J = softmax(x)
 
     Arguments (keyword): x [n].
     """
-    x = np.asarray(x, dtype=float)
+    [x] = _arguments("value", (), x)
     return _softmax(x, axis=0)
 
 
@@ -33,7 +87,7 @@ def grad_x(*, x):
 
     Arguments (keyword): x [n].
     """
-    x = np.asarray(x, dtype=float)
+    [x] = _arguments("grad_x", (), x)
     t1 = _softmax(x, axis=0)  # [n]: softmax(x)
     return np.diag(t1) - np.outer(t1, t1)
 
@@ -43,7 +97,7 @@ def value_and_grad(*, x):
 
     Arguments (keyword): x [n].
     """
-    x = np.asarray(x, dtype=float)
+    [x] = _arguments("value_and_grad", (), x)
     t1 = _softmax(x, axis=0)  # [n]: softmax(x)
     value = t1
     grad_x = np.diag(t1) - np.outer(t1, t1)

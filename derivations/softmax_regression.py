@@ -10,6 +10,11 @@ grad_W = X.T @ (softmax(X @ W, axis=1) - Y) / n + 2 * lam * W   [m, k]
 
 import numpy as np
 
+# The declared shapes _arguments checks: (argument, (dimension, ...)), each dimension
+# a name (the same size in every argument) or a number (also in _FIXED).
+_DECLARED = (('X', ('n', 'm')), ('W', ('m', 'k')), ('Y', ('n', 'k')), ('lam', ()))
+_FIXED = {}
+
 
 def _log_softmax(a, axis):
     """log(softmax(a)) along axis, without overflow or log(0)."""
@@ -23,16 +28,61 @@ def _softmax(a, axis):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _arguments(function, dims, *values):
+    """The arguments as float64 arrays, each checked against its declared shape in
+    _DECLARED, then the sizes of dims read off them.
+    A wrong argument raises a ValueError naming it, rather than broadcasting into a
+    wrong answer."""
+    arrays, shapes, sizes = [], [], dict(_FIXED)
+    for (name, declared), value in zip(_DECLARED, values):
+        array = np.asarray(value)
+        shapes.append(array.shape if array.dtype.kind in "biuf" else None)
+        if shapes[-1] is None or array.ndim != len(declared):
+            raise _refuse(function, values, shapes)
+        for dim, size in zip(declared, array.shape):
+            if sizes.setdefault(dim, size) != size:
+                raise _refuse(function, values, shapes)
+        arrays.append(array.astype(np.float64, copy=False))
+    return (*arrays, *[sizes[dim] for dim in dims])
+
+
+def _refuse(function, values, shapes):
+    """The ValueError for the last argument in shapes: which argument of which
+    function, its declared shape, what was given, and where a size came from."""
+    index = len(shapes) - 1
+    name, declared = _DECLARED[index]
+    wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
+    where = f"{function}(): argument {name}"
+    if shapes[index] is None:
+        given = values[index]
+        given = f"an array of dtype {given.dtype}" if hasattr(given, "dtype") else repr(given)[:60]
+        return ValueError(f"{where} must be a number or an array of numbers (declared {wanted}), not {given}")
+    shape = tuple(shapes[index])
+    if len(shape) != len(declared):
+        kind = ("a scalar (a number or a 0-d array)", "a 1-d array", "a 2-d array")[len(declared)]
+        return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: {kind}")
+    seen = {}
+    for (other, dims), got in zip(_DECLARED, shapes):
+        for axis, (dim, size) in enumerate(zip(dims, got)):
+            if not isinstance(size, int):
+                continue                      # a lazy array's unknown size
+            if isinstance(dim, int) and size != dim:
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                  f"axis {axis} must have size {dim}")
+            if isinstance(dim, str) and seen.setdefault(dim, (size, other, axis))[0] != size:
+                want, source, at = seen[dim]
+                source = "its" if source == name else f"{source}'s"
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}, "
+                                  f"and {dim} = {want} (from {source} axis {at})")
+    return ValueError(f"{where} has shape {shape}, but it is declared {wanted}")
+
+
 def value(*, X, W, Y, lam):
     """J = -sum(Y * log(softmax(X @ W, axis=1))) / n + lam * sum(W * W)
 
     Arguments (keyword): X [n, m], W [m, k], Y [n, k] (onehot, stochastic), lam [].
     """
-    X = np.asarray(X, dtype=float)
-    W = np.asarray(W, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    lam = np.asarray(lam, dtype=float)
-    n = X.shape[0]
+    X, W, Y, lam, n = _arguments("value", ('n',), X, W, Y, lam)
     return -np.sum(Y * _log_softmax(X @ W, axis=1)) / n + lam * np.sum(W * W)
 
 
@@ -43,11 +93,7 @@ def grad_W(*, X, W, Y, lam):
 
     Arguments (keyword): X [n, m], W [m, k], Y [n, k] (onehot, stochastic), lam [].
     """
-    X = np.asarray(X, dtype=float)
-    W = np.asarray(W, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    lam = np.asarray(lam, dtype=float)
-    n = X.shape[0]
+    X, W, Y, lam, n = _arguments("grad_W", ('n',), X, W, Y, lam)
     return X.T @ (_softmax(X @ W, axis=1) - Y) / n + 2 * lam * W
 
 
@@ -56,11 +102,7 @@ def value_and_grad(*, X, W, Y, lam):
 
     Arguments (keyword): X [n, m], W [m, k], Y [n, k] (onehot, stochastic), lam [].
     """
-    X = np.asarray(X, dtype=float)
-    W = np.asarray(W, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    lam = np.asarray(lam, dtype=float)
-    n = X.shape[0]
+    X, W, Y, lam, n = _arguments("value_and_grad", ('n',), X, W, Y, lam)
     t1 = _log_softmax(X @ W, axis=1)  # [n, k]: log_softmax(X @ W, axis=1)
     value = -np.sum(Y * t1) / n + lam * np.sum(W * W)
     grad_W = X.T @ (np.exp(t1) - Y) / n + 2 * lam * W
