@@ -254,7 +254,9 @@ def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
         for c in node.children():
             uses[c] += 1
             stack.append(c)
-    # a root that is also used inside another root is shared too
-    return {n for n, k in uses.items() if k >= 2 or (k >= 1 and n in roots)}
+    # a root that is also used inside another root is shared too (looked up by hash:
+    # `in` a list compares deep trees field by field, recursively)
+    tops = set(roots)
+    return {n for n, k in uses.items() if k >= 2 or (k >= 1 and n in tops)}
 
 

@@ -30,14 +30,14 @@ _ADD, _HADAMARD, _MUL, _NEG, _POW, _ATOM = 1, 1.5, 2, 3, 4, 5
 
 
 def name(text: str) -> str:
-    """``lam -> \\lambda``, ``W1 -> W_{1}``, ``Sigma_inv -> \\Sigma_{inv}``."""
+    """``lam -> \\lambda``, ``W1 -> W_{1}``, ``Sigma_inv -> \\Sigma_{inv}``, ``a_b_c -> \\mathrm{a\\_b\\_c}``."""
     m = re.fullmatch(r"([A-Za-z]+?)_?(\d+|_[A-Za-z0-9]+)?", text)
     base, sub = (m.group(1), m.group(2)) if m else (text, None)
     base = ALIASES.get(base, base)
     if base in GREEK:
         base = "\\" + base
-    elif len(base) > 1:
-        base = f"\\mathrm{{{base}}}"
+    elif len(base) > 1 or "_" in base:      # a_b_c, _x: upright, every _ escaped (a_b_c is a double subscript)
+        base = "\\mathrm{" + base.replace("_", "\\_") + "}"
     if sub:
         sub = sub.lstrip("_").replace("_", "\\_")
         return f"{base}_{{{sub}}}"
