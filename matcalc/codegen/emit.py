@@ -221,10 +221,8 @@ def _trivial(e: ir.Expr) -> bool:
 def _summary(e: ir.Expr) -> str:
     """``: <the expression>`` for an intermediate's comment, cut to 60 characters;
     nothing for a big one (printing it would cost more than the rest)."""
-    count = 0
-    for _ in nodes([e]):
-        count += 1
-        if count > QUOTED:
+    for count, _ in enumerate(nodes([e])):
+        if count >= QUOTED:
             return ""
     return ": " + _short(to_text(e))
 

@@ -8,8 +8,12 @@ The module imports numpy only and defines ``value(**symbols)``, ``grad_S`` /
 the value and the derivatives is computed once (common subexpressions become
 named intermediates), and the numerics are the stable ones: softmax and
 friends subtract the maximum, ``log(softmax(A))`` is computed as
-``log_softmax(A)``, ``softplus`` is ``logaddexp``, ``logdet`` is ``slogdet``,
-``inv(A) @ B`` is ``solve(A, B)`` and ``diag(v) @ M`` is ``v[:, None] * M``.
+``log_softmax(A)``, ``softplus`` is ``logaddexp``, ``logdet`` is ``slogdet``
+(NaN where det < 0, as log of a negative number), ``inv(A) @ B`` is
+``solve(A, B)`` and ``diag(v) @ M`` is ``v[:, None] * M``.  Each function first
+checks its arguments against the declared shapes (:mod:`.arguments`), and every
+name the code introduces keeps clear of the symbols' and dimensions' names
+(:mod:`.names`).
 
 ``emit_module(d, target="array-api")`` prints the same functions against the
 array API standard instead (importing ``array_api_compat`` only), with the
@@ -25,7 +29,7 @@ from __future__ import annotations
 import types
 
 from .. import __version__, ir
-from ..ops import OPS, array_api
+from ..ops import array_api
 from ..ops.elementwise import HELPERS as EW_HELPERS
 from ..ops.linalg import HELPERS as LINALG_HELPERS
 from ..ops.reductions import HELPERS as RED_HELPERS
@@ -204,7 +208,7 @@ def _prologue(p, refs: set[str], scope: Namespace, function: str, xp: str | None
     dummy = [scope.claim("_")] if any(s not in refs for s in p.symbols) or (xp and xp not in refs) else []
     names = ([xp if xp in refs else dummy[0]] if xp else []) + [s if s in refs else dummy[0] for s in p.symbols]
     targets = ", ".join(names + dims) if len(names + dims) > 1 else f"[{names[0]}]"
-    lines = [f'{targets} = {call}("{function}", ({", ".join(map(repr, dims))}{"," if len(dims) == 1 else ""}), '
-             f'{", ".join(p.symbols)})']
+    wanted = f'({", ".join(map(repr, dims))}{"," if len(dims) == 1 else ""})'
+    lines = [f'{targets} = {call}("{function}", {wanted}, {", ".join(p.symbols)})']
     lines += [f"{d} = {p.dims[d]}" for d in p.dims if d in refs and d not in carried]
     return lines

@@ -45,7 +45,7 @@ class Namespace:
         self.taken.add(f"{prefix}{k}")
         return f"{prefix}{k}", k
 
-    def child(self) -> "Namespace":
+    def child(self) -> Namespace:
         """A scope inside this one (a function inside the module)."""
         return Namespace(self.taken)
 

@@ -178,7 +178,7 @@ def det(a):
 def logdet(a):
     """log det a: NaN where det a < 0 (as numpy's, see matcalc.ops.linalg.logdet)."""
     d = det(a)
-    if d != d or d < 0:
+    if mpmath.isnan(d) or d < 0:
         return NAN
     return mpmath.log(d) if d != 0 else -mpmath.inf
 
