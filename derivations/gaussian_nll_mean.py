@@ -11,15 +11,68 @@ grad_mu = -P @ (x - mu)   [n]
 
 import numpy as np
 
+# The declared shapes _arguments checks: (argument, (dimension, ...)), each dimension
+# a name (the same size in every argument) or a number (also in _FIXED).
+_DECLARED = (('x', ('n',)), ('mu', ('n',)), ('P', ('n', 'n')))
+_FIXED = {}
+_NDIMS = [len(dims) for _, dims in _DECLARED]
+_AXES = [dim for _, dims in _DECLARED for dim in dims]
+
+
+def _arguments(function, dims, *values):
+    """The arguments as float64 arrays, checked against their declared shapes in
+    _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
+    ValueError naming it, rather than broadcasting into a wrong answer."""
+    arrays = [np.asarray(value) for value in values]
+    sizes = [size for array in arrays for size in array.shape]
+    named = {**dict(zip(_AXES, sizes)), **_FIXED}
+    if ([array.ndim for array in arrays] != _NDIMS or [named[dim] for dim in _AXES] != sizes
+            or not {array.dtype.kind for array in arrays} <= set("biuf")):
+        raise _refuse(function, values, [a.shape if a.dtype.kind in "biuf" else None for a in arrays])
+    return (*[array.astype(np.float64, copy=False) for array in arrays], *[named[dim] for dim in dims])
+
+
+def _refuse(function, values, shapes):
+    """The ValueError for the first wrong argument (shapes[i] is None where values[i]
+    is not numeric): which argument of which function, its declared shape, what was
+    given, and for sizes that disagree, both arguments."""
+    seen = {}
+    for index, ((name, declared), shape) in enumerate(zip(_DECLARED, shapes)):
+        wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
+        where = f"{function}(): argument {name}"
+        if shape is None:
+            given = values[index]
+            given = f"an array of dtype {given.dtype}" if hasattr(given, "dtype") else repr(given)[:60]
+            return ValueError(f"{where} must be a number or an array of numbers (declared {wanted}), not {given}")
+        shape = tuple(shape)
+        if len(shape) != len(declared):
+            kind = ("a scalar (a number or a 0-d array)", "a 1-d array", "a 2-d array")[len(declared)]
+            return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: {kind}")
+        for axis, (dim, size) in enumerate(zip(declared, shape)):
+            if not isinstance(size, int):
+                continue                      # a lazy array's unknown size
+            if isinstance(dim, int) and size != dim:
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                  f"axis {axis} must have size {dim}")
+            first, at = seen.setdefault(dim, (index, axis))
+            if tuple(shapes[first])[at] != size:
+                if first == index:
+                    return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                      f"axes {at} and {axis} are both {dim}")
+                them, theirs = _DECLARED[first]
+                return ValueError(f"{function}(): arguments {them} and {name} disagree on the size of {dim}: "
+                                  f"{them} has shape {tuple(shapes[first])} (declared "
+                                  f"[{', '.join(str(dim) for dim in theirs)}]), {name} has shape {shape} "
+                                  f"(declared {wanted})")
+    return ValueError(f"{function}(): the arguments do not have their declared shapes")
+
 
 def value(*, x, mu, P):
     """J = 0.5 * (x - mu) @ P @ (x - mu)
 
     Arguments (keyword): x [n] (constant), mu [n], P [n, n] (constant, spd, symmetric).
     """
-    x = np.asarray(x, dtype=float)
-    mu = np.asarray(mu, dtype=float)
-    P = np.asarray(P, dtype=float)
+    x, mu, P = _arguments("value", (), x, mu, P)
     t1 = x - mu  # [n]: x - mu
     return 0.5 * t1 @ P @ t1
 
@@ -31,9 +84,7 @@ def grad_mu(*, x, mu, P):
 
     Arguments (keyword): x [n] (constant), mu [n], P [n, n] (constant, spd, symmetric).
     """
-    x = np.asarray(x, dtype=float)
-    mu = np.asarray(mu, dtype=float)
-    P = np.asarray(P, dtype=float)
+    x, mu, P = _arguments("grad_mu", (), x, mu, P)
     return -(P @ (x - mu))
 
 
@@ -42,9 +93,7 @@ def value_and_grad(*, x, mu, P):
 
     Arguments (keyword): x [n] (constant), mu [n], P [n, n] (constant, spd, symmetric).
     """
-    x = np.asarray(x, dtype=float)
-    mu = np.asarray(mu, dtype=float)
-    P = np.asarray(P, dtype=float)
+    x, mu, P = _arguments("value_and_grad", (), x, mu, P)
     t1 = x - mu  # [n]: x - mu
     value = 0.5 * t1 @ P @ t1
     grad_mu = -(P @ t1)

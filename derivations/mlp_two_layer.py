@@ -12,6 +12,13 @@ grad_W2 = tanh(X @ W1).T @ (softmax(tanh(X @ W1) @ W2, axis=1) - Y) / n   [h, k]
 
 import numpy as np
 
+# The declared shapes _arguments checks: (argument, (dimension, ...)), each dimension
+# a name (the same size in every argument) or a number (also in _FIXED).
+_DECLARED = (('X', ('n', 'm')), ('W1', ('m', 'h')), ('W2', ('h', 'k')), ('Y', ('n', 'k')))
+_FIXED = {}
+_NDIMS = [len(dims) for _, dims in _DECLARED]
+_AXES = [dim for _, dims in _DECLARED for dim in dims]
+
 
 def _log_softmax(a, axis):
     """log(softmax(a)) along axis, without overflow or log(0)."""
@@ -31,16 +38,60 @@ def _softmax(a, axis):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _arguments(function, dims, *values):
+    """The arguments as float64 arrays, checked against their declared shapes in
+    _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
+    ValueError naming it, rather than broadcasting into a wrong answer."""
+    arrays = [np.asarray(value) for value in values]
+    sizes = [size for array in arrays for size in array.shape]
+    named = {**dict(zip(_AXES, sizes)), **_FIXED}
+    if ([array.ndim for array in arrays] != _NDIMS or [named[dim] for dim in _AXES] != sizes
+            or not {array.dtype.kind for array in arrays} <= set("biuf")):
+        raise _refuse(function, values, [a.shape if a.dtype.kind in "biuf" else None for a in arrays])
+    return (*[array.astype(np.float64, copy=False) for array in arrays], *[named[dim] for dim in dims])
+
+
+def _refuse(function, values, shapes):
+    """The ValueError for the first wrong argument (shapes[i] is None where values[i]
+    is not numeric): which argument of which function, its declared shape, what was
+    given, and for sizes that disagree, both arguments."""
+    seen = {}
+    for index, ((name, declared), shape) in enumerate(zip(_DECLARED, shapes)):
+        wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
+        where = f"{function}(): argument {name}"
+        if shape is None:
+            given = values[index]
+            given = f"an array of dtype {given.dtype}" if hasattr(given, "dtype") else repr(given)[:60]
+            return ValueError(f"{where} must be a number or an array of numbers (declared {wanted}), not {given}")
+        shape = tuple(shape)
+        if len(shape) != len(declared):
+            kind = ("a scalar (a number or a 0-d array)", "a 1-d array", "a 2-d array")[len(declared)]
+            return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: {kind}")
+        for axis, (dim, size) in enumerate(zip(declared, shape)):
+            if not isinstance(size, int):
+                continue                      # a lazy array's unknown size
+            if isinstance(dim, int) and size != dim:
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                  f"axis {axis} must have size {dim}")
+            first, at = seen.setdefault(dim, (index, axis))
+            if tuple(shapes[first])[at] != size:
+                if first == index:
+                    return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                      f"axes {at} and {axis} are both {dim}")
+                them, theirs = _DECLARED[first]
+                return ValueError(f"{function}(): arguments {them} and {name} disagree on the size of {dim}: "
+                                  f"{them} has shape {tuple(shapes[first])} (declared "
+                                  f"[{', '.join(str(dim) for dim in theirs)}]), {name} has shape {shape} "
+                                  f"(declared {wanted})")
+    return ValueError(f"{function}(): the arguments do not have their declared shapes")
+
+
 def value(*, X, W1, W2, Y):
     """J = -sum(Y * log(softmax(tanh(X @ W1) @ W2, axis=1))) / n
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X = np.asarray(X, dtype=float)
-    W1 = np.asarray(W1, dtype=float)
-    W2 = np.asarray(W2, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    n = X.shape[0]
+    X, W1, W2, Y, n = _arguments("value", ('n',), X, W1, W2, Y)
     return -np.sum(Y * _log_softmax(np.tanh(X @ W1) @ W2, axis=1)) / n
 
 
@@ -51,11 +102,7 @@ def grad_W1(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X = np.asarray(X, dtype=float)
-    W1 = np.asarray(W1, dtype=float)
-    W2 = np.asarray(W2, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    n = X.shape[0]
+    X, W1, W2, Y, n = _arguments("grad_W1", ('n',), X, W1, W2, Y)
     t1 = X @ W1  # [n, h]: X @ W1
     t2 = 2 * t1  # [n, h]: 2 * X @ W1
     return X.T @ ((_softmax(np.tanh(t1) @ W2, axis=1) - Y) @ W2.T * (4 * _sigmoid(t2) * _sigmoid(-t2))) / n
@@ -68,11 +115,7 @@ def grad_W2(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X = np.asarray(X, dtype=float)
-    W1 = np.asarray(W1, dtype=float)
-    W2 = np.asarray(W2, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    n = X.shape[0]
+    X, W1, W2, Y, n = _arguments("grad_W2", ('n',), X, W1, W2, Y)
     t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
     return t1.T @ (_softmax(t1 @ W2, axis=1) - Y) / n
 
@@ -82,11 +125,7 @@ def value_and_grad(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X = np.asarray(X, dtype=float)
-    W1 = np.asarray(W1, dtype=float)
-    W2 = np.asarray(W2, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    n = X.shape[0]
+    X, W1, W2, Y, n = _arguments("value_and_grad", ('n',), X, W1, W2, Y)
     t1 = X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     t3 = _log_softmax(t2 @ W2, axis=1)  # [n, k]: log_softmax(tanh(X @ W1) @ W2, axis=1)

@@ -11,14 +11,68 @@ hess_x = A + A.T   [n, n]
 
 import numpy as np
 
+# The declared shapes _arguments checks: (argument, (dimension, ...)), each dimension
+# a name (the same size in every argument) or a number (also in _FIXED).
+_DECLARED = (('A', ('n', 'n')), ('x', ('n',)))
+_FIXED = {}
+_NDIMS = [len(dims) for _, dims in _DECLARED]
+_AXES = [dim for _, dims in _DECLARED for dim in dims]
+
+
+def _arguments(function, dims, *values):
+    """The arguments as float64 arrays, checked against their declared shapes in
+    _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
+    ValueError naming it, rather than broadcasting into a wrong answer."""
+    arrays = [np.asarray(value) for value in values]
+    sizes = [size for array in arrays for size in array.shape]
+    named = {**dict(zip(_AXES, sizes)), **_FIXED}
+    if ([array.ndim for array in arrays] != _NDIMS or [named[dim] for dim in _AXES] != sizes
+            or not {array.dtype.kind for array in arrays} <= set("biuf")):
+        raise _refuse(function, values, [a.shape if a.dtype.kind in "biuf" else None for a in arrays])
+    return (*[array.astype(np.float64, copy=False) for array in arrays], *[named[dim] for dim in dims])
+
+
+def _refuse(function, values, shapes):
+    """The ValueError for the first wrong argument (shapes[i] is None where values[i]
+    is not numeric): which argument of which function, its declared shape, what was
+    given, and for sizes that disagree, both arguments."""
+    seen = {}
+    for index, ((name, declared), shape) in enumerate(zip(_DECLARED, shapes)):
+        wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
+        where = f"{function}(): argument {name}"
+        if shape is None:
+            given = values[index]
+            given = f"an array of dtype {given.dtype}" if hasattr(given, "dtype") else repr(given)[:60]
+            return ValueError(f"{where} must be a number or an array of numbers (declared {wanted}), not {given}")
+        shape = tuple(shape)
+        if len(shape) != len(declared):
+            kind = ("a scalar (a number or a 0-d array)", "a 1-d array", "a 2-d array")[len(declared)]
+            return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: {kind}")
+        for axis, (dim, size) in enumerate(zip(declared, shape)):
+            if not isinstance(size, int):
+                continue                      # a lazy array's unknown size
+            if isinstance(dim, int) and size != dim:
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                  f"axis {axis} must have size {dim}")
+            first, at = seen.setdefault(dim, (index, axis))
+            if tuple(shapes[first])[at] != size:
+                if first == index:
+                    return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                      f"axes {at} and {axis} are both {dim}")
+                them, theirs = _DECLARED[first]
+                return ValueError(f"{function}(): arguments {them} and {name} disagree on the size of {dim}: "
+                                  f"{them} has shape {tuple(shapes[first])} (declared "
+                                  f"[{', '.join(str(dim) for dim in theirs)}]), {name} has shape {shape} "
+                                  f"(declared {wanted})")
+    return ValueError(f"{function}(): the arguments do not have their declared shapes")
+
 
 def value(*, A, x):
     """J = x.T @ A @ x
 
     Arguments (keyword): A [n, n] (constant), x [n].
     """
-    A = np.asarray(A, dtype=float)
-    x = np.asarray(x, dtype=float)
+    A, x = _arguments("value", (), A, x)
     return x @ A @ x
 
 
@@ -29,7 +83,7 @@ def hess_x(*, A, x):
 
     Arguments (keyword): A [n, n] (constant), x [n].
     """
-    A = np.asarray(A, dtype=float)
+    A, _ = _arguments("hess_x", (), A, x)
     return A + A.T
 
 
@@ -40,8 +94,7 @@ def grad_x(*, A, x):
 
     Arguments (keyword): A [n, n] (constant), x [n].
     """
-    A = np.asarray(A, dtype=float)
-    x = np.asarray(x, dtype=float)
+    A, x = _arguments("grad_x", (), A, x)
     return (A + A.T) @ x
 
 
@@ -50,8 +103,7 @@ def value_and_grad(*, A, x):
 
     Arguments (keyword): A [n, n] (constant), x [n].
     """
-    A = np.asarray(A, dtype=float)
-    x = np.asarray(x, dtype=float)
+    A, x = _arguments("value_and_grad", (), A, x)
     value = x @ A @ x
     grad_x = (A + A.T) @ x
     return value, {"x": grad_x}

@@ -11,6 +11,13 @@ grad_W = X.T @ (softmax(X @ W, axis=1) - Y) / n + 2 * lam * W   [m, k]
 
 import numpy as np
 
+# The declared shapes _arguments checks: (argument, (dimension, ...)), each dimension
+# a name (the same size in every argument) or a number (also in _FIXED).
+_DECLARED = (('X', ('n', 'm')), ('W', ('m', 'k')), ('Y', ('n', 'k')), ('lam', ()))
+_FIXED = {}
+_NDIMS = [len(dims) for _, dims in _DECLARED]
+_AXES = [dim for _, dims in _DECLARED for dim in dims]
+
 
 def _log_softmax(a, axis):
     """log(softmax(a)) along axis, without overflow or log(0)."""
@@ -24,16 +31,60 @@ def _softmax(a, axis):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _arguments(function, dims, *values):
+    """The arguments as float64 arrays, checked against their declared shapes in
+    _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
+    ValueError naming it, rather than broadcasting into a wrong answer."""
+    arrays = [np.asarray(value) for value in values]
+    sizes = [size for array in arrays for size in array.shape]
+    named = {**dict(zip(_AXES, sizes)), **_FIXED}
+    if ([array.ndim for array in arrays] != _NDIMS or [named[dim] for dim in _AXES] != sizes
+            or not {array.dtype.kind for array in arrays} <= set("biuf")):
+        raise _refuse(function, values, [a.shape if a.dtype.kind in "biuf" else None for a in arrays])
+    return (*[array.astype(np.float64, copy=False) for array in arrays], *[named[dim] for dim in dims])
+
+
+def _refuse(function, values, shapes):
+    """The ValueError for the first wrong argument (shapes[i] is None where values[i]
+    is not numeric): which argument of which function, its declared shape, what was
+    given, and for sizes that disagree, both arguments."""
+    seen = {}
+    for index, ((name, declared), shape) in enumerate(zip(_DECLARED, shapes)):
+        wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
+        where = f"{function}(): argument {name}"
+        if shape is None:
+            given = values[index]
+            given = f"an array of dtype {given.dtype}" if hasattr(given, "dtype") else repr(given)[:60]
+            return ValueError(f"{where} must be a number or an array of numbers (declared {wanted}), not {given}")
+        shape = tuple(shape)
+        if len(shape) != len(declared):
+            kind = ("a scalar (a number or a 0-d array)", "a 1-d array", "a 2-d array")[len(declared)]
+            return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: {kind}")
+        for axis, (dim, size) in enumerate(zip(declared, shape)):
+            if not isinstance(size, int):
+                continue                      # a lazy array's unknown size
+            if isinstance(dim, int) and size != dim:
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                  f"axis {axis} must have size {dim}")
+            first, at = seen.setdefault(dim, (index, axis))
+            if tuple(shapes[first])[at] != size:
+                if first == index:
+                    return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                      f"axes {at} and {axis} are both {dim}")
+                them, theirs = _DECLARED[first]
+                return ValueError(f"{function}(): arguments {them} and {name} disagree on the size of {dim}: "
+                                  f"{them} has shape {tuple(shapes[first])} (declared "
+                                  f"[{', '.join(str(dim) for dim in theirs)}]), {name} has shape {shape} "
+                                  f"(declared {wanted})")
+    return ValueError(f"{function}(): the arguments do not have their declared shapes")
+
+
 def value(*, X, W, Y, lam):
     """J = -sum(Y * log(softmax(X @ W, axis=1))) / n + lam * sum(W * W)
 
     Arguments (keyword): X [n, m], W [m, k], Y [n, k] (onehot, stochastic), lam [].
     """
-    X = np.asarray(X, dtype=float)
-    W = np.asarray(W, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    lam = np.asarray(lam, dtype=float)
-    n = X.shape[0]
+    X, W, Y, lam, n = _arguments("value", ('n',), X, W, Y, lam)
     return -np.sum(Y * _log_softmax(X @ W, axis=1)) / n + lam * np.sum(W * W)
 
 
@@ -44,11 +95,7 @@ def grad_W(*, X, W, Y, lam):
 
     Arguments (keyword): X [n, m], W [m, k], Y [n, k] (onehot, stochastic), lam [].
     """
-    X = np.asarray(X, dtype=float)
-    W = np.asarray(W, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    lam = np.asarray(lam, dtype=float)
-    n = X.shape[0]
+    X, W, Y, lam, n = _arguments("grad_W", ('n',), X, W, Y, lam)
     return X.T @ (_softmax(X @ W, axis=1) - Y) / n + 2 * lam * W
 
 
@@ -57,11 +104,7 @@ def value_and_grad(*, X, W, Y, lam):
 
     Arguments (keyword): X [n, m], W [m, k], Y [n, k] (onehot, stochastic), lam [].
     """
-    X = np.asarray(X, dtype=float)
-    W = np.asarray(W, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    lam = np.asarray(lam, dtype=float)
-    n = X.shape[0]
+    X, W, Y, lam, n = _arguments("value_and_grad", ('n',), X, W, Y, lam)
     t1 = _log_softmax(X @ W, axis=1)  # [n, k]: log_softmax(X @ W, axis=1)
     value = -np.sum(Y * t1) / n + lam * np.sum(W * W)
     grad_W = X.T @ (np.exp(t1) - Y) / n + 2 * lam * W

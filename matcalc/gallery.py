@@ -136,6 +136,7 @@ def derive_case(path: Path, seed: int = 0) -> Case:
 
 def index(directory: Path, cases: list[Case]) -> str:
     """``README.md`` of the gallery: one line per case, linking its outputs."""
+    from .render.document import markdown_text
     from .render.unicode import name as uni_name, to_unicode
 
     lines = [header("markdown", "the .yaml cases in this directory").rstrip("\n"), "# Gallery", "",
@@ -151,7 +152,7 @@ def index(directory: Path, cases: list[Case]) -> str:
         links = " · ".join(f"[{p.suffix[1:]}]({p.name})" for p in sorted(case.outputs, key=_output_order)
                            if p.suffix != ".md")
         name = f"[{case.name}]({case.path.with_suffix('.md').name})"
-        what = _cell(case.derivations[0].problem.description or "") if case.derivations else ""
+        what = markdown_text(case.derivations[0].problem.description or "") if case.derivations else ""
         results = []
         for d in case.derivations:
             for s, r in d.results.items():

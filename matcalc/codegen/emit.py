@@ -16,7 +16,15 @@ from ..matrix import build as B
 from ..ops import OPS, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, array_api
 from ..render.text import to_text
 from ..shapes import show
-from .numerics import gram, inverse, transpose
+from .names import Namespace, respell
+from .numerics import gram, inverse, nodes, transpose
+
+# The most operations nested in one printed expression: deeper work (a 20,000-term
+# difference a - b - c - ...) is cut into named lines, so printing recurses a bounded
+# depth and Python compiles the result (its parser refuses deep nesting).
+MAX_NESTING = 40
+# Intermediates whose expression has at most this many nodes are quoted in their comment.
+QUOTED = 200
 
 
 class Emitter:
@@ -25,21 +33,32 @@ class Emitter:
     ``target="array-api"`` prints the portable spellings of
     :mod:`matcalc.ops.array_api` instead, with ``np_name`` the variable holding
     the caller's namespace and ``like`` an argument constants take their dtype
-    and device from."""
+    and device from.  Every name it introduces is claimed from ``scope`` (the
+    function's :class:`~matcalc.codegen.names.Namespace`, which holds the
+    arguments' and the dimensions' names); ``renamed`` maps a global (a helper,
+    ``np``, ``device``) that an argument's name hides to its alias."""
 
     def __init__(self, np_name: str, shared: set[ir.Expr], names: dict[ir.Expr, str] | None = None,
-                 target: str = "numpy", like: str = "", reserved: frozenset[str] = frozenset()):
+                 target: str = "numpy", like: str = "", scope: Namespace | None = None,
+                 renamed: dict[str, str] | None = None):
         self.np = np_name
-        self.reserved = reserved      # names the function already uses (arguments, dimensions)
+        self.scope = scope if scope is not None else Namespace()
+        self.renamed = dict(renamed or {})
         self.target = target
         self.like = like
         self.shared = shared
         self.names: dict[ir.Expr, str] = dict(names or {})
         self.lines: list[str] = []
         self.helpers: set[str] = set()
+        self.refs: set[str] = set()    # the arguments, dimensions and namespace variable printed
         self.counter = len(self.names)
 
     def value(self, e: ir.Expr) -> str:
+        """The code of a root: its deep parts named first (:meth:`_bound`)."""
+        self._bound(e)
+        return self.code(e)[0]
+
+    def text(self, e: ir.Expr) -> str:
         return self.code(e)[0]
 
     def code(self, e: ir.Expr) -> tuple[str, int]:
@@ -47,20 +66,47 @@ class Emitter:
             return self.names[e], PREC_ATOM
         text, prec = self._code(e)
         if e in self.shared and isinstance(e, ir.Apply) and not _trivial(e):
-            name = self.fresh()
-            self.lines.append(f"{name} = {text}  # {show(e.shape)}: {_short(e)}")
-            self.names[e] = name
-            return name, PREC_ATOM
+            return self._name(e, text, _summary(e)), PREC_ATOM
         return text, prec
 
+    def _name(self, e: ir.Expr, text: str, about: str) -> str:
+        name = self.fresh()
+        self.lines.append(f"{name} = {text}  # {show(e.shape)}{about}")
+        self.names[e] = name
+        return name
+
+    def _bound(self, root: ir.Expr) -> None:
+        """Name, bottom-up, every part of ``root`` that would nest more than
+        :data:`MAX_NESTING` operations deep in one printed expression.  Iterative;
+        the printer then never recurses deeper than that."""
+        height: dict[ir.Expr, int] = {}
+        spill: list[ir.Expr] = []
+        stack: list[tuple[ir.Expr, bool]] = [(root, False)]
+        while stack:
+            e, ready = stack.pop()
+            if e in height:
+                continue
+            if e in self.names or not isinstance(e, ir.Apply):
+                height[e] = 0
+                continue
+            if not ready:
+                stack.append((e, True))
+                stack.extend((a, False) for a in e.args if a not in height)
+                continue
+            h = 1 + max((height[a] for a in e.args), default=0)
+            if h >= MAX_NESTING and e is not root:
+                spill.append(e)
+                h = 0
+            height[e] = h
+        for e in spill:                     # children before parents
+            if e not in self.names:
+                self._name(e, self._code(e)[0], "")
+
     def fresh(self) -> str:
-        """The next intermediate's name ``t1, t2, ...``, skipping the arguments' names
+        """The next intermediate's name ``t1, t2, ...``, skipping the names taken
         (a symbol called ``t1`` must not be overwritten)."""
-        while True:
-            self.counter += 1
-            name = f"t{self.counter}"
-            if name not in self.reserved:
-                return name
+        name, self.counter = self.scope.numbered("t", self.counter)
+        return name
 
     def wrap(self, e: ir.Expr, need: int, strict: bool = False) -> str:
         text, prec = self.code(e)
@@ -68,6 +114,7 @@ class Emitter:
 
     def _code(self, e: ir.Expr) -> tuple[str, int]:
         if isinstance(e, (ir.Symbol, ir.Dim)):
+            self.refs.add(e.name)
             return e.name, PREC_ATOM
         if isinstance(e, ir.Number):
             v = e.value
@@ -101,29 +148,41 @@ class Emitter:
         template = self._template(op)
         if op.dim_args:
             dims = [_dim_code(d) for d in e.attr("dims")]
+            self.refs.update(x for d in e.attr("dims") for x in str(d).split("*") if not x.isdigit())
+            if "{like}" in template:
+                self.refs.add(self.like)
             inner = dims[0] if e.op == "eye" else f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
             return template.format(dims=inner, like=self.like), PREC_ATOM
         axis = e.attr("axis")
-        parts = [self.value(a) for a in args]
+        parts = [self.text(a) for a in args]
         text = template.format(*parts, axis=axis, axis_kw="" if axis is None else f", axis={axis}")
         return text, PREC_ATOM
 
     def _template(self, op) -> str:
-        """The op's spelling for this target, with the namespace variable filled in."""
+        """The op's spelling for this target, with the namespace variable filled in
+        and each helper under the name the function sees it by."""
         if self.target == "numpy":
             self.helpers.update(op.extra.get("helpers", ()))
-            return op.numpy.replace("np.", f"{self.np}.")
-        template = array_api.SPELLINGS[op.name]
+            self._uses_np(op.numpy, "np")
+            return respell(op.numpy, {**self.renamed, "np": self.np})
+        return self._portable(array_api.SPELLINGS[op.name])
+
+    def _portable(self, template: str) -> str:
         self.helpers.update(array_api.helpers_of(template))
-        return re.sub(r"\bxp\b", self.np, template)
+        self._uses_np(template, "xp")
+        return respell(re.sub(r"\bxp\b", self.np, template), self.renamed)
+
+    def _uses_np(self, template: str, name: str) -> None:
+        if re.search(rf"\b{name}\b", template):
+            self.refs.add(self.np)
 
     def _solve(self, a: ir.Expr, b: ir.Expr) -> str:
         """``solve(a, b)``, both printed from their IR (transposes included)."""
-        a_text, b_text = self.value(a), self.value(b)
+        a_text, b_text = self.text(a), self.text(b)
         if self.target == "numpy":
+            self.refs.add(self.np)
             return f"{self.np}.linalg.solve({a_text}, {b_text})"
-        self.helpers.update(array_api.helpers_of(array_api.SOLVE))
-        return re.sub(r"\bxp\b", self.np, array_api.SOLVE).format(a_text, b_text)
+        return self._portable(array_api.SOLVE).format(a_text, b_text)
 
     def _matmul(self, a: ir.Expr, b: ir.Expr):
         """diag(v) @ M -> v[:, None] * M;  inv(A) @ B -> solve(A, B), and transposes;
@@ -133,8 +192,9 @@ class Emitter:
         found = gram(a, b)
         if found is not None:
             m, v = found
-            weights, rows = self.value(v), self.wrap(m, PREC_MUL, True)
+            weights, rows = self.text(v), self.wrap(m, PREC_MUL, True)
             name = self.fresh()
+            self.refs.add(np_)
             self.lines.append(f"{name} = {np_}.sqrt({weights})[:, None] * {rows}"
                               f"  # so that the product below is {name}.T @ {name}")
             return f"{name}.T @ {name}", PREC_MUL
@@ -158,25 +218,20 @@ def _trivial(e: ir.Expr) -> bool:
     return (B.is_op(e, "transpose") and not isinstance(e.args[0], ir.Apply)) or B.is_op(e, "ones", "eye")
 
 
-def _short(e: ir.Expr) -> str:
-    """The start of ``e`` as text, for a comment; never printed whole when it is
-    long (written out, a graph with sharing can be millions of nodes)."""
-    text = to_text(e) if ir.tree_size(e) <= 60 else to_text(_prefix(e, 60))
-    return text if len(text) <= 60 else text[:57] + "..."
+def _summary(e: ir.Expr) -> str:
+    """``: <the expression>`` for an intermediate's comment, cut to 60 characters;
+    nothing for a big one (printing it would cost more than the rest)."""
+    for count, _ in enumerate(nodes([e])):
+        if count >= QUOTED:
+            return ""
+    return ": " + _short(to_text(e))
 
 
-def _prefix(e: ir.Expr, budget: int) -> ir.Expr:
-    """``e`` with its subtrees past the first ``budget`` nodes (preorder) cut to a
-    stand-in symbol: enough to print the first characters of."""
-    memo: dict[int, int] = {}
-    if ir.tree_size(e, memo) <= budget or not isinstance(e, ir.Apply):
-        return e
-    args, left = [], budget - 1
-    for a in e.args:
-        size = memo[id(a)]
-        args.append(_prefix(a, left) if left > 0 else ir.Symbol(shape=a.shape, name="..."))
-        left -= size
-    return ir.apply(e.op, args, dict(e.attrs))
+def _short(text: str) -> str:
+    """One line of comment: cut to 60 characters, anything unprintable escaped."""
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
 
 
 def _dim_code(d) -> str:
@@ -198,7 +253,9 @@ def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
         for c in node.children():
             uses[c] += 1
             stack.append(c)
-    # a root that is also used inside another root is shared too
-    return {n for n, k in uses.items() if k >= 2 or (k >= 1 and n in roots)}
+    # a root that is also used inside another root is shared too (looked up by hash:
+    # `in` a list compares deep trees field by field, recursively)
+    tops = set(roots)
+    return {n for n, k in uses.items() if k >= 2 or (k >= 1 and n in tops)}
 
 

@@ -8,8 +8,12 @@ The module imports numpy only and defines ``value(**symbols)``, ``grad_S`` /
 the value and the derivatives is computed once (common subexpressions become
 named intermediates), and the numerics are the stable ones: softmax and
 friends subtract the maximum, ``log(softmax(A))`` is computed as
-``log_softmax(A)``, ``softplus`` is ``logaddexp``, ``logdet`` is ``slogdet``,
-``inv(A) @ B`` is ``solve(A, B)`` and ``diag(v) @ M`` is ``v[:, None] * M``.
+``log_softmax(A)``, ``softplus`` is ``logaddexp``, ``logdet`` is ``slogdet``
+(NaN where det < 0, as log of a negative number), ``inv(A) @ B`` is
+``solve(A, B)`` and ``diag(v) @ M`` is ``v[:, None] * M``.  Each function first
+checks its arguments against the declared shapes (:mod:`.arguments`), and every
+name the code introduces keeps clear of the symbols' and dimensions' names
+(:mod:`.names`).
 
 ``emit_module(d, target="array-api")`` prints the same functions against the
 array API standard instead (importing ``array_api_compat`` only), with the
@@ -25,15 +29,18 @@ from __future__ import annotations
 import types
 
 from .. import __version__, ir
-from ..ops import OPS, array_api
+from ..ops import array_api
 from ..ops.elementwise import HELPERS as EW_HELPERS
+from ..ops.linalg import HELPERS as LINALG_HELPERS
 from ..ops.reductions import HELPERS as RED_HELPERS
 from ..render.text import to_text
 from ..shapes import show
+from . import arguments
 from .emit import Emitter, shared_nodes
+from .names import Namespace, aliases
 from .numerics import share_logs, stabilize
 
-HELPERS = {**EW_HELPERS, **RED_HELPERS}
+HELPERS = {**EW_HELPERS, **RED_HELPERS, **LINALG_HELPERS}
 TARGETS = ("numpy", "array-api")
 
 
@@ -71,17 +78,26 @@ def emit_module(derivation, target: str = "numpy") -> str:
     ``target="numpy"`` (the default, ``Derivation.code``) imports numpy only;
     ``target="array-api"`` imports ``array_api_compat`` only and runs on the
     caller's arrays (numpy, CuPy, PyTorch, JAX, Dask), returning arrays of
-    that kind (see :mod:`matcalc.ops.array_api`)."""
+    that kind (see :mod:`matcalc.ops.array_api`).  The passes are iterative or
+    bounded (a 20,000-term difference prints as lines of at most
+    :data:`~matcalc.codegen.emit.MAX_NESTING` operations); comparing deep IR
+    nodes still recurses, hence the raised recursion limit."""
     if target not in TARGETS:
         raise ValueError(f"unknown code target {target!r}; choose one of {', '.join(TARGETS)}")
-    portable = target == "array-api"
+    from ..pipeline import deep_recursion
+
+    with deep_recursion():
+        return _emit(derivation, target == "array-api")
+
+
+def _emit(derivation, portable: bool) -> str:
     p = derivation.problem
-    names = set(p.symbols) | set(p.dims)
-    if portable:
-        np_ = "xp" if "xp" not in names else "xp_"
-    else:
-        np_ = "np" if "np" not in names else "numpy_"
-    reserved = frozenset(names | {np_})
+    target = "array-api" if portable else "numpy"
+    # the globals a function body uses, each under a name no argument or dimension hides
+    module_scope = Namespace(set(p.symbols) | set(p.dims))
+    bases = ["device" if portable else "np", "_arguments", *sorted(array_api.HELPERS if portable else HELPERS)]
+    renamed = {b: alias for b in bases if (alias := module_scope.claim(b)) != b}
+    np_ = renamed.get("np", "np")
     params = ", ".join(p.symbols)
     value_expr = stabilize(ir.rebalance(p.expr))   # (x + x + ... + x: depth log n, which Python compiles)
     results = {s: (r, stabilize(r.matrix), stabilize(r.gradient) if r.gradient is not None else None)
@@ -101,24 +117,29 @@ def emit_module(derivation, target: str = "numpy") -> str:
         out = [docstring("\n".join(head + [""])), "",
                "from array_api_compat import array_namespace, device, is_numpy_array", ""]
     else:
-        out = [docstring("\n".join(head + [""])), "",
-               f"import numpy as {np_}" if np_ != "np" else "import numpy as np", ""]
+        out = [docstring("\n".join(head + [""])), "", "import numpy as np", ""]
+    out += [arguments.declarations(p.symbols, p.dims), ""]
 
     functions: list[str] = []
-    helpers: set[str] = set()
+    used: set[str] = {"device" if portable else "np", "_arguments"}
 
     def function(name: str, doc: str, roots: list[ir.Expr], ret) -> None:
         roots = share_logs(roots)
-        em = Emitter(np_, shared_nodes(roots), target=target, like=next(iter(p.symbols)), reserved=reserved)
+        scope = module_scope.child()
+        xp = scope.claim("xp") if portable else np_
+        em = Emitter(xp, shared_nodes(roots), target=target, like=next(iter(p.symbols)), scope=scope,
+                     renamed=renamed)
         texts = [em.value(r) for r in roots]
-        helpers.update(em.helpers)
-        prologue = _prologue_xp(p, roots, np_) if portable else _prologue(p, roots, np_)
-        body = prologue + em.lines + ret(texts)
+        used.update(em.helpers)
+        body = em.lines + ret(texts, scope)
+        prologue = _prologue(p, em.refs, scope, name, xp if portable else None,
+                             renamed.get("_arguments", "_arguments"))
+        body = prologue + body
         doc = doc.rstrip() + f"\n\nArguments (keyword): {shapes}.\n"
         functions.append("\n".join([f"def {name}(*, {params}):", docstring(doc, "    ")]
                                    + ["    " + line for line in body]))
 
-    def returns(t):
+    def returns(t, scope):
         return [f"return {t[0]}"]
 
     function("value", f"J = {p.expr_text}", [value_expr], returns)
@@ -131,11 +152,10 @@ def emit_module(derivation, target: str = "numpy") -> str:
                      f"{to_text(r.gradient)}\n", [grad], returns)
     grads = {s: (grad if r.kind == "hessian" else matrix) for s, (r, matrix, grad) in results.items()}
     keys = list(grads)
-    # local names for the parts, clear of the arguments' names (a symbol may be called `value`)
-    local = {k: _free(f"grad_{k}", reserved) for k in keys}
-    value_name = _free("value", reserved)
 
-    def together(t):
+    def together(t, scope):
+        # local names for the parts, clear of the arguments' names (a symbol may be called `value`)
+        value_name, local = scope.claim("value"), {k: scope.claim(f"grad_{k}") for k in keys}
         lines = [f"{value_name} = {t[0]}"] + [f"{local[k]} = {v}" for k, v in zip(keys, t[1:])]
         return lines + [f"return {value_name}, {{" + ", ".join(f'"{k}": {local[k]}' for k in keys) + "}"]
 
@@ -143,18 +163,16 @@ def emit_module(derivation, target: str = "numpy") -> str:
              ", computing shared work once.", [value_expr, *grads.values()], together)
     if portable:
         out += ["", array_api.INPUTS, ""]
-        out += [line for h in sorted(helpers) for line in ("", array_api.HELPERS[h], "")]
-    for h in sorted(helpers) if not portable else ():
-        out += ["", HELPERS[h].replace("np.", f"{np_}."), ""]
+        out += [line for h in sorted(used & set(array_api.HELPERS)) for line in ("", array_api.HELPERS[h], "")]
+    else:
+        out += [line for h in sorted(used & set(HELPERS)) for line in ("", HELPERS[h], "")]
+    out += [line for h in arguments.helpers(portable) for line in ("", h, "")]
+    alias_lines = aliases(renamed, used)
+    if alias_lines:
+        out += ["", *alias_lines, ""]
     for f in functions:
         out += ["", f, ""]
     return "\n".join(out).rstrip() + "\n"
-
-
-def _free(name: str, taken: frozenset[str]) -> str:
-    while name in taken:
-        name += "_"
-    return name
 
 
 def load_module(source: str, name: str = "matcalc_generated") -> types.ModuleType:
@@ -179,50 +197,18 @@ def _fname(result) -> str:
     return "hess" if result.kind == "hessian" else "grad"
 
 
-def _used(roots: list[ir.Expr]) -> tuple[set[str], set[str]]:
-    """The symbols and the dimension names the expressions refer to."""
-    used_syms: set[str] = set()
-    used_dims: set[str] = set()
-    for r in roots:
-        for node in ir.distinct(r):
-            if isinstance(node, ir.Symbol):
-                used_syms.add(node.name)
-            elif isinstance(node, ir.Dim):
-                used_dims.add(node.name)
-            elif isinstance(node, ir.Apply) and OPS[node.op].dim_args:
-                for d in node.attr("dims"):
-                    used_dims.update(x for x in str(d).split("*") if not x.isdigit())
-    return used_syms, used_dims
-
-
-def _prologue_xp(p, roots: list[ir.Expr], xp: str) -> list[str]:
-    """The caller's namespace, every argument as its array (they decide the
-    namespace, dtype and device together), and the dimension sizes."""
-    symbols = list(p.symbols)
-    lines = [f"{xp}, ({', '.join(symbols)}{',' if len(symbols) == 1 else ''}) = _inputs({', '.join(symbols)})"]
-    _, used_dims = _used(roots)
-    for d in p.dims:
-        if d in used_dims:
-            owner = next((s for s, sym in p.symbols.items() if d in sym.shape), None)
-            lines.append(f"{d} = {owner}.shape[{p.symbols[owner].shape.index(d)}]" if owner
-                         else f"{d} = {p.dims[d]}")
-    return lines
-
-
-def _prologue(p, roots: list[ir.Expr], np_: str) -> list[str]:
-    """Convert the arguments and read the dimension sizes off their shapes."""
-    used_syms, used_dims = _used(roots)
-    lines = [f"{s} = {np_}.asarray({s}, dtype=float)" for s in p.symbols if s in used_syms]
-    for d in p.dims:
-        if d not in used_dims:
-            continue
-        for s, sym in p.symbols.items():
-            if d in sym.shape:
-                if s not in used_syms:
-                    lines.append(f"{s} = {np_}.asarray({s}, dtype=float)")
-                    used_syms.add(s)
-                lines.append(f"{d} = {s}.shape[{sym.shape.index(d)}]")
-                break
-        else:
-            lines.append(f"{d} = {p.dims[d]}")
+def _prologue(p, refs: set[str], scope: Namespace, function: str, xp: str | None, call: str) -> list[str]:
+    """The arguments checked and converted (``_arguments``, see :mod:`.arguments`):
+    for the array-API module also the caller's namespace; and the sizes of the
+    dimensions the code uses (``refs``), read off the arguments' shapes, or the
+    declared size of a dimension no argument carries.  An argument the code does
+    not use is checked all the same and bound to a dummy name."""
+    carried = arguments.carried(p.symbols, p.dims)
+    dims = [d for d in carried if d in refs]
+    dummy = [scope.claim("_")] if any(s not in refs for s in p.symbols) or (xp and xp not in refs) else []
+    names = ([xp if xp in refs else dummy[0]] if xp else []) + [s if s in refs else dummy[0] for s in p.symbols]
+    targets = ", ".join(names + dims) if len(names + dims) > 1 else f"[{names[0]}]"
+    wanted = f'({", ".join(map(repr, dims))}{"," if len(dims) == 1 else ""})'
+    lines = [f'{targets} = {call}("{function}", {wanted}, {", ".join(p.symbols)})']
+    lines += [f"{d} = {p.dims[d]}" for d in p.dims if d in refs and d not in carried]
     return lines

@@ -11,6 +11,10 @@ from .. import ir
 from ..matrix import build as B
 from ..ops import OPS, REWRITES
 
+# How far down the structural tests (nonnegative, symmetric) look: they are
+# sufficient tests, so "not known" past this depth only costs a faster form.
+LOOK = 50
+
 
 def stabilize(expr: ir.Expr) -> ir.Expr:
     """Same value, computed without overflow, log(0) or cancellation: every
@@ -18,22 +22,37 @@ def stabilize(expr: ir.Expr) -> ir.Expr:
     (``log(softmax(A)) -> log_softmax(A)``, ``1 - sigmoid(x) -> sigmoid(-x)``, ...)."""
     memo: dict[ir.Expr, ir.Expr] = {}
 
-    def go(e: ir.Expr) -> ir.Expr:
-        if e in memo:
-            return memo[e]
-        out = e
-        if isinstance(e, ir.Apply):
-            args = [go(a) for a in e.args]
-            out = ir.apply(e.op, args, dict(e.attrs)) if args != list(e.args) else e
-            for rule in REWRITES.get(out.op, ()):
-                new = rule.apply(out)
-                if new is not None:
-                    out = go(new) if new != out else out
-                    break
-        memo[e] = out
-        return out
+    def rewrite(e: ir.Apply) -> ir.Expr:
+        for rule in REWRITES.get(e.op, ()):
+            new = rule.apply(e)
+            if new is not None:
+                return bottom_up(new, rewrite, memo) if new != e else e
+        return e
 
-    return go(expr)
+    return bottom_up(expr, rewrite, memo)
+
+
+def bottom_up(expr: ir.Expr, rewrite, memo: dict[ir.Expr, ir.Expr]) -> ir.Expr:
+    """``expr`` with every operation node replaced by ``rewrite(node)``, children
+    first, each distinct node once (``memo``).  Iterative: a 20,000-term
+    difference ``a - b - c - ...`` is as deep as it is long, far past Python's
+    recursion limit."""
+    stack: list[tuple[ir.Expr, bool]] = [(expr, False)]
+    while stack:
+        e, ready = stack.pop()
+        if e in memo:
+            continue
+        if not isinstance(e, ir.Apply):
+            memo[e] = e
+            continue
+        if not ready:
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args if a not in memo)
+            continue
+        args = [memo[a] for a in e.args]
+        out = ir.apply(e.op, args, dict(e.attrs)) if args != list(e.args) else e
+        memo[e] = rewrite(out)
+    return memo[expr]
 
 
 def gram(a: ir.Expr, b: ir.Expr):
@@ -49,8 +68,11 @@ def gram(a: ir.Expr, b: ir.Expr):
     return m, dg.args[0]
 
 
-def nonnegative(e: ir.Expr) -> bool:
-    """A sufficient test that every entry of e is >= 0 (sigmoid(z) * (1 - sigmoid(z)) is)."""
+def nonnegative(e: ir.Expr, depth: int = 0) -> bool:
+    """A sufficient test that every entry of e is >= 0 (sigmoid(z) * (1 - sigmoid(z)) is).
+    It looks :data:`LOOK` levels down at most (past that: not known, so False)."""
+    if depth > LOOK:
+        return False
     if isinstance(e, ir.Number):
         return e.value >= 0
     if isinstance(e, ir.Dim):
@@ -62,15 +84,15 @@ def nonnegative(e: ir.Expr) -> bool:
     if OPS[e.op].extra.get("range") in ("nonnegative", "unit") or e.op in ("ones", "eye"):
         return True
     if e.op in ("mul", "div", "add"):
-        return all(nonnegative(a) for a in e.args)
+        return all(nonnegative(a, depth + 1) for a in e.args)
     if e.op == "pow":
         p = e.args[1]
-        return nonnegative(e.args[0]) or (isinstance(p, ir.Number) and float(p.value) % 2 == 0)
+        return nonnegative(e.args[0], depth + 1) or (isinstance(p, ir.Number) and float(p.value) % 2 == 0)
     if e.op == "sub":    # 1 - sigmoid(z) = sigmoid(-z)
         a, b = e.args
         return B.is_num(a, 1) and isinstance(b, ir.Apply) and OPS[b.op].extra.get("range") == "unit"
     if e.op in ("sum", "mean", "transpose", "diag"):
-        return nonnegative(e.args[0])
+        return nonnegative(e.args[0], depth + 1)
     return False
 
 
@@ -87,26 +109,18 @@ def share_logs(roots: list[ir.Expr]) -> list[ir.Expr]:
     """When both F(A) and its log form L(A) are needed (softmax and log_softmax),
     compute F(A) as exp(L(A)): one pass over A instead of two, and still stable."""
     log_forms = {name: op.extra["log_form"] for name, op in OPS.items() if op.extra.get("log_form")}
-    logs = {(n.op, n.args[0], n.attrs) for r in roots for n in ir.distinct(r)
+    logs = {(n.op, n.args[0], n.attrs) for n in nodes(roots)
             if isinstance(n, ir.Apply) and n.op in log_forms.values()}
     if not logs:
         return roots
+    def rewrite(e: ir.Apply) -> ir.Expr:
+        log_op = log_forms.get(e.op)
+        if log_op and (log_op, e.args[0], e.attrs) in logs:
+            return B.call("exp", ir.apply(log_op, [e.args[0]], dict(e.attrs)))
+        return e
+
     memo: dict[ir.Expr, ir.Expr] = {}
-
-    def go(e: ir.Expr) -> ir.Expr:
-        if e in memo or not isinstance(e, ir.Apply):
-            return memo.get(e, e)
-        args = [go(a) for a in e.args]
-        out = ir.apply(e.op, args, dict(e.attrs)) if args != list(e.args) else e
-        log_op = log_forms.get(out.op)
-        if log_op and (log_op, out.args[0], out.attrs) in logs:
-            out = B.call("exp", ir.apply(log_op, [out.args[0]], dict(out.attrs)))
-        memo[e] = out
-        return out
-
-    return [go(r) for r in roots]
-
-
+    return [bottom_up(r, rewrite, memo) for r in roots]
 
 
 def transpose(e: ir.Expr) -> ir.Expr:
@@ -115,12 +129,13 @@ def transpose(e: ir.Expr) -> ir.Expr:
     return e if symmetric(e) else B.T(e)
 
 
-def symmetric(e: ir.Expr) -> bool:
+def symmetric(e: ir.Expr, depth: int = 0) -> bool:
     """A sufficient test that the square matrix ``e`` equals its transpose:
     a symmetric symbol, ``eye``, ``diag(v)``, ``Aᵀ S A`` (a palindromic
     product around a symmetric middle), and sums, products with scalars and
-    elementwise functions or inverses of symmetric matrices."""
-    if e.rank != 2:
+    elementwise functions or inverses of symmetric matrices.  Like :func:`nonnegative`
+    it looks :data:`LOOK` levels down at most."""
+    if e.rank != 2 or depth > LOOK:
         return False
     if isinstance(e, ir.Symbol):
         return "symmetric" in e.props
@@ -132,15 +147,35 @@ def symmetric(e: ir.Expr) -> bool:
         chain = _chain(e)
         half, middle = divmod(len(chain), 2)
         return (all(chain[i] == B.T(chain[-1 - i]) for i in range(half))
-                and (not middle or symmetric(chain[half])))
+                and (not middle or symmetric(chain[half], depth + 1)))
     op = OPS[e.op]
     if op.elementwise or e.op in ("add", "sub", "mul", "div", "neg", "pow", "inv"):
-        return all(a.rank == 0 or (a.shape == e.shape and symmetric(a)) for a in e.args)
+        return all(a.rank == 0 or (a.shape == e.shape and symmetric(a, depth + 1)) for a in e.args)
     return False
 
 
 def _chain(e: ir.Expr) -> list[ir.Expr]:
-    """The factors of a product of matrices, in order."""
-    if B.is_op(e, "matmul") and all(a.rank == 2 for a in e.args):
-        return _chain(e.args[0]) + _chain(e.args[1])
-    return [e]
+    """The factors of a product of matrices, in order (iterative: a product may be long)."""
+    out: list[ir.Expr] = []
+    stack = [e]
+    while stack:
+        f = stack.pop()
+        if B.is_op(f, "matmul") and all(a.rank == 2 for a in f.args):
+            stack.extend(reversed(f.args))
+        else:
+            out.append(f)
+    return out
+
+
+def nodes(roots: list[ir.Expr]):
+    """Every distinct node under ``roots``, each once (``ir.walk`` visits a shared
+    subexpression once per use: exponentially often in a graph of shared parts)."""
+    seen: set[ir.Expr] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        yield node
+        stack.extend(node.children())

@@ -22,7 +22,8 @@ numpy              array-API module
 ``trace``          ``_trace``: ``sum(_diag(A))``
 ``outer``          ``_outer``: ``x[:, None] * y[None, :]``
 ``kron``           ``_kron``: ``xp.kron`` where present, else broadcast + reshape
-``inv``, ``det``,  ``_inv``, ``_solve``, ``_det``, ``_logdet``: ``xp.linalg``;
+``inv``, ``det``,  ``_inv``, ``_solve``, ``_det``, ``_logdet``: ``xp.linalg``
+                   (``_logdet`` NaN where det < 0, like numpy's ``_logdet``);
 ``solve``,         for Dask (no det or slogdet; inv and solve that need square
 ``slogdet``        chunks and scipy) the small parameter matrices are gathered
                    whole into one task and numpy's is applied there
@@ -171,8 +172,12 @@ HELPERS = {
     """Determinant (for dask: see _gathered)."""
     return _gathered("det", (), a) if _chunked(a) else xp.linalg.det(a)''',
     "_logdet": '''def _logdet(xp, a):
-    """log |det a| from slogdet (for dask: see _gathered)."""
-    return _gathered("logdet", (), a) if _chunked(a) else xp.linalg.slogdet(a)[1]''',
+    """log det a from slogdet, NaN where det a < 0 as log of a negative number
+    (for dask: see _gathered)."""
+    if _chunked(a):
+        return _gathered("logdet", (), a)
+    sign, logabsdet = xp.linalg.slogdet(a)
+    return xp.where(sign < 0, xp.asarray(float("nan"), dtype=logabsdet.dtype, device=device(a)), logabsdet)''',
     "_gathered": '''def _chunked(a):
     return hasattr(a, "rechunk")
 
@@ -186,9 +191,13 @@ def _gathered(name, shape, *arrays):
     import dask.array as da
 
     linalg = _numpy().linalg
-    f = {"inv": linalg.inv, "solve": linalg.solve, "det": linalg.det,
-         "logdet": lambda m: linalg.slogdet(m)[1]}[name]
-    return da.from_delayed(dask.delayed(f)(*arrays), shape, dtype=arrays[0].dtype)''',
+    f = {"inv": linalg.inv, "solve": linalg.solve, "det": linalg.det, "logdet": _logdet_of_numpy}[name]
+    return da.from_delayed(dask.delayed(f)(*arrays), shape, dtype=arrays[0].dtype)
+
+
+def _logdet_of_numpy(a):
+    sign, logabsdet = _numpy().linalg.slogdet(a)
+    return logabsdet if sign >= 0 else _numpy().float64("nan")''',
 }
 
 # helper -> the helpers its source calls

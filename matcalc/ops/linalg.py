@@ -50,12 +50,27 @@ def _index_deriv_det(entry, d_arg, pool):
 
 
 def _index_logdet(node, args, idx, pool):
-    """logdet A = log |det A| (numpy's slogdet; log det A for the spd A it is meant for)."""
-    arg = node.args[0]
-    det = I.Opaque(ir.apply("det", [arg]), (), _label(ir.apply("det", [arg])))
-    if isinstance(arg, ir.Symbol) and "spd" in arg.props:
-        return I.Func("log", det)      # det > 0: as the textbooks write it
-    return I.Func("log", I.Func("abs", det))
+    """logdet A = log det A: NaN where det A < 0, as the log of any negative number
+    (:func:`logdet`)."""
+    det = ir.apply("det", [node.args[0]])
+    return I.Func("log", I.Opaque(det, (), _label(det)))
+
+
+def logdet(a):
+    """log det a from numpy's slogdet, NaN where det a < 0: the sign slogdet returns
+    is not dropped (log |det| of a matrix with a negative determinant would be a
+    finite answer where there is none, as for log of a negative number)."""
+    sign, logabsdet = np.linalg.slogdet(a)
+    return logabsdet if sign >= 0 else np.float64(np.nan)
+
+
+# Source of the helpers generated modules define (the same as the functions above).
+HELPERS = {
+    "_logdet": '''def _logdet(a):
+    """log det a from slogdet; NaN where det a < 0, as log of a negative number."""
+    sign, logabsdet = np.linalg.slogdet(a)
+    return logabsdet if sign >= 0 else np.float64(np.nan)''',
+}
 
 
 def _index_diag(node, args, idx, pool):
@@ -201,9 +216,9 @@ register(Op("inv", "call", 1, _square("inv"), numpy="np.linalg.inv({0})", latex=
 register(Op("det", "call", 1, _square("det"), numpy="np.linalg.det({0})", latex="\\det({0})",
             domain=("invertible",), doc="determinant", vjp=_vjp_det,
             fn=np.linalg.det, mp=mp.det, index=_index_det, extra={"index_deriv": _index_deriv_det}))
-register(Op("logdet", "call", 1, _square("logdet"), numpy="np.linalg.slogdet({0})[1]",
-            latex="\\log\\det({0})", domain=("spd",), doc="log |det A| (log det A for spd A)", vjp=_vjp_logdet,
-            fn=lambda a: np.linalg.slogdet(a)[1], mp=mp.logdet, index=_index_logdet))
+register(Op("logdet", "call", 1, _square("logdet"), numpy="_logdet({0})",
+            latex="\\log\\det({0})", domain=("spd",), doc="log det A (NaN where det A < 0, like log)",
+            vjp=_vjp_logdet, fn=logdet, mp=mp.logdet, index=_index_logdet, extra={"helpers": ("_logdet",)}))
 register(Op("diag", "call", 1, _diag, numpy="np.diag({0})", latex="\\operatorname{{diag}}({0})",
             doc="vector to diagonal matrix, or diagonal of a square matrix",
             vjp=lambda g, node: (B.call("diag", g),), fn=np.diag, index=_index_diag))

@@ -176,8 +176,11 @@ def det(a):
 
 
 def logdet(a):
+    """log det a: NaN where det a < 0 (as numpy's, see matcalc.ops.linalg.logdet)."""
     d = det(a)
-    return mpmath.log(abs(d)) if d != 0 else -mpmath.inf
+    if mpmath.isnan(d) or d < 0:
+        return NAN
+    return mpmath.log(d) if d != 0 else -mpmath.inf
 
 
 exp = elementwise(_exp)

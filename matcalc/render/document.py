@@ -33,7 +33,8 @@ class Math:
 
 @dataclass(frozen=True)
 class Block:
-    kind: str                      # "title" | "section" | "text" | "math" | "result" | "code"
+    kind: str                      # "title" | "section" | "text" | "user" | "math" | "result" | "code"
+    # ("user": a paragraph of the user's own text, the description: escaped, never markup)
     parts: tuple = ()              # text: str and Math pieces; math: rows of (lhs Math, rhs Math, note)
 
 
@@ -97,7 +98,7 @@ def _build(derivation, figures: bool = True) -> list[Block]:
     p = derivation.problem
     blocks = [Block("title", (p.name,))]
     if p.description:
-        blocks.append(Block("text", (_sentence(p.description),)))
+        blocks.append(Block("user", (_sentence(p.description),)))
     small = ir.tree_size(p.expr) <= MAX_STEP_NODES
     if small:
         blocks.append(Block("math", ((Math("J", "J"), _m(p.expr), _shape_math(p.expr.shape)),)))
@@ -315,13 +316,27 @@ def _plain(parts, latex: bool) -> str:
 
 
 def _escape(text: str) -> str:
-    text = text.replace("\\", "\x00")
-    for ch in "&%$#_{}":
-        text = text.replace(ch, "\\" + ch)
-    text = (text.replace("\x00", "\\textbackslash{}").replace("^", "\\textasciicircum{}")
-            .replace("~", "\\textasciitilde{}"))
-    text = text.replace("∂", "$\\partial$").replace("δ", "$\\delta$").replace("Σ", "$\\Sigma$")
-    return text
+    """Text for LaTeX: every special character printed as itself, character by
+    character (the description is the user's: ``C:\\Users``, ``50%``, ``$x$``, ``{}``);
+    control characters, which pdflatex refuses, become spaces."""
+    return "".join(LATEX_TEXT.get(ch, ch if ch.isprintable() or ch == "\n" else " ") for ch in text)
+
+
+LATEX_TEXT = {"\\": "\\textbackslash{}", "^": "\\textasciicircum{}", "~": "\\textasciitilde{}",
+              **{ch: "\\" + ch for ch in "&%$#_{}"},
+              "∂": "$\\partial$", "δ": "$\\delta$", "Σ": "$\\Sigma$"}
+
+
+def markdown_text(text: str) -> str:
+    """Text for Markdown, shown as written: no HTML (``<script>`` is ``&lt;script&gt;``),
+    no emphasis, links, code or ``$`` math, one line (no heading, list or code block
+    made by a line break)."""
+    text = " ".join(text.split()) if "\n" in text else text
+    text = "".join(MD_TEXT.get(ch, ch if ch.isprintable() else " ") for ch in text)
+    return re.sub(r"^(\s*)(\d*)([-+=.)])", r"\1\2\\\3", text)   # "- x", "1. x": not a list
+
+
+MD_TEXT = {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{ch: "\\" + ch for ch in "\\`*_[]#$|~!"}}
 
 
 def to_console_lines(blocks: list[Block], width: int = 80) -> list[tuple[str, str]]:
@@ -332,7 +347,7 @@ def to_console_lines(blocks: list[Block], width: int = 80) -> list[tuple[str, st
             continue
         if b.kind == "section":
             out += [("", ""), ("bold", _plain(b.parts, False))]
-        elif b.kind == "text":
+        elif b.kind in ("text", "user"):
             for line in _wrap(_plain(b.parts, False), width - 2):
                 out.append(("", "  " + line))
         elif b.kind == "code":
@@ -427,7 +442,7 @@ def to_latex_document(derivations: list, *, figures: bool = True) -> str:
                     out.append(f"\\section{{{_escape(_human(b.parts[0]))}}}")
             elif b.kind == "section":
                 out.append(("\\subsection*{" if len(derivations) > 1 else "\\section*{") + _plain(b.parts, True) + "}")
-            elif b.kind == "text":
+            elif b.kind in ("text", "user"):
                 out.append(_plain(b.parts, True))
                 out.append("")
             elif b.kind == "code":
@@ -468,6 +483,8 @@ def to_markdown(derivations: list, *, figures: bool = True) -> str:
                 out += ["## " + _md_inline(b.parts), ""]
             elif b.kind == "text":
                 out += [_md_inline(b.parts), ""]
+            elif b.kind == "user":
+                out += [markdown_text(b.parts[0]), ""]
             elif b.kind == "code":
                 out += [f"{b.parts[0]}`{b.parts[1]}`", ""]
             elif b.kind == "math":
@@ -486,4 +503,7 @@ def to_markdown(derivations: list, *, figures: bool = True) -> str:
 
 
 def _md_inline(parts) -> str:
-    return "".join(f"${p.latex}$" if isinstance(p, Math) else p for p in parts)
+    """Math as $...$, text with Markdown's inline specials escaped (a check's sentence
+    may quote code; the steps' "1." stays a numbered list)."""
+    return "".join(f"${p.latex}$" if isinstance(p, Math) else "".join(MD_TEXT.get(ch, ch) for ch in p)
+                   for p in parts)

@@ -30,8 +30,8 @@ _ADD, _HADAMARD, _MUL, _NEG, _POW, _ATOM = 1, 1.5, 2, 3, 4, 5
 
 
 def name(text: str) -> str:
-    """``lam -> \\lambda``, ``W1 -> W_{1}``, ``Sigma_inv -> \\Sigma_{inv}``; ``∂J/∂S1``
-    (an adjoint the steps refer to by name) -> ``\\frac{\\partial J}{\\partial S_{1}}``."""
+    """``lam -> \\lambda``, ``W1 -> W_{1}``, ``Sigma_inv -> \\Sigma_{inv}``, ``a_b_c -> \\mathrm{a\\_b\\_c}``;
+    ``∂J/∂S1`` (an adjoint the steps refer to by name) -> ``\\frac{\\partial J}{\\partial S_{1}}``."""
     if text.startswith("∂J/∂"):
         return f"\\frac{{\\partial J}}{{\\partial {name(text[4:])}}}"
     m = re.fullmatch(r"([A-Za-z]+?)_?(\d+|_[A-Za-z0-9]+)?", text)
@@ -39,8 +39,8 @@ def name(text: str) -> str:
     base = ALIASES.get(base, base)
     if base in GREEK:
         base = "\\" + base
-    elif len(base) > 1:
-        base = f"\\mathrm{{{base}}}"
+    elif len(base) > 1 or "_" in base:      # a_b_c, _x: upright, every _ escaped (a_b_c is a double subscript)
+        base = "\\mathrm{" + base.replace("_", "\\_") + "}"
     if sub:
         sub = sub.lstrip("_").replace("_", "\\_")
         return f"{base}_{{{sub}}}"

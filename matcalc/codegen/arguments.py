@@ -1,0 +1,116 @@
+"""The emitted module's check of its arguments.
+
+Without it a wrong argument gives a wrong answer, silently: ``W`` of shape
+``(10, 1)`` where ``[m, k]`` is declared broadcasts into a ``(10, 5)``
+"gradient", ``lam=None`` becomes NaN, a vector ``lam`` broadcasts.  So every
+generated function starts with one call of ``_arguments``, which checks each
+argument against its declared shape (numeric; scalars 0-d, vectors 1-d,
+matrices 2-d; each dimension the same size in every argument) and raises a
+``ValueError`` naming the function, the argument, its declared shape and what
+was given.  It returns the arguments as float arrays (``np.asarray``: no copy
+of a float64 array) and the dimensions' sizes, read off the shapes.
+
+The check costs a few microseconds a call; the message is built only when it
+fails (:data:`REFUSE`).  Names and shapes are printed with ``repr``, so nothing
+the user wrote becomes code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .. import ir
+
+# The declared shapes, in the signature's order (module-level constants of the module).
+DECLARATIONS = '''# The declared shapes _arguments checks: (argument, (dimension, ...)), each dimension
+# a name (the same size in every argument) or a number (also in _FIXED).
+_DECLARED = {declared}
+_FIXED = {fixed}
+_NDIMS = [len(dims) for _, dims in _DECLARED]
+_AXES = [dim for _, dims in _DECLARED for dim in dims]'''
+
+# The check is a few list comprehensions over all the arguments at once (a loop
+# with a test per axis costs microseconds a call); where it fails, _refuse goes
+# through them one by one for the message.
+NUMPY = '''def _arguments(function, dims, *values):
+    """The arguments as float64 arrays, checked against their declared shapes in
+    _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
+    ValueError naming it, rather than broadcasting into a wrong answer."""
+    arrays = [np.asarray(value) for value in values]
+    sizes = [size for array in arrays for size in array.shape]
+    named = {**dict(zip(_AXES, sizes)), **_FIXED}
+    if ([array.ndim for array in arrays] != _NDIMS or [named[dim] for dim in _AXES] != sizes
+            or not {array.dtype.kind for array in arrays} <= set("biuf")):
+        raise _refuse(function, values, [a.shape if a.dtype.kind in "biuf" else None for a in arrays])
+    return (*[array.astype(np.float64, copy=False) for array in arrays], *[named[dim] for dim in dims])'''
+
+PORTABLE = '''def _arguments(function, dims, *values):
+    """The caller's array namespace, the arguments as its arrays (see _inputs),
+    checked against their declared shapes in _DECLARED, then the sizes of dims read
+    off them.  A wrong argument raises a ValueError naming it, rather than
+    broadcasting into a wrong answer."""
+    shapes = [() if type(value) in (int, float) else getattr(value, "shape", None)
+              if getattr(getattr(value, "dtype", None), "kind", "f") in "biuf" else None for value in values]
+    if None in shapes or [len(shape) for shape in shapes] != _NDIMS:
+        raise _refuse(function, values, shapes)
+    known = [(dim, size) for dim, size in zip(_AXES, [size for shape in shapes for size in shape])
+             if isinstance(size, int)]                    # (a lazy array's unknown size is NaN)
+    named = {**dict(known), **_FIXED}
+    if any(named[dim] != size for dim, size in known):
+        raise _refuse(function, values, shapes)
+    xp, arrays = _inputs(*values)
+    return (xp, *arrays, *[named.get(dim, float("nan")) for dim in dims])'''
+
+REFUSE = '''def _refuse(function, values, shapes):
+    """The ValueError for the first wrong argument (shapes[i] is None where values[i]
+    is not numeric): which argument of which function, its declared shape, what was
+    given, and for sizes that disagree, both arguments."""
+    seen = {}
+    for index, ((name, declared), shape) in enumerate(zip(_DECLARED, shapes)):
+        wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
+        where = f"{function}(): argument {name}"
+        if shape is None:
+            given = values[index]
+            given = f"an array of dtype {given.dtype}" if hasattr(given, "dtype") else repr(given)[:60]
+            return ValueError(f"{where} must be a number or an array of numbers (declared {wanted}), not {given}")
+        shape = tuple(shape)
+        if len(shape) != len(declared):
+            kind = ("a scalar (a number or a 0-d array)", "a 1-d array", "a 2-d array")[len(declared)]
+            return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: {kind}")
+        for axis, (dim, size) in enumerate(zip(declared, shape)):
+            if not isinstance(size, int):
+                continue                      # a lazy array's unknown size
+            if isinstance(dim, int) and size != dim:
+                return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                  f"axis {axis} must have size {dim}")
+            first, at = seen.setdefault(dim, (index, axis))
+            if tuple(shapes[first])[at] != size:
+                if first == index:
+                    return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
+                                      f"axes {at} and {axis} are both {dim}")
+                them, theirs = _DECLARED[first]
+                return ValueError(f"{function}(): arguments {them} and {name} disagree on the size of {dim}: "
+                                  f"{them} has shape {tuple(shapes[first])} (declared "
+                                  f"[{', '.join(str(dim) for dim in theirs)}]), {name} has shape {shape} "
+                                  f"(declared {wanted})")
+    return ValueError(f"{function}(): the arguments do not have their declared shapes")'''
+
+
+def declarations(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int]) -> str:
+    """The module-level constants the helper reads: the declared shapes, in the
+    signature's order, written with ``repr`` (names are identifiers, but no text
+    of the user's is printed any other way)."""
+    declared = tuple((name, tuple(sym.shape)) for name, sym in symbols.items())
+    return DECLARATIONS.format(declared=repr(declared), fixed=repr({d: d for sym in symbols.values() for d in sym.shape
+                                           if isinstance(d, int)}))
+
+
+def carried(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int]) -> tuple[str, ...]:
+    """The dimensions some argument's shape carries, in the order of ``dims:``."""
+    used = {d for sym in symbols.values() for d in sym.shape}
+    return tuple(d for d in dims if d in used)
+
+
+def helpers(portable: bool) -> list[str]:
+    """The helper functions' source, for the numpy or the array-API module."""
+    return [PORTABLE if portable else NUMPY, REFUSE]
