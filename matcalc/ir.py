@@ -15,6 +15,7 @@ ride along for error messages but never take part in equality.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import math
 from fractions import Fraction
 from functools import cached_property
 from typing import Any
@@ -107,11 +108,21 @@ class Apply(Expr):
         return self.args
 
 
+EXACT_BITS = 128
+
+
 def number(value: int | float | Fraction, span: Span | None = None) -> Number:
     if isinstance(value, bool):
         raise TypeError("booleans are not numbers here")
     if isinstance(value, int):
         value = Fraction(value)
+    if isinstance(value, Fraction) and max(abs(value.numerator), value.denominator).bit_length() > EXACT_BITS:
+        # exact arithmetic makes 1 / 1.0001 ** 3000 a fraction of 12,000 digits, which
+        # nobody reads and Python will not even print: past ~38 digits, a float
+        try:
+            value = float(value)
+        except OverflowError:
+            value = math.copysign(math.inf, value)
     return Number(shape=(), value=value, span=span)
 
 

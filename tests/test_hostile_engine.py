@@ -100,3 +100,15 @@ def test_sqrt_of_a_negative_square_is_derived_and_not_judged():
     assert c.status == "not judged" and "not finite" in c.why
     # at x = 0 the value is 0, as numpy says
     assert evaluate(d.problem.expr, {"x": np.zeros(3)}, d.problem.dims) == 0
+
+
+def test_exact_numbers_too_long_to_print_become_floats():
+    # was: exit 3, "Exceeds the limit (4300 digits) for integer string conversion":
+    # 1 / 1.0001 ** 3000 kept as an exact fraction of 12,000 digits
+    doc = {"dims": {"n": 3}, "symbols": {"x": {"shape": ["n"]}},
+           "expr": "sum(x" + " / 1.0001" * 3000 + ")", "wrt": ["x"]}
+    d = matcalc.derive(doc, seed=0)
+    assert d.verified
+    r = d.results["x"]
+    assert len(r.text) < 40 and r.text.endswith("* ones(n)")
+    np.testing.assert_allclose(float(r.text.split(" ")[0]), 1.0001 ** -3000, rtol=1e-12)
