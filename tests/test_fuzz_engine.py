@@ -117,6 +117,10 @@ FIXED: list[dict] = [
     doc("logsumexp(mean(softmax(exp(trace(ones(n, n)) + (3 + M0)), axis=0), axis=1))", "M0:[m,1]", "M0"),
     # the index form's log Σ exp overflowed where logsumexp does not (exp(exp(6 + M0)))
     doc("logsumexp(mean(exp(trace(ones(n, n)) + (3 + M0)), axis=1))", "M0:[m,1]", "M0"),
+    # campaign seed 120412: factor_matmuls grouped terms by their common right factor only,
+    # and added what was left of a matrix term to what was left of a vector term (ShapeMismatch)
+    doc("norm(log_softmax(outer(v0, v1), axis=0), 'fro')", "v0:[m] v1:[n]", "v0", order=2,
+        dims={"n": 4, "m": 2}),
 ]
 
 

@@ -517,15 +517,18 @@ def factor_matmuls(e: ir.Expr) -> ir.Expr:
     if len(terms) < 2:
         return e
     for side in (-1, 0):
-        groups: dict[ir.Expr, list[int]] = {}
+        # grouped by the common factor and the shape of what is left: A @ c and
+        # v @ c (A a matrix, v a vector, both times c) do not add up inside
+        groups: dict[tuple, list[int]] = {}
         for i, (_, t) in enumerate(terms):
             ch = _chain(t)
             if len(ch) >= 2:
-                groups.setdefault(ch[side], []).append(i)
+                left = _product(ch[:-1] if side == -1 else ch[1:])
+                groups.setdefault((ch[side], left.shape), []).append(i)
         best = max(groups.items(), key=lambda kv: len(kv[1]), default=None)
         if best is None or len(best[1]) < 2:
             continue
-        common, idx = best
+        (common, _), idx = best
         rest = []
         for i in idx:
             s, t = terms[i]
