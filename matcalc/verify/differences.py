@@ -42,7 +42,8 @@ import numpy as np
 
 from .. import ir
 from ..evaluate import evaluate
-from .sample import UNSCALED, direction, draw_inputs, entry_directions, scaled
+from .budget import EVALUATIONS, SCALE_WORST, WORST_COMPARISON, Budget, Progress
+from .sample import UNSCALED, direction, draw_inputs, entry_count, entry_directions, scaled, solves
 
 REL_TOL = 1e-6
 STEP = 1e-3
@@ -87,7 +88,8 @@ Fn = Callable[[Values], np.ndarray]
 
 def check_derivative(expr: ir.Expr, wrt: ir.Symbol, derivative: ir.Expr, symbols, dims,
                      *, seed: int = 0, directions: int = 4, max_entries: int = 400,
-                     values: Values | None = None, scales: tuple[float, ...] = SCALES) -> Check:
+                     values: Values | None = None, scales: tuple[float, ...] = SCALES,
+                     evaluations: int = EVALUATIONS) -> Check:
     """Compare ``derivative`` (gradient, Jacobian or the gradient of a Hessian
     check) with central differences of ``expr``, both IR evaluated by
     :func:`matcalc.evaluate.evaluate`, at random prop-respecting inputs
@@ -96,13 +98,15 @@ def check_derivative(expr: ir.Expr, wrt: ir.Symbol, derivative: ir.Expr, symbols
                           expr.rank, wrt, symbols,
                           lambda rng: draw_inputs([expr, derivative], symbols, dims, rng),
                           seed=seed, directions=directions, max_entries=max_entries, values=values,
-                          scales=scales)
+                          scales=scales, solve=solves([expr, derivative], wrt),
+                          evaluations=evaluations)
 
 
 def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, *, seed: int = 0,
                    directions: int = 4, max_entries: int = 400, values: Values | None = None,
                    scales: tuple[float, ...] = SCALES, inside: Callable[[Values], bool] | None = None,
-                   explain: Callable[[Values], str] | None = None) -> Check:
+                   explain: Callable[[Values], str] | None = None, solve: bool = True,
+                   evaluations: int = EVALUATIONS, progress: Progress | None = None) -> Check:
     """Compare ``df`` with central differences of ``f`` (functions of the symbols'
     values, ``f`` of rank ``out_rank``) at random points ``draw(rng)`` (None when
     no point can be drawn inside the declared domain).
@@ -119,8 +123,18 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
     :data:`POINTS` finite points; where none can be, the result is *not
     judged*, with ``explain(point)`` saying why.  ``values`` fixes the inputs
     (one point, one scale).
+
+    ``solve`` says whether ``f`` passes ``wrt`` through a linear solve (inv,
+    det, logdet): only then is the rounding floor scaled by the condition
+    number of a square ``wrt``, and an spd ``wrt`` stepped well inside its cone
+    (both cost O(n³), more than an elementwise ``f``).  ``evaluations`` caps
+    the calls of ``f`` (:mod:`.budget`); ``progress(done, total)`` hears of them.
     """
     rng = np.random.default_rng(seed)
+    budget = Budget(evaluations, progress)
+    f = budget.counted(f)
+    run = _Run(f, df, out_rank, wrt, symbols, rng, directions, max_entries, inside,
+               draw if values is None else None, budget, solve)
     shape: tuple[int, ...] = ()
     finite, last = 0, None
     for _ in range(1 if values is not None else DRAWS):
@@ -135,11 +149,10 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
         if not _finite_at(f, df, base):
             continue                   # drawn again
         finite += 1
-        check = _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, base, scales,
-                              shape, inside, draw if values is None else None)
+        check = _check_scales(run, base, scales, shape)
         if check is not None:
             return check
-        if finite == POINTS:
+        if finite == POINTS or budget.left < SCALE_WORST:
             break
     if not finite:
         detail = explain(last) if explain is not None and last is not None else ""
@@ -163,9 +176,27 @@ def _finite_at(f: Fn, df: Fn, values: Values) -> bool:
             return False
 
 
-def _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, base, scales, shape,
-                  inside, draw) -> Check | None:
+@dataclass(frozen=True)
+class _Run:
+    """What stays fixed through one check: the functions, the symbol, the rng and the budget."""
+
+    f: Fn
+    df: Fn
+    out_rank: int
+    wrt: ir.Symbol
+    symbols: Mapping[str, ir.Symbol]
+    rng: np.random.Generator
+    directions: int
+    max_entries: int
+    inside: Callable[[Values], bool] | None
+    draw: Callable | None          # None: the inputs are fixed (no new point at an extra scale)
+    budget: Budget
+    solve: bool
+
+
+def _check_scales(run: _Run, base: Values, scales: tuple[float, ...], shape) -> Check | None:
     """The check at ``base`` and its scales, or None if the first scale cannot be judged there."""
+    f, df, wrt, symbols, rng, draw, inside = run.f, run.df, run.wrt, run.symbols, run.rng, run.draw, run.inside
     errs_abs: list[float] = []
     errs_rel: list[float] = []
     ok: list[bool] = []
@@ -173,6 +204,8 @@ def _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, b
     judged = []
     for scale in scales:
         vals = scaled(base, symbols, scale)
+        if scale != scales[0] and run.budget.left < SCALE_WORST:
+            continue               # the budget is spent: the extra scales it cannot pay for are not judged
         if scale != scales[0]:
             # a point where the value is finite (and inside the domain) at this scale: this one or a new one
             others = (scaled(p, symbols, scale) for p in (draw(rng) for _ in range(REDRAWS)) if p is not None) \
@@ -182,8 +215,7 @@ def _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, b
             if vals is None:
                 continue
         with np.errstate(all="ignore"):
-            outcome = _check_at(f, df, out_rank, wrt, vals, rng, directions, max_entries,
-                                strict=scale == scales[0])
+            outcome = _check_at(run, vals, strict=scale == scales[0], scales_left=len(scales) - scales.index(scale))
         if outcome is None or not outcome[2]:   # out of float range, or unresolvable, at this scale
             if scale == scales[0]:
                 return None
@@ -195,7 +227,7 @@ def _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, b
         ok += k
         entries = max(entries, n)
     passed = bool(ok) and all(ok)
-    return Check(wrt.name, shape, max(errs_abs, default=0.0), max(errs_rel, default=0.0), directions,
+    return Check(wrt.name, shape, max(errs_abs, default=0.0), max(errs_rel, default=0.0), run.directions,
                  entries, PASSED if passed else FAILED, tuple(judged),
                  "" if passed else "the derivative disagrees with finite differences of the value",
                  "" if passed else "differences")
@@ -258,7 +290,7 @@ def _kink(bends: dict[float, float], h: float, noise: float) -> bool:
     return fine > 0.5 * coarse and fine > 10 * 100 * noise
 
 
-def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, strict=True):
+def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int = 1):
     """The comparisons at one point, or None when the value or the derivative is not finite.
 
     A failed comparison whose differences never settle (the two central
@@ -267,7 +299,9 @@ def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, str
     within the step), or that sits on a kink no step resolves (:func:`_kink`),
     is left out rather than failed: finite differences cannot judge it there.
     ``strict`` (the first scale) keeps the tight noise model and never skips
-    the whole scale."""
+    the whole scale.  The entries compared are those the budget allows this
+    scale (``scales_left`` share what is left), a random subset where not all fit."""
+    f_of, df, out_rank, wrt, rng = run.f, run.df, run.out_rank, run.wrt, run.rng
     x0 = values[wrt.name]
     d = np.asarray(df(values), dtype=float)
 
@@ -283,7 +317,7 @@ def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, str
     # small inputs take a small step; large ones no more than 1e-3, since a function
     # such as sin(X) varies on a scale of 1 however large X is
     h = STEP * (min(size, 1.0) if size > 0 else 1.0)
-    if "spd" in wrt.props:             # stay inside the cone: h well below the smallest eigenvalue
+    if "spd" in wrt.props and run.solve:   # stay inside the cone: h well below the smallest eigenvalue
         h = min(h, 1e-2 * float(np.min(np.linalg.eigvalsh(x0))))
 
     def predicted(v):
@@ -297,7 +331,8 @@ def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, str
     d_norm = float(np.linalg.norm(d))
     # rounding noise of the differences: eps |f| / h, times the condition number when
     # f goes through a solve with an ill-conditioned square input (inv, det, logdet)
-    cond = float(np.linalg.cond(x0)) if x0.ndim == 2 and x0.shape[0] == x0.shape[1] else 1.0
+    square = x0.ndim == 2 and x0.shape[0] == x0.shape[1]
+    cond = float(np.linalg.cond(x0)) if square and run.solve else 1.0
     noise = (100 + (cond if np.isfinite(cond) else 1e16)) * EPS \
         * max(1.0, float(np.max(np.abs(f0))) if f0.size else 1.0) / h
     # ... or as measured: cos(M @ N) with entries of 1e6 has rounding noise of
@@ -316,7 +351,8 @@ def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, str
     noise = max(noise, (4 if strict else 16) * scatter / h)
 
     def compare(v):
-        v = v / max(1.0, float(np.linalg.norm(v, 2)) if v.ndim == 2 else float(np.linalg.norm(v)))
+        # at most unit size (Frobenius, which bounds the spectral norm: x0 ± 2hv stays in an spd cone)
+        v = v / max(1.0, float(np.linalg.norm(v)))
         pr = predicted(v)
         best = None
         clean = False     # some step where f is straight and its differences settle
@@ -364,11 +400,18 @@ def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, str
         errs_rel.append(err / resolvable if resolvable > 0 else err)
         ok.append(passed)
 
-    for _ in range(directions):
+    for _ in range(run.directions):
         compare(direction(wrt, x0, rng))
     entries = 0
-    if x0.size <= max_entries and not (set(wrt.props) & UNSCALED):
-        for v in entry_directions(wrt, x0):
+    if x0.size <= run.max_entries and not (set(wrt.props) & UNSCALED):
+        total = entry_count(wrt, x0)
+        fit = run.budget.entries(total, scales_left)
+        keep = None if fit >= total else set(rng.choice(total, size=fit, replace=False).tolist())
+        for k, v in enumerate(entry_directions(wrt, x0)):
+            if keep is not None and k not in keep:
+                continue
+            if run.budget.left < WORST_COMPARISON:
+                break
             compare(v)
             entries += 1
     return errs_abs, errs_rel, ok, entries

@@ -20,7 +20,7 @@ import numpy as np
 from ..evaluate import evaluate
 from ..shapes import dim_size
 from .differences import FAILED, NOT_JUDGED, PASSED, Check, check_function
-from .sample import draw_within, margin
+from .sample import draw_within, margin, solves
 from .stability import points, probe, probe_dims
 
 AGREE = 1e-8     # value_and_grad and the standalone functions: the same numbers to rounding
@@ -68,7 +68,7 @@ def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool)
         if broken:
             return _failed(r, broken, "runs")
 
-    common = dict(seed=seed, inside=inside, explain=explain)
+    common = dict(seed=seed, inside=inside, explain=explain, solve=solves(exprs, sym))
     f_value = _call(value, p.expr.shape, p.dims)
     f_derivative = _call(derivative, r.shape, p.dims)
 

@@ -118,21 +118,34 @@ def direction(sym: ir.Symbol, value: np.ndarray, rng: np.random.Generator) -> np
     if "diagonal" in props:           # (diagonal and orthogonal: diag(±1), a discrete set)
         return np.zeros_like(v) if "orthogonal" in props else np.diag(np.diag(v))
     rows_fixed = bool({"onehot", "stochastic"} & props)   # rows keep summing to 1
-    square = value.ndim == 2 and value.shape[0] == value.shape[1]
-    center = np.eye(value.shape[0]) - 1.0 / value.shape[0] if square else None
     if "orthogonal" in props:
         k = (v - v.T) / 2
         if rows_fixed:                # K 1 = 0 too, so Q K has zero row sums
-            k = center @ k @ center
+            k = _centered(k)
         if "symmetric" in props:      # Q K - K Q: tangent to both manifolds when Q = Qᵀ
             return value @ k - k @ value
         return value @ k
     if "symmetric" in props:
         s = (v + v.T) / 2
-        return center @ s @ center if rows_fixed else s
+        return _centered(s) if rows_fixed else s
     if rows_fixed:
         return v - v.mean(axis=-1, keepdims=True)
     return v
+
+
+def _centered(k: np.ndarray) -> np.ndarray:
+    """``C K C`` with ``C = I - 11ᵀ/n`` (rows and columns summing to 0), in O(n²):
+    the row and column means taken off, the overall mean put back."""
+    return k - k.mean(axis=0, keepdims=True) - k.mean(axis=1, keepdims=True) + k.mean()
+
+
+def entry_count(sym: ir.Symbol, x0: np.ndarray) -> int:
+    """How many directions :func:`entry_directions` yields."""
+    if "diagonal" in sym.props:
+        return x0.shape[0]
+    if "symmetric" in sym.props:
+        return x0.shape[0] * (x0.shape[0] + 1) // 2
+    return x0.size
 
 
 def entry_directions(sym: ir.Symbol, x0: np.ndarray):
@@ -180,6 +193,25 @@ def margin(constraints: Sequence[ir.Expr], values, dims) -> float:
             return -np.inf
         worst = min(worst, float(np.min(v)) / max(1.0, float(np.max(np.abs(v)))))
     return worst
+
+
+def solves(exprs, sym: ir.Symbol) -> bool:
+    """Whether some of ``exprs`` passes ``sym`` through a linear solve: an
+    argument of an op that needs an invertible or spd matrix (inv, det, logdet),
+    where rounding grows with the condition number.  Only the nodes over ``sym``
+    are visited (a few in a long sum of terms)."""
+    stack, seen = list(exprs), set()
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, ir.Apply) or id(node) in seen or sym not in node.symbols:
+            continue
+        seen.add(id(node))
+        domain = OPS[node.op].domain
+        for arg, dom in zip(node.args, domain(node) if callable(domain) else domain):
+            if dom in ("spd", "invertible") and sym in arg.symbols:
+                return True
+        stack.extend(node.args)
+    return False
 
 
 # Props a symbol may be drawn positive, or shrunk, in addition to (the search for a point inside a domain).
