@@ -18,14 +18,17 @@ WORST_COMPARISON = 16     # ... and of one that tries every step
 SCALE_OVERHEAD = 40   # the noise model of a scale (two nine-point fits), its finite check and its directions
 SCALE_WORST = 100     # ... when every direction tries every step and the point is drawn again
 
-# progress(done, total): ``done`` of ``total`` evaluations spent so far
-Progress = Callable[[int, int], None]
+# spent(done, total): ``done`` of ``total`` evaluations spent so far (one check)
+Spent = Callable[[int, int], None]
+# progress(text, done, total): how far the check of a derivation has got, ``done`` of
+# ``total`` results (fractions included), ``text`` saying what it is on
+Progress = Callable[[str, float, float], None]
 
 
 class Budget:
     """Evaluations one check may still spend, counted as the function is called."""
 
-    def __init__(self, limit: int = EVALUATIONS, progress: Progress | None = None):
+    def __init__(self, limit: int = EVALUATIONS, progress: Spent | None = None):
         self.limit = limit
         self.used = 0
         self.progress = progress

@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import ir
 from ..evaluate import evaluate
-from .budget import EVALUATIONS, SCALE_WORST, WORST_COMPARISON, Budget, Progress
+from .budget import EVALUATIONS, SCALE_WORST, WORST_COMPARISON, Budget, Spent
 from .sample import UNSCALED, direction, draw_inputs, entry_count, entry_directions, scaled, solves
 
 REL_TOL = 1e-6
@@ -106,7 +106,7 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
                    directions: int = 4, max_entries: int = 400, values: Values | None = None,
                    scales: tuple[float, ...] = SCALES, inside: Callable[[Values], bool] | None = None,
                    explain: Callable[[Values], str] | None = None, solve: bool = True,
-                   evaluations: int = EVALUATIONS, progress: Progress | None = None) -> Check:
+                   evaluations: int = EVALUATIONS, progress: Spent | None = None) -> Check:
     """Compare ``df`` with central differences of ``f`` (functions of the symbols'
     values, ``f`` of rank ``out_rank``) at random points ``draw(rng)`` (None when
     no point can be drawn inside the declared domain).

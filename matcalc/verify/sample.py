@@ -5,6 +5,8 @@ perturbation directions that stay in the props' space.
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -170,10 +172,6 @@ def entry_directions(sym: ir.Symbol, x0: np.ndarray):
         yield v
 
 
-def _scalar(e: ir.Expr) -> ir.Expr:
-    return e if e.rank == 0 else ir.apply("sum", [e])
-
-
 def scaled(values: Mapping[str, np.ndarray], symbols: Mapping[str, ir.Symbol], factor: float):
     """``values`` with every symbol whose props do not fix its size multiplied by ``factor``."""
     return {k: (v * factor if not (UNSCALED & set(symbols[k].props)) else v) for k, v in values.items()}
@@ -229,7 +227,7 @@ def draw_within(constraints: Sequence[ir.Expr], exprs, symbols: Mapping[str, ir.
     (finite differences step around it)."""
     if not constraints:
         return draw_inputs(exprs, symbols, dims, rng)
-    need = domains(_total(exprs))
+    need = _needs(exprs)
     best, best_margin, found = None, -np.inf, 0
     for attempt in range(DOMAIN_TRIES):
         values = {}
@@ -240,7 +238,7 @@ def draw_within(constraints: Sequence[ir.Expr], exprs, symbols: Mapping[str, ir.
                 if rng.random() < 0.4:
                     props.add("positive")
                 factor = float(rng.choice([1.0, 1.0, 0.3, 0.1, 0.01]))
-            values[name] = sample(sym, dims, rng, props) * factor
+            values[sys.intern(name)] = sample(sym, dims, rng, props) * factor
         m = margin(constraints, values, dims)
         if m > best_margin:
             best, best_margin = values, m
@@ -251,19 +249,29 @@ def draw_within(constraints: Sequence[ir.Expr], exprs, symbols: Mapping[str, ir.
     return best if best_margin > 0 else None
 
 
-def _total(exprs) -> ir.Expr:
-    if isinstance(exprs, ir.Expr):
-        exprs = [exprs]
-    total = _scalar(exprs[0])
-    for e in exprs[1:]:
-        total = ir.apply("add", [total, _scalar(e)])
-    return total
-
-
 def draw_inputs(exprs, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int],
                 rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Random values of every symbol, inside the domain each of ``exprs`` (one
     expression or several: a value and its derivative) needs."""
-    need = domains(_total(exprs))
-    return {name: sample(sym, dims, rng, need.get(name, set())) for name, sym in symbols.items()}
+    need = _needs(exprs)
+    # (names interned: the module's keyword parameters are, and CPython matches a keyword
+    # argument by identity first; a string equal but not identical is compared with each
+    # parameter in turn, so a call with k arguments costs k² comparisons)
+    return {sys.intern(name): sample(sym, dims, rng, need.get(name, set())) for name, sym in symbols.items()}
+
+
+def _needs(exprs) -> dict[str, set[str]]:
+    """:func:`domains` of several expressions (their sum's), each walked once however often asked."""
+    if isinstance(exprs, ir.Expr):
+        exprs = [exprs]
+    need: dict[str, set[str]] = {}
+    for expr in exprs:
+        for name, props in _domains(expr).items():
+            need.setdefault(name, set()).update(props)
+    return need
+
+
+@functools.lru_cache(maxsize=64)
+def _domains(expr: ir.Expr) -> dict[str, frozenset[str]]:
+    return {name: frozenset(props) for name, props in domains(expr).items()}
 
