@@ -8,6 +8,7 @@ operations as the number of symbols grows.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -220,3 +221,32 @@ def test_the_memory_limit_can_be_set(tmp_path, monkeypatch):
     assert got.exit_code == 2 and "MATCALC_CHECK_MEMORY='lots' is not a size" in got.stderr
     monkeypatch.setenv("MATCALC_CHECK_MEMORY", "1G")
     assert run_cli("derive", str(spec), "-q").exit_code == 0
+
+
+# -- progress of a long check -----------------------------------------------------------
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_the_check_reports_its_progress():
+    seen = []
+    d = matcalc.derive({"dims": {"n": 6}, "symbols": {"X": {"shape": ["n", "n"]}, "w": {"shape": ["n"]}},
+                        "expr": "sum(sin(X @ w))"}, progress=lambda text, done, total: seen.append((text, done, total)))
+    assert d.verified and seen
+    assert all(0 <= done <= total == 2 for _, done, total in seen)
+    assert [done for _, done, _ in seen] == sorted(done for _, done, _ in seen)     # forward only
+    assert {text.rsplit(" ", 1)[-1] for text, _, _ in seen} == {"X", "w"}
+
+
+def test_progress_is_drawn_on_a_terminal_only():
+    from matcalc.progress import check_progress
+
+    with check_progress(io.StringIO(), after=0.0) as progress:     # a pipe or a file: nothing
+        assert progress is None
+    terminal = _Terminal()
+    with check_progress(terminal, after=0.0) as progress:
+        matcalc.derive({"dims": {"n": 4}, "symbols": {"X": {"shape": ["n", "n"]}}, "expr": "sum(X * X)"},
+                       progress=progress)
+    assert "checking X" in terminal.getvalue()
