@@ -5,11 +5,46 @@ stability probe against exact arithmetic (:mod:`.stability`).
 """
 
 from .budget import EVALUATIONS, Progress
-from .differences import (FAILED, NOT_JUDGED, PASSED, REL_TOL, SCALES, Check, check_derivative,
-                          check_function)
+from .differences import (
+                          FAILED,
+                          NOT_JUDGED,
+                          PASSED,
+                          REL_TOL,
+                          SCALES,
+                          Check,
+                          check_derivative,
+                          check_function,
+)
 from .module import check_module
-from .sample import UNSCALED, direction, domains, draw_inputs, draw_within, entry_directions, margin, sample
+from .sample import (
+                          UNSCALED,
+                          direction,
+                          domains,
+                          draw_inputs,
+                          draw_within,
+                          entry_directions,
+                          margin,
+                          sample,
+)
 
-__all__ = ["EVALUATIONS", "FAILED", "Progress", "NOT_JUDGED", "PASSED", "REL_TOL", "SCALES", "UNSCALED", "Check", "check_derivative",
-           "check_function", "check_module", "direction", "domains", "draw_inputs", "draw_within",
-           "entry_directions", "margin", "sample"]
+__all__ = [
+                          "EVALUATIONS",
+                          "FAILED",
+                          "NOT_JUDGED",
+                          "PASSED",
+                          "REL_TOL",
+                          "SCALES",
+                          "UNSCALED",
+                          "Check",
+                          "Progress",
+                          "check_derivative",
+                          "check_function",
+                          "check_module",
+                          "direction",
+                          "domains",
+                          "draw_inputs",
+                          "draw_within",
+                          "entry_directions",
+                          "margin",
+                          "sample",
+]

@@ -27,9 +27,9 @@ within every step of a comparison, that comparison is left out, and a point
 where none is left is drawn again).  The extra scales are skipped where float64
 cannot judge them: the expression overflows; ``f`` scatters by more than
 1e-8 of its size, or moves in steps as coarse as ``h``, or does not move
-where its derivative says it does (:func:`_unresolvable`); and a single
+where its derivative says it does (:func:`.noise.unresolvable`); and a single
 comparison is left out when its differences never settle or sit on a kink
-no step resolves (:func:`_kink`).  An error that shows only at 1e3 (say,
+no step resolves (:func:`.noise.kink`).  An error that shows only at 1e3 (say,
 ``1e-9 X³`` added to a gradient) is still caught.
 """
 
@@ -43,7 +43,16 @@ import numpy as np
 from .. import ir
 from ..evaluate import evaluate
 from .budget import EVALUATIONS, SCALE_WORST, WORST_COMPARISON, Budget, Spent
-from .sample import UNSCALED, direction, draw_inputs, entry_count, entry_directions, scaled, solves
+from .noise import kink, scatter_of, unresolvable
+from .sample import (
+    UNSCALED,
+    direction,
+    draw_inputs,
+    entry_count,
+    entry_directions,
+    scaled,
+    solves,
+)
 
 REL_TOL = 1e-6
 STEP = 1e-3
@@ -236,67 +245,13 @@ def _check_scales(run: _Run, base: Values, scales: tuple[float, ...], shape) -> 
 REDRAWS = 2     # new points tried at an extra scale where the first is not finite
 
 
-def _scatter(f, x0: np.ndarray, v: np.ndarray, h: float) -> float:
-    """The rounding noise of evaluating ``f`` near ``x0``: the largest distance
-    of ``f(x0 + t v)`` (unit ``v``) from the parabola through nine points within
-    ``h / 100``, where a smooth ``f`` is a parabola to working precision.
-    It sees noise in ``f``: cos of entries of 1e6 carries eps 1e6.  Infinite
-    where ``f`` is not finite at one of the nine points (``logdet`` of a matrix
-    singular for every input is -inf or the log of a rounding error)."""
-    ys, residual = _polyfit_residual(f, x0, v, 1e-2 * h, degree=2)
-    return residual if np.all(np.isfinite(ys)) else np.inf
-
-
-def _polyfit_residual(f, x0, v, span: float, degree: int) -> tuple[np.ndarray, float]:
-    """``f(x0 + t v)`` at nine ``t`` in ``[-span, span]`` (rows), and their largest
-    distance from the polynomial of ``degree`` fitted through them."""
-    ts = np.linspace(-1.0, 1.0, 9)
-    ys = np.stack([np.ravel(f(x0 + t * span * v)) for t in ts])
-    if ys.size == 0 or not np.all(np.isfinite(ys)):
-        return ys, 0.0
-    basis = np.stack([ts ** k for k in range(degree + 1)], axis=1)
-    coef, *_ = np.linalg.lstsq(basis, ys, rcond=None)
-    return ys, float(np.max(np.abs(ys - basis @ coef)))
-
-
-def _unresolvable(f, x0: np.ndarray, v: np.ndarray, h: float, size: float, slope: float) -> bool:
-    """Whether float64 cannot resolve ``f`` over the stencil's span (``|t| <= 2h``
-    along ``v``): ``f`` is known to worse than 1e-8 of its size (cos of entries
-    of 1e12; ``sin(x + 1.5e13)``, which moves in steps of 2e-3), or it does not
-    move where the derivative says it moves (``1 / log_softmax(x)`` at x ~ 500,
-    whose log_softmax rounds to 0 or eps)."""
-    ys, residual = _polyfit_residual(f, x0, v, 2 * h, degree=4)
-    if not np.all(np.isfinite(ys)):
-        return True
-    if ys.size == 0:
-        return False
-    if residual > 1e-8 * size:
-        return True
-    expected = slope * 4 * h
-    moved = float(np.max(np.ptp(ys, axis=0)))
-    return expected > 1e-8 * size and moved < 1e-3 * expected
-
-
-def _kink(bends: dict[float, float], h: float, noise: float) -> bool:
-    """Whether ``f`` bends along the direction more sharply than any step can resolve.
-
-    ``bends[s]`` is the second difference ``|f(x+sv) + f(x-sv) - 2f(x)| / s``,
-    which is ``s |f''|`` for a smooth function, so it shrinks tenfold from
-    ``s = h/10`` to ``h/100``; at a kink (a saturated ``logsumexp`` of two nearly
-    tied entries is ``max``, smooth only on a scale of 1e-8) it stays the same,
-    and central differences return the mean of the slopes on both sides."""
-    coarse, fine = bends.get(h / 10, 0.0), bends.get(h / 100, 0.0)
-    # (noise is already a difference-quotient size at step h: at h/100 it is 100 times that)
-    return fine > 0.5 * coarse and fine > 10 * 100 * noise
-
-
 def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int = 1):
     """The comparisons at one point, or None when the value or the derivative is not finite.
 
     A failed comparison whose differences never settle (the two central
     differences inside the stencil disagree by more than 10% at every step:
     ``cos(exp(X))`` at X = 500 oscillates far below any step; ``step(x)`` jumps
-    within the step), or that sits on a kink no step resolves (:func:`_kink`),
+    within the step), or that sits on a kink no step resolves (:func:`.noise.kink`),
     is left out rather than failed: finite differences cannot judge it there.
     ``strict`` (the first scale) keeps the tight noise model and never skips
     the whole scale.  The entries compared are those the budget allows this
@@ -339,12 +294,12 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
     # eps 1e6 in its argument, whatever |f| is
     v_noise = direction(wrt, x0, rng)
     v_noise = v_noise / max(float(np.linalg.norm(v_noise)), 1e-300)
-    scatter = _scatter(f, x0, v_noise, h)
+    scatter = scatter_of(f, x0, v_noise, h)
     if not np.isfinite(scatter):
         return None        # f is not finite arbitrarily close to x0: no derivative to judge here
     size_f = max(1.0, float(np.max(np.abs(f0))) if f0.size else 1.0)
     if not strict and (scatter > 1e-8 * size_f
-                       or _unresolvable(f, x0, v_noise, h, size_f, float(np.max(np.abs(predicted(v_noise)))))):
+                       or unresolvable(f, x0, v_noise, h, size_f, float(np.max(np.abs(predicted(v_noise)))))):
         return None
     # (nine points see the typical noise; the extremes over dozens of differences are larger,
     # and at the extra scales, where the noise is what is left of a huge argument, more so)
@@ -356,7 +311,7 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
         pr = predicted(v)
         best = None
         clean = False     # some step where f is straight and its differences settle
-        bends: dict[float, float] = {}   # second difference / step, by step (for _kink)
+        bends: dict[float, float] = {}   # second difference / step, by step (for kink)
         # a steep function needs a smaller step: try h, h/10, h/100 and keep the best; at the
         # extra scales also 10h, for a function whose change over h is near its rounding
         # noise (exp(1 / (s v)) at v ~ 500 keeps its change in the last digits of 1 + 2e-6)
@@ -391,7 +346,7 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
                 break
         err, size, passed, floor = best
 
-        if not passed and (not clean or _kink(bends, h, noise)):
+        if not passed and (not clean or kink(bends, h, noise)):
             return            # f jumps, oscillates or bends within every step here: no judgement
         errs_abs.append(err)
         # relative to the size, or to the smallest size rounding lets the check resolve (a

@@ -169,19 +169,25 @@ def _runs_and_agrees(p, rs, module, point) -> dict[str, str]:
     from .module import disagreement
 
     with np.errstate(all="ignore"):
+        outputs = {}
         for name in ("value", "value_and_grad"):
+            if not callable(getattr(module, name, None)):
+                return {r.symbol: f"the emitted module defines no {name}()" for r in rs}
             try:
-                out = getattr(module, name)(**point)
+                outputs[name] = getattr(module, name)(**point)
             except np.linalg.LinAlgError:
                 return {r.symbol: "" for r in rs}    # a singular matrix here: not the code's fault
             except Exception as exc:   # noqa: BLE001  (whatever the emitted code raises is the finding)
                 return {r.symbol: f"{name}() raises {type(exc).__name__}: {exc}" for r in rs}
-            value, both = (out, None) if name == "value" else (value, out)
+        value, both = outputs["value"], outputs["value_and_grad"]
         if np.shape(value) != ():
             return {r.symbol: f"value() returns shape {np.shape(value)}, not ()" for r in rs}
         out = {}
         for r in rs:
             want = tuple(dim_size(d, p.dims) for d in r.shape)
+            if not callable(getattr(module, f"grad_{r.symbol}", None)):
+                out[r.symbol] = f"the emitted module defines no grad_{r.symbol}()"
+                continue
             try:
                 grad = getattr(module, f"grad_{r.symbol}")(**point)
             except np.linalg.LinAlgError:
