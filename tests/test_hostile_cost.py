@@ -16,11 +16,12 @@ import sys
 
 import numpy as np
 import pytest
-from support import REPO, run_cli
 
 import matcalc
 from matcalc.codegen import load_module
 from matcalc.verify import check_module
+
+from support import REPO, run_cli
 
 
 def _derive(doc, **kw):

@@ -10,8 +10,9 @@ entry by entry (symmetric pairs for symmetric symbols).
 Step and tolerances: the difference is the five-point stencil
 ``(8(f(X+hV) - f(X-hV)) - (f(X+2hV) - f(X-2hV))) / 12h`` with
 ``h = 1e-3 * min(1, max|X|)`` (and below 1% of the smallest eigenvalue of an
-spd symbol); its truncation error is O(h^4) and its rounding error about
-``eps |f| / h`` (or, when larger, the scatter of ``f`` about a parabola
+spd symbol that goes through a solve), ``V`` of Frobenius norm at most 1; its
+truncation error is O(h^4) and its rounding error about ``eps |f| / h`` (times
+the condition number of a square symbol that goes through a solve) (or, when larger, the scatter of ``f`` about a parabola
 through nine points within ``h / 100`` of ``X``, divided by ``h``:
 ``cos(M @ N)`` with entries of 1e6 carries rounding noise of ``eps 1e6`` in
 its argument).  A comparison passes when its error is at most ``1e-6`` times
@@ -44,15 +45,7 @@ from .. import ir
 from ..evaluate import evaluate
 from .budget import EVALUATIONS, SCALE_WORST, WORST_COMPARISON, Budget, Spent
 from .noise import kink, scatter_of, unresolvable
-from .sample import (
-    UNSCALED,
-    direction,
-    draw_inputs,
-    entry_count,
-    entry_directions,
-    scaled,
-    solves,
-)
+from .sample import UNSCALED, direction, draw_inputs, entry_count, entry_directions, scaled, solves
 
 REL_TOL = 1e-6
 STEP = 1e-3
@@ -224,7 +217,8 @@ def _check_scales(run: _Run, base: Values, scales: tuple[float, ...], shape) -> 
             if vals is None:
                 continue
         with np.errstate(all="ignore"):
-            outcome = _check_at(run, vals, strict=scale == scales[0], scales_left=len(scales) - scales.index(scale))
+            outcome = _check_at(run, vals, strict=scale == scales[0],
+                                scales_left=len(scales) - scales.index(scale))
         if outcome is None or not outcome[2]:   # out of float range, or unresolvable, at this scale
             if scale == scales[0]:
                 return None

@@ -39,14 +39,19 @@ def check_module(problem, results: Mapping, module: ModuleType, *, seed: int = 0
     the square of the number of symbols.  ``progress(text, done, total)`` hears
     how far it has got, in results."""
     total = len(results)
-    done = [0.0]
+    done, shown = [0.0], [0.0]
 
     def report(name: str, weight: float = 1.0) -> Callable[[int, int], None] | None:
-        """A budget's ``spent`` callback for the check of ``name``, worth ``weight`` results."""
+        """A budget's ``spent`` callback for the check of ``name``, worth ``weight`` results
+        (forward only: a Hessian's second check, or a check run again, does not go back)."""
         if progress is None:
             return None
         start = done[0]
-        return lambda used, limit: progress(f"checking {name}", min(total, start + weight * used / limit), total)
+
+        def spent(used: int, limit: int) -> None:
+            shown[0] = max(shown[0], min(total, start + weight * used / limit))
+            progress(f"checking {name}", shown[0], total)
+        return spent
 
     def one(r) -> Check:
         check = _check_result(problem, r, module, seed, explain, stability, report(r.symbol))
