@@ -30,8 +30,13 @@ class Budget:
 
     def __init__(self, limit: int = EVALUATIONS, progress: Spent | None = None):
         self.limit = limit
+        self.planned = limit     # what the check expects to spend (for progress)
         self.used = 0
         self.progress = progress
+
+    def plan(self, scales: int, entries: int) -> None:
+        """Expect ``scales`` scales of ``entries`` entry comparisons each."""
+        self.planned = max(1, min(self.limit, scales * (SCALE_OVERHEAD + PER_COMPARISON * entries)))
 
     @property
     def left(self) -> int:
@@ -42,7 +47,7 @@ class Budget:
         def call(values):
             self.used += 1
             if self.progress is not None:
-                self.progress(min(self.used, self.limit), self.limit)
+                self.progress(min(self.used, self.planned), self.planned)
             return f(values)
         return call
 

@@ -148,6 +148,9 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
         else:
             base, scales = dict(values), (1.0,)
         shape, last = tuple(np.shape(base[wrt.name])), base
+        x0 = np.asarray(base[wrt.name])
+        by_entry = x0.size <= max_entries and not (set(wrt.props) & UNSCALED)
+        budget.plan(len(scales), entry_count(wrt, x0) if by_entry else 0)
         if not _finite_at(f, df, base):
             continue                   # drawn again
         finite += 1
