@@ -132,7 +132,8 @@ class Derivation:
 
 
 def derive(source: Any, *, verify: bool = True, seed: int = 0,
-           targets: tuple[str, ...] = ("numpy",), progress: Progress | None = None) -> Derivation | list[Derivation]:
+           targets: tuple[str, ...] = ("numpy",),
+           progress: Progress | None = None) -> Derivation | list[Derivation]:
     """Derive what an expr.yaml asks for.
 
     ``source`` is a path, YAML text, or a dict with the keys of expr.yaml.

@@ -85,7 +85,8 @@ class _Counting:
 
     def __init__(self, module):
         self.calls: dict[str, int] = {}
-        for name in ("value", "value_and_grad") + tuple(n for n in dir(module) if n.startswith(("grad_", "hess_"))):
+        derivatives = tuple(n for n in dir(module) if n.startswith(("grad_", "hess_")))
+        for name in ("value", "value_and_grad") + derivatives:
             setattr(self, name, self._counted(name, getattr(module, name)))
 
     def _counted(self, name, fn):
@@ -233,7 +234,8 @@ class _Terminal(io.StringIO):
 def test_the_check_reports_its_progress():
     seen = []
     d = matcalc.derive({"dims": {"n": 6}, "symbols": {"X": {"shape": ["n", "n"]}, "w": {"shape": ["n"]}},
-                        "expr": "sum(sin(X @ w))"}, progress=lambda text, done, total: seen.append((text, done, total)))
+                        "expr": "sum(sin(X @ w))"},
+                       progress=lambda text, done, total: seen.append((text, done, total)))
     assert d.verified and seen
     assert all(0 <= done <= total == 2 for _, done, total in seen)
     assert [done for _, done, _ in seen] == sorted(done for _, done, _ in seen)     # forward only

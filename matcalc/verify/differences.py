@@ -11,11 +11,11 @@ Step and tolerances: the difference is the five-point stencil
 ``(8(f(X+hV) - f(X-hV)) - (f(X+2hV) - f(X-2hV))) / 12h`` with
 ``h = 1e-3 * min(1, max|X|)`` (and below 1% of the smallest eigenvalue of an
 spd symbol that goes through a solve), ``V`` of Frobenius norm at most 1; its
-truncation error is O(h^4) and its rounding error about ``eps |f| / h`` (times
-the condition number of a square symbol that goes through a solve) (or, when larger, the scatter of ``f`` about a parabola
-through nine points within ``h / 100`` of ``X``, divided by ``h``:
-``cos(M @ N)`` with entries of 1e6 carries rounding noise of ``eps 1e6`` in
-its argument).  A comparison passes when its error is at most ``1e-6`` times
+truncation error is O(h^4) and its rounding error about ``eps |f| / h``
+(times the condition number of a square symbol that goes through a solve),
+or, when larger, the scatter of ``f`` about a parabola through nine points
+within ``h / 100`` of ``X``, divided by ``h`` (``cos(M @ N)`` with entries
+of 1e6 carries rounding noise of ``eps 1e6`` in its argument).  A comparison passes when its error is at most ``1e-6`` times
 its size (the larger of the two sides, and at least 0.1% of ``|G| |V|``)
 plus that rounding floor.  A gradient 0.1% off is 1000 times over the
 tolerance.
