@@ -140,6 +140,7 @@ def derive(
     input.
     """
     from .pipeline import derive as run
+    from .progress import check_progress
     from .render.report import as_dict
     from .render.report import derivation as show_derivation
 
@@ -156,7 +157,8 @@ def derive(
         try:
             # the check runs the module that is written (both, for an array-API one)
             targets = ("numpy", target.value) if emit_code is not None and target.value != "numpy" else ("numpy",)
-            result = run(path, verify=not no_verify, seed=seed, targets=targets)
+            with check_progress() as progress:     # (on stderr, only when it is a terminal)
+                result = run(path, verify=not no_verify, seed=seed, targets=targets, progress=progress)
             derivations = result if isinstance(result, list) else [result]
             if emit_code is not None:
                 planned += _code_outputs(derivations, emit_code, path, target.value)

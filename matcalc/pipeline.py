@@ -21,7 +21,7 @@ from .matrix.share import inline, share
 from .render.text import to_text
 from .shapes import Shape
 from .spec import Problem, load
-from .verify import FAILED, Check, check_module
+from .verify import FAILED, Check, Progress, check_module
 
 
 @dataclass
@@ -144,7 +144,8 @@ class Derivation:
 
 
 def derive(source: Any, *, verify: bool = True, seed: int = 0,
-           targets: tuple[str, ...] = ("numpy",)) -> Derivation | list[Derivation]:
+           targets: tuple[str, ...] = ("numpy",),
+           progress: Progress | None = None) -> Derivation | list[Derivation]:
     """Derive what an expr.yaml asks for.
 
     ``source`` is a path, YAML text, or a dict with the keys of expr.yaml.
@@ -156,10 +157,12 @@ def derive(source: Any, *, verify: bool = True, seed: int = 0,
     matrix form.  ``seed`` is any non-negative integer (numpy's
     ``default_rng`` spreads it through a SeedSequence, so there is no upper
     limit).
+    ``progress(text, done, total)`` hears how far each check has got (``done``
+    of ``total`` results, fractions included): the CLI draws it.
     """
     seed = _seed(seed)
     problems, many = load(source)
-    derivations = [run(p, verify=verify, seed=seed, targets=targets) for p in problems]
+    derivations = [run(p, verify=verify, seed=seed, targets=targets, progress=progress) for p in problems]
     return derivations if many else derivations[0]
 
 
@@ -175,7 +178,7 @@ def _seed(seed: Any) -> int:
 
 
 def run(problem: Problem, *, verify: bool = True, seed: int = 0,
-        targets: tuple[str, ...] = ("numpy",)) -> Derivation:
+        targets: tuple[str, ...] = ("numpy",), progress: Progress | None = None) -> Derivation:
     """Differentiate, tidy and (optionally) verify one problem."""
     d = Derivation(problem)
     with deep_recursion():
@@ -183,7 +186,7 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
         for name in problem.wrt:
             d.results[name] = differentiate(work, name)
         if verify:
-            d.verification = check(work, d, seed=seed, targets=targets)
+            d.verification = check(work, d, seed=seed, targets=targets, progress=progress)
     return d
 
 
@@ -242,14 +245,17 @@ def read_back(text: str, let: list[tuple[str, str]], problem: Problem) -> ir.Exp
 
 
 def check(problem: Problem, derivation: Derivation, *, seed: int = 0,
-          targets: tuple[str, ...] = ("numpy",)) -> dict[str, Check]:
+          targets: tuple[str, ...] = ("numpy",), progress: Progress | None = None) -> dict[str, Check]:
     """Run every function of each target's emitted module against finite
     differences, each other and exact arithmetic (:func:`matcalc.verify.check_module`);
-    a result passes when it passes in every module."""
+    a result passes when it passes in every module.  Sizes whose check would not
+    fit in memory are refused first (:func:`matcalc.verify.memory.ensure_fits`)."""
     from .codegen import emit_module, load_module
+    from .verify.memory import ensure_fits
 
+    ensure_fits(problem, derivation.results)
     out: dict[str, Check] = {}
-    for target in targets:
+    for index, target in enumerate(targets):
         label = "" if target == "numpy" else f"the {target} module: "
         try:
             source = derivation.code if target == "numpy" else emit_module(derivation, target)
@@ -260,11 +266,19 @@ def check(problem: Problem, derivation: Derivation, *, seed: int = 0,
                       for name in derivation.results}
         else:
             checks = check_module(problem, derivation.results, module, seed=seed,
-                                  explain=lambda values: _explain(problem.expr, values, problem.dims))
+                                  explain=lambda values: _explain(problem.expr, values, problem.dims),
+                                  progress=_offset(progress, index, len(targets), f"{problem.name}: {label}"))
         for name, c in checks.items():
             if name not in out or (out[name].passed and not c.passed):
                 out[name] = replace(c, why=label + c.why) if c.why and label else c
     return out
+
+
+def _offset(progress: Progress | None, index: int, count: int, prefix: str) -> Progress | None:
+    """``progress`` for the ``index``-th of ``count`` modules checked in turn."""
+    if progress is None:
+        return None
+    return lambda text, done, total: progress(prefix + text, index * total + done, count * total)
 
 
 def _explain(expr: ir.Expr, values, dims) -> str:

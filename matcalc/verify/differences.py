@@ -10,11 +10,12 @@ entry by entry (symmetric pairs for symmetric symbols).
 Step and tolerances: the difference is the five-point stencil
 ``(8(f(X+hV) - f(X-hV)) - (f(X+2hV) - f(X-2hV))) / 12h`` with
 ``h = 1e-3 * min(1, max|X|)`` (and below 1% of the smallest eigenvalue of an
-spd symbol); its truncation error is O(h^4) and its rounding error about
-``eps |f| / h`` (or, when larger, the scatter of ``f`` about a parabola
-through nine points within ``h / 100`` of ``X``, divided by ``h``:
-``cos(M @ N)`` with entries of 1e6 carries rounding noise of ``eps 1e6`` in
-its argument).  A comparison passes when its error is at most ``1e-6`` times
+spd symbol that goes through a solve), ``V`` of Frobenius norm at most 1; its
+truncation error is O(h^4) and its rounding error about ``eps |f| / h``
+(times the condition number of a square symbol that goes through a solve),
+or, when larger, the scatter of ``f`` about a parabola through nine points
+within ``h / 100`` of ``X``, divided by ``h`` (``cos(M @ N)`` with entries
+of 1e6 carries rounding noise of ``eps 1e6`` in its argument).  A comparison passes when its error is at most ``1e-6`` times
 its size (the larger of the two sides, and at least 0.1% of ``|G| |V|``)
 plus that rounding floor.  A gradient 0.1% off is 1000 times over the
 tolerance.
@@ -27,9 +28,9 @@ within every step of a comparison, that comparison is left out, and a point
 where none is left is drawn again).  The extra scales are skipped where float64
 cannot judge them: the expression overflows; ``f`` scatters by more than
 1e-8 of its size, or moves in steps as coarse as ``h``, or does not move
-where its derivative says it does (:func:`_unresolvable`); and a single
+where its derivative says it does (:func:`.noise.unresolvable`); and a single
 comparison is left out when its differences never settle or sit on a kink
-no step resolves (:func:`_kink`).  An error that shows only at 1e3 (say,
+no step resolves (:func:`.noise.kink`).  An error that shows only at 1e3 (say,
 ``1e-9 X³`` added to a gradient) is still caught.
 """
 
@@ -42,7 +43,9 @@ import numpy as np
 
 from .. import ir
 from ..evaluate import evaluate
-from .sample import UNSCALED, direction, draw_inputs, entry_directions, scaled
+from .budget import EVALUATIONS, SCALE_WORST, WORST_COMPARISON, Budget, Spent
+from .noise import kink, scatter_of, unresolvable
+from .sample import UNSCALED, direction, draw_inputs, entry_count, entry_directions, scaled, solves
 
 REL_TOL = 1e-6
 STEP = 1e-3
@@ -87,7 +90,8 @@ Fn = Callable[[Values], np.ndarray]
 
 def check_derivative(expr: ir.Expr, wrt: ir.Symbol, derivative: ir.Expr, symbols, dims,
                      *, seed: int = 0, directions: int = 4, max_entries: int = 400,
-                     values: Values | None = None, scales: tuple[float, ...] = SCALES) -> Check:
+                     values: Values | None = None, scales: tuple[float, ...] = SCALES,
+                     evaluations: int = EVALUATIONS) -> Check:
     """Compare ``derivative`` (gradient, Jacobian or the gradient of a Hessian
     check) with central differences of ``expr``, both IR evaluated by
     :func:`matcalc.evaluate.evaluate`, at random prop-respecting inputs
@@ -96,13 +100,15 @@ def check_derivative(expr: ir.Expr, wrt: ir.Symbol, derivative: ir.Expr, symbols
                           expr.rank, wrt, symbols,
                           lambda rng: draw_inputs([expr, derivative], symbols, dims, rng),
                           seed=seed, directions=directions, max_entries=max_entries, values=values,
-                          scales=scales)
+                          scales=scales, solve=solves([expr, derivative], wrt),
+                          evaluations=evaluations)
 
 
 def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, *, seed: int = 0,
                    directions: int = 4, max_entries: int = 400, values: Values | None = None,
                    scales: tuple[float, ...] = SCALES, inside: Callable[[Values], bool] | None = None,
-                   explain: Callable[[Values], str] | None = None) -> Check:
+                   explain: Callable[[Values], str] | None = None, solve: bool = True,
+                   evaluations: int = EVALUATIONS, progress: Spent | None = None) -> Check:
     """Compare ``df`` with central differences of ``f`` (functions of the symbols'
     values, ``f`` of rank ``out_rank``) at random points ``draw(rng)`` (None when
     no point can be drawn inside the declared domain).
@@ -119,8 +125,18 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
     :data:`POINTS` finite points; where none can be, the result is *not
     judged*, with ``explain(point)`` saying why.  ``values`` fixes the inputs
     (one point, one scale).
+
+    ``solve`` says whether ``f`` passes ``wrt`` through a linear solve (inv,
+    det, logdet): only then is the rounding floor scaled by the condition
+    number of a square ``wrt``, and an spd ``wrt`` stepped well inside its cone
+    (both cost O(n³), more than an elementwise ``f``).  ``evaluations`` caps
+    the calls of ``f`` (:mod:`.budget`); ``progress(done, total)`` hears of them.
     """
     rng = np.random.default_rng(seed)
+    budget = Budget(evaluations, progress)
+    f = budget.counted(f)
+    run = _Run(f, df, out_rank, wrt, symbols, rng, directions, max_entries, inside,
+               draw if values is None else None, budget, solve)
     shape: tuple[int, ...] = ()
     finite, last = 0, None
     for _ in range(1 if values is not None else DRAWS):
@@ -132,14 +148,16 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
         else:
             base, scales = dict(values), (1.0,)
         shape, last = tuple(np.shape(base[wrt.name])), base
+        x0 = np.asarray(base[wrt.name])
+        by_entry = x0.size <= max_entries and not (set(wrt.props) & UNSCALED)
+        budget.plan(len(scales), entry_count(wrt, x0) if by_entry else 0)
         if not _finite_at(f, df, base):
             continue                   # drawn again
         finite += 1
-        check = _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, base, scales,
-                              shape, inside, draw if values is None else None)
+        check = _check_scales(run, base, scales, shape)
         if check is not None:
             return check
-        if finite == POINTS:
+        if finite == POINTS or budget.left < SCALE_WORST:
             break
     if not finite:
         detail = explain(last) if explain is not None and last is not None else ""
@@ -163,9 +181,27 @@ def _finite_at(f: Fn, df: Fn, values: Values) -> bool:
             return False
 
 
-def _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, base, scales, shape,
-                  inside, draw) -> Check | None:
+@dataclass(frozen=True)
+class _Run:
+    """What stays fixed through one check: the functions, the symbol, the rng and the budget."""
+
+    f: Fn
+    df: Fn
+    out_rank: int
+    wrt: ir.Symbol
+    symbols: Mapping[str, ir.Symbol]
+    rng: np.random.Generator
+    directions: int
+    max_entries: int
+    inside: Callable[[Values], bool] | None
+    draw: Callable | None          # None: the inputs are fixed (no new point at an extra scale)
+    budget: Budget
+    solve: bool
+
+
+def _check_scales(run: _Run, base: Values, scales: tuple[float, ...], shape) -> Check | None:
     """The check at ``base`` and its scales, or None if the first scale cannot be judged there."""
+    f, df, wrt, symbols, rng, draw, inside = run.f, run.df, run.wrt, run.symbols, run.rng, run.draw, run.inside
     errs_abs: list[float] = []
     errs_rel: list[float] = []
     ok: list[bool] = []
@@ -173,6 +209,8 @@ def _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, b
     judged = []
     for scale in scales:
         vals = scaled(base, symbols, scale)
+        if scale != scales[0] and run.budget.left < SCALE_WORST:
+            continue               # the budget is spent: the extra scales it cannot pay for are not judged
         if scale != scales[0]:
             # a point where the value is finite (and inside the domain) at this scale: this one or a new one
             others = (scaled(p, symbols, scale) for p in (draw(rng) for _ in range(REDRAWS)) if p is not None) \
@@ -182,8 +220,8 @@ def _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, b
             if vals is None:
                 continue
         with np.errstate(all="ignore"):
-            outcome = _check_at(f, df, out_rank, wrt, vals, rng, directions, max_entries,
-                                strict=scale == scales[0])
+            outcome = _check_at(run, vals, strict=scale == scales[0],
+                                scales_left=len(scales) - scales.index(scale))
         if outcome is None or not outcome[2]:   # out of float range, or unresolvable, at this scale
             if scale == scales[0]:
                 return None
@@ -195,7 +233,7 @@ def _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, b
         ok += k
         entries = max(entries, n)
     passed = bool(ok) and all(ok)
-    return Check(wrt.name, shape, max(errs_abs, default=0.0), max(errs_rel, default=0.0), directions,
+    return Check(wrt.name, shape, max(errs_abs, default=0.0), max(errs_rel, default=0.0), run.directions,
                  entries, PASSED if passed else FAILED, tuple(judged),
                  "" if passed else "the derivative disagrees with finite differences of the value",
                  "" if passed else "differences")
@@ -204,70 +242,18 @@ def _check_scales(f, df, out_rank, wrt, symbols, rng, directions, max_entries, b
 REDRAWS = 2     # new points tried at an extra scale where the first is not finite
 
 
-def _scatter(f, x0: np.ndarray, v: np.ndarray, h: float) -> float:
-    """The rounding noise of evaluating ``f`` near ``x0``: the largest distance
-    of ``f(x0 + t v)`` (unit ``v``) from the parabola through nine points within
-    ``h / 100``, where a smooth ``f`` is a parabola to working precision.
-    It sees noise in ``f``: cos of entries of 1e6 carries eps 1e6.  Infinite
-    where ``f`` is not finite at one of the nine points (``logdet`` of a matrix
-    singular for every input is -inf or the log of a rounding error)."""
-    ys, residual = _polyfit_residual(f, x0, v, 1e-2 * h, degree=2)
-    return residual if np.all(np.isfinite(ys)) else np.inf
-
-
-def _polyfit_residual(f, x0, v, span: float, degree: int) -> tuple[np.ndarray, float]:
-    """``f(x0 + t v)`` at nine ``t`` in ``[-span, span]`` (rows), and their largest
-    distance from the polynomial of ``degree`` fitted through them."""
-    ts = np.linspace(-1.0, 1.0, 9)
-    ys = np.stack([np.ravel(f(x0 + t * span * v)) for t in ts])
-    if ys.size == 0 or not np.all(np.isfinite(ys)):
-        return ys, 0.0
-    basis = np.stack([ts ** k for k in range(degree + 1)], axis=1)
-    coef, *_ = np.linalg.lstsq(basis, ys, rcond=None)
-    return ys, float(np.max(np.abs(ys - basis @ coef)))
-
-
-def _unresolvable(f, x0: np.ndarray, v: np.ndarray, h: float, size: float, slope: float) -> bool:
-    """Whether float64 cannot resolve ``f`` over the stencil's span (``|t| <= 2h``
-    along ``v``): ``f`` is known to worse than 1e-8 of its size (cos of entries
-    of 1e12; ``sin(x + 1.5e13)``, which moves in steps of 2e-3), or it does not
-    move where the derivative says it moves (``1 / log_softmax(x)`` at x ~ 500,
-    whose log_softmax rounds to 0 or eps)."""
-    ys, residual = _polyfit_residual(f, x0, v, 2 * h, degree=4)
-    if not np.all(np.isfinite(ys)):
-        return True
-    if ys.size == 0:
-        return False
-    if residual > 1e-8 * size:
-        return True
-    expected = slope * 4 * h
-    moved = float(np.max(np.ptp(ys, axis=0)))
-    return expected > 1e-8 * size and moved < 1e-3 * expected
-
-
-def _kink(bends: dict[float, float], h: float, noise: float) -> bool:
-    """Whether ``f`` bends along the direction more sharply than any step can resolve.
-
-    ``bends[s]`` is the second difference ``|f(x+sv) + f(x-sv) - 2f(x)| / s``,
-    which is ``s |f''|`` for a smooth function, so it shrinks tenfold from
-    ``s = h/10`` to ``h/100``; at a kink (a saturated ``logsumexp`` of two nearly
-    tied entries is ``max``, smooth only on a scale of 1e-8) it stays the same,
-    and central differences return the mean of the slopes on both sides."""
-    coarse, fine = bends.get(h / 10, 0.0), bends.get(h / 100, 0.0)
-    # (noise is already a difference-quotient size at step h: at h/100 it is 100 times that)
-    return fine > 0.5 * coarse and fine > 10 * 100 * noise
-
-
-def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, strict=True):
+def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int = 1):
     """The comparisons at one point, or None when the value or the derivative is not finite.
 
     A failed comparison whose differences never settle (the two central
     differences inside the stencil disagree by more than 10% at every step:
     ``cos(exp(X))`` at X = 500 oscillates far below any step; ``step(x)`` jumps
-    within the step), or that sits on a kink no step resolves (:func:`_kink`),
+    within the step), or that sits on a kink no step resolves (:func:`.noise.kink`),
     is left out rather than failed: finite differences cannot judge it there.
     ``strict`` (the first scale) keeps the tight noise model and never skips
-    the whole scale."""
+    the whole scale.  The entries compared are those the budget allows this
+    scale (``scales_left`` share what is left), a random subset where not all fit."""
+    f_of, df, out_rank, wrt, rng = run.f, run.df, run.out_rank, run.wrt, run.rng
     x0 = values[wrt.name]
     d = np.asarray(df(values), dtype=float)
 
@@ -283,7 +269,7 @@ def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, str
     # small inputs take a small step; large ones no more than 1e-3, since a function
     # such as sin(X) varies on a scale of 1 however large X is
     h = STEP * (min(size, 1.0) if size > 0 else 1.0)
-    if "spd" in wrt.props:             # stay inside the cone: h well below the smallest eigenvalue
+    if "spd" in wrt.props and run.solve:   # stay inside the cone: h well below the smallest eigenvalue
         h = min(h, 1e-2 * float(np.min(np.linalg.eigvalsh(x0))))
 
     def predicted(v):
@@ -297,30 +283,32 @@ def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, str
     d_norm = float(np.linalg.norm(d))
     # rounding noise of the differences: eps |f| / h, times the condition number when
     # f goes through a solve with an ill-conditioned square input (inv, det, logdet)
-    cond = float(np.linalg.cond(x0)) if x0.ndim == 2 and x0.shape[0] == x0.shape[1] else 1.0
+    square = x0.ndim == 2 and x0.shape[0] == x0.shape[1]
+    cond = float(np.linalg.cond(x0)) if square and run.solve else 1.0
     noise = (100 + (cond if np.isfinite(cond) else 1e16)) * EPS \
         * max(1.0, float(np.max(np.abs(f0))) if f0.size else 1.0) / h
     # ... or as measured: cos(M @ N) with entries of 1e6 has rounding noise of
     # eps 1e6 in its argument, whatever |f| is
     v_noise = direction(wrt, x0, rng)
     v_noise = v_noise / max(float(np.linalg.norm(v_noise)), 1e-300)
-    scatter = _scatter(f, x0, v_noise, h)
+    scatter = scatter_of(f, x0, v_noise, h)
     if not np.isfinite(scatter):
         return None        # f is not finite arbitrarily close to x0: no derivative to judge here
     size_f = max(1.0, float(np.max(np.abs(f0))) if f0.size else 1.0)
     if not strict and (scatter > 1e-8 * size_f
-                       or _unresolvable(f, x0, v_noise, h, size_f, float(np.max(np.abs(predicted(v_noise)))))):
+                       or unresolvable(f, x0, v_noise, h, size_f, float(np.max(np.abs(predicted(v_noise)))))):
         return None
     # (nine points see the typical noise; the extremes over dozens of differences are larger,
     # and at the extra scales, where the noise is what is left of a huge argument, more so)
     noise = max(noise, (4 if strict else 16) * scatter / h)
 
     def compare(v):
-        v = v / max(1.0, float(np.linalg.norm(v, 2)) if v.ndim == 2 else float(np.linalg.norm(v)))
+        # at most unit size (Frobenius, which bounds the spectral norm: x0 ± 2hv stays in an spd cone)
+        v = v / max(1.0, float(np.linalg.norm(v)))
         pr = predicted(v)
         best = None
         clean = False     # some step where f is straight and its differences settle
-        bends: dict[float, float] = {}   # second difference / step, by step (for _kink)
+        bends: dict[float, float] = {}   # second difference / step, by step (for kink)
         # a steep function needs a smaller step: try h, h/10, h/100 and keep the best; at the
         # extra scales also 10h, for a function whose change over h is near its rounding
         # noise (exp(1 / (s v)) at v ~ 500 keeps its change in the last digits of 1 + 2e-6)
@@ -355,7 +343,7 @@ def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, str
                 break
         err, size, passed, floor = best
 
-        if not passed and (not clean or _kink(bends, h, noise)):
+        if not passed and (not clean or kink(bends, h, noise)):
             return            # f jumps, oscillates or bends within every step here: no judgement
         errs_abs.append(err)
         # relative to the size, or to the smallest size rounding lets the check resolve (a
@@ -364,11 +352,18 @@ def _check_at(f_of, df, out_rank, wrt, values, rng, directions, max_entries, str
         errs_rel.append(err / resolvable if resolvable > 0 else err)
         ok.append(passed)
 
-    for _ in range(directions):
+    for _ in range(run.directions):
         compare(direction(wrt, x0, rng))
     entries = 0
-    if x0.size <= max_entries and not (set(wrt.props) & UNSCALED):
-        for v in entry_directions(wrt, x0):
+    if x0.size <= run.max_entries and not (set(wrt.props) & UNSCALED):
+        total = entry_count(wrt, x0)
+        fit = run.budget.entries(total, scales_left)
+        keep = None if fit >= total else set(rng.choice(total, size=fit, replace=False).tolist())
+        for k, v in enumerate(entry_directions(wrt, x0)):
+            if keep is not None and k not in keep:
+                continue
+            if run.budget.left < WORST_COMPARISON:
+                break
             compare(v)
             entries += 1
     return errs_abs, errs_rel, ok, entries

@@ -19,18 +19,58 @@ import numpy as np
 
 from ..evaluate import evaluate
 from ..shapes import dim_size
+from .budget import Progress
 from .differences import FAILED, NOT_JUDGED, PASSED, Check, check_function
-from .sample import draw_within, margin
+from .sample import draw_within, margin, solves
 from .stability import points, probe, probe_dims
+from .together import check_together, together_names
 
 AGREE = 1e-8     # value_and_grad and the standalone functions: the same numbers to rounding
 
 
 def check_module(problem, results: Mapping, module: ModuleType, *, seed: int = 0,
                  explain: Callable[[Mapping[str, np.ndarray]], str] | None = None,
-                 stability: bool = True) -> dict[str, Check]:
-    """One :class:`Check` per result, each judging the module's functions for it."""
-    return {name: _check_result(problem, r, module, seed, explain, stability) for name, r in results.items()}
+                 stability: bool = True, progress: Progress | None = None) -> dict[str, Check]:
+    """One :class:`Check` per result, each judging the module's functions for it.
+
+    Many gradients of plain symbols (more than :data:`~.together.SEPARATELY`)
+    are checked together, as one vector (:mod:`.together`): one at a time, each
+    check would evaluate the whole module again, and the check would grow with
+    the square of the number of symbols.  ``progress(text, done, total)`` hears
+    how far it has got, in results."""
+    total = len(results)
+    done, shown = [0.0], [0.0]
+
+    def report(name: str, weight: float = 1.0) -> Callable[[int, int], None] | None:
+        """A budget's ``spent`` callback for the check of ``name``, worth ``weight`` results
+        (forward only: a Hessian's second check, or a check run again, does not go back)."""
+        if progress is None:
+            return None
+        start = done[0]
+
+        def spent(used: int, limit: int) -> None:
+            shown[0] = max(shown[0], min(total, start + weight * used / limit))
+            progress(f"checking {name}", shown[0], total)
+        return spent
+
+    def one(r) -> Check:
+        check = _check_result(problem, r, module, seed, explain, stability, report(r.symbol))
+        done[0] += 1
+        return check
+
+    out: dict[str, Check] = {}
+    names = together_names(problem, results)
+    if names:
+        out.update(check_together(problem, results, module, names, one, seed=seed, explain=explain,
+                                  stability=stability, report=report, advance=lambda n: _advance(done, n)))
+    for name, r in results.items():
+        if name not in out:
+            out[name] = one(r)
+    return {name: out[name] for name in results}
+
+
+def _advance(done: list[float], n: float) -> None:
+    done[0] += n
 
 
 def _call(fn, shape, dims):
@@ -45,7 +85,7 @@ def _call(fn, shape, dims):
     return call
 
 
-def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool) -> Check:
+def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool, spent=None) -> Check:
     sym = p.symbols[r.symbol]
     constraints = tuple(getattr(p, "domain", ()))
     exprs = [p.expr, r.matrix] + ([r.gradient] if r.gradient is not None else [])
@@ -68,7 +108,7 @@ def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool)
         if broken:
             return _failed(r, broken, "runs")
 
-    common = dict(seed=seed, inside=inside, explain=explain)
+    common = dict(seed=seed, inside=inside, explain=explain, solve=solves(exprs, sym), progress=spent)
     f_value = _call(value, p.expr.shape, p.dims)
     f_derivative = _call(derivative, r.shape, p.dims)
 
@@ -148,20 +188,26 @@ def _together(p, r, module, point) -> str:
     """Why ``value_and_grad`` disagrees with ``value`` and ``grad_S``, or ''."""
     with np.errstate(all="ignore"):
         try:
-            v, grads = module.value_and_grad(**point)
-            alone = {"value": (module.value(**point), v),
-                     f"grad_{r.symbol}": (getattr(module, f"grad_{r.symbol}")(**point), grads.get(r.symbol))}
+            both = module.value_and_grad(**point)
+            value = module.value(**point)
+            grad = getattr(module, f"grad_{r.symbol}")(**point)
         except np.linalg.LinAlgError:
             return ""      # a singular matrix at this point: nothing to compare
+    return disagreement(r.symbol, point, value, grad, *both)
 
+
+def disagreement(symbol: str, point, value, grad, both_value, both_grads) -> str:
+    """Why ``value_and_grad``'s (``both_value``, ``both_grads``) disagrees with the
+    standalone ``value`` and ``grad_S`` at ``point``, or ''."""
+    alone = {"value": (value, both_value), f"grad_{symbol}": (grad, both_grads.get(symbol))}
     # each compared on its natural scale, so that rounding around a 0 is not a disagreement
     # (a gradient that is 0 for every input): the value's is |x| |∇f|, the gradient's |f| / |x|
-    x = float(np.max(np.abs(point[r.symbol]), initial=0.0)) or 1e-300
+    x = float(np.max(np.abs(point[symbol]), initial=0.0)) or 1e-300
     f, g = (float(np.max(np.abs(np.asarray(out, dtype=float)), initial=0.0)) for out, _ in alone.values())
-    natural = {"value": x * g, f"grad_{r.symbol}": f / x}
+    natural = {"value": x * g, f"grad_{symbol}": f / x}
     for name, (a, b) in alone.items():
         if b is None:
-            return f"value_and_grad() returns no gradient for {r.symbol}"
+            return f"value_and_grad() returns no gradient for {symbol}"
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         if a.shape != b.shape:
             return f"value_and_grad() returns {name} of shape {b.shape}, {name}() of shape {a.shape}"

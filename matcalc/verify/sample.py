@@ -5,6 +5,8 @@ perturbation directions that stay in the props' space.
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -118,21 +120,34 @@ def direction(sym: ir.Symbol, value: np.ndarray, rng: np.random.Generator) -> np
     if "diagonal" in props:           # (diagonal and orthogonal: diag(±1), a discrete set)
         return np.zeros_like(v) if "orthogonal" in props else np.diag(np.diag(v))
     rows_fixed = bool({"onehot", "stochastic"} & props)   # rows keep summing to 1
-    square = value.ndim == 2 and value.shape[0] == value.shape[1]
-    center = np.eye(value.shape[0]) - 1.0 / value.shape[0] if square else None
     if "orthogonal" in props:
         k = (v - v.T) / 2
         if rows_fixed:                # K 1 = 0 too, so Q K has zero row sums
-            k = center @ k @ center
+            k = _centered(k)
         if "symmetric" in props:      # Q K - K Q: tangent to both manifolds when Q = Qᵀ
             return value @ k - k @ value
         return value @ k
     if "symmetric" in props:
         s = (v + v.T) / 2
-        return center @ s @ center if rows_fixed else s
+        return _centered(s) if rows_fixed else s
     if rows_fixed:
         return v - v.mean(axis=-1, keepdims=True)
     return v
+
+
+def _centered(k: np.ndarray) -> np.ndarray:
+    """``C K C`` with ``C = I - 11ᵀ/n`` (rows and columns summing to 0), in O(n²):
+    the row and column means taken off, the overall mean put back."""
+    return k - k.mean(axis=0, keepdims=True) - k.mean(axis=1, keepdims=True) + k.mean()
+
+
+def entry_count(sym: ir.Symbol, x0: np.ndarray) -> int:
+    """How many directions :func:`entry_directions` yields."""
+    if "diagonal" in sym.props:
+        return x0.shape[0]
+    if "symmetric" in sym.props:
+        return x0.shape[0] * (x0.shape[0] + 1) // 2
+    return x0.size
 
 
 def entry_directions(sym: ir.Symbol, x0: np.ndarray):
@@ -157,10 +172,6 @@ def entry_directions(sym: ir.Symbol, x0: np.ndarray):
         yield v
 
 
-def _scalar(e: ir.Expr) -> ir.Expr:
-    return e if e.rank == 0 else ir.apply("sum", [e])
-
-
 def scaled(values: Mapping[str, np.ndarray], symbols: Mapping[str, ir.Symbol], factor: float):
     """``values`` with every symbol whose props do not fix its size multiplied by ``factor``."""
     return {k: (v * factor if not (UNSCALED & set(symbols[k].props)) else v) for k, v in values.items()}
@@ -182,6 +193,25 @@ def margin(constraints: Sequence[ir.Expr], values, dims) -> float:
     return worst
 
 
+def solves(exprs, sym: ir.Symbol) -> bool:
+    """Whether some of ``exprs`` passes ``sym`` through a linear solve: an
+    argument of an op that needs an invertible or spd matrix (inv, det, logdet),
+    where rounding grows with the condition number.  Only the nodes over ``sym``
+    are visited (a few in a long sum of terms)."""
+    stack, seen = list(exprs), set()
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, ir.Apply) or id(node) in seen or sym not in node.symbols:
+            continue
+        seen.add(id(node))
+        domain = OPS[node.op].domain
+        for arg, dom in zip(node.args, domain(node) if callable(domain) else domain):
+            if dom in ("spd", "invertible") and sym in arg.symbols:
+                return True
+        stack.extend(node.args)
+    return False
+
+
 # Props a symbol may be drawn positive, or shrunk, in addition to (the search for a point inside a domain).
 _FREE = frozenset({"symmetric", "spd", "diagonal", "positive", "constant"})
 DOMAIN_TRIES = 400
@@ -197,7 +227,7 @@ def draw_within(constraints: Sequence[ir.Expr], exprs, symbols: Mapping[str, ir.
     (finite differences step around it)."""
     if not constraints:
         return draw_inputs(exprs, symbols, dims, rng)
-    need = domains(_total(exprs))
+    need = _needs(exprs)
     best, best_margin, found = None, -np.inf, 0
     for attempt in range(DOMAIN_TRIES):
         values = {}
@@ -208,7 +238,7 @@ def draw_within(constraints: Sequence[ir.Expr], exprs, symbols: Mapping[str, ir.
                 if rng.random() < 0.4:
                     props.add("positive")
                 factor = float(rng.choice([1.0, 1.0, 0.3, 0.1, 0.01]))
-            values[name] = sample(sym, dims, rng, props) * factor
+            values[sys.intern(name)] = sample(sym, dims, rng, props) * factor
         m = margin(constraints, values, dims)
         if m > best_margin:
             best, best_margin = values, m
@@ -219,19 +249,29 @@ def draw_within(constraints: Sequence[ir.Expr], exprs, symbols: Mapping[str, ir.
     return best if best_margin > 0 else None
 
 
-def _total(exprs) -> ir.Expr:
-    if isinstance(exprs, ir.Expr):
-        exprs = [exprs]
-    total = _scalar(exprs[0])
-    for e in exprs[1:]:
-        total = ir.apply("add", [total, _scalar(e)])
-    return total
-
-
 def draw_inputs(exprs, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int],
                 rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Random values of every symbol, inside the domain each of ``exprs`` (one
     expression or several: a value and its derivative) needs."""
-    need = domains(_total(exprs))
-    return {name: sample(sym, dims, rng, need.get(name, set())) for name, sym in symbols.items()}
+    need = _needs(exprs)
+    # (names interned: the module's keyword parameters are, and CPython matches a keyword
+    # argument by identity first; a string equal but not identical is compared with each
+    # parameter in turn, so a call with k arguments costs k² comparisons)
+    return {sys.intern(name): sample(sym, dims, rng, need.get(name, set())) for name, sym in symbols.items()}
+
+
+def _needs(exprs) -> dict[str, set[str]]:
+    """:func:`domains` of several expressions (their sum's), each walked once however often asked."""
+    if isinstance(exprs, ir.Expr):
+        exprs = [exprs]
+    need: dict[str, set[str]] = {}
+    for expr in exprs:
+        for name, props in _domains(expr).items():
+            need.setdefault(name, set()).update(props)
+    return need
+
+
+@functools.lru_cache(maxsize=64)
+def _domains(expr: ir.Expr) -> dict[str, frozenset[str]]:
+    return {name: frozenset(props) for name, props in domains(expr).items()}
 

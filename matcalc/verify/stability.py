@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import ir
 from ..evaluate import evaluate
+from ..ops import mp
 from .sample import UNSCALED, draw_within, margin
 
 TOLERANCE = 1e-6      # relative error allowed (the finite-difference check's own) ...
@@ -123,16 +124,22 @@ def _pins(expr: ir.Expr, symbols) -> list[tuple[ir.Symbol, ir.Expr, float]]:
     return out[:4]
 
 
-def probe(function: str, fn: Callable[..., np.ndarray], exact: ir.Expr,
+def probe(function: str, fn: Callable[..., np.ndarray], exact: ir.Expr | Callable[..., np.ndarray],
           candidates: list[tuple[str, Mapping[str, np.ndarray]]], dims: Mapping[str, int],
           symbols: Mapping[str, ir.Symbol], rng: np.random.Generator) -> Probe:
     """Run ``fn`` (an emitted function) at each candidate point and compare it with
-    ``exact`` (the IR of what it computes) evaluated at 60 digits."""
+    ``exact`` (the IR of what it computes) evaluated at 60 digits (or a function
+    ``exact(values, digits=...)`` that evaluates it so: several results packed)."""
+    if isinstance(exact, ir.Expr):
+        expr = exact
+
+        def exact(values, digits=mp.DPS):
+            return evaluate(expr, values, dims, precise=True, digits=digits)
     worst = Probe(function, 0)
     judged = 0
     for where, vals in candidates:
         with np.errstate(all="ignore"):
-            want = evaluate(exact, vals, dims, precise=True)
+            want = exact(vals)
             if want.size == 0 or not np.all(np.isfinite(want)):
                 continue
             size = float(np.max(np.abs(want)))
@@ -148,7 +155,7 @@ def probe(function: str, fn: Callable[..., np.ndarray], exact: ir.Expr,
             judged += 1
             continue
         with np.errstate(all="ignore"):
-            coarse = evaluate(exact, vals, dims, precise=True, digits=COARSE_DIGITS)
+            coarse = exact(vals, digits=COARSE_DIGITS)
         if not np.all(np.abs(coarse - want) <= 1e-6 * size):
             continue   # 0 to 40 digits (a derivative that is 0 for every input, written as a sum that
             # cancels: 1 - sum(softmax(x))): what float64 makes of it is rounding, and its size unknown
@@ -157,7 +164,7 @@ def probe(function: str, fn: Callable[..., np.ndarray], exact: ir.Expr,
         moved = {k: (v * (1 + 4e-16 * rng.standard_normal(np.shape(v))) if not (UNSCALED & set(symbols[k].props))
                      else v) for k, v in vals.items()}
         with np.errstate(all="ignore"):
-            spread = float(np.max(np.abs(evaluate(exact, moved, dims, precise=True) - want))) / size
+            spread = float(np.max(np.abs(exact(moved) - want))) / size
         allowed = max(TOLERANCE, HEADROOM * spread) if np.isfinite(spread) else np.inf
         if err / allowed > worst.worst / worst.allowed:
             worst = Probe(function, 0, err, allowed, where)
