@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import ir
-from .differentiate import ChainStep, backprop, hessian, jacobian
+from .differentiate import ChainStep, backprop, gradients, hessian, jacobian
 from .errors import SpecError
 from .matrix import build as B
 from .matrix.algebra import budget
@@ -183,8 +183,11 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
     d = Derivation(problem)
     with deep_recursion():
         work = replace(problem, expr=ir.rebalance(problem.expr))
+        raw = None
+        if problem.order == 1 and work.expr.rank == 0:     # every gradient in one reverse sweep
+            raw = gradients(work.expr, [work.symbols[n] for n in problem.wrt])
         for name in problem.wrt:
-            d.results[name] = differentiate(work, name)
+            d.results[name] = differentiate(work, name, raw[name] if raw is not None else None)
         if verify:
             d.verification = check(work, d, seed=seed, targets=targets, progress=progress)
     return d
@@ -202,12 +205,14 @@ def deep_recursion(limit: int = 20_000):
         sys.setrecursionlimit(old)
 
 
-def differentiate(problem: Problem, name: str) -> Result:
+def differentiate(problem: Problem, name: str, gradient: ir.Expr | None = None) -> Result:
+    """The result w.r.t. ``name``; ``gradient``, when given, is its raw gradient
+    from :func:`~matcalc.differentiate.gradients` (one sweep for every symbol)."""
     with budget():   # sympy's share of the time is bounded; past it, forms stay as they are
-        return _differentiate(problem, name)
+        return _differentiate(problem, name, gradient)
 
 
-def _differentiate(problem: Problem, name: str) -> Result:
+def _differentiate(problem: Problem, name: str, known: ir.Expr | None = None) -> Result:
     expr, sym = problem.expr, problem.symbols[name]
     steps: list[ChainStep] = []
     gradient = None
@@ -218,7 +223,7 @@ def _differentiate(problem: Problem, name: str) -> Result:
         shape = sym.shape * 2
     elif expr.rank == 0:
         kind = "gradient"
-        raw = backprop(expr, sym, steps=steps)
+        raw = known if known is not None else backprop(expr, sym, steps=steps)
         shape = sym.shape
     else:
         kind = "jacobian"

@@ -177,8 +177,8 @@ def test_failed_verification_exits_1(monkeypatch):
 
     original = pipeline.differentiate
 
-    def off_by_a_little(problem, name):
-        r = original(problem, name)
+    def off_by_a_little(problem, name, *rest):
+        r = original(problem, name, *rest)
         r.matrix = B.mul(B.num(1.001), r.matrix)
         return r
 

@@ -114,10 +114,10 @@ def test_gallery_fails_on_a_case_that_does_not_verify(tmp_path, monkeypatch):
     d = _copy(tmp_path, ("trace_ax",))
     real = pipeline.differentiate
 
-    def off(problem, name):        # a gradient 0.1% off (so its emitted code is too) must fail its check
+    def off(problem, name, *rest):        # a gradient 0.1% off (so its emitted code is too) must fail its check
         from dataclasses import replace
         from matcalc import ir
-        result = real(problem, name)
+        result = real(problem, name, *rest)
         return replace(result, matrix=ir.apply("mul", [ir.Number((), 1.001), result.matrix]))
 
     monkeypatch.setattr(pipeline, "differentiate", off)

@@ -112,3 +112,38 @@ def test_exact_numbers_too_long_to_print_become_floats():
     r = d.results["x"]
     assert len(r.text) < 40 and r.text.endswith("* ones(n)")
     np.testing.assert_allclose(float(r.text.split(" ")[0]), 1.0001 ** -3000, rtol=1e-12)
+
+
+def many_scalars(k: int) -> dict:
+    return {"name": f"many{k}", "dims": {}, "symbols": {f"a{i}": {"shape": []} for i in range(k)},
+            "expr": " + ".join(f"exp(a{i}) * a{i}" for i in range(k))}
+
+
+def test_many_symbols_are_differentiated_in_one_reverse_sweep(monkeypatch):
+    # was: one backprop per symbol, each sorting the whole expression: quadratic
+    # (2,000 scalar symbols took over 120 s)
+    from matcalc import differentiate
+    sweeps = []
+    original = differentiate.topological
+    monkeypatch.setattr(differentiate, "topological", lambda e: sweeps.append(e) or original(e))
+    d = matcalc.derive(many_scalars(60), verify=False)
+    assert len(sweeps) == 1
+    assert d.results["a7"].text == "exp(a7) * (1 + a7)"
+
+
+def test_the_module_of_many_symbols_grows_linearly_and_runs():
+    # was: every function listed, documented and unpacked every argument: k² source
+    small, big = (matcalc.derive(many_scalars(k), seed=2) for k in (100, 200))
+    assert big.verified and small.verified
+    assert len(big.code) < 2.3 * len(small.code)
+    m = big.function()
+    args = {f"a{i}": 0.01 * i for i in range(200)}
+    assert m.grad_a7(**args) == pytest.approx(np.exp(0.07) * 1.07, rel=1e-14)
+    value, grads = m.value_and_grad(**args)
+    assert grads["a199"] == pytest.approx(np.exp(1.99) * 2.99, rel=1e-14)
+    with pytest.raises(TypeError, match="missing keyword arguments: a5"):
+        m.value(**{k: v for k, v in args.items() if k != "a5"})
+    with pytest.raises(TypeError, match="unexpected keyword arguments: b"):
+        m.value(**args, b=1.0)
+    with pytest.raises(ValueError, match="a3"):
+        m.grad_a3(**{**args, "a3": np.ones(2)})

@@ -96,6 +96,27 @@ REFUSE = '''def _refuse(function, values, shapes):
     return ValueError(f"{function}(): the arguments do not have their declared shapes")'''
 
 
+# Past this many symbols, a function takes ``**symbols`` and reads the ones it
+# uses by position: a signature, a docstring and an unpacking of every argument
+# in every function make a module of k functions grow as k² (2,000 symbols: 100 MB),
+# and Python matches k keyword arguments against a signature in k² steps a call.
+MANY = 32
+
+VALUES = '''def _values(function, symbols):
+    """The keyword arguments in _DECLARED's order; a missing or unknown one is a
+    TypeError, as a signature would raise."""
+    if len(symbols) != len(_DECLARED) or any(name not in symbols for name, _ in _DECLARED):
+        missing = [name for name, _ in _DECLARED if name not in symbols]
+        unknown = sorted(set(symbols) - {name for name, _ in _DECLARED})
+        raise TypeError(f"{function}() " + (f"missing keyword arguments: {', '.join(missing)}" if missing
+                                            else f"got unexpected keyword arguments: {', '.join(unknown)}"))
+    return [symbols[name] for name, _ in _DECLARED]'''
+
+
+def many(symbols: Mapping[str, ir.Symbol]) -> bool:
+    return len(symbols) > MANY
+
+
 def declarations(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int]) -> str:
     """The module-level constants the helper reads: the declared shapes, in the
     signature's order, written with ``repr`` (names are identifiers, but no text
@@ -111,6 +132,7 @@ def carried(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int]) -> tuple[
     return tuple(d for d in dims if d in used)
 
 
-def helpers(portable: bool) -> list[str]:
-    """The helper functions' source, for the numpy or the array-API module."""
-    return [PORTABLE if portable else NUMPY, REFUSE]
+def helpers(portable: bool, by_name: bool = False) -> list[str]:
+    """The helper functions' source, for the numpy or the array-API module
+    (``by_name``: functions that take ``**symbols``, see :data:`MANY`)."""
+    return [PORTABLE if portable else NUMPY, REFUSE] + ([VALUES] if by_name else [])

@@ -95,7 +95,9 @@ def _emit(derivation, portable: bool) -> str:
     target = "array-api" if portable else "numpy"
     # the globals a function body uses, each under a name no argument or dimension hides
     module_scope = Namespace(set(p.symbols) | set(p.dims))
-    bases = ["device" if portable else "np", "_arguments", *sorted(array_api.HELPERS if portable else HELPERS)]
+    by_name = arguments.many(p.symbols)       # **symbols, past arguments.MANY symbols
+    bases = ["device" if portable else "np", "_arguments", *(["_values"] if by_name else []),
+             *sorted(array_api.HELPERS if portable else HELPERS)]
     renamed = {b: alias for b in bases if (alias := module_scope.claim(b)) != b}
     np_ = renamed.get("np", "np")
     params = ", ".join(p.symbols)
@@ -132,12 +134,19 @@ def _emit(derivation, portable: bool) -> str:
         texts = [em.value(r) for r in roots]
         used.update(em.helpers)
         body = em.lines + ret(texts, scope)
-        prologue = _prologue(p, em.refs, scope, name, xp if portable else None,
-                             renamed.get("_arguments", "_arguments"))
+        call = renamed.get("_arguments", "_arguments")
+        if by_name:
+            kw = scope.claim("symbols")
+            prologue = _prologue_by_name(p, em.refs, scope, name, xp if portable else None, call,
+                                         f'*{renamed.get("_values", "_values")}("{name}", {kw})')
+            doc = doc.rstrip() + f"\n\nArguments (keyword): the {len(p.symbols)} symbols of the module docstring.\n"
+            signature = f"def {name}(**{kw}):"
+        else:
+            prologue = _prologue(p, em.refs, scope, name, xp if portable else None, call)
+            doc = doc.rstrip() + f"\n\nArguments (keyword): {shapes}.\n"
+            signature = f"def {name}(*, {params}):"
         body = prologue + body
-        doc = doc.rstrip() + f"\n\nArguments (keyword): {shapes}.\n"
-        functions.append("\n".join([f"def {name}(*, {params}):", docstring(doc, "    ")]
-                                   + ["    " + line for line in body]))
+        functions.append("\n".join([signature, docstring(doc, "    ")] + ["    " + line for line in body]))
 
     def returns(t, scope):
         return [f"return {t[0]}"]
@@ -166,7 +175,7 @@ def _emit(derivation, portable: bool) -> str:
         out += [line for h in sorted(used & set(array_api.HELPERS)) for line in ("", array_api.HELPERS[h], "")]
     else:
         out += [line for h in sorted(used & set(HELPERS)) for line in ("", HELPERS[h], "")]
-    out += [line for h in arguments.helpers(portable) for line in ("", h, "")]
+    out += [line for h in arguments.helpers(portable, by_name) for line in ("", h, "")]
     alias_lines = aliases(renamed, used)
     if alias_lines:
         out += ["", *alias_lines, ""]
@@ -210,5 +219,19 @@ def _prologue(p, refs: set[str], scope: Namespace, function: str, xp: str | None
     targets = ", ".join(names + dims) if len(names + dims) > 1 else f"[{names[0]}]"
     wanted = f'({", ".join(map(repr, dims))}{"," if len(dims) == 1 else ""})'
     lines = [f'{targets} = {call}("{function}", {wanted}, {", ".join(p.symbols)})']
+    lines += [f"{d} = {p.dims[d]}" for d in p.dims if d in refs and d not in carried]
+    return lines
+
+
+def _prologue_by_name(p, refs: set[str], scope: Namespace, function: str, xp: str | None, call: str,
+                      values: str) -> list[str]:
+    """:func:`_prologue` for a function that takes ``**symbols``: every argument is
+    checked, and only the ones the code uses (and the dimensions) are bound, by
+    position, so the function's text does not grow with the number of symbols."""
+    carried = arguments.carried(p.symbols, p.dims)
+    got = scope.claim("arguments")
+    lines = [f'{got} = {call}("{function}", {tuple(carried)!r}, {values})']
+    order = ([xp] if xp else []) + list(p.symbols) + list(carried)
+    lines += [f"{name} = {got}[{i}]" for i, name in enumerate(order) if name in refs or name == xp]
     lines += [f"{d} = {p.dims[d]}" for d in p.dims if d in refs and d not in carried]
     return lines
