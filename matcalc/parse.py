@@ -327,6 +327,11 @@ class Parser:
                              tok.start, nxt.end, f"write {text} * {nxt.text}")
         if len(text) > 400:
             raise self.error(ExprSyntaxError, "this number has too many digits", tok.start, tok.end)
+        exponent = re.search(r"[eE]([+-]?[0-9]+)$", text)
+        if exponent and abs(int(exponent.group(1))) > 400:
+            # Fraction("1e999999999") would build a billion-digit integer first (a hang)
+            raise self.error(ExprSyntaxError, f"the number {_clip(text)} is out of range", tok.start, tok.end,
+                             "numbers must lie between 1e-300 and 1e300 in size")
         try:
             value = Fraction(text)
         except (ValueError, ZeroDivisionError):
@@ -509,3 +514,7 @@ def parse(text: str, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, object
 
 
 assert set(CALLABLE) <= set(OPS)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -147,3 +147,14 @@ def test_the_module_of_many_symbols_grows_linearly_and_runs():
         m.value(**args, b=1.0)
     with pytest.raises(ValueError, match="a3"):
         m.grad_a3(**{**args, "a3": np.ones(2)})
+
+
+@pytest.mark.parametrize("number", ["1e999999999", "2.5E-99999999999", "1e+401"])
+def test_a_huge_exponent_is_refused_without_computing_it(number):
+    # was: a hang (campaign seed 20261204's parser fuzz): Fraction("1e999999999")
+    # builds a billion-digit integer before the range check
+    from matcalc.errors import ExprSyntaxError
+    from matcalc.parse import parse
+    x = ir.Symbol(shape=("n",), name="x")
+    with pytest.raises(ExprSyntaxError, match="out of range"):
+        parse(f"x * {number}", {"x": x}, {"n": 3})
