@@ -43,13 +43,21 @@ class Expr:
     def symbols(self) -> frozenset["Symbol"]:
         """Every symbol under this node."""
         found: set[Symbol] = set()
+        seen: set[int] = set()     # each node once: a graph with sharing is not walked path by path
         stack: list[Expr] = [self]
         while stack:
             node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
             if isinstance(node, Symbol):
                 found.add(node)
             elif isinstance(node, Apply):
-                stack.extend(node.args)
+                cached = node.__dict__.get("symbols")
+                if cached is not None:
+                    found.update(cached)
+                else:
+                    stack.extend(node.args)
         return frozenset(found)
 
     @property
@@ -83,7 +91,7 @@ class Dim(Expr):
     span: Span | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Apply(Expr):
     op: str = ""
     args: tuple[Expr, ...] = ()
@@ -97,6 +105,31 @@ class Apply(Expr):
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        """Structural equality in time linear in the graph: the dataclass default
+        recurses through every written-out path, which for two separately built
+        copies of a graph with sharing is exponential (and deep ones overflow the
+        stack).  Pairs already found equal are not compared again."""
+        if self is other:
+            return True
+        if not isinstance(other, Apply) or self._hash != other._hash:
+            return False
+        seen: set[tuple[int, int]] = set()
+        stack: list[tuple[Expr, Expr]] = [(self, other)]
+        while stack:
+            a, b = stack.pop()
+            if a is b or (id(a), id(b)) in seen:
+                continue
+            seen.add((id(a), id(b)))
+            if isinstance(a, Apply):
+                if (not isinstance(b, Apply) or a._hash != b._hash or a.op != b.op or a.shape != b.shape
+                        or a.attrs != b.attrs or len(a.args) != len(b.args)):
+                    return False
+                stack.extend(zip(a.args, b.args))
+            elif a != b:
+                return False
+        return True
 
     def attr(self, name: str, default: Any = None) -> Any:
         for key, value in self.attrs:

@@ -221,9 +221,8 @@ def _trivial(e: ir.Expr) -> bool:
 def _summary(e: ir.Expr) -> str:
     """``: <the expression>`` for an intermediate's comment, cut to 60 characters;
     nothing for a big one (printing it would cost more than the rest)."""
-    for count, _ in enumerate(nodes([e])):
-        if count >= QUOTED:
-            return ""
+    if ir.tree_size(e) > QUOTED:      # written out (shared parts at every use), as printed
+        return ""
     return ": " + _short(to_text(e))
 
 
