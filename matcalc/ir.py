@@ -236,11 +236,13 @@ def digest(expr: Expr) -> str:
     return expr.__dict__["_digest"]
 
 
-def distinct(expr: Expr) -> list[Expr]:
-    """Every distinct node once (by identity), parents before children."""
+def distinct(*roots: Expr) -> list[Expr]:
+    """Every distinct node under ``roots`` once (by identity), in preorder (a node
+    shared by two parents comes after the first of them only: for an order with
+    every parent first, see ``matrix.share.topological``)."""
     seen: set[int] = set()
     out: list[Expr] = []
-    stack = [expr]
+    stack = list(reversed(roots))
     while stack:
         node = stack.pop()
         if id(node) in seen:

@@ -17,7 +17,7 @@ from ..ops import OPS, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, ar
 from ..render.text import to_text
 from ..shapes import show
 from .names import Namespace, respell
-from .numerics import gram, inverse, nodes, transpose
+from .numerics import gram, inverse, transpose
 
 # The most operations nested in one printed expression: deeper work (a 20,000-term
 # difference a - b - c - ...) is cut into named lines, so printing recurses a bounded

@@ -109,7 +109,7 @@ def share_logs(roots: list[ir.Expr]) -> list[ir.Expr]:
     """When both F(A) and its log form L(A) are needed (softmax and log_softmax),
     compute F(A) as exp(L(A)): one pass over A instead of two, and still stable."""
     log_forms = {name: op.extra["log_form"] for name, op in OPS.items() if op.extra.get("log_form")}
-    logs = {(n.op, n.args[0], n.attrs) for n in nodes(roots)
+    logs = {(n.op, n.args[0], n.attrs) for n in ir.distinct(*roots)
             if isinstance(n, ir.Apply) and n.op in log_forms.values()}
     if not logs:
         return roots
@@ -165,17 +165,3 @@ def _chain(e: ir.Expr) -> list[ir.Expr]:
         else:
             out.append(f)
     return out
-
-
-def nodes(roots: list[ir.Expr]):
-    """Every distinct node under ``roots``, each once (``ir.walk`` visits a shared
-    subexpression once per use: exponentially often in a graph of shared parts)."""
-    seen: set[ir.Expr] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        yield node
-        stack.extend(node.children())
