@@ -17,7 +17,7 @@ from ..ops import OPS, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, ar
 from ..render.text import to_text
 from ..shapes import show
 from .names import Namespace, respell
-from .numerics import gram, inverse, nodes, transpose
+from .numerics import gram, inverse, transpose
 
 # The most operations nested in one printed expression: deeper work (a 20,000-term
 # difference a - b - c - ...) is cut into named lines, so printing recurses a bounded
@@ -220,11 +220,10 @@ def _trivial(e: ir.Expr) -> bool:
 
 def _summary(e: ir.Expr) -> str:
     """``: <the expression>`` for an intermediate's comment, cut to 60 characters;
-    nothing for a big one (printing it would cost more than the rest)."""
-    for count, _ in enumerate(nodes([e])):
-        if count >= QUOTED:
-            return ""
-    return ": " + _short(to_text(e))
+    nothing for a big one (printing it would cost more than the rest).  Big written
+    out, not in distinct nodes: nested softmax 22 deep has few distinct nodes and a
+    text of gigabytes."""
+    return ": " + _short(to_text(e)) if ir.written_within(e, QUOTED) else ""
 
 
 def _short(text: str) -> str:
