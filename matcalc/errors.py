@@ -10,6 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+QUOTE_LIMIT = 60    # characters of the user's text a message quotes
+
+
+def excerpt(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut in the middle to at most ``limit`` characters.  Messages quote
+    what the user wrote, and a name, key or expression may be 200,000 characters
+    long: the message stays one short block, the caret still shows the place."""
+    if len(text) <= limit:
+        return text
+    tail = (limit - 3) // 3
+    return f"{text[:limit - 3 - tail]}...{text[len(text) - tail:]}"
+
+
+def shown(value) -> str:
+    """A value the user gave, as a message quotes it: its repr, cut by :func:`excerpt`."""
+    return excerpt(repr(value))
+
 
 @dataclass(frozen=True)
 class Location:
@@ -42,8 +59,8 @@ class Location:
             if self.column is not None:
                 parts.append(str(self.column))
         where = ":".join(parts)
-        what = self.what or self.path
-        return f"{where} ({what})" if what else where
+        what = self.what or self.path    # (a key path holds the user's keys: any length)
+        return f"{where} ({excerpt(what)})" if what else where
 
     def as_dict(self) -> dict:
         """The place as JSON: file, line, column, path (see the class docstring)."""
@@ -53,7 +70,10 @@ class Location:
         """The source line and a caret line under the offending part."""
         if self.source is None:
             return []
-        text = self.source.rstrip("\n")
+        # one column per character, so that the caret lines up: a tab is a space, a
+        # control character (NUL, ESC, ...) is shown as U+FFFD rather than sent to the terminal
+        text = "".join(ch if ch.isprintable() else " " if ch == "\t" else "\ufffd"
+                       for ch in self.source.rstrip("\n"))
         gutter = f"{self.line} | " if self.line is not None else "| "
         start = end = None
         if self.caret_start is not None:

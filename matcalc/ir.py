@@ -155,8 +155,19 @@ def number(value: int | float | Fraction, span: Span | None = None) -> Number:
         try:
             value = float(value)
         except OverflowError:
-            value = math.copysign(math.inf, value)
+            # (math.copysign(inf, value) converted value again and raised the same error)
+            raise _beyond_float(value) from None
     return Number(shape=(), value=value, span=span)
+
+
+def _beyond_float(value: Fraction):
+    """``10 ** 400`` is exact here but no float64: the emitted code could not hold it."""
+    from .errors import DerivationError
+
+    exponent = round((abs(value.numerator).bit_length() - value.denominator.bit_length()) * math.log10(2))
+    return DerivationError(f"a number of about {'-' if value < 0 else ''}1e{exponent} arises, beyond the "
+                           "largest float64 (1.8e308) the emitted code computes with",
+                           hint="keep the constants within 1e-300 .. 1e300, as for numbers written out")
 
 
 def apply(op: str, args: tuple[Expr, ...] | list[Expr], attrs: dict[str, Any] | None = None,
@@ -208,6 +219,19 @@ def tree_size(expr: Expr, memo: dict[int, int] | None = None, count=None) -> int
         stack.append((node, True))
         stack.extend((c, False) for c in kids if id(c) not in memo)
     return memo[id(expr)]
+
+
+def written_within(expr: Expr, limit: int) -> bool:
+    """Whether ``expr`` written out (shared subtrees at every use: what printing it
+    costs) has at most ``limit`` nodes, found in at most ``limit`` steps.  Counting
+    distinct nodes instead lets a graph through whose text is exponentially long."""
+    count, stack = 0, [expr]
+    while stack:
+        count += 1
+        if count > limit:
+            return False
+        stack.extend(stack.pop().children())
+    return True
 
 
 def digest(expr: Expr) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from . import ir
-from .errors import ExprSyntaxError, ForbiddenSyntaxError, Location, ShapeError, UnknownNameError
+from .errors import ExprSyntaxError, ForbiddenSyntaxError, Location, ShapeError, UnknownNameError, excerpt, shown
 from .ops import CALLABLE, OPS
 from .shapes import ShapeMismatch
 
@@ -59,6 +59,7 @@ for _kw in ("def", "class", "return", "del", "global", "nonlocal", "with", "as",
             "finally", "raise", "while", "break", "continue", "pass", "from", "assert", "elif", "async"):
     PY_KEYWORDS[_kw] = f"the Python keyword {_kw!r} is not part of the expression language"
 
+STRING_PREFIXES = {"f", "b", "r", "u", "rb", "br", "fr", "rf"}    # f'{X}' is a string, not a name f
 OP_MESSAGES = {
     "[": ("subscripts and list literals are not allowed",
           "index notation is matcalc's job: write whole-matrix operations such as sum(A, axis=0)"),
@@ -178,11 +179,11 @@ class Parser:
             return self.error(ForbiddenSyntaxError, PY_KEYWORDS[tok.text], tok.start, tok.end)
         if tok.kind == "string":
             return self.string_error(tok)
-        return self.error(ExprSyntaxError, f"unexpected {tok.text!r}: {expected}", tok.start, tok.end)
+        return self.error(ExprSyntaxError, f"unexpected {shown(tok.text)}: {expected}", tok.start, tok.end)
 
     def string_error(self, tok: Token):
         return self.error(ForbiddenSyntaxError,
-                          f"strings are not allowed here ({tok.text})", tok.start, tok.end,
+                          f"strings are not allowed here ({excerpt(tok.text)})", tok.start, tok.end,
                           "the only string in the language is 'fro', as in norm(A, 'fro')")
 
     def build(self, op: str, args, start: int, end: int, attrs=None) -> ir.Apply:
@@ -192,7 +193,7 @@ class Parser:
             hint = exc.hint
             if op == "matmul" and hint and "transpose" in hint:
                 hint = self.transpose_hint(args, "right" in hint)
-            raise self.error(ShapeError, f"{exc.message} in `{self.text[start:end]}`", start, end,
+            raise self.error(ShapeError, f"{exc.message} in `{excerpt(self.text[start:end], 80)}`", start, end,
                              hint) from None
 
     def transpose_hint(self, args, right: bool) -> str:
@@ -269,6 +270,7 @@ class Parser:
 
     def postfix(self) -> tuple[ir.Expr, int]:
         node, start = self.atom()
+        depth = self.depth
         while self.at(".", "("):
             if self.at("("):
                 tok = self.tok
@@ -280,7 +282,9 @@ class Parser:
             attr = self.advance()
             if attr.text != "T":
                 raise self.attribute_error(node, dot, attr)
+            self.enter(dot.start)    # each .T is a level the passes recurse through
             node = self.build("transpose", (node,), start, attr.end)
+        self.depth = depth
         return node, start
 
     def attribute_error(self, node, dot: Token, attr: Token):
@@ -291,7 +295,7 @@ class Parser:
             hint = "write .T"
         else:
             hint = "the only attribute is .T (transpose)"
-        return self.error(ForbiddenSyntaxError, f"attribute access .{attr.text} is not allowed",
+        return self.error(ForbiddenSyntaxError, f"attribute access .{excerpt(attr.text)} is not allowed",
                           dot.start, attr.end, hint)
 
     def atom(self) -> tuple[ir.Expr, int]:
@@ -323,8 +327,8 @@ class Parser:
         text = tok.text
         nxt = self.tok
         if nxt.kind == "name" and nxt.start == tok.end:
-            raise self.error(ExprSyntaxError, f"a number cannot run into a name: {text}{nxt.text}",
-                             tok.start, nxt.end, f"write {text} * {nxt.text}")
+            raise self.error(ExprSyntaxError, f"a number cannot run into a name: {excerpt(text + nxt.text)}",
+                             tok.start, nxt.end, excerpt(f"write {text} * {nxt.text}"))
         if len(text) > 400:
             raise self.error(ExprSyntaxError, "this number has too many digits", tok.start, tok.end)
         exponent = re.search(r"[eE]([+-]?[0-9]+)$", text)
@@ -335,7 +339,7 @@ class Parser:
         try:
             value = Fraction(text)
         except (ValueError, ZeroDivisionError):
-            raise self.error(ExprSyntaxError, f"{text!r} is not a number", tok.start, tok.end) from None
+            raise self.error(ExprSyntaxError, f"{shown(text)} is not a number", tok.start, tok.end) from None
         if value != 0 and not (Fraction(1, 10**300) < abs(value) < Fraction(10**300)):
             raise self.error(ExprSyntaxError, f"the number {text} is out of range", tok.start, tok.end,
                              "numbers must lie between 1e-300 and 1e300 in size")
@@ -352,17 +356,23 @@ class Parser:
         self.check_name(tok)
         if self.at(".") and self.tokens[self.pos + 1].kind == "name":
             attr = self.tokens[self.pos + 1]
-            hint = (f"write {attr.text}(...) instead of {name}.{attr.text}(...)"
+            written = excerpt(f"{name}.{attr.text}")
+            hint = (f"write {attr.text}(...) instead of {written}(...)"
                     if attr.text in CALLABLE else "the only attribute is .T (transpose)")
-            raise self.error(ForbiddenSyntaxError, f"attribute access {name}.{attr.text} is not allowed",
+            raise self.error(ForbiddenSyntaxError, f"attribute access {written} is not allowed",
                              tok.start, attr.end, hint)
-        if self.tok.kind == "name" and self.tok.text in PY_KEYWORDS:
-            # `sum(v for v in X)`: the comprehension is the problem, not the unknown name v
+        if (self.tok.kind == "name" and self.tok.text in PY_KEYWORDS) or self.at(":=", "="):
+            # `sum(v for v in X)`, `(v := x)`: the comprehension or the assignment is the
+            # problem, not the unknown name v
             raise self.unexpected("")
+        if self.tok.kind == "string" and self.tok.start == tok.end and name.lower() in STRING_PREFIXES:
+            raise self.error(ForbiddenSyntaxError, f"strings are not allowed here ({excerpt(name + self.tok.text)})",
+                             tok.start, self.tok.end, "the only string in the language is 'fro', as in "
+                             "norm(A, 'fro')")
         if name in CALLABLE:
             raise self.error(ExprSyntaxError, f"{name} is a function; call it with arguments",
                              tok.start, tok.end, f"write {name}(...)")
-        raise self.error(UnknownNameError, f"unknown name {name!r}", tok.start, tok.end,
+        raise self.error(UnknownNameError, f"unknown name {shown(name)}", tok.start, tok.end,
                          self.scope.suggest(name) or "declare it under symbols: (or dims:)")
 
     def check_name(self, tok: Token):
@@ -370,7 +380,7 @@ class Parser:
         if name in PY_KEYWORDS:
             raise self.error(ForbiddenSyntaxError, PY_KEYWORDS[name], tok.start, tok.end)
         if name.startswith("__") and name.endswith("__"):
-            raise self.error(ForbiddenSyntaxError, f"dunder names such as {name} are not allowed",
+            raise self.error(ForbiddenSyntaxError, f"dunder names such as {excerpt(name)} are not allowed",
                              tok.start, tok.end)
 
     def call(self, name_tok: Token) -> ir.Expr:
@@ -382,7 +392,7 @@ class Parser:
                 raise self.error(ForbiddenSyntaxError, f"{name} is not a function and cannot be called",
                                  name_tok.start, self.tok.end,
                                  f"write {name} * (...) to multiply")
-            raise self.error(UnknownNameError, f"unknown function {name!r}", name_tok.start,
+            raise self.error(UnknownNameError, f"unknown function {shown(name)}", name_tok.start,
                              name_tok.end, self.scope.suggest(name) or
                              "the functions are: " + ", ".join(sorted(CALLABLE)))
         open_tok = self.advance()
@@ -436,10 +446,10 @@ class Parser:
             if tok.kind == "number" and tok.text.isdigit() and int(tok.text) > 0:
                 return int(tok.text)
             raise self.error(ExprSyntaxError, f"{op.written} takes dimensions (names from dims: or "
-                             f"positive integers), not {tok.text!r}", tok.start, tok.end,
+                             f"positive integers), not {shown(tok.text)}", tok.start, tok.end,
                              self.scope.suggest(tok.text) if tok.kind == "name" else None)
         if param not in op.params:
-            raise self.error(ExprSyntaxError, f"{op.written} takes no parameter {param!r}", tok.start,
+            raise self.error(ExprSyntaxError, f"{op.written} takes no parameter {shown(param)}", tok.start,
                              tok.end, f"{op.written} takes " + (", ".join(f"{p}=" for p in op.params)
                                                                  if op.params else "no parameters"))
         if param == "ord":
@@ -447,19 +457,18 @@ class Parser:
                 self.advance()
                 return "fro"
             if tok.kind == "string":
-                raise self.error(ForbiddenSyntaxError, f"the norm {tok.text} is not supported",
+                raise self.error(ForbiddenSyntaxError, f"the norm {excerpt(tok.text)} is not supported",
                                  tok.start, tok.end, "write norm(A, 'fro') or norm(x)")
             raise self.error(ExprSyntaxError, "norm's second argument must be 'fro'", tok.start, tok.end)
         # axis: an optionally negative integer literal
-        sign = 1
-        if self.at("-"):
-            self.advance()
-            sign = -1
+        sign, signed = 1, self.at("-", "+")
+        if signed:
+            sign = -1 if self.advance().text == "-" else 1
         tok2 = self.tok
         if tok2.kind == "number" and tok2.text.isdigit():
             self.advance()
             return sign * int(tok2.text)
-        if tok2.kind == "name" and tok2.text == "None" and sign == 1:
+        if tok2.kind == "name" and tok2.text == "None" and not signed:
             self.advance()
             return None
         if tok2.kind == "string":

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import ir
 from .differentiate import ChainStep, backprop, gradients, hessian, jacobian
-from .errors import SpecError
+from .errors import MatcalcError, SpecError
 from .matrix import build as B
 from .matrix.algebra import budget
 from .matrix.simplify import restore_shape, simplify
@@ -181,7 +181,7 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
         targets: tuple[str, ...] = ("numpy",), progress: Progress | None = None) -> Derivation:
     """Differentiate, tidy and (optionally) verify one problem."""
     d = Derivation(problem)
-    with deep_recursion():
+    with deep_recursion(), located(problem):
         work = replace(problem, expr=ir.rebalance(problem.expr))
         raw = None
         if problem.order == 1 and work.expr.rank == 0:     # every gradient in one reverse sweep
@@ -191,6 +191,18 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
         if verify:
             d.verification = check(work, d, seed=seed, targets=targets, progress=progress)
     return d
+
+
+@contextmanager
+def located(problem: Problem):
+    """An error found while deriving (``x / 0`` divides by zero; a result past the
+    size budget) comes from no single key of the input: it points at the expression."""
+    try:
+        yield
+    except MatcalcError as err:
+        if err.location is None and problem.where is not None:
+            raise err.with_location(problem.where) from None
+        raise
 
 
 @contextmanager

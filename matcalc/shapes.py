@@ -115,3 +115,13 @@ def matmul(a: Shape, b: Shape) -> Shape:
         raise ShapeMismatch(
             f"inner dimensions differ: {show(a)} @ {show(b)} pairs {inner_a} with {inner_b}", hint)
     return tuple(a[:-1]) + tuple(b[1:])
+
+
+def default_sizes():
+    """3, 5, 7, 11, ...: distinct primes for dimensions given without a size, so that
+    two dimensions mixed up show in the check; as many as there are names."""
+    n = 3
+    while True:
+        if all(n % d for d in range(3, int(n ** 0.5) + 1, 2)):
+            yield n
+        n += 2

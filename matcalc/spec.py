@@ -15,18 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from . import ir
-from .errors import ExprSyntaxError, ShapeError, SpecError
+from .errors import ExprSyntaxError, Location, ShapeError, SpecError, excerpt, shown
 from .ops import CALLABLE
 from .parse import parse
 from .props import CONFLICTS, PROPS, closure
-from .shapes import Shape, ShapeMismatch, show
+from .shapes import Shape, ShapeMismatch, default_sizes, show
 from .yamlsource import MAX_FILE_BYTES, Node, Source, read_source, read_yaml  # noqa: F401
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 DOC_KEYS = ("name", "description", "dims", "symbols", "expr", "wrt", "order", "domain")
 SYMBOL_KEYS = ("shape", "props")
-DEFAULT_SIZES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73)
 MAX_DIM = 100_000
+MAX_NAME = 100
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Problem:
     # where the expression is defined: each g with every entry of g > 0 (`b - A @ x > 0` is b - A @ x)
     domain: tuple[ir.Expr, ...] = ()
     domain_text: tuple[str, ...] = ()
+    where: Location | None = field(default=None, compare=False, repr=False)   # the whole expression
 
 
 # -- validation --------------------------------------------------------------
@@ -66,7 +67,7 @@ class _Checker:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"did you mean {close[0]!r}?" if close else "allowed keys: " + ", ".join(allowed)
-                self.fail(f"unknown key {key!r} in {what}", getattr(child, "key_node", child), hint)
+                self.fail(f"unknown key {shown(key)} in {what}", getattr(child, "key_node", child), hint)
         for key in required:
             if key not in node.value:
                 self.fail(f"{what} has no {key!r}", node, hint=_REQUIRED_HINTS.get(key), what=what)
@@ -75,9 +76,11 @@ class _Checker:
     def identifier(self, node: Node, what: str) -> str:
         value = node.value
         if not isinstance(value, str) or not IDENT.match(value) or keyword.iskeyword(value):
-            self.fail(f"{what} must be a name (letters, digits, _), not {value!r}", node, what=what)
+            self.fail(f"{what} must be a name (letters, digits, _), not {shown(value)}", node, what=what)
         if value.startswith("__"):
             self.fail(f"{what} may not start with '__'", node, what=what)
+        if len(value) > MAX_NAME:    # a name is part of messages, LaTeX, function and file names
+            self.fail(f"{what} is {len(value):,} characters long; at most {MAX_NAME}", node, what=what)
         return value
 
 
@@ -95,7 +98,7 @@ def _kind(value: Any) -> str:
         return "a list"
     if value is None:
         return "nothing"
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {shown(value)}"
 
 
 def load(arg: Any) -> tuple[list[Problem], bool]:
@@ -106,10 +109,8 @@ def load(arg: Any) -> tuple[list[Problem], bool]:
     """
     root, source = read_source(arg)
     check = _Checker(source)
-    stem = Path(source.file).stem if source.file else "expr"
-    stem = re.sub(r"\W", "_", stem) or "expr"
-    if stem[0].isdigit():
-        stem = "_" + stem
+    stem = re.sub(r"\W", "_", Path(source.file).stem if source.file else "expr") or "expr"
+    stem = "_" + stem if stem[0].isdigit() else stem
     if isinstance(root.value, dict) and "derivations" in root.value:
         check.mapping(root, "the file", ("derivations",))
         entries = root.value["derivations"]
@@ -156,7 +157,8 @@ def _problem(check: _Checker, node: Node, default_name: str) -> Problem:
     raw = {k: _unwrap(v) for k, v in doc.items()}
     return Problem(name=name, expr_text=text, expr=expr, dims=dims, symbols=symbols, wrt=wrt,
                    order=order, description=description, file=check.source.file, line=node.line,
-                   raw=raw, domain=tuple(g for g, _ in domain), domain_text=tuple(t for _, t in domain))
+                   raw=raw, domain=tuple(g for g, _ in domain), domain_text=tuple(t for _, t in domain),
+                   where=check.source.expr_locator(expr_node, text)(0, len(text)))
 
 
 def _unwrap(node: Node) -> Any:
@@ -193,11 +195,11 @@ def _dims(check: _Checker, node: Node | None) -> tuple[dict[str, int], dict[str,
                 check.fail(f"the size of {name} must be a positive integer, not {_kind(size)}", value,
                            what=f"dims.{name}")
             if not 1 <= size <= MAX_DIM:
-                check.fail(f"the size of {name} must be between 1 and {MAX_DIM:,}, not {size}", value,
+                check.fail(f"the size of {name} must be between 1 and {MAX_DIM:,}, not {shown(size)}", value,
                            "sizes are only used for the numerical check; small ones are best",
                            what=f"dims.{name}")
             explicit[name] = size
-    free = iter(p for p in DEFAULT_SIZES if p not in explicit.values())
+    free = (p for p in default_sizes() if p not in explicit.values())
     dims = {name: explicit.get(name) or next(free) for name, _, _ in items}
     return dims, {name: key_node for name, key_node, _ in items}
 
@@ -239,13 +241,13 @@ def _shape(check: _Checker, node: Node, name: str, dims: dict[str, int]) -> Shap
                        d, what=f"symbols.{name}.shape")
         if isinstance(d.value, int):
             if d.value < 1 or d.value > MAX_DIM:
-                check.fail(f"a dimension must be a positive integer up to {MAX_DIM:,}, not {d.value}", d,
+                check.fail(f"a dimension must be a positive integer up to {MAX_DIM:,}, not {shown(d.value)}", d,
                            what=f"symbols.{name}.shape")
             shape.append(d.value)
         elif d.value not in dims:
             close = difflib.get_close_matches(d.value, list(dims), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"add  {d.value}: <size>  under dims:"
-            check.fail(f"undefined dimension {d.value!r} in the shape of {name}", d, hint,
+            hint = f"did you mean {close[0]!r}?" if close else f"add  {excerpt(d.value)}: <size>  under dims:"
+            check.fail(f"undefined dimension {shown(d.value)} in the shape of {name}", d, hint,
                        what=f"symbols.{name}.shape")
         else:
             shape.append(d.value)
@@ -261,8 +263,9 @@ def _props(check: _Checker, node: Node | None, name: str, shape: Shape) -> froze
         prop = item.value
         if not isinstance(prop, str) or prop not in PROPS:
             close = difflib.get_close_matches(str(prop), list(PROPS), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "known props: " + ", ".join(PROPS)
-            check.fail(f"unknown prop {prop!r} for {name}", item, hint, what=f"symbols.{name}.props")
+            hint = _list_hint(prop, "props") or (f"did you mean {close[0]!r}?" if close
+                                                 else "known props: " + ", ".join(PROPS))
+            check.fail(f"unknown prop {shown(prop)} for {name}", item, hint, what=f"symbols.{name}.props")
         spec = PROPS[prop]
         if not spec.fits_shape(shape):
             check.fail(f"{prop} needs {spec.shape_requirement()}, but {name} is {show(shape)}", item,
@@ -274,11 +277,17 @@ def _props(check: _Checker, node: Node | None, name: str, shape: Shape) -> froze
     return closure(declared)
 
 
+def _list_hint(value: Any, key: str) -> str | None:
+    """``props: spd, symmetric`` is one string, not two props: say how to write a list."""
+    parts = [p for p in re.split(r"[\s,]+", value) if p] if isinstance(value, str) else []
+    return f"several are written as a list: {key}: [{excerpt(', '.join(parts))}]" if len(parts) > 1 else None
+
+
 def _order(check: _Checker, node: Node | None) -> int:
     if node is None:
         return 1
     if type(node.value) is not int or node.value not in (1, 2):   # 2.0 is refused, as for sizes
-        check.fail(f"order must be 1 (gradient) or 2 (Hessian), not {node.value!r}", node, what="order")
+        check.fail(f"order must be 1 (gradient) or 2 (Hessian), not {shown(node.value)}", node, what="order")
     return int(node.value)
 
 
@@ -308,8 +317,8 @@ def _wrt(check: _Checker, node: Node | None, symbols: dict[str, ir.Symbol], expr
     for name, where in items:
         if name not in symbols:
             close = difflib.get_close_matches(name, list(symbols), n=1)
-            check.fail(f"wrt names {name!r}, which is not a declared symbol", where,
-                       f"did you mean {close[0]!r}?" if close else "declare it under symbols:", what="wrt")
+            check.fail(f"wrt names {shown(name)}, which is not a declared symbol", where, _list_hint(name, "wrt")
+                       or (f"did you mean {close[0]!r}?" if close else "declare it under symbols:"), what="wrt")
         if name in seen:
             check.fail(f"{name} appears twice in wrt", where, what="wrt")
         if explicit and name not in used:

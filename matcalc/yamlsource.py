@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from .errors import FileError, Location, SpecError, YamlError
+from .errors import FileError, Location, SpecError, YamlError, shown
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NESTING = 64          # levels of a dict given to the API (expr.yaml needs 5)
@@ -45,6 +45,10 @@ class Node:
     style: str | None = None
     end_line: int | None = None
     path: str | None = None   # the key path, ``symbols.X.shape[1]``; None for the document itself
+
+    def __repr__(self) -> str:
+        # a message quoting a list or mapping the user wrote shows it as data, not as nodes
+        return repr(self.value)
 
 
 class _Loader(yaml.SafeLoader):
@@ -78,7 +82,7 @@ for _tag, _pattern, _first in (("null", _NULL, ["~", "n", "N", ""]), ("bool", _B
 def _scalar(loader: _Loader, node: yaml.ScalarNode, pattern: re.Pattern, what: str) -> str:
     text = loader.construct_scalar(node)
     if not pattern.match(text):
-        raise yaml.constructor.ConstructorError(None, None, f"{text!r} is not a YAML 1.2 {what}",
+        raise yaml.constructor.ConstructorError(None, None, f"{shown(text)} is not a YAML 1.2 {what}",
                                                 node.start_mark)
     return text
 
@@ -149,7 +153,16 @@ class Source:
             if line is None:    # a dict's string: line and column count within it (see Location)
                 return Location(line=before.count("\n") + 1, column=column, source=text[line_start:line_end],
                                 caret_start=column - 1, caret_end=end - line_start, what=what, path=node.path)
-            return Location(file=self.file, line=first + before.count("\n"),
+            at_line = first + before.count("\n")
+            # a block scalar's line (`|`, `>`) or `.nan` read as the text nan: found in the file's
+            # line, the place is a line and column of the file
+            file_line = self.lines[at_line - 1] if 0 < at_line <= len(self.lines) else ""
+            shift = file_line.find(text[line_start:line_end]) if text[line_start:line_end].strip() else -1
+            if shift >= 0:
+                return Location(file=self.file, line=at_line, column=shift + column, source=file_line,
+                                caret_start=shift + column - 1, caret_end=shift + end - line_start, what=what,
+                                path=node.path)
+            return Location(file=self.file, line=at_line,
                             source=text[line_start:line_end], caret_start=start - line_start,
                             caret_end=end - line_start, what=f"{what}, column {column}", path=node.path)
         return locate_in_expr
@@ -175,10 +188,10 @@ def _to_nodes(node: yaml.Node, source: Source, constructor: yaml.SafeLoader, pat
         for key_node, value_node in node.value:
             key = _to_nodes(key_node, source, constructor, path)
             if not isinstance(key.value, str):
-                raise SpecError(f"keys must be names, not {key.value!r}", location=source.at(key))
+                raise SpecError(f"keys must be names, not {shown(key.value)}", location=source.at(key))
             key.path = _key_path(path, key.value)
             if key.value in out:
-                raise SpecError(f"the key {key.value!r} appears twice", location=source.at(key),
+                raise SpecError(f"the key {shown(key.value)} appears twice", location=source.at(key),
                                 hint="remove one of them")
             child = _to_nodes(value_node, source, constructor, key.path)
             child.key_node = key  # type: ignore[attr-defined]
@@ -219,7 +232,7 @@ def _plain(value: Any, path: str = "", active: frozenset[int] = frozenset(), cou
             out = {}
             for k, v in value.items():
                 if not isinstance(k, str):
-                    raise SpecError(f"keys must be names, not {k!r}", location=where)
+                    raise SpecError(f"keys must be names, not {shown(k)}", location=where)
                 k = str(k)
                 child = _plain(v, _key_path(path, k), inner, count)
                 child.key_node = Node(k, None, None, path=child.path)  # type: ignore[attr-defined]
@@ -253,7 +266,7 @@ def read_yaml(text: str, file: str | None = None) -> tuple[Node, Source]:
         try:
             root = loader.get_single_node()
             if root is None:
-                raise SpecError("the file is empty", location=Location(file=file),
+                raise SpecError(f"the {'file' if file else 'input'} is empty", location=Location(file=file),
                                 hint="see derivations/ for examples of expr.yaml")
             return _to_nodes(root, source, loader), source
         finally:
@@ -265,17 +278,38 @@ def read_yaml(text: str, file: str | None = None) -> tuple[Node, Source]:
             problem = "the file holds several YAML documents; put them in a derivations: list"
         node = Node(None, mark.line + 1, mark.column + 1) if mark else None
         raise YamlError(f"not valid YAML: {problem}", location=source.at(node)) from None
+    except yaml.reader.ReaderError as exc:     # a character YAML does not allow (NUL, ...): where it is
+        lines = (text[:exc.position] + "x").splitlines()
+        char = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        raise YamlError(f"not valid YAML: the character {char!r} is not allowed",
+                        location=source.at(Node(None, len(lines), len(lines[-1]))),
+                        hint="remove it (control characters other than tab and newline)") from None
     except yaml.YAMLError as exc:
         raise YamlError(f"not valid YAML: {exc}", location=Location(file=file)) from None
     except RecursionError:
         raise YamlError("the YAML nests too deeply", location=Location(file=file)) from None
 
 
+def _not_utf8(path: Path, data: bytes, at: int) -> FileError:
+    """The first byte that is not UTF-8, shown on its line (the rest of the line as far
+    as it decodes), so that the user finds it in an editor."""
+    start = data.rfind(b"\n", 0, at) + 1
+    end = data.find(b"\n", at)
+    line = data[start:len(data) if end < 0 else end].decode("utf-8", "replace")
+    column = len(data[start:at].decode("utf-8", "replace"))
+    where = Location(file=str(path), line=data.count(b"\n", 0, at) + 1, column=column + 1, source=line,
+                     caret_start=column, caret_end=column + 1)
+    return FileError(f"{path} is not UTF-8 text: byte {at} is 0x{data[at]:02x}", location=where,
+                     hint="save the file as UTF-8 (an editor's \"encoding\" setting)")
+
+
 def read_source(arg: Any) -> tuple[Node, Source]:
     """Accept a path, YAML text, or a dict (the Python API)."""
     if isinstance(arg, Mapping):
         return _plain(arg), Source("", None)
-    if isinstance(arg, Path) or (isinstance(arg, str) and "\n" not in arg and ":" not in arg.split("/")[-1]):
+    # one line with no `key:` is a path; blank text is not (Path("") is the current directory)
+    if isinstance(arg, Path) or (isinstance(arg, str) and arg.strip() and "\n" not in arg
+                                 and ":" not in arg.split("/")[-1]):
         path = Path(arg)
         if not path.exists():
             raise FileError(f"no such file: {path}", hint="give the path of an expr.yaml file" + (
@@ -301,7 +335,7 @@ def read_source(arg: Any) -> tuple[Node, Source]:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise FileError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+            raise _not_utf8(path, data, exc.start) from None
         return read_yaml(text, str(path))
     if isinstance(arg, str):
         if len(arg) > MAX_FILE_BYTES:

@@ -220,10 +220,10 @@ def _trivial(e: ir.Expr) -> bool:
 
 def _summary(e: ir.Expr) -> str:
     """``: <the expression>`` for an intermediate's comment, cut to 60 characters;
-    nothing for a big one (printing it would cost more than the rest)."""
-    if ir.tree_size(e) > QUOTED:      # written out (shared parts at every use), as printed
-        return ""
-    return ": " + _short(to_text(e))
+    nothing for a big one (printing it would cost more than the rest).  Big written
+    out, not in distinct nodes: nested softmax 22 deep has few distinct nodes and a
+    text of gigabytes."""
+    return ": " + _short(to_text(e)) if ir.written_within(e, QUOTED) else ""
 
 
 def _short(text: str) -> str:

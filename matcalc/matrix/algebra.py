@@ -71,6 +71,7 @@ class Algebra:
     def __init__(self):
         self.symbol_of: dict[ir.Expr, sympy.Symbol] = {}
         self.leaf_of: dict[sympy.Symbol, ir.Expr] = {}
+        self.built: dict[int, sympy.Expr] = {}   # by id: each shared node translated once
 
     def leaf(self, node: ir.Expr) -> sympy.Expr:
         if B.is_ones(node):
@@ -90,12 +91,14 @@ class Algebra:
     def to_sympy(self, node: ir.Expr, leaf_map) -> sympy.Expr:
         if not is_elementwise(node):
             return self.leaf(leaf_map(node))
-        out = self._apply(node, [self.to_sympy(a, leaf_map) for a in node.args])
+        if id(node) in self.built:
+            return self.built[id(node)]
+        out = self.built[id(node)] = self._apply(node, [self.to_sympy(a, leaf_map) for a in node.args])
         if any(out is x for x in _UNDEFINED):   # (sympy's singletons: compare by identity)
-            from ..errors import DerivationError
+            from ..errors import DerivationError, excerpt
             from ..render.text import to_text
             raise DerivationError(
-                f"`{to_text(node)}` divides by zero for every input (it is {'0/0' if out is sympy.nan else '1/0'}), "
+                f"`{excerpt(to_text(node), 80)}` divides by zero for every input (it is {'0/0' if out is sympy.nan else '1/0'}), "
                 "so the expression has no derivative", hint="remove the division by zero (a difference such as A - A is 0)")
         return out
 
@@ -223,7 +226,7 @@ def _printed_key(node: ir.Expr) -> str:
     written out (printing grows with every shared use) a structural fingerprint,
     sorted after every printed key, so ordering never costs more than the graph."""
     from ..render.text import to_text
-    if ir.tree_size(node) <= KEY_NODES:
+    if ir.written_within(node, KEY_NODES):     # (ir.tree_size would cost the whole graph, each call)
         return to_text(node)
     return "\uffff" + ir.digest(node)
 
@@ -282,7 +285,7 @@ def expansion_size(e: sympy.Expr) -> int:
 
 def simplify_elementwise(node: ir.Expr, leaf_map) -> ir.Expr:
     """Simplify a maximal elementwise subtree; ``leaf_map`` simplifies its leaves."""
-    if _out_of_time():
+    if _out_of_time() or nesting(node) > MAX_NESTING:
         return _rebuild(node, leaf_map)
     alg = Algebra()
     e = alg.to_sympy(node, leaf_map)
@@ -308,10 +311,32 @@ def _depth_ok(e) -> bool:
         return False
 
 
-def _rebuild(node: ir.Expr, leaf_map) -> ir.Expr:
+MAX_NESTING = 12   # elementwise functions and powers inside one another that sympy is given
+
+
+def nesting(node: ir.Expr, memo: dict | None = None) -> int:
+    """How deep elementwise functions and powers nest in ``node``'s elementwise part
+    (``exp(log(x) ** 2)``: 3; sums and products do not count, sympy flattens them).
+    sympy's time grows much faster than the size of such a tower (``exp`` nested 240
+    deep took 13 s, 1,000 deep more than 15 minutes): past :data:`MAX_NESTING` the
+    subtree keeps the chain rule's form, which is right, only longer."""
+    memo = {} if memo is None else memo      # by id: `==` of big equal trees walks them
+    if not is_elementwise(node):
+        return 0
+    if id(node) not in memo:
+        inner = max(nesting(a, memo) for a in node.args)
+        memo[id(node)] = inner + (node.op not in ("add", "sub", "mul", "div", "neg"))
+    return memo[id(node)]
+
+
+def _rebuild(node: ir.Expr, leaf_map, memo: dict | None = None) -> ir.Expr:
+    """The subtree as it is, its leaves through ``leaf_map`` (each shared node once)."""
+    memo = {} if memo is None else memo
     if not is_elementwise(node):
         return leaf_map(node)
-    return ir.apply(node.op, [_rebuild(a, leaf_map) for a in node.args], dict(node.attrs))
+    if id(node) not in memo:
+        memo[id(node)] = ir.apply(node.op, [_rebuild(a, leaf_map, memo) for a in node.args], dict(node.attrs))
+    return memo[id(node)]
 
 
 def _expanded(e: sympy.Expr) -> sympy.Expr | None:
@@ -345,5 +370,10 @@ def op_of(e: sympy.Expr) -> str:
 def _best(e: sympy.Expr) -> sympy.Expr:
     """The shortest of :data:`FORMS` among those float64 computes as well as the best
     (:func:`matcalc.matrix.conditioning.choose`)."""
-    candidates = [(form, made) for form in FORMS if (made := form.make(e)) is not None]
+    candidates = []
+    for form in FORMS:     # past the time budget, the chain rule's own form (the first)
+        if candidates and _out_of_time():
+            return candidates[0][1]
+        if (made := form.make(e)) is not None:
+            candidates.append((form, made))
     return choose(candidates, sympy.count_ops, op_of)

@@ -96,8 +96,13 @@ def _points(leaves: tuple[tuple[str, bool], ...]) -> dict[str, np.ndarray]:
     return out
 
 
-def _evaluate(e: sympy.Expr, env, op_of, precise: bool):
-    """``e`` at the points: float64 arrays, or object arrays of mpf (``precise``)."""
+def _evaluate(e: sympy.Expr, env, op_of, precise: bool, memo: dict | None = None):
+    """``e`` at the points: float64 arrays, or object arrays of mpf (``precise``).
+    A subexpression that occurs many times (a tower of powers, nested exps) is
+    evaluated once: ``memo`` maps each one to its value."""
+    memo = {} if memo is None else memo
+    if e in memo:
+        return memo[e]
     if e.is_Symbol:
         return env[e]
     if e.is_Number:
@@ -106,19 +111,16 @@ def _evaluate(e: sympy.Expr, env, op_of, precise: bool):
         value = mpmath.mpf(int(e.p)) / int(e.q) if e.is_Rational else mpmath.mpf(float(e))
         return np.asarray(value, dtype=object)
     if e is sympy.E:
-        return _apply(op_of(sympy.exp(1)), [_evaluate(sympy.Integer(1), env, op_of, precise)], precise)
-    args = [_evaluate(a, env, op_of, precise) for a in e.args]
-    if e.is_Add:
+        return _apply(op_of(sympy.exp(1)), [_evaluate(sympy.Integer(1), env, op_of, precise, memo)], precise)
+    args = [_evaluate(a, env, op_of, precise, memo) for a in e.args]
+    if e.is_Add or e.is_Mul:
         out = args[0]
         for a in args[1:]:
-            out = out + a
-        return out
-    if e.is_Mul:
-        out = args[0]
-        for a in args[1:]:
-            out = out * a
-        return out
-    return _apply(op_of(e), args, precise)
+            out = out + a if e.is_Add else out * a
+    else:
+        out = _apply(op_of(e), args, precise)
+    memo[e] = out
+    return out
 
 
 def _apply(name: str, args, precise: bool):

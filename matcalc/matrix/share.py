@@ -37,8 +37,10 @@ def intern(expr: ir.Expr) -> ir.Expr:
             args = tuple(memo[id(a)] for a in node.args)
             key = (node.op, node.attrs, node.shape, tuple(id(a) for a in args))
             if key not in table:
-                table[key] = node if all(x is y for x, y in zip(args, node.args)) else ir.apply(
-                    node.op, list(args), dict(node.attrs))
+                # by identity only: `==` of equal trees that are not the same objects walks
+                # the written-out tree (4.5 million comparisons for softmax nested 18 deep)
+                table[key] = node if all(x is y for x, y in zip(args, node.args)) \
+                    else ir.apply(node.op, list(args), dict(node.attrs))
             memo[id(node)] = table[key]
         else:
             memo[id(node)] = table.setdefault(("leaf", node), node)

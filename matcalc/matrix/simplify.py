@@ -51,13 +51,16 @@ def simplify(expr: ir.Expr, notes: list | None = None) -> ir.Expr:
     declared props that it used are appended to ``notes`` (:class:`Fact`)."""
     shape = expr.shape
     current = expr
-    seen = {current}    # structural: hashes are cached per node, so this is cheap on a DAG
+    # structural, by digest: cached per node, so this costs the graph.  (Comparing two
+    # equal DAGs that are not the same objects walks the written-out tree: a tower of
+    # 300 powers took 10 s in one `nxt in seen`.)
+    seen = {ir.digest(current)}
     for _ in range(MAX_ROUNDS):
         nxt = _Pass(notes).run(current)
-        if nxt in seen:
+        if ir.digest(nxt) in seen:
             current = nxt if _size(nxt) <= _size(current) else current
             break
-        seen.add(nxt)
+        seen.add(ir.digest(nxt))
         current = nxt
     return restore_shape(current, shape)
 
@@ -426,20 +429,26 @@ def _separable_sum(a: ir.Expr, axis) -> ir.Expr | None:
 
 # -- common matrix factors -----------------------------------------------------
 
-def _factor_sums(e: ir.Expr) -> ir.Expr:
+def _factor_sums(e: ir.Expr, memo: dict | None = None) -> ir.Expr:
     """Tidy inside an elementwise result: :func:`factor_matmuls` on every sum,
-    :func:`spread_product` on every product."""
+    :func:`spread_product` on every product (each shared subexpression once: a
+    result kept in the chain rule's form shares much)."""
+    memo = {} if memo is None else memo      # by id: `==` of big equal trees walks them
     if not isinstance(e, ir.Apply) or not is_elementwise(e):
         return e
-    args = [_factor_sums(a) for a in e.args]
-    if args != list(e.args):
+    if id(e) in memo:
+        return memo[id(e)]
+    node = e
+    args = [_factor_sums(a, memo) for a in e.args]
+    if any(a is not b for a, b in zip(args, e.args)):
         e = ir.apply(e.op, args, dict(e.attrs))
     if e.op in ("add", "sub", "mul", "div"):
         e = spread_rows(e)
     if e.op in ("add", "sub"):
-        return factor_matmuls(e)
-    if e.op == "mul":
-        return spread_product(e)
+        e = factor_matmuls(e)
+    elif e.op == "mul":
+        e = spread_product(e)
+    memo[id(node)] = e
     return e
 
 
