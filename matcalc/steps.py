@@ -30,7 +30,8 @@ from .index.lower import Pool, lower
 from .index.nodes import UNIT, Entry, IExpr, Index, Mul, Sum
 from .matrix import build as B
 from .ops import OPS
-from .matrix.simplify import Fact, restore_shape, simplify
+from .matrix.rule import Fact
+from .matrix.simplify import restore_shape, simplify
 
 # Which operations get a name when they appear inside the expression, and the
 # letter the name starts with: each op record's "letter".

@@ -14,25 +14,15 @@ Passes, repeated until nothing changes:
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 from .. import ir
 from ..ops import OPS
 from ..shapes import broadcast
 from . import build as B
 from .algebra import is_elementwise, simplify_elementwise, term_key
+from .rule import Fact
 
 MAX_ROUNDS = 8
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A declared prop the tidy pass used: ``onehot`` / ``stochastic`` (rows of
-    ``subject`` sum to 1), ``symmetric`` (``subjectᵀ = subject``), ``orthogonal``
-    (``subjectᵀ subject = I``)."""
-
-    kind: str
-    subject: ir.Expr
 
 
 def _record(notes: list, fact: Fact) -> None:

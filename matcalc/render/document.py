@@ -14,7 +14,7 @@ from .. import __version__, ir
 from ..ops import OPS
 from ..index.calculus import collect
 from ..index.nodes import Add
-from ..matrix.simplify import Fact
+from ..matrix.rule import Fact
 from ..shapes import show
 from .layout import NOTE_GAP, TEXT_UNITS, split, width
 from .latex import entry as latex_entry, index_latex, name as latex_name, to_latex
