@@ -14,7 +14,8 @@ from ..index import nodes as I
 from ..index.lower import broadcast_indices
 from ..matrix import build as B
 from ..shapes import ShapeMismatch, broadcast, matmul, show
-from . import PREC_ADD, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, Op, mp, register
+from ..registry import PREC_ADD, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, Op, register
+from . import mp
 
 
 def _ew(combine):
@@ -114,7 +115,7 @@ DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, mp=mp.divide, spe
 MATMUL = register(Op("matmul", "infix", 2, lambda s, a: matmul(s[0], s[1]), fn=np.matmul, spelling="@",
                      precedence=PREC_MUL, numpy="{0} @ {1}", latex="{0} {1}",
                      doc="matrix product", vjp=_vjp_matmul, index=_index_matmul,
-                     extra={"letter": "Z"}))
+                     letter="Z"))
 POW = register(Op("pow", "infix", 2, _pow, fn=np.power, mp=mp.power, domain=_pow_domain, spelling="**", precedence=PREC_POW,
                   numpy="{0} ** {1}", latex="{0}^{{{1}}}", doc="elementwise power",
                   vjp=_vjp_pow, index=_ew(lambda a, p: I.Pow(a, p))))
