@@ -117,12 +117,12 @@ MATMUL = register(Op("matmul", "infix", 2, lambda s, a: matmul(s[0], s[1]), fn=n
                      doc="matrix product", vjp=_vjp_matmul, index=_index_matmul,
                      letter="Z"))
 POW = register(Op("pow", "infix", 2, _pow, fn=np.power, mp=mp.power, domain=_pow_domain, spelling="**", precedence=PREC_POW,
-                  numpy="{0} ** {1}", latex="{0}^{{{1}}}", doc="elementwise power",
+                  numpy="{0} ** {1}", latex="{0:atom}^{{{1}}}", binds="pow", doc="elementwise power",
                   vjp=_vjp_pow, index=_ew(lambda a, p: I.Pow(a, p))))
 NEG = register(Op("neg", "prefix", 1, _same, fn=np.negative, spelling="-", precedence=PREC_NEG,
                   numpy="-{0}", latex="-{0}", doc="negation",
                   vjp=lambda g, node: (B.neg(g),), index=lambda node, args, idx, pool: I.neg(args[0](idx))))
 TRANSPOSE = register(Op("transpose", "postfix", 1, _transpose, fn=np.transpose, spelling=".T",
-                        precedence=PREC_POSTFIX, numpy="{0}.T", latex="{0}^T",
+                        precedence=PREC_POSTFIX, numpy="{0}.T", latex="{0:T}", binds="pow",
                         doc="transpose (a [n] vector stays a [n] vector, as in numpy)",
                         vjp=lambda g, node: (B.T(g),), index=_index_transpose))

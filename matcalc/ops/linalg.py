@@ -211,7 +211,8 @@ def _kron(shapes, attrs):
     return tuple(dim_product(x, y) for x, y in zip(a, b))
 
 
-register(Op("inv", "call", 1, _square("inv"), array_api="_inv(xp, {0})", numpy="np.linalg.inv({0})", latex="{0}^{{-1}}",
+register(Op("inv", "call", 1, _square("inv"), array_api="_inv(xp, {0})", numpy="np.linalg.inv({0})", latex="{0:atom}^{{-1}}",
+            unicode="{0:atom}⁻¹", binds="pow",
             domain=("invertible",), doc="matrix inverse", vjp=_vjp_inv,
             fn=np.linalg.inv, mp=mp.inv, index=_index_inv, index_deriv=_index_deriv_inv))
 register(Op("det", "call", 1, _square("det"), array_api="_det(xp, {0})", numpy="np.linalg.det({0})", latex="\\det({0})",

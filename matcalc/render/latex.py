@@ -119,12 +119,6 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
         if a.rank == 1 and b.rank >= 1:
             left = _transposed(args[0], sub[0])
         return f"{left} {_wrap(sub[1], _MUL)}", _MUL
-    if op == "transpose":
-        return _transposed(args[0], sub[0]), _POW
-    if op == "pow":
-        return f"{_wrap(sub[0], _ATOM)}^{{{sub[1][0]}}}", _POW
-    if op == "inv":
-        return f"{_wrap(sub[0], _ATOM)}^{{-1}}", _POW
     if op == "sum":
         return _sum(args[0], sub[0], e.attr("axis")), _MUL
     if op == "mean":
@@ -136,10 +130,6 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
     if record.rowwise:
         label = op.replace("_", "\\_")
         return f"\\operatorname{{{label}}}\\left({sub[0][0]}{_axis_note(e)}\\right)", _ATOM
-    if op == "ones":
-        return "\\mathbf{1}", _ATOM
-    if op == "eye":
-        return "I", _ATOM
     if record.latex:
         def field(k: int, spec: str) -> str:
             if spec == "T":

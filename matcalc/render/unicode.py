@@ -112,8 +112,6 @@ def _u(e: ir.Expr) -> tuple[str, float]:
         if isinstance(p, ir.Number) and not isinstance(p.value, float) and p.value.denominator == 1:
             return f"{_wrap(sub[0], _ATOM)}{str(p.value.numerator).translate(SUP)}", _POW
         return f"{_wrap(sub[0], _ATOM)}^{_wrap(sub[1], _ATOM)}", _POW
-    if op == "inv":
-        return f"{_wrap(sub[0], _ATOM)}⁻¹", _POW
     if op == "sum":
         inner = sub[0]
         if args[0].rank == 1:
@@ -124,10 +122,6 @@ def _u(e: ir.Expr) -> tuple[str, float]:
         return (f"{_wrap(inner, _ATOM)}ᵀ𝟏", _MUL) if axis == 0 else (f"{_wrap(inner, _ATOM)}𝟏", _MUL)
     if op == "norm":
         return f"‖{sub[0][0]}‖" + ("_F" if args[0].rank == 2 else ""), _ATOM
-    if op == "ones":
-        return "𝟏", _ATOM
-    if op == "eye":
-        return "I", _ATOM
     record = OPS[op]
     if record.unicode:
         return fill(record.unicode, lambda k, spec: _wrap(sub[k], _LEVEL[spec]) if spec else sub[k][0],
