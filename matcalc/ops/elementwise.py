@@ -175,11 +175,12 @@ def function(name: str, definition, numpy: str, fn, *, latex: str = "", unicode:
              einsum=None) -> Op:
     """Register the elementwise function ``name``: ``definition`` is its scalar
     value in sympy, a function of the first few of :data:`SYMBOLS`."""
-    arity = len(definition.args) if isinstance(definition, Defined) else 1
+    arity = 1 + max(k for k, x in enumerate(SYMBOLS) if x in definition.free_symbols)
     symbols = SYMBOLS[:arity]
     exact = definition.func.formula(*symbols) if isinstance(definition, Defined) else definition
+    fields = ", ".join(f"{{{k}}}" for k in range(arity))
     return register(Op(name, "call", arity, _shape, numpy=numpy, array_api=array_api,
-                       latex=latex or f"\\operatorname{{{{{name}}}}}({{0}})", unicode=unicode,
+                       latex=latex or f"\\operatorname{{{{{name}}}}}({fields})", unicode=unicode,
                        domain=domain or (None,) * arity, doc=f"elementwise {name}", vjp=_vjp, fn=fn,
                        einsum=einsum, index=_index, mp=mp.elementwise(mp.scalar(exact, *symbols), arity),
                        elementwise=True, sympy=definition, sympy_args=symbols, helpers=helpers or {},
