@@ -98,6 +98,7 @@ class Op:
     log_form: str = ""             # the op that computes log of it stably (softmax: log_softmax)
     sums_to_one: bool = False      # its entries along its axis sum to 1 (softmax)
     range: str | None = None       # "nonnegative", "unit": what its values can be
+    keeps_nonnegative: bool = False   # nonnegative arguments give a nonnegative value (+ * / sum)
 
     @property
     def written(self) -> str:

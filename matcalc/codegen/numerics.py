@@ -81,9 +81,9 @@ def nonnegative(e: ir.Expr, depth: int = 0) -> bool:
         return bool({"positive", "onehot", "stochastic"} & e.props)
     if not isinstance(e, ir.Apply):
         return False
-    if OPS[e.op].range in ("nonnegative", "unit") or e.op in ("ones", "eye"):
+    if OPS[e.op].range in ("nonnegative", "unit"):
         return True
-    if e.op in ("mul", "div", "add"):
+    if OPS[e.op].keeps_nonnegative:
         return all(nonnegative(a, depth + 1) for a in e.args)
     if e.op == "pow":
         p = e.args[1]
@@ -91,8 +91,6 @@ def nonnegative(e: ir.Expr, depth: int = 0) -> bool:
     if e.op == "sub":    # 1 - sigmoid(z) = sigmoid(-z)
         a, b = e.args
         return B.is_num(a, 1) and isinstance(b, ir.Apply) and OPS[b.op].range == "unit"
-    if e.op in ("sum", "mean", "transpose", "diag"):
-        return nonnegative(e.args[0], depth + 1)
     return False
 
 

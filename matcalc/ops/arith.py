@@ -93,7 +93,7 @@ def _transpose(shapes, attrs):
     return tuple(reversed(s))
 
 
-ADD = register(Op("add", "infix", 2, _broadcast, fn=np.add, spelling="+", precedence=PREC_ADD,
+ADD = register(Op("add", "infix", 2, _broadcast, fn=np.add, keeps_nonnegative=True, spelling="+", precedence=PREC_ADD,
                   numpy="{0} + {1}", latex="{0} + {1}", doc="elementwise sum",
                   vjp=lambda g, node: _unbroadcast(node, g, g),
                   index=_ew(lambda a, b: I.Add((a, b)))))
@@ -101,11 +101,11 @@ SUB = register(Op("sub", "infix", 2, _broadcast, fn=np.subtract, spelling="-", p
                   numpy="{0} - {1}", latex="{0} - {1}", doc="elementwise difference",
                   vjp=lambda g, node: _unbroadcast(node, g, B.neg(g)),
                   index=_ew(lambda a, b: I.Add((a, I.neg(b))))))
-MUL = register(Op("mul", "infix", 2, _broadcast, fn=np.multiply, spelling="*", precedence=PREC_MUL,
+MUL = register(Op("mul", "infix", 2, _broadcast, fn=np.multiply, keeps_nonnegative=True, spelling="*", precedence=PREC_MUL,
                   numpy="{0} * {1}", latex="{0} \\odot {1}", doc="elementwise (Hadamard) product",
                   vjp=lambda g, node: _unbroadcast(node, B.mul(g, node.args[1]), B.mul(g, node.args[0])),
                   index=_ew(lambda a, b: I.Mul((a, b)))))
-DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, mp=mp.divide, spelling="/", precedence=PREC_MUL,
+DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, mp=mp.divide, keeps_nonnegative=True, spelling="/", precedence=PREC_MUL,
                   numpy="{0} / {1}", latex="{0} \\oslash {1}", domain=(None, "nonzero"),
                   doc="elementwise quotient",
                   vjp=lambda g, node: _unbroadcast(
@@ -122,7 +122,7 @@ POW = register(Op("pow", "infix", 2, _pow, fn=np.power, mp=mp.power, domain=_pow
 NEG = register(Op("neg", "prefix", 1, _same, fn=np.negative, spelling="-", precedence=PREC_NEG,
                   numpy="-{0}", latex="-{0}", doc="negation",
                   vjp=lambda g, node: (B.neg(g),), index=lambda node, args, idx, pool: I.neg(args[0](idx))))
-TRANSPOSE = register(Op("transpose", "postfix", 1, _transpose, fn=np.transpose, spelling=".T",
+TRANSPOSE = register(Op("transpose", "postfix", 1, _transpose, fn=np.transpose, keeps_nonnegative=True, spelling=".T",
                         precedence=PREC_POSTFIX, numpy="{0}.T", latex="{0:T}", binds="pow",
                         doc="transpose (a [n] vector stays a [n] vector, as in numpy)",
                         vjp=lambda g, node: (B.T(g),), index=_index_transpose))

@@ -223,7 +223,7 @@ register(Op("logdet", "call", 1, _square("logdet"), array_api="_logdet(xp, {0})"
             vjp=_vjp_logdet, fn=logdet, mp=mp.logdet, index=_index_logdet, helpers={"_logdet": HELPERS["_logdet"]}))
 register(Op("diag", "call", 1, _diag, array_api="_diag(xp, {0})", numpy="np.diag({0})", latex="\\operatorname{{diag}}({0})",
             doc="vector to diagonal matrix, or diagonal of a square matrix",
-            vjp=lambda g, node: (B.call("diag", g),), fn=np.diag, index=_index_diag))
+            vjp=lambda g, node: (B.call("diag", g),), fn=np.diag, keeps_nonnegative=True, index=_index_diag))
 register(Op("outer", "call", 2, _outer, array_api="_outer(xp, {0}, {1})", numpy="np.outer({0}, {1})", latex="{0:atom} {1:T}", unicode="{0:atom}{1:atom}ᵀ", binds="mul",
             doc="outer product of two vectors", vjp=_vjp_outer,
             fn=np.outer, index=_index_outer))

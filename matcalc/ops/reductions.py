@@ -227,7 +227,7 @@ for _name in ("sum", "mean"):
     register(Op(_name, "call", 1, _reduce_shape, params=("axis",), normalize=_normalize_reduce(_name),
                 array_api=f"xp.{_name}({{0}}{{axis_kw}})", numpy=f"np.{_name}({{0}}{{axis_kw}})", doc=f"{_name} of all entries or along an axis",
                 vjp=_vjp_sum if _name == "sum" else _vjp_mean,
-                fn=getattr(np, _name), index=_index_sum if _name == "sum" else _index_mean))
+                fn=getattr(np, _name), keeps_nonnegative=True, index=_index_sum if _name == "sum" else _index_mean))
 
 register(Op("trace", "call", 1, _trace, array_api="_trace(xp, {0})", numpy="np.trace({0})", latex="\\operatorname{{tr}}({0})", unicode="tr({0})",
             doc="sum of the diagonal",
