@@ -1,5 +1,5 @@
 """Elementwise functions: ``exp log sqrt abs sin cos tanh sigmoid softplus
-relu`` (and ``sign``, ``step``, which their derivatives need).
+relu log1p`` (and ``sign``, ``step``, which their derivatives need).
 
 Each is one row (:func:`function`): its name, its scalar definition in sympy
 (a function of one symbol per argument, any number of arguments), its numpy,
@@ -223,6 +223,9 @@ function("relu", relu(X), "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0),
 function("sign", sign(X), "np.sign({0})", np.sign, array_api="xp.sign({0})")
 function("step", step(X), "np.heaviside({0}, 0.0)", lambda x: np.heaviside(x, 0.0),
          array_api="_step(xp, {0})", range_="nonnegative", einsum=lambda x: (x > 0).astype(x.dtype))
+
+function("log1p", sympy.log(1 + X), "np.log1p({0})", np.log1p, array_api="xp.log1p({0})",
+         domain=("positive",))      # (defined for x > -1; the sampler's nearest prop is positive)
 
 
 # -- stable forms for emitted code (matcalc.codegen.stabilize applies them) ----------
