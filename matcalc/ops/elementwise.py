@@ -1,5 +1,5 @@
 """Elementwise functions: ``exp log sqrt abs sin cos tanh sigmoid softplus
-relu log1p`` (and ``sign``, ``step``, which their derivatives need).
+relu log1p maximum`` (and ``sign``, ``step``, which their derivatives need).
 
 Each is one row (:func:`function`): its name, its scalar definition in sympy
 (a function of one symbol per argument, any number of arguments), its numpy,
@@ -226,6 +226,25 @@ function("step", step(X), "np.heaviside({0}, 0.0)", lambda x: np.heaviside(x, 0.
 
 function("log1p", sympy.log(1 + X), "np.log1p({0})", np.log1p, array_api="xp.log1p({0})",
          domain=("positive",))      # (defined for x > -1; the sampler's nearest prop is positive)
+
+
+class maximum(Defined):  # noqa: N801
+    """The larger of two numbers, with numpy's broadcasting: max(a, b) = (a + b + |a − b|) / 2.
+    At a tie the gradient is split evenly, ∂/∂a = Heaviside(a − b, 1/2), written
+    (1 + sign(a − b)) / 2: the same function (1/2 at 0), in ops the engine prints
+    and numpy evaluates exactly."""
+
+    @classmethod
+    def formula(cls, a, b):
+        return (a + b + sympy.Abs(a - b)) / 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args if argindex == 1 else reversed(self.args)
+        return (1 + sympy.sign(a - b)) / 2
+
+
+function("maximum", maximum(X, Y), "np.maximum({0}, {1})", np.maximum, latex="\\max({0}, {1})",
+         array_api="xp.maximum({0}, {1})")
 
 
 # -- stable forms for emitted code (matcalc.codegen.stabilize applies them) ----------
