@@ -63,13 +63,10 @@ def _evaluate(expr, values, dims, precise: bool):
                 memo[node] = op.fn(sizes)
             else:
                 attrs = {k: v for k, v in attrs.items() if v is not None or k == "axis"}
-                if op.name in ("sum", "mean"):
-                    memo[node] = op.fn(args[0], axis=attrs.get("axis"))
-                else:
-                    try:
-                        memo[node] = np.asarray(op.fn(*args, **{k: v for k, v in attrs.items()}))
-                    except np.linalg.LinAlgError:   # inv or solve of a singular matrix: like 1/0,
-                        memo[node] = np.full(tuple(dim_size(d, dims) for d in node.shape), np.nan)
+                try:
+                    memo[node] = np.asarray(op.fn(*args, **attrs))
+                except np.linalg.LinAlgError:   # inv or solve of a singular matrix: like 1/0,
+                    memo[node] = np.full(tuple(dim_size(d, dims) for d in node.shape), np.nan)
     return memo[expr]
 
 

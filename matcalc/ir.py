@@ -20,6 +20,7 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
+from .registry import lookup
 from .shapes import Shape
 
 
@@ -176,9 +177,7 @@ def apply(op: str, args: tuple[Expr, ...] | list[Expr], attrs: dict[str, Any] | 
 
     Raises :class:`matcalc.shapes.ShapeMismatch` when the shapes do not fit.
     """
-    from .ops import OPS
-
-    record = OPS[op]
+    record = lookup(op)
     args = tuple(args)
     attrs = dict(attrs or {})
     attrs = record.normalize_attrs([a.shape for a in args], attrs)

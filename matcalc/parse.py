@@ -15,129 +15,23 @@ is fine; nesting (parentheses, calls, unary minus) is limited to
 
 from __future__ import annotations
 
-import difflib
-import re
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from fractions import Fraction
+from collections.abc import Mapping
 
 from . import ir
-from .errors import ExprSyntaxError, ForbiddenSyntaxError, Location, ShapeError, UnknownNameError, excerpt, shown
-from .ops import CALLABLE, OPS
+from .errors import ExprSyntaxError, ForbiddenSyntaxError, ShapeError, UnknownNameError, excerpt, shown
+from .lexer import OP_MESSAGES, PY_KEYWORDS, STRING_PREFIXES, Literals, Locate, Scope, Token, default_locate, tokenize
+from .ops import CALLABLE, OPS, PREC_ADD, PREC_MUL
 from .shapes import ShapeMismatch
 
 MAX_DEPTH = 1000
-OPS_INFIX = {"add", "sub", "mul", "div", "matmul", "pow", "neg"}
+# The operators, from their records ("+" -> add); calls are looked up in CALLABLE.
+INFIX = {op.written: op for op in OPS.values() if op.syntax == "infix"}
+PREFIX = {op.written: op for op in OPS.values() if op.syntax == "prefix"}
+POSTFIX = {op.written: op for op in OPS.values() if op.syntax == "postfix"}
 MAX_LENGTH = 500_000  # characters; a 1 MB expression is refused before tokenizing
 
-_TOKEN = re.compile(r"""
-    (?P<ws>\s+)
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<string>'[^'\n]*'|"[^"\n]*")
-  | (?P<op>\*\*|//|==|!=|<=|>=|:=|->|<<|>>|[-+*/@().,=\[\]{}:;<>%&|^~!?\\`$#])
-""", re.VERBOSE)
-
-PY_KEYWORDS = {
-    "lambda": "lambdas are not part of the expression language",
-    "for": "comprehensions and loops are not part of the expression language",
-    "if": "conditional expressions are not part of the expression language",
-    "else": "conditional expressions are not part of the expression language",
-    "in": "membership tests are not part of the expression language",
-    "not": "boolean operators are not part of the expression language",
-    "and": "boolean operators are not part of the expression language",
-    "or": "boolean operators are not part of the expression language",
-    "is": "identity tests are not part of the expression language",
-    "import": "imports are not part of the expression language",
-    "await": "await is not part of the expression language",
-    "yield": "yield is not part of the expression language",
-    "True": "booleans are not numbers here", "False": "booleans are not numbers here",
-    "None": "None is not a value here",
-}
-for _kw in ("def", "class", "return", "del", "global", "nonlocal", "with", "as", "try", "except",
-            "finally", "raise", "while", "break", "continue", "pass", "from", "assert", "elif", "async"):
-    PY_KEYWORDS[_kw] = f"the Python keyword {_kw!r} is not part of the expression language"
-
-STRING_PREFIXES = {"f", "b", "r", "u", "rb", "br", "fr", "rf"}    # f'{X}' is a string, not a name f
-OP_MESSAGES = {
-    "[": ("subscripts and list literals are not allowed",
-          "index notation is matcalc's job: write whole-matrix operations such as sum(A, axis=0)"),
-    "]": ("unexpected ']'", None),
-    "{": ("set and dict literals are not allowed", None),
-    "}": ("unexpected '}'", None),
-    "//": ("floor division is not part of the expression language", "use /"),
-    "%": ("the modulo operator is not part of the expression language", None),
-    ":": ("slices and annotations are not allowed", None),
-    ":=": ("assignment expressions are not allowed", None),
-    "=": ("assignment is not allowed", "keywords are only allowed in calls, e.g. sum(A, axis=0)"),
-    ";": ("only one expression is allowed", None),
-}
-for _op in ("==", "!=", "<=", ">=", "<", ">"):
-    OP_MESSAGES[_op] = ("comparisons are not part of the expression language", None)
-for _op in ("&", "|", "^", "~", "<<", ">>"):
-    OP_MESSAGES[_op] = (f"the bitwise operator {_op!r} is not part of the expression language",
-                        "write ** for a power" if _op == "^" else None)
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str   # number | name | string | op | end
-    text: str
-    start: int
-    end: int
-
-
-Locate = Callable[[int, int], Location]
-
-
-def _default_locate(text: str) -> Locate:
-    def locate(start: int, end: int) -> Location:
-        line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", start)
-        line_end = len(text) if line_end < 0 else line_end
-        return Location(source=text[line_start:line_end], caret_start=start - line_start,
-                        caret_end=end - line_start, column=start - line_start + 1, what="expr")
-    return locate
-
-
-def tokenize(text: str, locate: Locate) -> list[Token]:
-    tokens: list[Token] = []
-    pos = 0
-    n = len(text)
-    while pos < n:
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            ch = text[pos]
-            raise ExprSyntaxError(f"unexpected character {ch!r}", location=locate(pos, pos + 1),
-                                  hint="names are ASCII letters, digits and underscores"
-                                  if ch.isalpha() else None)
-        kind = m.lastgroup
-        if kind != "ws":
-            tokens.append(Token(kind, m.group(), m.start(), m.end()))
-        pos = m.end()
-    tokens.append(Token("end", "", n, n))
-    return tokens
-
-
-class Scope:
-    """What names mean while parsing: symbols, dimension names, functions."""
-
-    def __init__(self, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, object]):
-        self.symbols = dict(symbols)
-        self.dims = dict(dims)
-
-    def known_names(self) -> list[str]:
-        return [*self.symbols, *self.dims, *CALLABLE]
-
-    def suggest(self, name: str) -> str | None:
-        close = difflib.get_close_matches(name, self.known_names(), n=1, cutoff=0.6)
-        if not close and name.lower() in {k.lower() for k in self.known_names()}:
-            close = [k for k in self.known_names() if k.lower() == name.lower()]
-        return f"did you mean {close[0]!r}?" if close else None
-
-
-class Parser:
+class Parser(Literals):
     def __init__(self, text: str, scope: Scope, locate: Locate):
         self.text = text
         self.scope = scope
@@ -191,7 +85,7 @@ class Parser:
             return ir.apply(op, args, attrs, span=ir.Span(start, end))
         except ShapeMismatch as exc:
             hint = exc.hint
-            if op == "matmul" and hint and "transpose" in hint:
+            if hint and "transpose" in hint and len(args) == 2:   # A @ B: did you mean A @ B.T?
                 hint = self.transpose_hint(args, "right" in hint)
             raise self.error(ShapeError, f"{exc.message} in `{excerpt(self.text[start:end], 80)}`", start, end,
                              hint) from None
@@ -205,8 +99,7 @@ class Parser:
             if i == (1 if right else 0):
                 if text.endswith(".T"):
                     text = text[:-2]
-                elif isinstance(arg, (ir.Symbol, ir.Dim)) or (isinstance(arg, ir.Apply)
-                                                              and arg.op not in OPS_INFIX):
+                elif not isinstance(arg, ir.Apply) or OPS[arg.op].syntax in ("call", "postfix"):
                     text = f"{text}.T"
                 else:
                     text = f"({text}).T"
@@ -229,19 +122,18 @@ class Parser:
         return expr
 
     def expr(self) -> tuple[ir.Expr, int]:
-        left, start = self.term()
-        while self.at("+", "-"):
-            op = "add" if self.advance().text == "+" else "sub"
-            right, _ = self.term()
-            left = self.build(op, (left, right), start, self.tokens[self.pos - 1].end)
-        return left, start
+        return self.chain(PREC_ADD, self.term)
 
     def term(self) -> tuple[ir.Expr, int]:
-        left, start = self.factor()
-        while self.at("*", "/", "@"):
-            op = {"*": "mul", "/": "div", "@": "matmul"}[self.advance().text]
-            right, _ = self.factor()
-            left = self.build(op, (left, right), start, self.tokens[self.pos - 1].end)
+        return self.chain(PREC_MUL, self.factor)
+
+    def chain(self, level: int, operand) -> tuple[ir.Expr, int]:
+        """``a + b - c``: the infix operators of one precedence, left to right (a loop)."""
+        left, start = operand()
+        while self.tok.kind == "op" and self.tok.text in INFIX and INFIX[self.tok.text].precedence == level:
+            op = INFIX[self.advance().text]
+            right, _ = operand()
+            left = self.build(op.name, (left, right), start, self.tokens[self.pos - 1].end)
         return left, start
 
     def factor(self) -> tuple[ir.Expr, int]:
@@ -255,7 +147,7 @@ class Parser:
                 return operand, tok.start
             if isinstance(operand, ir.Number):
                 return ir.number(-operand.value, ir.Span(tok.start, end)), tok.start
-            return self.build("neg", (operand,), tok.start, end), tok.start
+            return self.build(PREFIX[tok.text].name, (operand,), tok.start, end), tok.start
         return self.power()
 
     def power(self) -> tuple[ir.Expr, int]:
@@ -265,7 +157,7 @@ class Parser:
             self.enter(op_tok.start)
             exponent, _ = self.factor()
             self.depth -= 1
-            base = self.build("pow", (base, exponent), start, self.tokens[self.pos - 1].end)
+            base = self.build(INFIX[op_tok.text].name, (base, exponent), start, self.tokens[self.pos - 1].end)
         return base, start
 
     def postfix(self) -> tuple[ir.Expr, int]:
@@ -280,10 +172,10 @@ class Parser:
             if self.tok.kind != "name":
                 raise self.unexpected("expected T after '.'")
             attr = self.advance()
-            if attr.text != "T":
+            if "." + attr.text not in POSTFIX:
                 raise self.attribute_error(node, dot, attr)
             self.enter(dot.start)    # each .T is a level the passes recurse through
-            node = self.build("transpose", (node,), start, attr.end)
+            node = self.build(POSTFIX["." + attr.text].name, (node,), start, attr.end)
         self.depth = depth
         return node, start
 
@@ -319,31 +211,9 @@ class Parser:
             if self.at(","):
                 raise self.error(ForbiddenSyntaxError, "tuples are not allowed", self.tok.start,
                                  self.tok.end)
-            self.expect(")", "to close the '(' opened here" if False else "to close the parenthesis")
+            self.expect(")", "to close the parenthesis")
             return inner, tok.start
         raise self.unexpected("expected a symbol, a number, a call or '('")
-
-    def number(self, tok: Token) -> ir.Number:
-        text = tok.text
-        nxt = self.tok
-        if nxt.kind == "name" and nxt.start == tok.end:
-            raise self.error(ExprSyntaxError, f"a number cannot run into a name: {excerpt(text + nxt.text)}",
-                             tok.start, nxt.end, excerpt(f"write {text} * {nxt.text}"))
-        if len(text) > 400:
-            raise self.error(ExprSyntaxError, "this number has too many digits", tok.start, tok.end)
-        exponent = re.search(r"[eE]([+-]?[0-9]+)$", text)
-        if exponent and abs(int(exponent.group(1))) > 400:
-            # Fraction("1e999999999") would build a billion-digit integer first (a hang)
-            raise self.error(ExprSyntaxError, f"the number {_clip(text)} is out of range", tok.start, tok.end,
-                             "numbers must lie between 1e-300 and 1e300 in size")
-        try:
-            value = Fraction(text)
-        except (ValueError, ZeroDivisionError):
-            raise self.error(ExprSyntaxError, f"{shown(text)} is not a number", tok.start, tok.end) from None
-        if value != 0 and not (Fraction(1, 10**300) < abs(value) < Fraction(10**300)):
-            raise self.error(ExprSyntaxError, f"the number {text} is out of range", tok.start, tok.end,
-                             "numbers must lie between 1e-300 and 1e300 in size")
-        return ir.number(value, ir.Span(tok.start, tok.end))
 
     def name(self, tok: Token) -> ir.Expr:
         name = tok.text
@@ -436,46 +306,6 @@ class Parser:
                              tok.start, tok.end)
         return op.params[extra]
 
-    def constant(self, op, param: str | None):
-        """A literal parameter: an integer axis, the string 'fro', or a dimension."""
-        tok = self.tok
-        if param is None:  # a dimension for ones / eye
-            self.advance()
-            if tok.kind == "name" and tok.text in self.scope.dims:
-                return tok.text
-            if tok.kind == "number" and tok.text.isdigit() and int(tok.text) > 0:
-                return int(tok.text)
-            raise self.error(ExprSyntaxError, f"{op.written} takes dimensions (names from dims: or "
-                             f"positive integers), not {shown(tok.text)}", tok.start, tok.end,
-                             self.scope.suggest(tok.text) if tok.kind == "name" else None)
-        if param not in op.params:
-            raise self.error(ExprSyntaxError, f"{op.written} takes no parameter {shown(param)}", tok.start,
-                             tok.end, f"{op.written} takes " + (", ".join(f"{p}=" for p in op.params)
-                                                                 if op.params else "no parameters"))
-        if param == "ord":
-            if tok.kind == "string" and tok.text[1:-1] == "fro":
-                self.advance()
-                return "fro"
-            if tok.kind == "string":
-                raise self.error(ForbiddenSyntaxError, f"the norm {excerpt(tok.text)} is not supported",
-                                 tok.start, tok.end, "write norm(A, 'fro') or norm(x)")
-            raise self.error(ExprSyntaxError, "norm's second argument must be 'fro'", tok.start, tok.end)
-        # axis: an optionally negative integer literal
-        sign, signed = 1, self.at("-", "+")
-        if signed:
-            sign = -1 if self.advance().text == "-" else 1
-        tok2 = self.tok
-        if tok2.kind == "number" and tok2.text.isdigit():
-            self.advance()
-            return sign * int(tok2.text)
-        if tok2.kind == "name" and tok2.text == "None" and not signed:
-            self.advance()
-            return None
-        if tok2.kind == "string":
-            raise self.string_error(tok2)
-        raise self.error(ExprSyntaxError, f"{param} must be an integer such as 0 or 1", tok2.start,
-                         tok2.end)
-
     def finish_call(self, op, name_tok, close, positional, keywords) -> ir.Expr:
         start, end = name_tok.start, close.end
         args = [v for v, _, kind in positional if kind == 0]
@@ -510,7 +340,7 @@ def parse(text: str, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, object
     """
     if not isinstance(text, str):
         raise ExprSyntaxError(f"the expression must be text, not {type(text).__name__}")
-    locate = locate or _default_locate(text)
+    locate = locate or default_locate(text)
     if len(text) > MAX_LENGTH:
         raise ExprSyntaxError(f"the expression is {len(text):,} characters long; the limit is "
                               f"{MAX_LENGTH:,}", location=locate(0, 1))
@@ -522,8 +352,3 @@ def parse(text: str, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, object
         sys.setrecursionlimit(old_limit)
 
 
-assert set(CALLABLE) <= set(OPS)
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= 40 else text[:37] + "..."

@@ -14,7 +14,7 @@ from fractions import Fraction
 from .. import ir
 from ..matrix import build as B
 from ..ops import OPS, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, array_api
-from ..render.text import to_text
+from ..language import to_text
 from ..shapes import show
 from .names import Namespace, respell
 from .numerics import gram, inverse, transpose
@@ -162,10 +162,10 @@ class Emitter:
         """The op's spelling for this target, with the namespace variable filled in
         and each helper under the name the function sees it by."""
         if self.target == "numpy":
-            self.helpers.update(op.extra.get("helpers", ()))
+            self.helpers.update(op.helpers)
             self._uses_np(op.numpy, "np")
             return respell(op.numpy, {**self.renamed, "np": self.np})
-        return self._portable(array_api.SPELLINGS[op.name])
+        return self._portable(op.array_api)
 
     def _portable(self, template: str) -> str:
         self.helpers.update(array_api.helpers_of(template))

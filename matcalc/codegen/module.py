@@ -29,18 +29,15 @@ from __future__ import annotations
 import types
 
 from .. import __version__, ir
-from ..ops import array_api
-from ..ops.elementwise import HELPERS as EW_HELPERS
-from ..ops.linalg import HELPERS as LINALG_HELPERS
-from ..ops.reductions import HELPERS as RED_HELPERS
-from ..render.text import to_text
+from ..language import to_text
+from ..ops import OPS, array_api
 from ..shapes import show
 from . import arguments
 from .emit import Emitter, shared_nodes
 from .names import Namespace, aliases
 from .numerics import share_logs, stabilize
 
-HELPERS = {**EW_HELPERS, **RED_HELPERS, **LINALG_HELPERS}
+HELPERS = {name: source for op in OPS.values() for name, source in op.helpers.items()}
 TARGETS = ("numpy", "array-api")
 
 

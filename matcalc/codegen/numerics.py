@@ -81,18 +81,16 @@ def nonnegative(e: ir.Expr, depth: int = 0) -> bool:
         return bool({"positive", "onehot", "stochastic"} & e.props)
     if not isinstance(e, ir.Apply):
         return False
-    if OPS[e.op].extra.get("range") in ("nonnegative", "unit") or e.op in ("ones", "eye"):
+    if OPS[e.op].range in ("nonnegative", "unit"):
         return True
-    if e.op in ("mul", "div", "add"):
+    if OPS[e.op].keeps_nonnegative:
         return all(nonnegative(a, depth + 1) for a in e.args)
     if e.op == "pow":
         p = e.args[1]
         return nonnegative(e.args[0], depth + 1) or (isinstance(p, ir.Number) and float(p.value) % 2 == 0)
     if e.op == "sub":    # 1 - sigmoid(z) = sigmoid(-z)
         a, b = e.args
-        return B.is_num(a, 1) and isinstance(b, ir.Apply) and OPS[b.op].extra.get("range") == "unit"
-    if e.op in ("sum", "mean", "transpose", "diag"):
-        return nonnegative(e.args[0], depth + 1)
+        return B.is_num(a, 1) and isinstance(b, ir.Apply) and OPS[b.op].range == "unit"
     return False
 
 
@@ -108,7 +106,7 @@ def inverse(e: ir.Expr) -> ir.Expr | None:
 def share_logs(roots: list[ir.Expr]) -> list[ir.Expr]:
     """When both F(A) and its log form L(A) are needed (softmax and log_softmax),
     compute F(A) as exp(L(A)): one pass over A instead of two, and still stable."""
-    log_forms = {name: op.extra["log_form"] for name, op in OPS.items() if op.extra.get("log_form")}
+    log_forms = {name: op.log_form for name, op in OPS.items() if op.log_form}
     logs = {(n.op, n.args[0], n.attrs) for n in ir.distinct(*roots)
             if isinstance(n, ir.Apply) and n.op in log_forms.values()}
     if not logs:

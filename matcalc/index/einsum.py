@@ -17,17 +17,19 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..registry import lookup
 from ..shapes import dim_size
 from .nodes import UNIT, Add, Delta, Entry, Func, IExpr, Index, Mul, Num, Opaque, Pow, Sum
 
 Labelled = tuple[np.ndarray, tuple[Index, ...]]
 
-_FUNCS = {
-    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin, "cos": np.cos,
-    "tanh": np.tanh, "sigmoid": lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)),
-    "softplus": lambda x: np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0),
-    "relu": lambda x: np.where(x > 0, x, 0.0), "sign": np.sign, "step": lambda x: (x > 0).astype(x.dtype),
-}
+
+
+def _function(name: str):
+    """The elementwise function ``name`` in extended precision: its record's
+    ``einsum`` form where ``fn`` would round to float64 (sigmoid), else ``fn``."""
+    op = lookup(name)
+    return op.einsum or op.fn
 
 
 def evaluate_index(e: IExpr, values: Mapping[str, np.ndarray], dims: Mapping[str, int],
@@ -104,7 +106,7 @@ class _Evaluator:
                     and e.arg.body.name == "exp":
                 return self.log_sum_exp(e.arg.index, e.arg.body.arg)
             arr, labels = self.run(e.arg)
-            return _FUNCS[e.name](arr), labels
+            return _function(e.name)(arr), labels
         raise TypeError(type(e))
 
     def log_sum_exp(self, index: Index, arg: IExpr) -> Labelled:

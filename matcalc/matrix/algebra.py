@@ -118,7 +118,7 @@ class Algebra:
             return args[0] ** args[1]
         if op in _SYMPY_FUNCS:
             return _SYMPY_FUNCS[op](args[0])
-        return _OPAQUE[op](args[0])
+        return _OPAQUE[op](*args)
 
     # -- back to IR ------------------------------------------------------------
     def to_ir(self, e: sympy.Expr) -> ir.Expr:
@@ -136,7 +136,7 @@ class Algebra:
             return self.product_to_ir(e)
         if isinstance(e, sympy.Function) or e.func in _BACK:
             name = _BACK.get(e.func) or str(e.func)
-            return B.call(name, self.to_ir(e.args[0]))
+            return B.call(name, *(self.to_ir(a) for a in e.args))
         raise ValueError(f"unexpected sympy node {e.func}")
 
     def sum_to_ir(self, e: sympy.Expr) -> ir.Expr:

@@ -129,7 +129,7 @@ def is_symmetric(e: ir.Expr) -> bool:
     if e.op in ("inv", "neg"):
         return is_symmetric(e.args[0])
     if OPS[e.op].elementwise:
-        return is_symmetric(e.args[0])
+        return all(x.rank in (0, 2) and is_symmetric(x) for x in e.args)
     return False
 
 
@@ -268,8 +268,8 @@ def push_transpose(a: ir.Expr, notes: list | None = None) -> ir.Expr:
             return matmul(transpose(y, notes=notes), transpose(x, notes=notes))
         if a.op in ("add", "sub", "mul", "div") and all(x.rank in (0, 2) for x in a.args):
             return B.call(a.op, *(transpose(x, notes=notes) for x in a.args))
-        if a.op == "neg" or (OPS[a.op].elementwise and a.args[0].rank == 2):
-            return B.call(a.op, transpose(a.args[0], notes=notes))
+        if a.op == "neg" or (OPS[a.op].elementwise and a.rank == 2 and all(x.rank in (0, 2) for x in a.args)):
+            return B.call(a.op, *(transpose(x, notes=notes) for x in a.args))
         if a.op == "pow" and a.args[0].rank == 2:
             return B.power(transpose(a.args[0], notes=notes), a.args[1])
     return B.T(a)

@@ -14,7 +14,8 @@ from ..index import nodes as I
 from ..index.lower import broadcast_indices
 from ..matrix import build as B
 from ..shapes import ShapeMismatch, broadcast, matmul, show
-from . import PREC_ADD, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, Op, mp, register
+from ..registry import PREC_ADD, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, Op, register
+from . import mp
 
 
 def _ew(combine):
@@ -92,7 +93,7 @@ def _transpose(shapes, attrs):
     return tuple(reversed(s))
 
 
-ADD = register(Op("add", "infix", 2, _broadcast, fn=np.add, spelling="+", precedence=PREC_ADD,
+ADD = register(Op("add", "infix", 2, _broadcast, fn=np.add, keeps_nonnegative=True, spelling="+", precedence=PREC_ADD,
                   numpy="{0} + {1}", latex="{0} + {1}", doc="elementwise sum",
                   vjp=lambda g, node: _unbroadcast(node, g, g),
                   index=_ew(lambda a, b: I.Add((a, b)))))
@@ -100,11 +101,11 @@ SUB = register(Op("sub", "infix", 2, _broadcast, fn=np.subtract, spelling="-", p
                   numpy="{0} - {1}", latex="{0} - {1}", doc="elementwise difference",
                   vjp=lambda g, node: _unbroadcast(node, g, B.neg(g)),
                   index=_ew(lambda a, b: I.Add((a, I.neg(b))))))
-MUL = register(Op("mul", "infix", 2, _broadcast, fn=np.multiply, spelling="*", precedence=PREC_MUL,
+MUL = register(Op("mul", "infix", 2, _broadcast, fn=np.multiply, keeps_nonnegative=True, spelling="*", precedence=PREC_MUL,
                   numpy="{0} * {1}", latex="{0} \\odot {1}", doc="elementwise (Hadamard) product",
                   vjp=lambda g, node: _unbroadcast(node, B.mul(g, node.args[1]), B.mul(g, node.args[0])),
                   index=_ew(lambda a, b: I.Mul((a, b)))))
-DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, mp=mp.divide, spelling="/", precedence=PREC_MUL,
+DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, mp=mp.divide, keeps_nonnegative=True, spelling="/", precedence=PREC_MUL,
                   numpy="{0} / {1}", latex="{0} \\oslash {1}", domain=(None, "nonzero"),
                   doc="elementwise quotient",
                   vjp=lambda g, node: _unbroadcast(
@@ -114,14 +115,14 @@ DIV = register(Op("div", "infix", 2, _broadcast, fn=np.divide, mp=mp.divide, spe
 MATMUL = register(Op("matmul", "infix", 2, lambda s, a: matmul(s[0], s[1]), fn=np.matmul, spelling="@",
                      precedence=PREC_MUL, numpy="{0} @ {1}", latex="{0} {1}",
                      doc="matrix product", vjp=_vjp_matmul, index=_index_matmul,
-                     extra={"letter": "Z"}))
+                     letter="Z"))
 POW = register(Op("pow", "infix", 2, _pow, fn=np.power, mp=mp.power, domain=_pow_domain, spelling="**", precedence=PREC_POW,
-                  numpy="{0} ** {1}", latex="{0}^{{{1}}}", doc="elementwise power",
+                  numpy="{0} ** {1}", latex="{0:atom}^{{{1}}}", binds="pow", doc="elementwise power",
                   vjp=_vjp_pow, index=_ew(lambda a, p: I.Pow(a, p))))
 NEG = register(Op("neg", "prefix", 1, _same, fn=np.negative, spelling="-", precedence=PREC_NEG,
                   numpy="-{0}", latex="-{0}", doc="negation",
                   vjp=lambda g, node: (B.neg(g),), index=lambda node, args, idx, pool: I.neg(args[0](idx))))
-TRANSPOSE = register(Op("transpose", "postfix", 1, _transpose, fn=np.transpose, spelling=".T",
-                        precedence=PREC_POSTFIX, numpy="{0}.T", latex="{0}^T",
+TRANSPOSE = register(Op("transpose", "postfix", 1, _transpose, fn=np.transpose, keeps_nonnegative=True, spelling=".T",
+                        precedence=PREC_POSTFIX, numpy="{0}.T", latex="{0:T}", binds="pow",
                         doc="transpose (a [n] vector stays a [n] vector, as in numpy)",
                         vjp=lambda g, node: (B.T(g),), index=_index_transpose))

@@ -1,7 +1,7 @@
 """Array-API spellings of the operations: what ``emit_module(d, target="array-api")`` prints.
 
-One row per call operation of the registry, beside the numpy template each
-record carries (``OPS[name].numpy``); a test checks that the two tables cover
+Each call operation's record carries its template (``OPS[name].array_api``)
+beside its numpy template (``OPS[name].numpy``); a test checks that the two tables cover
 the same operations and agree on numbers.  Operators (``+ - * / ** @ .T``) are
 part of the standard and print the same for every target.
 
@@ -34,39 +34,10 @@ from __future__ import annotations
 
 import re
 
-# op name -> template: {0}, {1} the arguments; {axis}, {axis_kw} as in the numpy
-# templates; {dims} the shape of a constant and {like} an argument whose dtype
-# and device the constant takes (numpy's ones/eye would land on the CPU).
-SPELLINGS = {
-    "exp": "xp.exp({0})",
-    "log": "xp.log({0})",
-    "sqrt": "xp.sqrt({0})",
-    "abs": "xp.abs({0})",
-    "sin": "xp.sin({0})",
-    "cos": "xp.cos({0})",
-    "tanh": "xp.tanh({0})",
-    "sigmoid": "_sigmoid(xp, {0})",
-    "softplus": "_softplus(xp, {0})",
-    "relu": "xp.clip({0}, min=0.0)",
-    "sign": "xp.sign({0})",
-    "step": "_step(xp, {0})",
-    "sum": "xp.sum({0}{axis_kw})",
-    "mean": "xp.mean({0}{axis_kw})",
-    "trace": "_trace(xp, {0})",
-    "norm": "xp.linalg.vector_norm({0})",
-    "softmax": "_softmax(xp, {0}, axis={axis})",
-    "log_softmax": "_log_softmax(xp, {0}, axis={axis})",
-    "logsumexp": "_logsumexp(xp, {0}, axis={axis})",
-    "inv": "_inv(xp, {0})",
-    "det": "_det(xp, {0})",
-    "logdet": "_logdet(xp, {0})",
-    "diag": "_diag(xp, {0})",
-    "outer": "_outer(xp, {0}, {1})",
-    "dot": "xp.matmul({0}, {1})",
-    "kron": "_kron(xp, {0}, {1})",
-    "ones": "xp.ones({dims}, dtype={like}.dtype, device=device({like}))",
-    "eye": "xp.eye({dims}, dtype={like}.dtype, device=device({like}))",
-}
+# Each call operation's template is its record's ``array_api`` field: {0}, {1} the
+# arguments; {axis}, {axis_kw} as in the numpy templates; {dims} the shape of a
+# constant and {like} an argument whose dtype and device the constant takes (numpy's
+# ones/eye would land on the CPU).
 
 # Every generated function starts with ``xp, (A, B, ...) = _inputs(A, B, ...)``.
 INPUTS = '''def _inputs(*args):

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..index import nodes as I
 from ..shapes import ShapeMismatch
-from . import Op, register
+from ..registry import Op, register
 
 
 def _ones(shapes, attrs):
@@ -24,9 +24,9 @@ def _eye(shapes, attrs):
     return (dims[0], dims[0])
 
 
-register(Op("ones", "call", 0, _ones, dim_args=True, numpy="np.ones({dims})", latex="\\mathbf{{1}}",
+register(Op("ones", "call", 0, _ones, dim_args=True, array_api="xp.ones({dims}, dtype={like}.dtype, device=device({like}))", numpy="np.ones({dims})", latex="\\mathbf{{1}}", unicode="𝟏", range="nonnegative",
             doc="all-ones vector or matrix", fn=lambda dims: np.ones(dims),
             index=lambda node, args, idx, pool: I.Num(1)))
-register(Op("eye", "call", 0, _eye, dim_args=True, numpy="np.eye({dims})", latex="I",
+register(Op("eye", "call", 0, _eye, dim_args=True, array_api="xp.eye({dims}, dtype={like}.dtype, device=device({like}))", numpy="np.eye({dims})", latex="I", unicode="I", range="nonnegative",
             doc="identity matrix", fn=lambda dims: np.eye(dims[0]),
             index=lambda node, args, idx, pool: I.Delta(idx[0], idx[1])))

@@ -13,11 +13,12 @@ from .. import ir
 from ..index import nodes as I
 from ..matrix import build as B
 from ..shapes import ShapeMismatch, dim_product, is_square, matmul, show
-from . import OPS, Op, mp, register
+from ..language import to_text
+from ..registry import OPS, Op, register
+from . import mp
 
 
 def _label(node) -> str:
-    from ..render.text import to_text
     return to_text(node)
 
 
@@ -210,24 +211,25 @@ def _kron(shapes, attrs):
     return tuple(dim_product(x, y) for x, y in zip(a, b))
 
 
-register(Op("inv", "call", 1, _square("inv"), numpy="np.linalg.inv({0})", latex="{0}^{{-1}}",
+register(Op("inv", "call", 1, _square("inv"), array_api="_inv(xp, {0})", numpy="np.linalg.inv({0})", latex="{0:atom}^{{-1}}",
+            unicode="{0:atom}⁻¹", binds="pow",
             domain=("invertible",), doc="matrix inverse", vjp=_vjp_inv,
-            fn=np.linalg.inv, mp=mp.inv, index=_index_inv, extra={"index_deriv": _index_deriv_inv}))
-register(Op("det", "call", 1, _square("det"), numpy="np.linalg.det({0})", latex="\\det({0})",
+            fn=np.linalg.inv, mp=mp.inv, index=_index_inv, index_deriv=_index_deriv_inv))
+register(Op("det", "call", 1, _square("det"), array_api="_det(xp, {0})", numpy="np.linalg.det({0})", latex="\\det({0})",
             domain=("invertible",), doc="determinant", vjp=_vjp_det,
-            fn=np.linalg.det, mp=mp.det, index=_index_det, extra={"index_deriv": _index_deriv_det}))
-register(Op("logdet", "call", 1, _square("logdet"), numpy="_logdet({0})",
-            latex="\\log\\det({0})", domain=("spd",), doc="log det A (NaN where det A < 0, like log)",
-            vjp=_vjp_logdet, fn=logdet, mp=mp.logdet, index=_index_logdet, extra={"helpers": ("_logdet",)}))
-register(Op("diag", "call", 1, _diag, numpy="np.diag({0})", latex="\\operatorname{{diag}}({0})",
+            fn=np.linalg.det, mp=mp.det, index=_index_det, index_deriv=_index_deriv_det))
+register(Op("logdet", "call", 1, _square("logdet"), array_api="_logdet(xp, {0})", numpy="_logdet({0})",
+            latex="\\log\\det({0})", unicode="log det({0})", domain=("spd",), doc="log det A (NaN where det A < 0, like log)",
+            vjp=_vjp_logdet, fn=logdet, mp=mp.logdet, index=_index_logdet, helpers={"_logdet": HELPERS["_logdet"]}))
+register(Op("diag", "call", 1, _diag, array_api="_diag(xp, {0})", numpy="np.diag({0})", latex="\\operatorname{{diag}}({0})",
             doc="vector to diagonal matrix, or diagonal of a square matrix",
-            vjp=lambda g, node: (B.call("diag", g),), fn=np.diag, index=_index_diag))
-register(Op("outer", "call", 2, _outer, numpy="np.outer({0}, {1})", latex="{0} {1}^T",
+            vjp=lambda g, node: (B.call("diag", g),), fn=np.diag, keeps_nonnegative=True, index=_index_diag))
+register(Op("outer", "call", 2, _outer, array_api="_outer(xp, {0}, {1})", numpy="np.outer({0}, {1})", latex="{0:atom} {1:T}", unicode="{0:atom}{1:atom}ᵀ", binds="mul",
             doc="outer product of two vectors", vjp=_vjp_outer,
             fn=np.outer, index=_index_outer))
-register(Op("dot", "call", 2, lambda s, a: matmul(s[0], s[1]), numpy="np.dot({0}, {1})",
+register(Op("dot", "call", 2, lambda s, a: matmul(s[0], s[1]), array_api="xp.matmul({0}, {1})", numpy="np.dot({0}, {1})",
             latex="{0}^T {1}", doc="inner product (numpy's dot)",
             vjp=lambda g, node: OPS["matmul"].vjp(g, node), fn=np.dot, index=_index_dot))
-register(Op("kron", "call", 2, _kron, numpy="np.kron({0}, {1})", latex="{0} \\otimes {1}",
+register(Op("kron", "call", 2, _kron, array_api="_kron(xp, {0}, {1})", numpy="np.kron({0}, {1})", latex="{0:mul} \\otimes {1:mul}", unicode="{0:mul} ⊗ {1:mul}", binds="hadamard",
             doc="Kronecker product", vjp=_vjp_kron,
             fn=np.kron, index=_index_kron))

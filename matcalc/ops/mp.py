@@ -126,14 +126,19 @@ _FUNCS = {"exp": _exp, "log": lambda x: mpmath.log(x) if x > 0 else (-mpmath.inf
           "Abs": mpmath.fabs, "sign": mpmath.sign, "erf": mpmath.erf}
 
 
-def scalar(definition: sympy.Expr, x: sympy.Symbol) -> Callable:
-    """The sympy scalar function ``definition`` of ``x`` as an mpmath function."""
+def scalar(definition: sympy.Expr, *symbols: sympy.Symbol) -> Callable:
+    """The sympy scalar function ``definition`` of ``symbols`` as an mpmath
+    function of as many numbers; a function with a ``formula`` (the elementwise
+    ops' own sympy functions) is evaluated by its formula."""
     def go(e):
-        if e == x:
-            return lambda v: v
+        if e in symbols:
+            k = symbols.index(e)
+            return lambda v: v[k]
         if e.is_Number:
             value = mpmath.mpf(int(e.p)) / int(e.q) if e.is_Rational else mpmath.mpf(float(e))
             return lambda v: value
+        if hasattr(type(e), "formula"):
+            return go(type(e).formula(*e.args))
         args = [go(a) for a in e.args]
         if e.is_Add:
             return lambda v: mpmath.fsum(f(v) for f in args)
@@ -145,11 +150,13 @@ def scalar(definition: sympy.Expr, x: sympy.Symbol) -> Callable:
         name = type(e).__name__
         if name == "Max":
             return lambda v: max(f(v) for f in args)
-        if name == "Heaviside":            # Heaviside(x, 0): 0 at 0
-            return lambda v: mpmath.mpf(1) if args[0](v) > 0 else mpmath.mpf(0)
+        if name == "Heaviside":            # Heaviside(x, h0): h0 at 0
+            at_zero = mpmath.mpf(float(e.args[1])) if len(e.args) > 1 else mpmath.mpf(0)
+            return lambda v: mpmath.mpf(1) if args[0](v) > 0 else (at_zero if args[0](v) == 0 else mpmath.mpf(0))
         fn = _FUNCS[name]
         return lambda v: fn(args[0](v))
-    return go(definition)
+    top = go(definition)
+    return lambda *values: top(values)
 
 
 def _matrix(a) -> mpmath.matrix:

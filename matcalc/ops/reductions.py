@@ -14,7 +14,8 @@ from .. import ir
 from ..index import nodes as I
 from ..matrix import build as B
 from ..shapes import ShapeMismatch, is_square, show
-from . import OPS, Op, Rewrite, mp, register, rewrite
+from ..registry import OPS, Op, Rewrite, register, rewrite
+from . import mp
 
 
 def _with(idx, axis, k):
@@ -224,40 +225,40 @@ def _normalize_norm(shapes, attrs):
 
 for _name in ("sum", "mean"):
     register(Op(_name, "call", 1, _reduce_shape, params=("axis",), normalize=_normalize_reduce(_name),
-                numpy=f"np.{_name}({{0}}{{axis_kw}})", doc=f"{_name} of all entries or along an axis",
+                array_api=f"xp.{_name}({{0}}{{axis_kw}})", numpy=f"np.{_name}({{0}}{{axis_kw}})", doc=f"{_name} of all entries or along an axis",
                 vjp=_vjp_sum if _name == "sum" else _vjp_mean,
-                fn=getattr(np, _name), index=_index_sum if _name == "sum" else _index_mean))
+                fn=getattr(np, _name), keeps_nonnegative=True, index=_index_sum if _name == "sum" else _index_mean))
 
-register(Op("trace", "call", 1, _trace, numpy="np.trace({0})", latex="\\operatorname{{tr}}({0})",
+register(Op("trace", "call", 1, _trace, array_api="_trace(xp, {0})", numpy="np.trace({0})", latex="\\operatorname{{tr}}({0})", unicode="tr({0})",
             doc="sum of the diagonal",
             vjp=lambda g, node: (B.mul(g, B.eye(node.args[0].shape[0])),), fn=np.trace,
             index=_index_trace))
 
 register(Op("norm", "call", 1, lambda s, a: (), params=("ord",), normalize=_normalize_norm,
-            numpy="np.linalg.norm({0})", latex="\\lVert {0} \\rVert",
+            array_api="xp.linalg.vector_norm({0})", numpy="np.linalg.norm({0})", latex="\\lVert {0} \\rVert",
             doc="2-norm of a vector, Frobenius norm of a matrix", vjp=_vjp_norm,
-            fn=lambda a, ord=None: np.sqrt(np.sum(a * a)), mp=mp.norm, index=_index_norm, extra={"range": "nonnegative"}))
+            fn=lambda a, ord=None: np.sqrt(np.sum(a * a)), mp=mp.norm, index=_index_norm, range="nonnegative"))
 
 register(Op("softmax", "call", 1, _same, params=("axis",), normalize=_normalize_rowwise("softmax"),
             doc="exp(A) / sum(exp(A)) along an axis", vjp=_vjp_softmax, fn=_np_softmax, mp=mp.softmax,
-            numpy="_softmax({0}, axis={axis})", extra={"helpers": ("_softmax",), "rowwise": True, "letter": "S", "log_form": "log_softmax",
-                   "range": "unit", "sums_to_one": True},
+            array_api="_softmax(xp, {0}, axis={axis})", numpy="_softmax({0}, axis={axis})", helpers={"_softmax": HELPERS["_softmax"]},
+            rowwise=True, letter="S", log_form="log_softmax", range="unit", sums_to_one=True,
             index=_index_softmax))
 register(Op("log_softmax", "call", 1, _same, params=("axis",),
             normalize=_normalize_rowwise("log_softmax"), doc="log(softmax(A)) along an axis",
-            numpy="_log_softmax({0}, axis={axis})", extra={"helpers": ("_log_softmax",), "rowwise": True, "letter": "L"},
+            array_api="_log_softmax(xp, {0}, axis={axis})", numpy="_log_softmax({0}, axis={axis})", helpers={"_log_softmax": HELPERS["_log_softmax"]}, rowwise=True, letter="L",
             vjp=_vjp_log_softmax, fn=_np_log_softmax, mp=mp.log_softmax, index=_index_log_softmax))
 register(Op("logsumexp", "call", 1, _reduce_shape, params=("axis",),
             normalize=_normalize_rowwise("logsumexp"), doc="log(sum(exp(A))) along an axis",
-            numpy="_logsumexp({0}, axis={axis})", extra={"helpers": ("_logsumexp",), "rowwise": True, "letter": "M"},
+            array_api="_logsumexp(xp, {0}, axis={axis})", numpy="_logsumexp({0}, axis={axis})", helpers={"_logsumexp": HELPERS["_logsumexp"]}, rowwise=True, letter="M",
             vjp=_vjp_logsumexp, fn=_np_logsumexp, mp=mp.logsumexp, index=_index_logsumexp))
 
 
 def _log_form(node):
     """log(F(A)) for an op F with a stable log form (log(softmax(A)) = log_softmax(A))."""
     a = node.args[0]
-    if isinstance(a, ir.Apply) and OPS[a.op].extra.get("log_form"):
-        return ir.apply(OPS[a.op].extra["log_form"], [a.args[0]], dict(a.attrs))
+    if isinstance(a, ir.Apply) and OPS[a.op].log_form:
+        return ir.apply(OPS[a.op].log_form, [a.args[0]], dict(a.attrs))
     return None
 
 

@@ -19,6 +19,7 @@ from .. import ir
 from ..index.nodes import print_order
 from ..matrix import build as B
 from ..ops import OPS
+from .template import LEVELS, fill, function_name
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
          "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega",
@@ -27,6 +28,7 @@ ALIASES = {"lam": "lambda", "lmbda": "lambda", "eps": "epsilon"}
 
 # binding strength for parenthesisation
 _ADD, _HADAMARD, _MUL, _NEG, _POW, _ATOM = 1, 1.5, 2, 3, 4, 5
+_LEVEL = dict(zip(LEVELS, (_ADD, _HADAMARD, _MUL, _NEG, _POW, _ATOM)))
 
 
 def name(text: str) -> str:
@@ -117,14 +119,6 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
         if a.rank == 1 and b.rank >= 1:
             left = _transposed(args[0], sub[0])
         return f"{left} {_wrap(sub[1], _MUL)}", _MUL
-    if op == "transpose":
-        return _transposed(args[0], sub[0]), _POW
-    if op == "pow":
-        return f"{_wrap(sub[0], _ATOM)}^{{{sub[1][0]}}}", _POW
-    if op == "inv":
-        return f"{_wrap(sub[0], _ATOM)}^{{-1}}", _POW
-    if op == "outer":
-        return f"{_wrap(sub[0], _ATOM)} {_transposed(args[1], sub[1])}", _MUL
     if op == "sum":
         return _sum(args[0], sub[0], e.attr("axis")), _MUL
     if op == "mean":
@@ -132,18 +126,16 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
     if op == "norm":
         tail = "_F" if args[0].rank == 2 else ""
         return f"\\left\\lVert {sub[0][0]} \\right\\rVert{tail}", _ATOM
-    if OPS[op].extra.get("rowwise"):
+    record = OPS[op]
+    if record.rowwise:
         label = op.replace("_", "\\_")
         return f"\\operatorname{{{label}}}\\left({sub[0][0]}{_axis_note(e)}\\right)", _ATOM
-    if op == "ones":
-        return "\\mathbf{1}", _ATOM
-    if op == "eye":
-        return "I", _ATOM
-    if op == "kron":
-        return f"{_wrap(sub[0], _MUL)} \\otimes {_wrap(sub[1], _MUL)}", _HADAMARD
-    template = OPS[op].latex
-    if template:
-        return template.format(*[s[0] for s in sub]), _ATOM
+    if record.latex:
+        def field(k: int, spec: str) -> str:
+            if spec == "T":
+                return _transposed(args[k], sub[k])
+            return _wrap(sub[k], _LEVEL[spec]) if spec else sub[k][0]
+        return fill(record.latex, field), _LEVEL[record.binds]
     return f"\\operatorname{{{op}}}\\left({', '.join(s[0] for s in sub)}\\right)", _ATOM
 
 
@@ -181,12 +173,6 @@ def index_latex(e) -> str:
 
 def _subs(indices) -> str:
     return "".join(ix.name for ix in indices)
-
-
-def _entry_name(text: str) -> str:
-    if text.startswith("∂J/∂"):
-        return text   # handled by the caller
-    return name(text)
 
 
 def _ix(e, need: int) -> str:
@@ -238,10 +224,10 @@ def _ix(e, need: int) -> str:
             return f"\\frac{{1}}{{{_ix(e.base, 0)}}}"
         return f"{_ix(e.base, 2)}^{{{_ix(e.exp, 0)}}}"
     if isinstance(e, I.Func):
-        fname = {"sigmoid": "\\sigma", "exp": "\\exp", "log": "\\log", "tanh": "\\tanh", "sin": "\\sin",
-                 "cos": "\\cos"}.get(e.name, f"\\operatorname{{{e.name}}}")
-        if e.name == "sqrt":
-            return f"\\sqrt{{{_ix(e.arg, 0)}}}"
+        template = OPS[e.name].latex
+        fname = function_name(template)
+        if fname is None:        # \sqrt{x}, \lvert x \rvert: the template itself
+            return fill(template, lambda k, spec: _ix(e.arg, 0))
         return f"{fname}\\left({_ix(e.arg, 0)}\\right)"
     raise TypeError(type(e))
 

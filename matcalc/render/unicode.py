@@ -16,6 +16,7 @@ from .. import ir
 from ..index.nodes import print_order
 from ..matrix import build as B
 from ..ops import OPS
+from .template import LEVELS, fill, function_name
 
 GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eps": "ε", "zeta": "ζ",
          "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "lam": "λ", "mu": "μ", "nu": "ν",
@@ -26,6 +27,7 @@ SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 _ADD, _HAD, _MUL, _NEG, _POW, _ATOM = 1, 1.5, 2, 3, 4, 5
+_LEVEL = dict(zip(LEVELS, (_ADD, _HAD, _MUL, _NEG, _POW, _ATOM)))
 
 
 def name(text: str) -> str:
@@ -110,10 +112,6 @@ def _u(e: ir.Expr) -> tuple[str, float]:
         if isinstance(p, ir.Number) and not isinstance(p.value, float) and p.value.denominator == 1:
             return f"{_wrap(sub[0], _ATOM)}{str(p.value.numerator).translate(SUP)}", _POW
         return f"{_wrap(sub[0], _ATOM)}^{_wrap(sub[1], _ATOM)}", _POW
-    if op == "inv":
-        return f"{_wrap(sub[0], _ATOM)}⁻¹", _POW
-    if op == "outer":
-        return _juxtapose(_wrap(sub[0], _ATOM), _wrap(sub[1], _ATOM) + "ᵀ"), _MUL
     if op == "sum":
         inner = sub[0]
         if args[0].rank == 1:
@@ -124,20 +122,12 @@ def _u(e: ir.Expr) -> tuple[str, float]:
         return (f"{_wrap(inner, _ATOM)}ᵀ𝟏", _MUL) if axis == 0 else (f"{_wrap(inner, _ATOM)}𝟏", _MUL)
     if op == "norm":
         return f"‖{sub[0][0]}‖" + ("_F" if args[0].rank == 2 else ""), _ATOM
-    if op == "ones":
-        return "𝟏", _ATOM
-    if op == "eye":
-        return "I", _ATOM
-    if op == "kron":
-        return f"{_wrap(sub[0], _MUL)} ⊗ {_wrap(sub[1], _MUL)}", _HAD
-    if op == "trace":
-        return f"tr({sub[0][0]})", _ATOM
-    if op == "logdet":
-        return f"log det({sub[0][0]})", _ATOM
-    if op == "sigmoid":
-        return f"σ({sub[0][0]})", _ATOM
+    record = OPS[op]
+    if record.unicode:
+        return fill(record.unicode, lambda k, spec: _wrap(sub[k], _LEVEL[spec]) if spec else sub[k][0],
+                    _juxtapose), _LEVEL[record.binds]
     fname = op
-    if (OPS[op].extra.get("rowwise") or op == "mean") and args[0].rank == 2:
+    if (record.rowwise or op == "mean") and args[0].rank == 2:
         axis = e.attr("axis")
         if op == "mean" and axis is None:
             pass
@@ -214,7 +204,7 @@ def _ix(e, need: int) -> str:
             return f"{_ix(e.base, 3)}{str(e.exp.value.numerator).translate(SUP)}"
         return f"{_ix(e.base, 3)}^{_ix(e.exp, 3)}"
     if isinstance(e, I.Func):
-        fname = "σ" if e.name == "sigmoid" else e.name
+        fname = function_name(OPS[e.name].unicode) or e.name
         return f"{fname}({_ix(e.arg, 0)})"
     raise TypeError(type(e))
 
