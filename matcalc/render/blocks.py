@@ -238,11 +238,12 @@ def _steps(ex, sym) -> list[Block]:
             rows.append((_d(adj.target, idx), _mi(total), note))
         rows.append((_d(adj.target), _m(adj.total), _shape_math(_shape(adj, ex, sym))))
         blocks.append(Block("math", tuple(rows)))
-        if adj.facts:
-            blocks.append(Block("text", ("using ", *_join([fact_text(f) for f in adj.facts]))))
+        # one short line under the adjoint: the props the tidying used, the rules that fired
+        using = ("using ", *_join([fact_text(f) for f in adj.facts])) if adj.facts else ()
         fired = rules_fired(adj.rules)
-        if fired:
-            blocks.append(Block("text", ("rules: " + ", ".join(fired),)))
+        rules = (("; " if using else "") + "rules: " + ", ".join(fired),) if fired else ()
+        if using or rules:
+            blocks.append(Block("text", using + rules))
     step += 1
     blocks.append(Block("text", (f"{step}. In differential (Frobenius) form, ",
                                  Math(f"dJ = G : d{uni_name(sym.name)}", f"dJ = G : d{latex_name(sym.name)}"),
