@@ -277,7 +277,7 @@ def _explain_steps(problem: Problem, work: Problem, r: Result) -> None:
     small enough to show them: the gradient's log in named intermediates, read off the
     sweep's chain steps (on ``work``, the tree the sweep ran on), and the entry-by-entry
     steps of a Jacobian or Hessian (index notation, on the problem as written)."""
-    if ir.tree_size(problem.expr) > MAX_STEP_NODES:
+    if not ir.written_within(problem.expr, MAX_STEP_NODES):    # bounded: not n steps for each of n symbols
         return
     if r.kind == "gradient" and not B.is_zero(r.raw):
         taken = set(problem.symbols) | set(problem.dims) | {"J"}
