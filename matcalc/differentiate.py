@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ir
-from .ir import topological   # the graph walk lives with the IR; the sweeps call it by this name
 from .errors import NoMatrixFormError
+from .ir import topological   # the graph walk lives with the IR; the sweeps call it by this name
 from .matrix import build as B
 from .ops import OPS
 

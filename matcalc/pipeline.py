@@ -18,8 +18,8 @@ from .ir import deep_recursion
 from .matrix import build as B
 from .matrix.algebra import budget
 from .matrix.rule import Fact, Step
-from .matrix.simplify import restore_shape, simplify
 from .matrix.share import inline, share
+from .matrix.simplify import restore_shape, simplify
 from .record import MAX_STEP_NODES, Record, record
 from .render.text import to_text
 from .shapes import Shape

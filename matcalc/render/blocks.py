@@ -12,16 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import ir
-from ..ops import OPS
 from ..index.calculus import collect
 from ..index.nodes import Add
 from ..matrix.rule import Fact, Step
+from ..ops import OPS
 from ..record import MAX_STEP_NODES
 from ..shapes import show
 from .latex import entry as latex_entry, index_latex, name as latex_name, to_latex
 from .text import to_text
 from .unicode import index_unicode, name as uni_name, to_unicode
-
 
 
 @dataclass(frozen=True)
