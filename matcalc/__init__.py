@@ -9,8 +9,7 @@ derived step by step and verified numerically.
 """
 
 from .errors import MatcalcError
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = ["Derivation", "MatcalcError", "__version__", "derive"]
 

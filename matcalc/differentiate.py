@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from . import ir
 from .errors import NoMatrixFormError
+from .ir import topological   # the graph walk lives with the IR; the sweeps call it by this name
 from .matrix import build as B
 from .ops import OPS
 
@@ -24,26 +25,6 @@ class ChainStep:
     node: ir.Expr
     adjoint: ir.Expr
     contributions: tuple[tuple[ir.Expr, ir.Expr], ...]   # (argument, its adjoint contribution)
-
-
-def topological(root: ir.Expr) -> list[ir.Expr]:
-    """Distinct nodes, children before parents (iterative, so deep trees are fine)."""
-    order: list[ir.Expr] = []
-    seen: set[ir.Expr] = set()
-    stack: list[tuple[ir.Expr, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for child in reversed(node.children()):
-            if child not in seen:
-                stack.append((child, False))
-    return order
 
 
 def balanced_sum(terms: list[ir.Expr]) -> ir.Expr:
@@ -166,3 +147,38 @@ def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
     if wrt.rank == 0:
         return tidy(backprop(grad, wrt))
     return jacobian(grad, wrt, tidy)
+
+
+def per_symbol(chain: list[ChainStep], names: list[str]) -> dict[str, list[ChainStep]]:
+    """The record of one sweep for several symbols (:func:`gradients`), split: a
+    symbol's steps are those through nodes that depend on it, each with only the
+    contributions to its arguments that depend on it -- the steps :func:`backprop`
+    for that symbol alone records.  Linear in the steps for balanced sums."""
+    wanted = set(names)
+    below: dict[ir.Expr, frozenset[str]] = {}
+    out: dict[str, list[ChainStep]] = {name: [] for name in names}
+    for step in chain:
+        for name in _symbols_below(step.node, wanted, below):
+            kept = tuple((a, c) for a, c in step.contributions if name in _symbols_below(a, wanted, below))
+            out[name].append(step if len(kept) == len(step.contributions) else
+                             ChainStep(step.node, step.adjoint, kept))
+    return out
+
+
+def _symbols_below(node: ir.Expr, wanted: set[str], memo: dict[ir.Expr, frozenset[str]]) -> frozenset[str]:
+    """The names of ``wanted`` that ``node`` depends on (memoized, iterative)."""
+    stack: list[tuple[ir.Expr, bool]] = [(node, False)]
+    while stack:
+        n, ready = stack.pop()
+        if n in memo:
+            continue
+        kids = n.children()
+        if ready or not kids:
+            if isinstance(n, ir.Symbol):
+                memo[n] = frozenset((n.name,)) if n.name in wanted else frozenset()
+            else:
+                memo[n] = frozenset().union(*(memo[c] for c in kids))
+            continue
+        stack.append((n, True))
+        stack.extend((c, False) for c in kids if c not in memo)
+    return memo[node]

@@ -14,8 +14,10 @@ ride along for error messages but never take part in equality.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import math
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 from typing import Any
@@ -275,6 +277,39 @@ def distinct(*roots: Expr) -> list[Expr]:
         stack.extend(reversed(node.children()))
     return out
 
+
+
+def topological(root: Expr) -> list[Expr]:
+    """Distinct nodes, children before parents (iterative, so deep trees are fine):
+    the order of a forward evaluation; reversed, of a reverse sweep."""
+    order: list[Expr] = []
+    seen: set[Expr] = set()
+    stack: list[tuple[Expr, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for child in reversed(node.children()):
+            if child not in seen:
+                stack.append((child, False))
+    return order
+
+
+@contextmanager
+def deep_recursion(limit: int = 20_000):
+    """The passes and printers recurse over the tree; an expression may nest up to
+    the parser's limit, which needs more than Python's default 1,000 frames."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 ASSOCIATIVE = ("add", "mul", "matmul")
 

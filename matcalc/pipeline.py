@@ -6,21 +6,25 @@ simplify -> recognize -> tidy) -> outputs and verification.
 
 from __future__ import annotations
 
-import sys
+import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import ir
-from .differentiate import ChainStep, backprop, gradients, hessian, jacobian
+from .differentiate import ChainStep, backprop, gradients, hessian, jacobian, per_symbol
 from .errors import MatcalcError, SpecError
+from .ir import deep_recursion
 from .matrix import build as B
 from .matrix.algebra import budget
-from .matrix.simplify import restore_shape, simplify
+from .matrix.rule import Fact, Step
 from .matrix.share import inline, share
+from .matrix.simplify import restore_shape, simplify
+from .record import MAX_STEP_NODES, Record, record
 from .render.text import to_text
 from .shapes import Shape
 from .spec import Problem, load
+from .steps import Entrywise, Explanation, entrywise, explain
 from .verify import FAILED, Check, Progress, check_module
 
 
@@ -31,7 +35,13 @@ class Result:
     ``kind`` is ``gradient`` (scalar expression), ``jacobian`` (vector-valued
     expression, shape ``[out, in]``) or ``hessian`` (order 2, ``[in, in]``).
     ``raw`` is the form straight out of the chain rule, before tidying;
-    ``steps`` are the chain-rule steps that produced it.
+    ``steps`` are the chain-rule steps that produced it (the sweep's log: for a
+    Jacobian, none yet); ``facts`` and ``rules`` are the props and the rules
+    (:class:`~matcalc.matrix.rule.Fact`, :class:`~matcalc.matrix.rule.Step`) the
+    tidying of ``raw`` used.  For an expression small enough to show its steps,
+    ``record`` is the gradient's log in named intermediates (:mod:`matcalc.record`)
+    and ``explanation`` / ``entrywise`` the steps formatted from it
+    (:mod:`matcalc.steps`): the printers read these, they derive nothing.
     """
 
     symbol: str
@@ -44,6 +54,11 @@ class Result:
     # named intermediates (matrix/share.py): ``named`` uses them, ``let`` defines them
     named: ir.Expr | None = None
     let: list[tuple[str, ir.Expr]] = field(default_factory=list, repr=False)
+    facts: list[Fact] = field(default_factory=list, repr=False)
+    rules: list[Step] = field(default_factory=list, repr=False)
+    record: Record | None = field(default=None, repr=False, compare=False)
+    explanation: Explanation | None = field(default=None, repr=False, compare=False)
+    entrywise: Entrywise | None = field(default=None, repr=False, compare=False)
 
     @property
     def written(self) -> ir.Expr:
@@ -183,11 +198,15 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
     d = Derivation(problem)
     with deep_recursion(), located(problem):
         work = replace(problem, expr=ir.rebalance(problem.expr))
-        raw = None
+        raw, chains = None, {}
         if problem.order == 1 and work.expr.rank == 0:     # every gradient in one reverse sweep
-            raw = gradients(work.expr, [work.symbols[n] for n in problem.wrt])
+            chain: list[ChainStep] = []
+            raw = gradients(work.expr, [work.symbols[n] for n in problem.wrt], steps=chain)
+            chains = per_symbol(chain, list(problem.wrt)) if len(problem.wrt) > 1 else {problem.wrt[0]: chain}
         for name in problem.wrt:
-            d.results[name] = differentiate(work, name, raw[name] if raw is not None else None)
+            known = (raw[name], chains[name]) if raw is not None else None
+            d.results[name] = differentiate(work, name, known)
+            _explain_steps(problem, work, d.results[name])
         if verify:
             d.verification = check(work, d, seed=seed, targets=targets, progress=progress)
     return d
@@ -205,45 +224,67 @@ def located(problem: Problem):
         raise
 
 
-@contextmanager
-def deep_recursion(limit: int = 20_000):
-    """The passes recurse over the tree; an expression may nest up to the
-    parser's limit, which needs more than Python's default 1,000 frames."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, limit))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
-
-
-def differentiate(problem: Problem, name: str, gradient: ir.Expr | None = None) -> Result:
-    """The result w.r.t. ``name``; ``gradient``, when given, is its raw gradient
-    from :func:`~matcalc.differentiate.gradients` (one sweep for every symbol)."""
+def differentiate(problem: Problem, name: str, known: tuple[ir.Expr, list[ChainStep]] | None = None) -> Result:
+    """The result w.r.t. ``name``; ``known``, when given, is its raw gradient and
+    chain steps from :func:`~matcalc.differentiate.gradients` (one sweep for every symbol)."""
     with budget():   # sympy's share of the time is bounded; past it, forms stay as they are
-        return _differentiate(problem, name, gradient)
+        return _differentiate(problem, name, known)
 
 
-def _differentiate(problem: Problem, name: str, known: ir.Expr | None = None) -> Result:
+def _differentiate(problem: Problem, name: str, known=None) -> Result:
     expr, sym = problem.expr, problem.symbols[name]
     steps: list[ChainStep] = []
     gradient = None
     if problem.order == 2:
         kind = "hessian"
-        gradient = restore_shape(simplify(backprop(expr, sym)), sym.shape)
+        gradient = restore_shape(simplify(backprop(expr, sym, steps=steps)), sym.shape)
         raw = hessian(expr, sym, simplify)
         shape = sym.shape * 2
     elif expr.rank == 0:
         kind = "gradient"
-        raw = known if known is not None else backprop(expr, sym, steps=steps)
+        if known is not None:
+            raw, steps = known
+        else:
+            raw = backprop(expr, sym, steps=steps)
         shape = sym.shape
     else:
         kind = "jacobian"
         raw = jacobian(expr, sym, simplify)
         shape = expr.shape + sym.shape
-    matrix = restore_shape(simplify(raw) if not B.is_zero(raw) else raw, shape)
+    facts: list[Fact] = []
+    rules: list[Step] = []
+    matrix = tidy(raw, shape, facts, rules) if not B.is_zero(raw) else restore_shape(raw, shape)
     named, let = share(matrix, set(problem.symbols) | set(problem.dims))
-    return Result(name, kind, matrix, raw, steps, gradient, named if let else None, let)
+    return Result(name, kind, matrix, raw, steps, gradient, named if let else None, let, facts, rules)
+
+
+def tidy(expr: ir.Expr, shape: Shape, facts: list[Fact], rules: list[Step]) -> ir.Expr:
+    """``simplify`` to ``shape``: the props it used are appended to ``facts`` and, when
+    the simplifier keeps a log, the rules that fired to ``rules``.
+
+    THE ONE PLACE where the simplifier's log is asked for: until ``simplify`` takes
+    ``log=`` (the rules branch adds it), ``rules`` stays empty."""
+    if _SIMPLIFY_LOGS:
+        return restore_shape(simplify(expr, notes=facts, log=rules), shape)
+    return restore_shape(simplify(expr, notes=facts), shape)
+
+
+_SIMPLIFY_LOGS = "log" in inspect.signature(simplify).parameters
+
+
+def _explain_steps(problem: Problem, work: Problem, r: Result) -> None:
+    """Record and format the steps of ``r`` for the printers, when the expression is
+    small enough to show them: the gradient's log in named intermediates, read off the
+    sweep's chain steps (on ``work``, the tree the sweep ran on), and the entry-by-entry
+    steps of a Jacobian or Hessian (index notation, on the problem as written)."""
+    if not ir.written_within(problem.expr, MAX_STEP_NODES):    # bounded: not n steps for each of n symbols
+        return
+    if r.kind == "gradient" and not B.is_zero(r.raw):
+        taken = set(problem.symbols) | set(problem.dims) | {"J"}
+        r.record = record(work.expr, work.symbols[r.symbol], r.raw, r.steps, taken, tidy)
+        r.explanation = explain(problem, r)
+    elif r.kind != "gradient":
+        r.entrywise = entrywise(problem, r)
 
 
 def read_back(text: str, let: list[tuple[str, str]], problem: Problem) -> ir.Expr:

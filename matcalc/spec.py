@@ -61,8 +61,7 @@ class _Checker:
 
     def mapping(self, node: Node, what: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()):
         if not isinstance(node.value, dict):
-            self.fail(f"{what} must be a mapping (key: value lines), not {_kind(node.value)}", node,
-                      what=what)
+            self.fail(f"{what} must be a mapping (key: value lines), not {_kind(node.value)}", node, what=what)
         for key, child in node.value.items():
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
@@ -92,12 +91,10 @@ _REQUIRED_HINTS = {
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
+    """What a YAML value is, in a message: ``a mapping``, ``a list``, ``nothing``, ``int 3``."""
+    for kind, words in ((dict, "a mapping"), (list, "a list"), (type(None), "nothing")):
+        if isinstance(value, kind):
+            return words
     return f"{type(value).__name__} {shown(value)}"
 
 

@@ -23,9 +23,8 @@ from .budget import Progress
 from .differences import FAILED, NOT_JUDGED, PASSED, Check, check_function
 from .sample import draw_within, margin, solves
 from .stability import points, probe, probe_dims
-from .together import check_together, together_names
+from .together import check_together, disagreement, together_names
 
-AGREE = 1e-8     # value_and_grad and the standalone functions: the same numbers to rounding
 
 
 def check_module(problem, results: Mapping, module: ModuleType, *, seed: int = 0,
@@ -194,33 +193,6 @@ def _together(p, r, module, point) -> str:
         except np.linalg.LinAlgError:
             return ""      # a singular matrix at this point: nothing to compare
     return disagreement(r.symbol, point, value, grad, *both)
-
-
-def disagreement(symbol: str, point, value, grad, both_value, both_grads) -> str:
-    """Why ``value_and_grad``'s (``both_value``, ``both_grads``) disagrees with the
-    standalone ``value`` and ``grad_S`` at ``point``, or ''."""
-    alone = {"value": (value, both_value), f"grad_{symbol}": (grad, both_grads.get(symbol))}
-    # each compared on its natural scale, so that rounding around a 0 is not a disagreement
-    # (a gradient that is 0 for every input): the value's is |x| |∇f|, the gradient's |f| / |x|
-    x = float(np.max(np.abs(point[symbol]), initial=0.0)) or 1e-300
-    f, g = (float(np.max(np.abs(np.asarray(out, dtype=float)), initial=0.0)) for out, _ in alone.values())
-    natural = {"value": x * g, f"grad_{symbol}": f / x}
-    for name, (a, b) in alone.items():
-        if b is None:
-            return f"value_and_grad() returns no gradient for {symbol}"
-        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-        if a.shape != b.shape:
-            return f"value_and_grad() returns {name} of shape {b.shape}, {name}() of shape {a.shape}"
-        finite = np.isfinite(a) & np.isfinite(b)
-        if np.any(np.isfinite(a) != np.isfinite(b)):
-            return f"value_and_grad() and {name}() disagree on where {name} is finite"
-        if not finite.any():
-            continue
-        size = max(float(np.max(np.abs(a[finite]))), float(np.max(np.abs(b[finite]))), natural[name], 1e-300)
-        err = float(np.max(np.abs(a[finite] - b[finite]))) / size
-        if err > AGREE:
-            return f"value_and_grad() and {name}() disagree by {err:.1e} (relative)"
-    return ""
 
 
 def _close(got, want, tolerance: float = 1e-6) -> bool:

@@ -166,8 +166,6 @@ def _runs_and_agrees(p, rs, module, point) -> dict[str, str]:
     """Per symbol: why its function does not run at ``point`` (raises, wrong shape)
     or disagrees with ``value_and_grad``, or ''.  ``value`` and ``value_and_grad``
     run once for all."""
-    from .module import disagreement
-
     with np.errstate(all="ignore"):
         outputs = {}
         for name in ("value", "value_and_grad"):
@@ -201,3 +199,33 @@ def _runs_and_agrees(p, rs, module, point) -> dict[str, str]:
                 continue
             out[r.symbol] = disagreement(r.symbol, point, value, grad, *both)
     return out
+
+
+AGREE = 1e-8     # value_and_grad and the standalone functions: the same numbers to rounding
+
+
+def disagreement(symbol: str, point, value, grad, both_value, both_grads) -> str:
+    """Why ``value_and_grad``'s (``both_value``, ``both_grads``) disagrees with the
+    standalone ``value`` and ``grad_S`` at ``point``, or ''."""
+    alone = {"value": (value, both_value), f"grad_{symbol}": (grad, both_grads.get(symbol))}
+    # each compared on its natural scale, so that rounding around a 0 is not a disagreement
+    # (a gradient that is 0 for every input): the value's is |x| |∇f|, the gradient's |f| / |x|
+    x = float(np.max(np.abs(point[symbol]), initial=0.0)) or 1e-300
+    f, g = (float(np.max(np.abs(np.asarray(out, dtype=float)), initial=0.0)) for out, _ in alone.values())
+    natural = {"value": x * g, f"grad_{symbol}": f / x}
+    for name, (a, b) in alone.items():
+        if b is None:
+            return f"value_and_grad() returns no gradient for {symbol}"
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        if a.shape != b.shape:
+            return f"value_and_grad() returns {name} of shape {b.shape}, {name}() of shape {a.shape}"
+        finite = np.isfinite(a) & np.isfinite(b)
+        if np.any(np.isfinite(a) != np.isfinite(b)):
+            return f"value_and_grad() and {name}() disagree on where {name} is finite"
+        if not finite.any():
+            continue
+        size = max(float(np.max(np.abs(a[finite]))), float(np.max(np.abs(b[finite]))), natural[name], 1e-300)
+        err = float(np.max(np.abs(a[finite] - b[finite]))) / size
+        if err > AGREE:
+            return f"value_and_grad() and {name}() disagree by {err:.1e} (relative)"
+    return ""

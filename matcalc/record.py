@@ -1,0 +1,194 @@
+"""The engine's log of one gradient, in the names a person uses.
+
+Reverse mode records a :class:`~matcalc.differentiate.ChainStep` for every node it
+passes (the node, its adjoint ``G``, and what ``G`` contributes to each argument).
+:func:`record` reads that log once, while deriving, and keeps what the derivation
+shows:
+
+* the named intermediates a careful author would write (``Z = XW``, ``S = softmax(Z)``);
+* for each intermediate and the wrt symbol, the adjoint the sweep gave it
+  (``∂J/∂Z = Σ`` of the contributions into ``Z``), written in those names and tidied,
+  with the props (:class:`~matcalc.matrix.rule.Fact`) and, when the simplifier logs
+  them, the rules (:class:`~matcalc.matrix.rule.Step`) the tidying used.
+
+Nothing here differentiates again: the sums are the sweep's own contributions.
+:mod:`matcalc.steps` formats the record; the printers read the formatted data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import ir
+from .matrix import build as B
+from .matrix.rule import Fact, Step
+from .ops import OPS
+
+# Which operations get a name when they appear inside the expression, and the
+# letter the name starts with: each op record's "letter".
+NAMED = {name: op.extra["letter"] for name, op in OPS.items() if op.extra.get("letter")}
+ELEMENTWISE_NAMED = {name for name in NAMED if OPS[name].elementwise}
+# an adjoint longer than this (written out) is referred to by its name, ∂J/∂S₂,
+# in the adjoints below it: nested softmaxes would otherwise double at every level
+NAME_ADJOINT_ABOVE = 16
+# the steps are recorded (and shown) for an expression of at most this many nodes
+MAX_STEP_NODES = 300
+
+# tidy(expr, shape, facts, rules): the simplifier, appending the props it used to
+# ``facts`` and the rules that fired to ``rules``
+Tidy = Callable[[ir.Expr, tuple, list, list], ir.Expr]
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    expr: ir.Expr          # in terms of symbols and earlier names
+    full: ir.Expr          # the subexpression of the user's expression
+
+
+@dataclass(frozen=True)
+class Adjoint:
+    """∂J/∂target as the sweep added it up, in the named form, tidied; ``holders``
+    are the names (``J`` or intermediates) whose definitions use ``target``."""
+
+    target: str
+    holders: tuple[str, ...]
+    total: ir.Expr
+    facts: tuple[Fact, ...] = ()
+    rules: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
+class Record:
+    """The log of one gradient: ``top`` is the expression in the named
+    intermediates, ``adjoints`` run from J down to the wrt symbol, ``result``
+    is the last of them."""
+
+    symbol: str
+    definitions: tuple[Definition, ...]
+    top: ir.Expr
+    adjoints: tuple[Adjoint, ...]
+    result: ir.Expr | None
+    facts: tuple[Fact, ...]
+
+
+def record(expr: ir.Expr, sym: ir.Symbol, gradient: ir.Expr, chain, taken: set[str], tidy: Tidy) -> Record:
+    """The named log of ``gradient``, the gradient of ``expr`` w.r.t. ``sym``, from
+    ``chain``: the :class:`~matcalc.differentiate.ChainStep` s of the sweep that computed it."""
+    names = choose_names(expr, set(taken))
+    definitions = tuple(Definition(n, substitute(node, names, keep=node), node) for node, n in names.items())
+    top = substitute(expr, names)
+    swept = {step.node: step.adjoint for step in chain}     # G of every node the sweep passed
+    swept[sym] = gradient
+    bodies = [("J", top)] + [(d.name, d.expr) for d in reversed(definitions)]
+    targets = [(d.name, d.full) for d in reversed(definitions) if _depends(d.full, sym.name)] + [(sym.name, sym)]
+    # the full subexpressions by their names; then each adjoint, in the adjoints below
+    # it, by its tidy form (as a person carries ∂J/∂Z = (S − Y)/n down) or its name
+    renamed: dict[ir.Expr, ir.Expr] = {e: ir.Symbol(shape=e.shape, name=n) for e, n in names.items()}
+    adjoints: list[Adjoint] = []
+    facts: list[Fact] = []
+    for name, node in targets:
+        adjoint = swept.get(node)
+        if adjoint is None or B.is_zero(adjoint):
+            continue
+        raw = replace(adjoint, renamed)
+        mine: list[Fact] = []
+        rules: list[Step] = []
+        total = tidy(raw, node.shape, mine, rules)
+        holders = tuple(h for h, body in bodies if any(s.name == name for s in body.symbols))
+        adjoints.append(Adjoint(name, holders, total, tuple(mine), tuple(rules)))
+        facts.extend(f for f in mine if f not in facts)
+        # the sweep built the contributions below from the very expression it added up
+        # here, so they contain it; too long to write again in each, it goes on by its
+        # name, as a person writes backprop (∂J/∂S₁ = S₂ ⊙ (∂J/∂S₂ − ...))
+        long = ir.tree_size(total) > NAME_ADJOINT_ABOVE
+        renamed[adjoint] = ir.Symbol(shape=total.shape, name=f"∂J/∂{name}") if long else total
+    result = adjoints[-1].total if adjoints and adjoints[-1].target == sym.name else None
+    return Record(sym.name, definitions, top, tuple(adjoints), result, tuple(facts))
+
+
+def _depends(node: ir.Expr, name: str) -> bool:
+    return any(s.name == name for s in node.symbols)
+
+
+def choose_names(expr: ir.Expr, taken: set[str]) -> dict[ir.Expr, str]:
+    """Name the intermediates a careful author would: products that feed a
+    function, softmaxes, activations of named things."""
+    order = ir.topological(expr)
+    parents: dict[ir.Expr, list[ir.Expr]] = {}
+    for node in order:
+        for c in node.children():
+            parents.setdefault(c, []).append(node)
+    names: dict[ir.Expr, str] = {}
+    counts: dict[str, int] = {}
+    for node in order:
+        if node is expr or not isinstance(node, ir.Apply) or node.op not in NAMED or NAMED[node.op] is None:
+            continue
+        if node.op == "matmul" and all(B.is_op(p, "matmul", "transpose", "trace", "sum", "dot")
+                                       for p in parents.get(node, [])) and len(parents.get(node, [])) < 2:
+            continue
+        if node.op in ELEMENTWISE_NAMED and node.args[0] not in names:
+            continue
+        base = NAMED[node.op]
+        counts[base] = counts.get(base, 0) + 1
+        names[node] = base
+    # number them when a letter is used more than once, and avoid the user's names
+    used: dict[str, int] = {}
+    for node, base in list(names.items()):
+        name = base
+        if counts[base] > 1:
+            used[base] = used.get(base, 0) + 1
+            name = f"{base}{used[base]}"
+        while name in taken:
+            name = name + "_"
+        taken.add(name)
+        names[node] = name
+    return names
+
+
+def substitute(expr: ir.Expr, names: dict[ir.Expr, str], keep: ir.Expr | None = None) -> ir.Expr:
+    """expr with every named subexpression (but ``keep`` itself) replaced by its symbol."""
+    return replace(expr, {e: ir.Symbol(shape=e.shape, name=n) for e, n in names.items() if e is not keep and e != keep})
+
+
+def replace(expr: ir.Expr, table: dict[ir.Expr, ir.Expr]) -> ir.Expr:
+    """expr with every subexpression that is a key of ``table`` replaced by its value
+    (outermost first; the values are not looked into)."""
+    memo: dict[ir.Expr, ir.Expr] = {}
+
+    def go(e: ir.Expr) -> ir.Expr:
+        if e in memo:
+            return memo[e]
+        if e in table:
+            out = table[e]
+        elif isinstance(e, ir.Apply):
+            args = [go(a) for a in e.args]
+            out = ir.apply(e.op, args, dict(e.attrs)) if args != list(e.args) else e
+        else:
+            out = e
+        memo[e] = out
+        return out
+
+    return go(expr)
+
+
+def unname(expr: ir.Expr, definitions) -> ir.Expr:
+    """Put the definitions back in: the named form as the user's expression."""
+    full = {d.name: d.full for d in definitions}
+    memo: dict[ir.Expr, ir.Expr] = {}
+
+    def go(e: ir.Expr) -> ir.Expr:
+        if e in memo:
+            return memo[e]
+        if isinstance(e, ir.Symbol) and e.name in full:
+            out = full[e.name]
+        elif isinstance(e, ir.Apply):
+            args = [go(a) for a in e.args]
+            out = ir.apply(e.op, args, dict(e.attrs)) if args != list(e.args) else e
+        else:
+            out = e
+        memo[e] = out
+        return out
+
+    return go(expr)

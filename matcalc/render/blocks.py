@@ -1,0 +1,323 @@
+"""The blocks of a derivation's document, built from a finished Derivation.
+
+A document is a list of blocks; each piece of mathematics carries both its
+unicode and its LaTeX form, so the terminal and the paper say the same thing
+(:mod:`matcalc.render.document` writes them out).  The steps are data the
+pipeline recorded (``Result.explanation``, ``Result.entrywise``): nothing here
+differentiates or simplifies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import ir
+from ..index.calculus import collect
+from ..index.nodes import Add
+from ..matrix.rule import Fact, Step
+from ..ops import OPS
+from ..record import MAX_STEP_NODES
+from ..shapes import show
+from .latex import entry as latex_entry, index_latex, name as latex_name, to_latex
+from .text import to_text
+from .unicode import index_unicode, name as uni_name, to_unicode
+
+
+@dataclass(frozen=True)
+class Math:
+    unicode: str
+    latex: str
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str                      # "title" | "section" | "text" | "user" | "math" | "result" | "code"
+    # ("user": a paragraph of the user's own text, the description: escaped, never markup)
+    parts: tuple = ()              # text: str and Math pieces; math: rows of (lhs Math, rhs Math, note)
+
+
+def _m(expr: ir.Expr) -> Math:
+    return Math(to_unicode(expr), to_latex(expr))
+
+
+def _mi(e) -> Math:
+    return Math(index_unicode(e), index_latex(e))
+
+
+def _d(target: str, indices: str = "") -> Math:
+    """∂J/∂W or ∂J/∂W_pq."""
+    sub_u = f"_{indices}" if indices else ""
+    return Math(f"∂J/∂{uni_name(target)}{sub_u}", f"\\frac{{\\partial J}}{{\\partial {latex_entry(target, indices)}}}")
+
+
+def _shape_math(shape) -> Math:
+    if not shape:
+        return Math("scalar", "\\mathbb{R}")
+    return Math(show(shape), "\\mathbb{R}^{" + " \\times ".join(str(d) for d in shape) + "}")
+
+
+def fact_text(f: Fact) -> Math:
+    s = f.subject
+    if f.kind in ("onehot", "stochastic"):
+        why = "one-hot" if f.kind == "onehot" else "a probability vector"
+        nm = uni_name(s.name)
+        if s.rank == 1:
+            return Math(f"Σ_i {nm}_i = 1 ({nm} is {why})",
+                        f"\\sum_i {latex_name(s.name)}_i = 1 \\text{{ ({latex_name(s.name)} is {why})}}")
+        return Math(f"Σ_j {nm}_ij = 1 (each row of {nm} is {why})",
+                    f"\\sum_j {latex_name(s.name)}_{{ij}} = 1 \\text{{ (each row of }} {latex_name(s.name)}"
+                    f"\\text{{ is {why})}}")
+    if f.kind == "symmetric":
+        base = next(iter(sorted(x.name for x in s.symbols if "symmetric" in x.props)), "?")
+        return Math(f"{to_unicode(ir.apply('transpose', [s]))} = {to_unicode(s)} ({uni_name(base)} is symmetric)",
+                    f"{to_latex(ir.apply('transpose', [s]))} = {to_latex(s)} \\text{{ (}}{latex_name(base)}"
+                    f"\\text{{ is symmetric)}}")
+    if f.kind == "orthogonal":
+        return Math(f"{uni_name(s.name)}ᵀ{uni_name(s.name)} = I ({uni_name(s.name)} is orthogonal)",
+                    f"{latex_name(s.name)}^T {latex_name(s.name)} = I \\text{{ (}}{latex_name(s.name)}"
+                    f"\\text{{ is orthogonal)}}")
+    return Math(f.kind, f.kind)
+
+
+MAX_RULES_SHOWN = 4
+
+
+def rules_fired(log: tuple[Step, ...]) -> list[str]:
+    """The rules that tidied one adjoint, as a short line a person reads: each rule
+    with an identity once, in the order it first fired, by its name in words
+    (``transpose_of_product`` -> "transpose of product"); at most four, then "..."."""
+    names: list[str] = []
+    for step in log:
+        rule = step.rule
+        if not getattr(rule, "identity", ""):
+            continue
+        words = " ".join(rule.name.replace("_", " ").split())
+        if words and words not in names:
+            names.append(words)
+    return names if len(names) <= MAX_RULES_SHOWN else names[:MAX_RULES_SHOWN] + ["..."]
+
+
+def build(derivation, *, figures: bool = True) -> list[Block]:
+    """The blocks of one derivation's document.  ``figures=False`` leaves the
+    measured error figures out of the verification sentence (they differ in
+    the last digits from one BLAS to another), so checked-in documents such as
+    the gallery's regenerate byte for byte on any machine."""
+    from ..ir import deep_recursion
+
+    with deep_recursion():
+        return _build(derivation, figures)
+
+
+def _build(derivation, figures: bool = True) -> list[Block]:
+    p = derivation.problem
+    blocks = [Block("title", (p.name,))]
+    if p.description:
+        blocks.append(Block("user", (_sentence(p.description),)))
+    small = ir.tree_size(p.expr) <= MAX_STEP_NODES
+    if small:
+        blocks.append(Block("math", ((Math("J", "J"), _m(p.expr), _shape_math(p.expr.shape)),)))
+    else:
+        text = to_text(p.expr)
+        text = text if len(text) <= 70 else text[:67] + "..."
+        blocks.append(Block("code", ("J = ", text)))
+    if p.domain:     # where it is defined: every entry of each g > 0
+        blocks.append(Block("text", ("Defined where ", *_join([Math(f"{to_unicode(g)} > 0", f"{to_latex(g)} > 0")
+                                                             for g in p.domain]), " (every entry).")))
+    for symbol, r in derivation.results.items():
+        sym = p.symbols[symbol]
+        title = {"gradient": "Gradient", "jacobian": "Jacobian", "hessian": "Hessian"}[r.kind]
+        blocks.append(Block("section", (f"{title} with respect to ", Math(uni_name(symbol), latex_name(symbol)))))
+        if not small:
+            blocks.append(Block("text", (f"(The steps are not shown for an expression of more than "
+                                         f"{MAX_STEP_NODES} nodes.)",)))
+        ex, ew = (r.explanation, r.entrywise) if small else (None, None)
+        if ex is not None and ex.result is not None:
+            blocks += _steps(ex, sym)
+            named = ex.result
+        else:
+            named = r.matrix
+            if ew is not None:
+                blocks += _entry_steps(ew, sym)
+                named = ew.result
+            if small:
+                blocks += _differential(r, sym)
+        lhs = _d(symbol) if r.kind != "hessian" else Math(f"∂²J/∂{uni_name(symbol)}²",
+                                                             f"\\frac{{\\partial^2 J}}{{\\partial {latex_name(symbol)}^2}}")
+        blocks.append(Block("result", (lhs, _m(named), _shape_math(r.shape))))
+        if r.let:       # too long to write out: in named intermediates (matrix/share.py)
+            named = r.named
+            blocks[-1] = Block("result", (lhs, _m(named), _shape_math(r.shape)))
+            blocks.append(Block("text", ("where ", *_join([Math(f"{uni_name(n)} = {to_unicode(e)}",
+                                                                f"{latex_name(n)} = {to_latex(e)}")
+                                                           for n, e in r.let]), ".")))
+        else:
+            source = ex if ex is not None else ew
+            used = [d for d in source.definitions if _uses(named, d.name, source)] if source is not None else []
+            if used and named is not r.matrix:
+                blocks.append(Block("text", ("where ", *_join([Math(f"{uni_name(d.name)} = {to_unicode(d.full)}",
+                                                                    f"{latex_name(d.name)} = {to_latex(d.full)}")
+                                                               for d in used]), ".")))
+        lets = "".join(f"let {n} = {to_text(e)}; " for n, e in r.let)
+        blocks.append(Block("code", ("In the expression language: ", lets + r.text)))
+        c = derivation.verification.get(symbol)
+        if c is not None:
+            blocks.append(Block("text", (_verdict(c, figures),)))
+    return blocks
+
+
+def _verdict(c, figures: bool) -> str:
+    """One sentence on what the check of the emitted module found."""
+    if c.status == "not judged":
+        return f"The emitted code could not be checked: {c.why}."
+    entries = f", {c.entries} entries" if c.entries else ""
+    how = (f"The emitted code was run at random inputs that respect the props and checked against central "
+           f"finite differences ({c.directions} random directions{entries}) and 60-digit arithmetic")
+    if c.status == "passed":
+        error = f", max relative error {c.max_rel_error:.1e}" if figures else ""
+        return f"{how}: passed{error}."
+    return f"{how}: FAILED: {c.why}."
+
+
+def _uses(expr: ir.Expr, name: str, ex) -> bool:
+    """Is the intermediate ``name`` needed to read ``expr`` (directly or through another)?"""
+    direct = {s.name for s in expr.symbols}
+    defs = {d.name: d for d in ex.definitions}
+    seen, stack = set(), [n for n in direct if n in defs]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.extend(s.name for s in defs[n].expr.symbols if s.name in defs)
+    return name in seen
+
+
+def _join(items: list[Math]) -> list:
+    out: list = []
+    for n, m in enumerate(items):
+        if n:
+            out.append(", ")
+        out.append(m)
+    return out
+
+
+def _steps(ex, sym) -> list[Block]:
+    blocks: list[Block] = []
+    step = 0
+    if ex.definitions:
+        step += 1
+        blocks.append(Block("text", (f"{step}. Name the intermediates:",)))
+        rows = []
+        for d in ex.definitions:
+            note = _shape_math(d.full.shape)
+            axis = d.full.attr("axis") if isinstance(d.full, ir.Apply) else None
+            if OPS[d.full.op].extra.get("rowwise") and d.full.args[0].rank == 2:
+                note = Math(note.unicode + (", row-wise" if axis == 1 else ", column-wise"),
+                            note.latex + ("\\text{, row-wise}" if axis == 1 else "\\text{, column-wise}"))
+            rows.append((Math(uni_name(d.name), latex_name(d.name)), _m(d.expr), note))
+        blocks.append(Block("math", tuple(rows)))
+    step += 1
+    blocks.append(Block("text", (f"{step}. The expression in index notation:",)))
+    blocks.append(Block("math", ((Math("J", "J"), _mi(ex.index_form), None),)))
+    step += 1
+    blocks.append(Block("text", (f"{step}. The chain rule over every path, entry by entry (",
+                                 Math("∂X_ij/∂X_pq = δ_ip δ_jq",
+                                      "\\partial X_{ij}/\\partial X_{pq} = \\delta_{ip}\\delta_{jq}"),
+                                 ", deltas contracted), then in matrix form:")))
+    for adj in ex.adjoints:
+        idx = "pq" if _rank(adj, ex, sym) == 2 else ("p" if _rank(adj, ex, sym) == 1 else "")
+        rows = []
+        paths = [e.index for e in adj.edges if e.index is not None]
+        if len(paths) == len(adj.edges) and paths:
+            # every path into the target, added up: the chain rule over all paths
+            total = collect(Add(tuple(paths))) if len(paths) > 1 else paths[0]
+            holders = [e.holder for e in adj.edges if e.holder != "J"]
+            note = Math("through " + ", ".join(uni_name(h) for h in holders),
+                        "\\text{through } " + ", ".join(latex_name(h) for h in holders)) if holders else None
+            rows.append((_d(adj.target, idx), _mi(total), note))
+        rows.append((_d(adj.target), _m(adj.total), _shape_math(_shape(adj, ex, sym))))
+        blocks.append(Block("math", tuple(rows)))
+        # one short line under the adjoint: the props the tidying used, the rules that fired
+        using = ("using ", *_join([fact_text(f) for f in adj.facts])) if adj.facts else ()
+        fired = rules_fired(adj.rules)
+        rules = (("; " if using else "") + "rules: " + ", ".join(fired),) if fired else ()
+        if using or rules:
+            blocks.append(Block("text", using + rules))
+    step += 1
+    blocks.append(Block("text", (f"{step}. In differential (Frobenius) form, ",
+                                 Math(f"dJ = G : d{uni_name(sym.name)}", f"dJ = G : d{latex_name(sym.name)}"),
+                                 ", which gives the result:")))
+    rhs = ex.result
+    blocks.append(Block("math", ((Math("dJ", "dJ"), Math(f"({to_unicode(rhs)}) : d{uni_name(sym.name)}",
+                                                           f"\\left({to_latex(rhs)}\\right) : d{latex_name(sym.name)}"),
+                                  None),)))
+    return blocks
+
+
+def _entry_steps(ew, sym) -> list[Block]:
+    """A Jacobian or Hessian entry by entry: the function's entries in index
+    notation, then their derivatives with the deltas contracted."""
+    blocks: list[Block] = []
+    step = 0
+    if ew.definitions:
+        step += 1
+        blocks.append(Block("text", (f"{step}. Name the intermediates:",)))
+        blocks.append(Block("math", tuple((Math(uni_name(d.name), latex_name(d.name)), _m(d.expr),
+                                           _shape_math(d.full.shape)) for d in ew.definitions)))
+    i_u = f"_{ew.out.name}" if ew.out is not None else ""
+    i_l = f"_{{{ew.out.name}}}" if ew.out is not None else ""
+    x_u, x_l = uni_name(sym.name), latex_name(sym.name)
+    if ew.kind == "jacobian":
+        f_u, f_l = f"J{i_u}", f"J{i_l}"
+        what = "The output, entry by entry, in index notation:"
+    else:
+        f_u, f_l = f"∂J/∂{x_u}{i_u}", f"\\frac{{\\partial J}}{{\\partial {x_l}{i_l}}}"
+        what = "The gradient (derived as for order 1), entry by entry, in index notation:"
+    step += 1
+    blocks.append(Block("text", (f"{step}. {what}",)))
+    blocks.append(Block("math", ((Math(f_u, f_l), _mi(ew.entry), None),)))
+    q_u = f"_{ew.wrt.name}" if ew.wrt is not None else ""
+    q_l = f"_{{{ew.wrt.name}}}" if ew.wrt is not None else ""
+    step += 1
+    blocks.append(Block("text", (f"{step}. Differentiated entry by entry (",
+                                 Math("∂x_i/∂x_q = δ_iq", "\\partial x_i/\\partial x_q = \\delta_{iq}"),
+                                 ", deltas contracted, intermediates folded back):")))
+    if ew.kind == "jacobian":
+        lhs = Math(f"∂J{i_u}/∂{x_u}{q_u}", f"\\frac{{\\partial J{i_l}}}{{\\partial {x_l}{q_l}}}")
+    else:
+        lhs = Math(f"∂²J/∂{x_u}{i_u}∂{x_u}{q_u}",
+                   f"\\frac{{\\partial^2 J}}{{\\partial {x_l}{i_l} \\partial {x_l}{q_l}}}")
+    blocks.append(Block("math", ((lhs, _mi(ew.derivative), None),)))
+    return blocks
+
+
+def _differential(r, sym) -> list[Block]:
+    """The differential form of a Jacobian or Hessian: the matrix that maps dx
+    to the change of the output (of the gradient, for a Hessian)."""
+    x_u, x_l = uni_name(sym.name), latex_name(sym.name)
+    if r.kind == "jacobian":
+        lhs, what = Math("dJ", "dJ"), "the output"
+    elif r.kind == "hessian" and sym.rank == 1:
+        lhs = Math(f"d(∂J/∂{x_u})", f"d\\left(\\frac{{\\partial J}}{{\\partial {x_l}}}\\right)")
+        what = "the gradient"
+    else:
+        return []
+    rhs = Math(f"({to_unicode(r.matrix)}) d{x_u}", f"\\left({to_latex(r.matrix)}\\right) d{x_l}")
+    return [Block("text", (f"In differential form: a small change d{x_u} changes {what} by",)),
+            Block("math", ((lhs, rhs, None),))]
+
+
+def _shape(adj, ex, sym):
+    for d in ex.definitions:
+        if d.name == adj.target:
+            return d.full.shape
+    return sym.shape
+
+
+def _rank(adj, ex, sym) -> int:
+    return len(_shape(adj, ex, sym))
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else text + "."
