@@ -33,10 +33,9 @@ def evaluate(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str,
 
 
 def _evaluate(expr, values, dims, precise: bool):
-    from .differentiate import topological
 
     memo: dict[ir.Expr, np.ndarray] = {}
-    for node in topological(expr):
+    for node in ir.topological(expr):
         if isinstance(node, ir.Symbol):
             memo[node] = np.asarray(values[node.name], dtype=float)
             if precise:
@@ -73,10 +72,9 @@ def _evaluate(expr, values, dims, precise: bool):
 def first_nonfinite(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str, int]) -> ir.Expr | None:
     """The first node of ``expr`` (children before parents) whose value is not
     finite while its arguments' are: ``log(b - A @ x)`` where ``b - A @ x < 0``."""
-    from .differentiate import topological
 
     with np.errstate(all="ignore"):
-        for node in topological(expr):
+        for node in ir.topological(expr):
             if isinstance(node, ir.Apply) and all(np.all(np.isfinite(evaluate(a, values, dims))) for a in node.args):
                 if not np.all(np.isfinite(evaluate(node, values, dims))):
                     return node
