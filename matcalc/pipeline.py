@@ -6,6 +6,7 @@ simplify -> recognize -> tidy) -> outputs and verification.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -56,9 +57,30 @@ class Result:
     let: list[tuple[str, ir.Expr]] = field(default_factory=list, repr=False)
     facts: list[Fact] = field(default_factory=list, repr=False)
     rules: list[Step] = field(default_factory=list, repr=False)
-    record: Record | None = field(default=None, repr=False, compare=False)
-    explanation: Explanation | None = field(default=None, repr=False, compare=False)
-    entrywise: Entrywise | None = field(default=None, repr=False, compare=False)
+    # the steps are made from the recorded log once, when first asked for (printing
+    # them is what most derivations never do): ``_make_steps`` fills the three below
+    _make_steps: Any = field(default=None, repr=False, compare=False)
+    _record: Record | None = field(default=None, repr=False, compare=False)
+    _explanation: Explanation | None = field(default=None, repr=False, compare=False)
+    _entrywise: Entrywise | None = field(default=None, repr=False, compare=False)
+
+    def _steps_made(self) -> Result:
+        if self._make_steps is not None:
+            make, self._make_steps = self._make_steps, None
+            make(self)
+        return self
+
+    @property
+    def record(self) -> Record | None:
+        return self._steps_made()._record
+
+    @property
+    def explanation(self) -> Explanation | None:
+        return self._steps_made()._explanation
+
+    @property
+    def entrywise(self) -> Entrywise | None:
+        return self._steps_made()._entrywise
 
     @property
     def written(self) -> ir.Expr:
@@ -87,6 +109,13 @@ class Derivation:
     results: dict[str, Result] = field(default_factory=dict)
     verification: dict[str, Check] = field(default_factory=dict)
     _code: str | None = field(default=None, repr=False, compare=False)
+
+    def make_steps(self) -> Derivation:
+        """Make the steps of every result from the engine's recorded log now (they are
+        otherwise made when first printed): after this, printing runs no engine."""
+        for r in self.results.values():
+            r._steps_made()
+        return self
 
     @property
     def verified(self) -> bool:
@@ -206,7 +235,7 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
         for name in problem.wrt:
             known = (raw[name], chains[name]) if raw is not None else None
             d.results[name] = differentiate(work, name, known)
-            _explain_steps(problem, work, d.results[name])
+            d.results[name]._make_steps = functools.partial(_explain_steps, problem, work)
         if verify:
             d.verification = check(work, d, seed=seed, targets=targets, progress=progress)
     return d
@@ -279,12 +308,17 @@ def _explain_steps(problem: Problem, work: Problem, r: Result) -> None:
     steps of a Jacobian or Hessian (index notation, on the problem as written)."""
     if not ir.written_within(problem.expr, MAX_STEP_NODES):    # bounded: not n steps for each of n symbols
         return
+    with deep_recursion(), budget():
+        _make_steps(problem, work, r)
+
+
+def _make_steps(problem: Problem, work: Problem, r: Result) -> None:
     if r.kind == "gradient" and not B.is_zero(r.raw):
         taken = set(problem.symbols) | set(problem.dims) | {"J"}
-        r.record = record(work.expr, work.symbols[r.symbol], r.raw, r.steps, taken, tidy)
-        r.explanation = explain(problem, r)
+        r._record = record(work.expr, work.symbols[r.symbol], r.raw, r.steps, taken, tidy)
+        r._explanation = explain(problem, r)
     elif r.kind != "gradient":
-        r.entrywise = entrywise(problem, r)
+        r._entrywise = entrywise(problem, r)
 
 
 def read_back(text: str, let: list[tuple[str, str]], problem: Problem) -> ir.Expr:

@@ -1,6 +1,7 @@
 """The derivation is the engine's log (design.md item 4): the steps a person reads
 are what the reverse sweep recorded while deriving, tidied once by the pipeline;
-printing a finished Derivation differentiates and simplifies nothing, gives the
+the steps are made from that log once (when first printed, or by
+``make_steps()``); printing a finished Derivation differentiates and simplifies nothing, gives the
 same text every time, and the steps still arrive at the engine's result (numbers
 and printed form)."""
 
@@ -38,7 +39,7 @@ def _refuse(*_, **__):
 
 
 def test_printing_a_finished_derivation_runs_no_engine(monkeypatch):
-    d = matcalc.derive(MLP, verify=False)
+    d = matcalc.derive(MLP, verify=False).make_steps()
     for module, name in ((differentiate, "backprop"), (differentiate, "gradients"), (pipeline, "backprop"),
                          (pipeline, "gradients"), (simplify_module, "simplify"), (pipeline, "simplify"),
                          (pipeline, "explain"), (pipeline, "entrywise"), (pipeline, "record")):
@@ -169,3 +170,16 @@ def test_jacobian_steps_are_formatted_entry_by_entry(case):
     r = d.results[case.wrt]
     assert r.explanation is None and r.entrywise is not None
     assert r.text == case.expected
+
+
+def test_steps_are_made_once_from_the_log_when_first_asked_for(monkeypatch):
+    """Deriving does not pay for steps nobody prints; the first print makes them from the
+    recorded log (no second sweep), later prints reuse them."""
+    calls = []
+    real = pipeline.record
+    monkeypatch.setattr(pipeline, "record", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(differentiate, "backprop", _refuse)
+    d = matcalc.derive(MLP, verify=False)
+    assert calls == []
+    first = _texts(d)
+    assert len(calls) == 2 and _texts(d) == first and len(calls) == 2
