@@ -134,10 +134,14 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
     ``wrt``: shape ``[out, in]`` (``[out]`` for a scalar ``wrt``).
 
     Reverse mode with a symbolic seed ``u`` gives ``Jᵀ u``; the matrix ``Jᵀ``
-    is read off that linear expression (:mod:`matcalc.matrix.coefficient`).
+    is read off that linear expression by the read-off patterns
+    (:mod:`matcalc.matrix.coefficient`), and where they find none by the
+    recognizer (:mod:`matcalc.matrix.recognize`), which always gives a form
+    (an ``einsum`` where there is no matrix reading).
     ``tidy`` simplifies intermediate forms (the reading-off needs them tidy).
     """
-    from .matrix.coefficient import matrix_of, row_of
+    from .matrix.coefficient import matrix_of
+    from .matrix.recognize import recognize
 
     tidy = tidy or (lambda e: e)
     u = ir.Symbol(shape=expr.shape, name="_u")
@@ -145,7 +149,7 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
     if B.is_zero(adjoint):
         return B.ZERO
     if wrt.rank == 0:
-        return row_of(adjoint, u)
+        return backprop(adjoint, u)     # the w with Jᵀu = w @ u
     try:
         return B.T(matrix_of(adjoint, u))
     except NoMatrixFormError:
@@ -153,7 +157,10 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
         # with a seed v is J v, whose structure (the forward direction) may read off.
         v = ir.Symbol(shape=wrt.shape, name="_v")
         forward = tidy(backprop(adjoint, u, seed=v))
-        return matrix_of(forward, v)
+        try:
+            return matrix_of(forward, v)
+        except NoMatrixFormError:
+            return recognize(adjoint, u)    # ∂(Jᵀu)/∂u, axes u's then wrt's: J
 
 
 def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:

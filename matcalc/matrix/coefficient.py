@@ -13,6 +13,7 @@ import functools
 from .. import ir
 from ..errors import NoMatrixFormError
 from . import build as B
+from .recognize import recognize
 
 
 def _depends(e: ir.Expr, u: ir.Symbol) -> bool:
@@ -20,13 +21,10 @@ def _depends(e: ir.Expr, u: ir.Symbol) -> bool:
 
 
 def _fail(e: ir.Expr) -> NoMatrixFormError:
-    from ..render.text import to_text
-    part = to_text(e).replace("_u", "v").replace("_v", "v")
-    if len(part) > 70:
-        part = part[:67] + "..."
+    """No pattern fits ``e``; the caller reads the matrix by :func:`.recognize.recognize`
+    instead (the engine prints nothing: the message names no subexpression)."""
     return NoMatrixFormError(
-        "matcalc found no matrix form for this Jacobian (or Hessian): reading the matrix K off the "
-        f"linear map v -> K v failed at `{part}`",
+        "matcalc found no matrix form for this Jacobian (or Hessian) by its read-off patterns",
         hint="ask for the gradient of a scalar instead (order: 1), or simplify the expression")
 
 
@@ -383,18 +381,8 @@ def _product(factors: list[ir.Expr]) -> ir.Expr | None:
 def row_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
     """The ``w`` with ``L = w : u`` for a scalar ``L`` linear in ``u``.
 
-    That is the gradient of ``L`` w.r.t. ``u``, which reverse mode finds for
-    any composition (and which cannot depend on ``u``, since ``L`` is linear)."""
-    from ..differentiate import backprop
-
+    That is ``∂L/∂u``, read off the index form of ``L`` (:mod:`.recognize`); it
+    cannot depend on ``u``, since ``L`` is linear."""
     if not _depends(L, u):
         return B.ZERO
-    return backprop(L, u)
-
-
-def _column_sums(K: ir.Expr) -> ir.Expr:
-    if B.is_eye(K):
-        return B.ones((K.shape[1],))
-    if B.is_op(K, "diag"):
-        return K.args[0]
-    return B.sum_(K, 0)
+    return recognize(L, u)

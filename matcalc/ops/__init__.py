@@ -137,3 +137,4 @@ def by_syntax(syntax: str) -> dict[str, Op]:
 
 
 from . import arith, constants, elementwise, linalg, reductions  # noqa: E402,F401  (fill the registry)
+from . import einsum  # noqa: E402,F401

@@ -142,6 +142,9 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
     if op == "kron":
         return f"{_wrap(sub[0], _MUL)} \\otimes {_wrap(sub[1], _MUL)}", _HADAMARD
     template = OPS[op].latex
+    if template and OPS[op].extra.get("leading_string"):   # einsum: subscripts and any number of operands
+        spec = str(OPS[op].extra["leading_string"](e)).strip("'").replace("->", "\\to ")
+        return template.format(spec=spec, args=", ".join(s[0] for s in sub)), _ATOM
     if template:
         return template.format(*[s[0] for s in sub]), _ATOM
     return f"\\operatorname{{{op}}}\\left({', '.join(s[0] for s in sub)}\\right)", _ATOM

@@ -135,6 +135,9 @@ class _Printer:
         parts = [self.text(a) for a in expr.args]
         if op.dim_args:
             parts = [str(d) for d in expr.attr("dims")]
+        lead = op.extra.get("leading_string")    # einsum('ij,jk->ik', A, B): the string first
+        if lead is not None:
+            return f"{op.written}({', '.join([lead(expr)] + parts)})"
         for key, value in expr.attrs:
             if key == "dims" or value is None:
                 continue
