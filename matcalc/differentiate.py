@@ -133,11 +133,13 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
     """``∂expr/∂wrt`` for a vector (or scalar) ``expr`` and a vector or scalar
     ``wrt``: shape ``[out, in]`` (``[out]`` for a scalar ``wrt``).
 
-    Reverse mode with a symbolic seed ``u`` gives ``Jᵀ u``; the matrix ``Jᵀ``
-    is read off that linear expression by the read-off patterns
-    (:mod:`matcalc.matrix.coefficient`), and where they find none by the
-    recognizer (:mod:`matcalc.matrix.recognize`), which always gives a form
-    (an ``einsum`` where there is no matrix reading).
+    Reverse mode with a symbolic seed ``u`` gives ``Jᵀ u``, linear in ``u``, and
+    ``J = ∂(Jᵀu)/∂u`` is read off it by the recognizer
+    (:mod:`matcalc.matrix.recognize`: the contraction graph of each term, an
+    ``einsum`` where a term has no matrix reading).  The read-off patterns of
+    :mod:`matcalc.matrix.coefficient` still compete: where they find a form with
+    fewer operations (they keep factored forms such as ``(D - p 1ᵀ) diag(p)``
+    that the recognizer writes term by term), theirs is taken.
     ``tidy`` simplifies intermediate forms (the reading-off needs them tidy).
     """
     from .matrix.coefficient import matrix_of
@@ -150,17 +152,31 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
         return B.ZERO
     if wrt.rank == 0:
         return backprop(adjoint, u)     # the w with Jᵀu = w @ u
+    read = recognize(adjoint, u)        # ∂(Jᵀu)/∂u, axes u's then wrt's: J
     try:
-        return B.T(matrix_of(adjoint, u))
+        patterns = B.T(matrix_of(adjoint, u, backprop))
     except NoMatrixFormError:
-        # Read the transpose off instead: Jᵀu = A(u) is linear, so its own adjoint
-        # with a seed v is J v, whose structure (the forward direction) may read off.
+        # Jᵀu = A(u) is linear, so its own adjoint with a seed v is J v, whose
+        # structure (the forward direction) the patterns may read instead.
         v = ir.Symbol(shape=wrt.shape, name="_v")
-        forward = tidy(backprop(adjoint, u, seed=v))
         try:
-            return matrix_of(forward, v)
+            patterns = matrix_of(tidy(backprop(adjoint, u, seed=v)), v, backprop)
         except NoMatrixFormError:
-            return recognize(adjoint, u)    # ∂(Jᵀu)/∂u, axes u's then wrt's: J
+            return read
+    if read == patterns:
+        return read
+    # Fewer operations wins, counted as the caller will see them (tidied) when both
+    # are small; large ones as they stand (tidying them twice would spend the
+    # simplifier's time budget; the caller tidies the one taken).
+    forms = [read, patterns]
+    ops = [ir.tree_size(f, count=_is_op) for f in forms]
+    if max(ops) <= 400:
+        ops = [ir.tree_size(tidy(f), count=_is_op) for f in forms]
+    return forms[0] if ops[0] <= ops[1] else forms[1]
+
+
+def _is_op(node: ir.Expr) -> bool:
+    return isinstance(node, ir.Apply)
 
 
 def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:

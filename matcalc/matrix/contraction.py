@@ -56,6 +56,31 @@ class _Edge:
         return self.y if self.x == x else self.x
 
 
+def _reciprocal(x: ir.Expr) -> ir.Expr | None:
+    """``y`` for ``x = 1 / y``, else None."""
+    return x.args[1] if B.is_op(x, "div") and B.is_num(x.args[0], 1) else None
+
+
+def times(a: ir.Expr, b: ir.Expr) -> ir.Expr:
+    """``a ∘ b``, a reciprocal factor written as a division: ``a ∘ (1 / y)`` → ``a / y``."""
+    if _reciprocal(b) is not None:
+        return B.div(a, _reciprocal(b))
+    if _reciprocal(a) is not None:
+        return B.div(b, _reciprocal(a))
+    return B.mul(a, b)
+
+
+def product(factors: list[ir.Expr]) -> ir.Expr | None:
+    """``f1 ∘ f2 ∘ ...`` with the reciprocals divided last (None for no factors):
+    ``[x, 1/y, z]`` → ``x ∘ z / y``."""
+    plain = [f for f in factors if _reciprocal(f) is None]
+    over = [_reciprocal(f) for f in factors if _reciprocal(f) is not None]
+    out = functools.reduce(B.mul, plain) if plain else None
+    for y in over:
+        out = B.div(B.ONE, y) if out is None else B.div(out, y)
+    return out
+
+
 class _Graph:
     def __init__(self, factors: list[Factor], summed: list[Index], free: tuple[Index, ...]):
         self.summed = list(summed)
@@ -76,8 +101,7 @@ class _Graph:
 
     def weight(self, v: Index) -> ir.Expr | None:
         """The Hadamard product of the vectors on ``v`` (None for none)."""
-        ws = self.weights.pop(v, [])
-        return functools.reduce(B.mul, ws) if ws else None
+        return product(self.weights.pop(v, []))
 
     def reduce(self) -> bool:
         """Apply the steps to a fixed point; False if a summed index stays."""
@@ -103,7 +127,7 @@ class _Graph:
             for f in self.edges[n + 1:]:
                 if {e.x, e.y} == {f.x, f.y}:
                     self.edges.remove(f)
-                    e.M = B.mul(e.M, f.toward(e.x))
+                    e.M = times(e.M, f.toward(e.x))
                     return True
         return False
 
@@ -132,7 +156,7 @@ class _Graph:
                 elif len(ws) == 2:
                     self.scalars.append(B.matmul(ws[0], ws[1]))
                 else:
-                    self.scalars.append(B.sum_(functools.reduce(B.mul, ws)))
+                    self.scalars.append(B.sum_(product(ws)))
                 self.summed.remove(v)
                 return True
         return False
@@ -169,7 +193,7 @@ class _Graph:
                 M = self.edges[0].toward(a)
                 wa, wb = self.weight(a), self.weight(b)
                 if B.is_eye(M):
-                    w = wa if wb is None else wb if wa is None else B.mul(wa, wb)
+                    w = product([x for x in (wa, wb) if x is not None])
                     body = M if w is None else B.call("diag", w)
                 else:
                     body = M if wa is None else B.matmul(B.call("diag", wa), M)
@@ -185,9 +209,14 @@ class _Graph:
             body = self.vector(self.free[0])
         else:
             body = B.ONE
-        for s in self.scalars:
-            body = B.mul(s, body)
-        return body
+        scale = product(self.scalars)
+        if scale is None:
+            return body
+        if _reciprocal(scale) is not None:
+            return B.div(body, _reciprocal(scale))
+        if B.is_op(scale, "div") and scale.args[1].rank == 0:      # (a / c) M → a M / c
+            return B.div(B.mul(scale.args[0], body), scale.args[1])
+        return B.mul(scale, body)
 
 
 def read_term(factors: list[Factor], summed: list[Index], free: tuple[Index, ...]) -> ir.Expr | None:

@@ -26,7 +26,7 @@ from .. import ir
 from ..errors import NoMatrixFormError
 from ..index.calculus import contract, differentiate, flatten_term
 from ..index.lower import Pool, lower
-from ..index.nodes import UNIT, Add, Delta, Entry, IExpr, Index, Num, Pow
+from ..index.nodes import UNIT, Add, Delta, Entry, IExpr, Index, Mul, Num, Pow
 from . import build as B
 from .contraction import Factor, read_term
 
@@ -61,6 +61,18 @@ def _shape(u: ir.Expr, L: ir.Expr):
     return tuple(u.shape) + tuple(L.shape)
 
 
+# Operations free of u that are read through rather than named: their index form is a
+# product of their arguments' entries (``s * v`` is ``s v_i``, ``A.T`` is ``A_ji``), so the
+# reading puts a scalar outside and a transpose where the indices say.
+THROUGH = ("mul", "div", "neg", "transpose")
+
+
+def _through(node: ir.Apply) -> bool:
+    """Whether the reading looks inside ``node`` (free of u): a product of arguments of
+    its own shape or scalars (a broadcast ``[n, 1]`` column stays whole: ``M / c``)."""
+    return node.op in THROUGH and all(a.rank == 0 or a.shape == node.shape for a in node.args)
+
+
 def _atoms(L: ir.Expr, u: ir.Symbol, table: dict[str, ir.Expr]) -> dict[ir.Expr, str]:
     """Names for the maximal subexpressions of ``L`` free of ``u``; ``table`` maps
     every entry name (atoms and symbols) back to its matrix expression."""
@@ -75,7 +87,7 @@ def _atoms(L: ir.Expr, u: ir.Symbol, table: dict[str, ir.Expr]) -> dict[ir.Expr,
         if isinstance(node, ir.Symbol):
             table[node.name] = node
         elif isinstance(node, ir.Apply):
-            if any(s.name == u.name for s in node.symbols):
+            if any(s.name == u.name for s in node.symbols) or _through(node):
                 stack.extend(node.args)
             elif node not in atoms:
                 name = f"_atom{len(atoms)}"
@@ -106,6 +118,15 @@ def _factor(f: IExpr, table) -> Factor:
     if isinstance(f, Pow) and isinstance(f.exp, Num):
         M, idx = _factor(f.base, table)
         return (B.div(B.ONE, M) if f.exp.value == -1 else B.power(M, B.num(f.exp.value))), idx
+    if isinstance(f, Mul):                    # (s x_i)⁻¹ read as one factor: a product, same indices
+        parts = [_factor(g, table) for g in f.factors]
+        idx = max((i for _, i in parts), key=len)
+        if any(i and i != idx for _, i in parts):
+            raise NoMatrixFormError("a product of entries with different indices as one factor")
+        M = parts[0][0]
+        for g, _ in parts[1:]:
+            M = B.mul(M, g)
+        return M, idx
     if isinstance(f, Entry):
         M = table.get(f.name) if f.name in table else (B.dim_scalar(f.name) if not f.indices else None)
         if M is None:
