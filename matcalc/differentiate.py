@@ -165,14 +165,14 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
             return read
     if read == patterns:
         return read
-    # Fewer operations wins, counted as the caller will see them (tidied) when both
-    # are small; large ones as they stand (tidying them twice would spend the
-    # simplifier's time budget; the caller tidies the one taken).
+    # Fewer operations wins (a tie keeps the patterns' form, the one the tests know),
+    # counted as the caller will see them (tidied) when both are small; large ones
+    # as they stand (tidying them twice would spend the simplifier's time budget).
     forms = [read, patterns]
     ops = [ir.tree_size(f, count=_is_op) for f in forms]
     if max(ops) <= 400:
         ops = [ir.tree_size(tidy(f), count=_is_op) for f in forms]
-    return forms[0] if ops[0] <= ops[1] else forms[1]
+    return forms[0] if ops[0] < ops[1] else forms[1]       # a tie keeps the patterns' form
 
 
 def _is_op(node: ir.Expr) -> bool:

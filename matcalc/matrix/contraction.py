@@ -81,6 +81,20 @@ def product(factors: list[ir.Expr]) -> ir.Expr | None:
     return out
 
 
+def _left_chain(M: ir.Expr) -> ir.Expr:
+    """A matmul chain of matrices nested to the left, as people write it:
+    ``A (B C)`` → ``(A B) C`` (the order in which the path was contracted is no
+    part of the result)."""
+    factors, stack = [], [M]
+    while stack:
+        e = stack.pop()
+        if B.is_op(e, "matmul") and all(a.rank == 2 for a in e.args):
+            stack.extend(reversed(e.args))
+        else:
+            factors.append(e)
+    return functools.reduce(B.matmul, factors)
+
+
 class _Graph:
     def __init__(self, factors: list[Factor], summed: list[Index], free: tuple[Index, ...]):
         self.summed = list(summed)
@@ -197,7 +211,7 @@ class _Graph:
                     body = M if w is None else B.call("diag", w)
                 else:
                     body = M if wa is None else B.matmul(B.call("diag", wa), M)
-                    body = body if wb is None else B.matmul(body, B.call("diag", wb))
+                    body = _left_chain(body if wb is None else B.matmul(body, B.call("diag", wb)))
             else:
                 wa, wb = self.weight(a), self.weight(b)
                 if wa is None and wb is None:
