@@ -6,7 +6,8 @@ graph has the indices as vertices, 2-index factors as edges and 1-index
 factors as weights on a vertex.  The graph is reduced one named step at a time
 until only the free indices are left:
 
-* a self-loop ``A_kk`` is a weight ``diag(A)_k`` (a closed loop: ``trace``);
+* a closed loop of summed indices ``Σ_kl A_kl B_lk`` is ``tr(A B)``;
+* a self-loop ``A_kk`` is a weight ``diag(A)_k``;
 * parallel edges ``A_ij B_ij`` are one edge ``(A ∘ B)_ij`` (Hadamard);
 * a summed leaf ``Σ_k A_ik w_k`` is a weight ``(A w)_i`` (``A 1`` is ``sum(A, axis=1)``);
 * a summed vertex on a path ``Σ_k A_ik w_k B_kj`` is an edge ``(A diag(w) B)_ij``
@@ -24,7 +25,7 @@ and the caller writes it as an ``einsum``.
 >>> from matcalc.render.text import to_text
 >>> A, Bm = Symbol(("n", "n"), "A"), Symbol(("n", "n"), "B")
 >>> i, j, k = Index("i", "n"), Index("j", "n"), Index("k", "n")
->>> to_text(read_term([(A, (i, k)), (Bm, (j, k))], [k], (i, j)))
+>>> to_text(read_term([(A, (i, k)), (Bm, (j, k))], [k], (i, j))[0])
 'A @ B.T'
 """
 
@@ -85,6 +86,10 @@ def _left_chain(M: ir.Expr) -> ir.Expr:
     """A matmul chain of matrices nested to the left, as people write it:
     ``A (B C)`` → ``(A B) C`` (the order in which the path was contracted is no
     part of the result)."""
+    return functools.reduce(B.matmul, _chain_factors(M))
+
+
+def _chain_factors(M: ir.Expr) -> list[ir.Expr]:
     factors, stack = [], [M]
     while stack:
         e = stack.pop()
@@ -92,7 +97,16 @@ def _left_chain(M: ir.Expr) -> ir.Expr:
             stack.extend(reversed(e.args))
         else:
             factors.append(e)
-    return functools.reduce(B.matmul, factors)
+    return factors
+
+
+def _loop_matrix(M: ir.Expr) -> ir.Expr:
+    """``M`` or ``Mᵀ`` (equal traces), whichever has fewer transposes:
+    ``tr(Aᵀ Bᵀ)`` is written ``tr(B A)``."""
+    factors = _chain_factors(M)
+    flipped = [B.T(f) for f in reversed(factors)]
+    count = lambda fs: sum(B.is_op(f, "transpose") for f in fs)     # noqa: E731
+    return functools.reduce(B.matmul, flipped if count(flipped) < count(factors) else factors)
 
 
 class _Graph:
@@ -119,7 +133,7 @@ class _Graph:
 
     def reduce(self) -> bool:
         """Apply the steps to a fixed point; False if a summed index stays."""
-        steps = (self.self_loop, self.parallel, self.leaf, self.isolated, self.series)
+        steps = (self.self_loop, self.loop, self.parallel, self.leaf, self.isolated, self.series)
         while any(step() for step in steps):
             pass
         return not self.summed
@@ -133,6 +147,26 @@ class _Graph:
                 self.edges.remove(e)
                 self.weights.setdefault(e.x, []).append(B.call("diag", e.M))
                 return True
+        return False
+
+    def loop(self) -> bool:
+        """A closed loop of summed indices ``Σ_kl A_kl B_lk`` → ``tr(A B)``: the vertex
+        ``l`` between two edges to ``k``, which has no others, becomes ``(A B)_kk``."""
+        for v in self.summed:
+            edges = self.at(v)
+            if len(edges) != 2:
+                continue
+            e, f = edges
+            x = e.other(v)
+            if x == v or f.other(v) != x or x not in self.summed or len(self.at(x)) != 2:
+                continue
+            w = self.weight(v)
+            left = B.T(e.toward(v)) if w is None else B.matmul(B.T(e.toward(v)), B.call("diag", w))
+            self.edges.remove(e)
+            self.edges.remove(f)
+            self.edges.append(_Edge(x, x, B.matmul(left, f.toward(v))))
+            self.summed.remove(v)
+            return True
         return False
 
     def parallel(self) -> bool:
@@ -167,6 +201,8 @@ class _Graph:
                 ws = self.weights.pop(v, [])
                 if not ws:
                     self.scalars.append(B.dim_scalar(v.dim))
+                elif len(ws) == 1 and B.is_op(ws[0], "diag") and ws[0].args[0].rank == 2:
+                    self.scalars.append(B.call("trace", _loop_matrix(ws[0].args[0])))  # Σ_k M_kk
                 elif len(ws) == 2:
                     self.scalars.append(B.matmul(ws[0], ws[1]))
                 else:
@@ -233,12 +269,21 @@ class _Graph:
         return B.mul(scale, body)
 
 
-def read_term(factors: list[Factor], summed: list[Index], free: tuple[Index, ...]) -> ir.Expr | None:
+    def factors(self) -> list[Factor]:
+        """What is left, as factors again (for an einsum): scalars, edges, weights."""
+        out: list[Factor] = [(s, ()) for s in self.scalars]
+        out += [(e.M, (e.x, e.y)) for e in self.edges]
+        out += [(product(ws), (v,)) for v, ws in self.weights.items() if ws]
+        return out
+
+
+def read_term(factors: list[Factor], summed: list[Index],
+              free: tuple[Index, ...]) -> tuple[ir.Expr | None, list[Factor]]:
     """The term ``Σ_summed Π factors`` as a matrix expression with axes ``free``
-    (at most two), or None when its contraction graph has no matrix reading."""
-    if len(free) > 2:
-        return None
+    (at most two), or ``(None, the factors left)`` when its contraction graph has
+    no matrix reading: the steps that did apply are kept (``A_il B_il`` is one
+    operand ``A ∘ B``), so the einsum the caller writes is as short as it can be."""
     graph = _Graph(factors, summed, free)
-    if not graph.reduce() or len(graph.edges) > 1:
-        return None
-    return graph.result()
+    if not graph.reduce() or len(graph.edges) > 1 or len(free) > 2:
+        return None, graph.factors()
+    return graph.result(), []

@@ -100,9 +100,9 @@ def _read(term: IExpr, free: tuple[Index, ...], table, shape) -> ir.Expr:
     """One product term as a matrix expression (an ``einsum`` where it has no reading)."""
     summed, raw = flatten_term(term)
     factors = [_factor(f, table) for f in raw]
-    out = read_term(factors, summed, free)
+    out, left = read_term(factors, summed, free)
     if out is None:
-        out = _einsum(factors, free)
+        out = _einsum(left, free)
     if out.shape != shape and not B.is_zero(out) and out.rank < len(shape):
         out = B.mul(out, B.ones(shape))       # a scalar or vector term broadcast in the sum
     return out
@@ -158,7 +158,7 @@ def _einsum(factors: list[Factor], free: tuple[Index, ...]) -> ir.Expr:
     seen = {ix for _, idx in operands for ix in idx}
     operands += [(B.ones((ix.dim,)), (ix,)) for ix in free if ix not in seen]
     letter: dict[Index, str] = {}
-    for _, idx in operands:
+    for idx in [free] + [idx for _, idx in operands]:      # the result's axes come first: '...->ij'
         for ix in idx:
             if ix not in letter:
                 if len(letter) == len(LETTERS):

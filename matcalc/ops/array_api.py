@@ -64,6 +64,7 @@ SPELLINGS = {
     "outer": "_outer(xp, {0}, {1})",
     "dot": "xp.matmul({0}, {1})",
     "kron": "_kron(xp, {0}, {1})",
+    "einsum": "xp.einsum({spec}, {args})",
     "ones": "xp.ones({dims}, dtype={like}.dtype, device=device({like}))",
     "eye": "xp.eye({dims}, dtype={like}.dtype, device=device({like}))",
 }
