@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..errors import NoMatrixFormError
+from ..shapes import ShapeMismatch
 from ..index.calculus import contract, differentiate, flatten_term
 from ..index.lower import Pool, lower
 from ..index.nodes import UNIT, Add, Delta, Entry, IExpr, Index, Mul, Num, Pow
@@ -51,9 +52,14 @@ def recognize(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
     except NotImplementedError as exc:        # u under an operation opaque in index form (kron)
         raise NoMatrixFormError(f"no index form to read the matrix off: {exc}") from None
     free = tuple(ix for ix in free if ix != UNIT)
+    if len(free) > 2:
+        raise NoMatrixFormError("a derivative with more than two axes (a Kronecker form) is not read yet")
     out = B.ZERO
-    for term in (d.terms if isinstance(d, Add) else (d,)):
-        out = B.add(out, _read(term, free, table, _shape(u, L)))
+    try:
+        for term in (d.terms if isinstance(d, Add) else (d,)):
+            out = B.add(out, _read(term, free, table, _shape(u, L)))
+    except ShapeMismatch as exc:               # a broadcast the reading does not follow
+        raise NoMatrixFormError(f"no reading: {exc}") from None
     return out if not B.is_zero(out) else B.ZERO
 
 
@@ -114,6 +120,8 @@ def _factor(f: IExpr, table) -> Factor:
     if isinstance(f, Num):
         return B.num(f.value), ()
     if isinstance(f, Delta):
+        if UNIT in (f.i, f.j):                # δ between two axes of size 1: 1
+            return B.ONE, ()
         return B.eye(f.i.dim), (f.i, f.j)
     if isinstance(f, Pow) and isinstance(f.exp, Num):
         M, idx = _factor(f.base, table)
