@@ -170,14 +170,17 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
             return read
     if read is None or read == patterns:
         return patterns
-    # Fewer operations wins (a tie keeps the patterns' form, the one the tests know),
-    # counted as the caller will see them (tidied) when both are small; large ones
-    # as they stand (tidying them twice would spend the simplifier's time budget).
+    # Fewer operations wins; a tie keeps the patterns' form (the one the tests know).
+    # Only a recognizer form that is shorter as it stands can be shorter tidied (so
+    # seen on every sample), and then both are compared tidied, as the caller will
+    # see them, when small (tidying large ones twice spends the simplifier's budget).
     forms = [read, patterns]
     ops = [ir.tree_size(f, count=_is_op) for f in forms]
-    if max(ops) <= 400:
+    if ops[0] >= ops[1]:
+        return patterns
+    if ops[1] <= 400:
         ops = [ir.tree_size(tidy(f), count=_is_op) for f in forms]
-    return forms[0] if ops[0] < ops[1] else forms[1]       # a tie keeps the patterns' form
+    return read if ops[0] < ops[1] else patterns
 
 
 def _is_op(node: ir.Expr) -> bool:
