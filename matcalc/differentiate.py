@@ -114,11 +114,17 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
     """``∂expr/∂wrt`` for a vector (or scalar) ``expr`` and a vector or scalar
     ``wrt``: shape ``[out, in]`` (``[out]`` for a scalar ``wrt``).
 
-    Reverse mode with a symbolic seed ``u`` gives ``Jᵀ u``; the matrix ``Jᵀ``
-    is read off that linear expression (:mod:`matcalc.matrix.coefficient`).
+    Reverse mode with a symbolic seed ``u`` gives ``Jᵀ u``, linear in ``u``, and
+    ``J = ∂(Jᵀu)/∂u`` is read off it by the recognizer
+    (:mod:`matcalc.matrix.recognize`: the contraction graph of each term, an
+    ``einsum`` where a term has no matrix reading).  The read-off patterns of
+    :mod:`matcalc.matrix.coefficient` still compete: where they find a form with
+    fewer operations (they keep factored forms such as ``(D - p 1ᵀ) diag(p)``
+    that the recognizer writes term by term), theirs is taken.
     ``tidy`` simplifies intermediate forms (the reading-off needs them tidy).
     """
-    from .matrix.coefficient import matrix_of, row_of
+    from .matrix.coefficient import matrix_of
+    from .matrix.recognize import recognize
 
     tidy = tidy or (lambda e: e)
     u = ir.Symbol(shape=expr.shape, name="_u")
@@ -126,15 +132,40 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
     if B.is_zero(adjoint):
         return B.ZERO
     if wrt.rank == 0:
-        return row_of(adjoint, u)
+        return backprop(adjoint, u)     # the w with Jᵀu = w @ u
     try:
-        return B.T(matrix_of(adjoint, u))
+        read = recognize(adjoint, u)    # ∂(Jᵀu)/∂u, axes u's then wrt's: J
+    except NoMatrixFormError:           # (u under kron; more than two axes)
+        read = None
+    try:
+        patterns = B.T(matrix_of(adjoint, u, backprop))
     except NoMatrixFormError:
-        # Read the transpose off instead: Jᵀu = A(u) is linear, so its own adjoint
-        # with a seed v is J v, whose structure (the forward direction) may read off.
+        # Jᵀu = A(u) is linear, so its own adjoint with a seed v is J v, whose
+        # structure (the forward direction) the patterns may read instead.
         v = ir.Symbol(shape=wrt.shape, name="_v")
-        forward = tidy(backprop(adjoint, u, seed=v))
-        return matrix_of(forward, v)
+        try:
+            patterns = matrix_of(tidy(backprop(adjoint, u, seed=v)), v, backprop)
+        except NoMatrixFormError:
+            if read is None:
+                raise
+            return read
+    if read is None or read == patterns:
+        return patterns
+    # Fewer operations wins; a tie keeps the patterns' form (the one the tests know).
+    # Only a recognizer form that is shorter as it stands can be shorter tidied (so
+    # seen on every sample), and then both are compared tidied, as the caller will
+    # see them, when small (tidying large ones twice spends the simplifier's budget).
+    forms = [read, patterns]
+    ops = [ir.tree_size(f, count=_is_op) for f in forms]
+    if ops[0] >= ops[1]:
+        return patterns
+    if ops[1] <= 400:
+        ops = [ir.tree_size(tidy(f), count=_is_op) for f in forms]
+    return read if ops[0] < ops[1] else patterns
+
+
+def _is_op(node: ir.Expr) -> bool:
+    return isinstance(node, ir.Apply)
 
 
 def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:

@@ -269,6 +269,11 @@ class Parser(Literals):
         self.enter(open_tok.start)
         positional: list[tuple[object, Token, int]] = []
         keywords: dict[str, tuple[object, Token]] = {}
+        if op.leading_string and self.tok.kind == "string":
+            # einsum('ij,jk->ik', A, B): the one other place a string is allowed
+            keywords[op.params[0]] = (self.advance().text[1:-1], self.tok)
+            if self.at(","):
+                self.advance()
         while not self.at(")"):
             if self.tok.kind == "name" and self.tokens[self.pos + 1].text == "=" \
                     and self.tokens[self.pos + 1].kind == "op":
@@ -278,11 +283,11 @@ class Parser(Literals):
                     raise self.error(ExprSyntaxError, f"{key.text}= is given twice", key.start, key.end)
                 keywords[key.text] = (self.constant(op, key.text), key)
             else:
-                if keywords:
+                if keywords and not op.leading_string:
                     raise self.error(ExprSyntaxError, "a positional argument follows a keyword argument",
                                      self.tok.start, self.tok.end)
                 start_tok = self.tok
-                if op.dim_args or len(positional) >= op.arity:
+                if op.dim_args or 0 <= op.arity <= len(positional):
                     value = self.constant(op, None if op.dim_args else
                                           self.param_name(op, len(positional), start_tok))
                     positional.append((value, start_tok, -1))

@@ -99,6 +99,13 @@ class Op:
     sums_to_one: bool = False      # its entries along its axis sum to 1 (softmax)
     range: str | None = None       # "nonnegative", "unit": what its values can be
     keeps_nonnegative: bool = False   # nonnegative arguments give a nonnegative value (+ * / sum)
+    # a call whose first argument is a string (einsum('ij,jk->ik', A, B)): the parser
+    # stores it as the first param; leading_string(node) prints it back, quoted
+    leading_string: Callable[[Any], str] | None = None
+    # variadic ops (arity -1): arity_of(attrs) -> how many arguments, and the attrs
+    # the registry-parametrized tests and the fuzzer apply it with
+    arity_of: Callable[[Mapping[str, Any]], int] | None = None
+    samples: Mapping[str, tuple[Any, ...]] = field(default_factory=dict, compare=False)
 
     @property
     def written(self) -> str:

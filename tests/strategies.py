@@ -58,6 +58,11 @@ class Signature:
     out: tuple[Any, ...]
 
 
+def _arity(op, values) -> int:
+    """How many arguments ``op`` takes with these parameter values (einsum's depend on them)."""
+    return op.arity if op.arity >= 0 else op.arity_of(dict(zip(op.params, values)))
+
+
 def _signatures() -> list[Signature]:
     """Every (operation, argument shapes, parameters) the registry accepts over SHAPES."""
     found: dict[tuple, Signature] = {}
@@ -66,10 +71,11 @@ def _signatures() -> list[Signature]:
             candidates = [((), {"dims": tuple(s)}) for s in SHAPES if s and 1 not in s] + \
                          [((), {"dims": (d,)}) for d in ("n", "m")]
         else:
-            params = [PARAM_VALUES.get(p, (None,)) for p in op.params]
+            samples = op.samples    # a variadic op (einsum) names its own
+            params = [samples.get(p, PARAM_VALUES.get(p, (None,))) for p in op.params]
             candidates = [(shapes, {p: v for p, v in zip(op.params, values) if v is not None})
-                          for shapes in itertools.product(SHAPES, repeat=op.arity)
-                          for values in itertools.product(*params)]
+                          for values in itertools.product(*params)
+                          for shapes in itertools.product(SHAPES, repeat=_arity(op, values))]
         for shapes, attrs in candidates:
             dummies = [ir.Symbol(s, f"_{i}") for i, s in enumerate(shapes)]
             try:

@@ -103,6 +103,9 @@ def test_every_call_has_its_templates(name):
     assert op.numpy and op.array_api, name
     assert array_api.helpers_of(op.array_api) <= set(array_api.HELPERS)
     assert op.binds in LEVELS
+    if op.leading_string is not None:    # einsum: the subscripts and the operands, named
+        assert "{spec}" in op.latex and "{args}" in op.latex, name
+        return
     for template in (op.latex, op.unicode):
         fill(template, lambda k, spec: "x")      # every field is an argument with a known spec
         assert all(spec in ("", "T", *LEVELS) for _, _, spec, _ in string.Formatter().parse(template)
@@ -114,6 +117,21 @@ def test_every_call_prints_and_parses_back(name):
     """Each call op prints in the language, LaTeX and unicode at a shape its rule accepts."""
     op = OPS[name]
     shapes = [("n", "n"), ("n",), ()]
+    if op.arity < 0:      # variadic (einsum): at each of its sample parameters
+        for key, values in op.samples.items():
+            for value in values:
+                arity = op.arity_of({key: value})
+                for combo in itertools.product(shapes[:2], repeat=arity):
+                    args = [ir.Symbol(s, f"A{k}") for k, s in enumerate(combo)]
+                    try:
+                        node = ir.apply(name, args, {key: value})
+                    except Exception:   # noqa: BLE001  (the shape rule refuses: try the next shapes)
+                        continue
+                    text, latex, uni = to_text(node), to_latex(node), to_unicode(node)
+                    assert latex.count("{") == latex.count("}") and uni, (name, latex, uni)
+                    assert parse(text, {a.name: a for a in args}, {"n": 3}) == node, (name, text)
+                    break
+        return
     for combo in itertools.product(shapes, repeat=op.arity):
         args = [ir.Symbol(s, f"A{k}") for k, s in enumerate(combo)]
         try:

@@ -36,8 +36,10 @@ def examples(op):
     """(argument shapes, attrs) the op's own shape rule accepts."""
     found = []
     params = [p for p in op.params]
-    for shapes in itertools.product(SHAPES, repeat=op.arity):
-        for values in itertools.product(*[ATTRS[p] for p in params]):
+    samples = op.samples    # a variadic op (einsum) names its sample parameters
+    for values in itertools.product(*[samples.get(p, ATTRS.get(p)) for p in params]):
+        arity = op.arity if op.arity >= 0 else op.arity_of(dict(zip(params, values)))
+        for shapes in itertools.product(SHAPES, repeat=arity):
             attrs = dict(zip(params, values))
             try:
                 attrs = op.normalize_attrs(list(shapes), dict(attrs))
@@ -52,7 +54,7 @@ def examples(op):
 # kron has composite indices ((A ⊗ B)_{(i,k),(j,l)}) that index notation here does not
 # name; its derivative is tested through the structured adjoints it supports
 # (tests/cases.py: kron_sum, kron_trace) and its refusal otherwise.
-DIFFERENTIABLE = [name for name, op in OPS.items() if op.arity > 0 and name != "kron"]
+DIFFERENTIABLE = [name for name, op in OPS.items() if (op.arity > 0 or op.arity_of is not None) and name != "kron"]
 
 
 @pytest.mark.parametrize("name", DIFFERENTIABLE)

@@ -139,6 +139,15 @@ def contract(e: IExpr) -> IExpr:
     return e
 
 
+def flatten_term(term: IExpr) -> tuple[list[Index], list[IExpr]]:
+    """A contracted product term as its summed indices and its factors:
+    ``2 x_i Σ_k A_ik u_k`` → ``([k], [2, x_i, A_ik, u_k])`` (separate sums kept apart)."""
+    indices: list[Index] = []
+    factors: list[IExpr] = []
+    _flatten(term, indices, factors, _indices_of(term))
+    return indices, [f for f in factors if f != ONE]
+
+
 def _flatten(e: IExpr, indices: list[Index], factors: list[IExpr], taken: set[str]) -> None:
     """Σ_k a (Σ_j b) -> indices [k, j], factors [a, b]; a bound index that is
     already in use is renamed first, so separate sums never merge."""

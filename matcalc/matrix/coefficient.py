@@ -1,18 +1,23 @@
-"""Read the matrix of a linear map off an expression that is linear in ``u``.
+"""Read the matrix of a linear map off an expression linear in ``u``, by patterns.
 
-Reverse mode with a symbolic seed ``u`` gives ``Jᵀ u``; this module finds
-``K`` with ``L(u) = K @ u`` (for a vector ``L``) or the vector ``w`` with
-``L(u) = w @ u`` (for a scalar ``L``).  The rules are the ones a person uses:
-``M @ u -> M``, ``v * u -> diag(v)``, ``v * (w @ u) -> outer(v, w)``.
+Reverse mode with a symbolic seed ``u`` gives ``Jᵀ u``; this finds ``K`` with
+``L(u) = K @ u`` by the rules a person uses (``M @ u -> M``, ``v * u -> diag(v)``,
+``v * (w @ u) -> outer(v, w)``).  :mod:`.recognize` reads any such map; these
+patterns remain where they keep a shorter, factored form.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from contextvars import ContextVar
 
 from .. import ir
 from ..errors import NoMatrixFormError
 from . import build as B
+
+
+_GRADIENT: ContextVar[Callable[[ir.Expr, ir.Symbol], ir.Expr]] = ContextVar("gradient")
 
 
 def _depends(e: ir.Expr, u: ir.Symbol) -> bool:
@@ -20,20 +25,23 @@ def _depends(e: ir.Expr, u: ir.Symbol) -> bool:
 
 
 def _fail(e: ir.Expr) -> NoMatrixFormError:
-    from ..render.text import to_text
-    part = to_text(e).replace("_u", "v").replace("_v", "v")
-    if len(part) > 70:
-        part = part[:67] + "..."
-    return NoMatrixFormError(
-        "matcalc found no matrix form for this Jacobian (or Hessian): reading the matrix K off the "
-        f"linear map v -> K v failed at `{part}`",
-        hint="ask for the gradient of a scalar instead (order: 1), or simplify the expression")
+    """No pattern fits ``e`` (the message prints no part: the engine prints nothing)."""
+    return NoMatrixFormError("no read-off pattern gives the matrix of this linear map")
 
 
-def matrix_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
+def matrix_of(L: ir.Expr, u: ir.Symbol, gradient: Callable[[ir.Expr, ir.Symbol], ir.Expr]) -> ir.Expr:
+    """``K`` with ``L = K @ u`` for a vector ``L`` linear in the vector ``u``;
+    ``gradient(c, u)`` is the ``w`` with ``c = w @ u`` for a scalar ``c`` linear in ``u``
+    (reverse mode, which this package may not import: it sits above it)."""
+    token = _GRADIENT.set(gradient)
+    try:
+        return _matrix_of(L, u)
+    finally:
+        _GRADIENT.reset(token)
+
+
+def _matrix_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
     """``K`` with ``L = K @ u`` for a vector ``L`` linear in the vector ``u``."""
-    if L.rank == 0:
-        raise ValueError("use row_of for scalars")
     if isinstance(L, ir.Symbol) and L.name == u.name:
         return B.eye(u.shape[0])
     if not _depends(L, u):
@@ -45,9 +53,9 @@ def matrix_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
         a, b = (_lift(x, L, u) for x in args)
         return B.add(a, b) if op == "add" else B.sub(a, b)
     if op == "neg":
-        return B.neg(matrix_of(args[0], u))
+        return B.neg(_matrix_of(args[0], u))
     if op == "transpose":
-        return matrix_of(args[0], u)
+        return _matrix_of(args[0], u)
     if op in ("mul", "div"):
         consts, lin = _split_product(L, u)
         consts = [c for c in consts if not B.is_ones(c)]
@@ -59,7 +67,7 @@ def matrix_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
         if _broadcast_scalar(lin, L.shape):    # v * (w @ u) = outer(v, w) @ u
             K = B.outer(_product(vectors) if vectors else B.ones(L.shape), row_of(_as_scalar(lin), u))
         else:
-            K = matrix_of(lin, u)
+            K = _matrix_of(lin, u)
             if vectors:                        # v * (K u) = diag(v) K u
                 K = B.matmul(B.call("diag", _product(vectors)), K)
         return B.mul(scale, K) if scale is not None else K
@@ -69,12 +77,12 @@ def matrix_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
             raise _fail(L)
         if _depends(b, u):
             if a.rank == 2 and b.rank == 1:
-                return B.matmul(a, matrix_of(b, u))
+                return B.matmul(a, _matrix_of(b, u))
             if a.rank == 1 and b.rank == 2:     # a @ B(u) = B(u)ᵀ a
                 return _matrix_times(B.T(b), a, u, L)
         else:
             if a.rank == 1 and b.rank == 2:     # a(u) @ M = Mᵀ a(u)
-                return B.matmul(B.T(b), matrix_of(a, u))
+                return B.matmul(B.T(b), _matrix_of(a, u))
             if a.rank == 2 and b.rank == 1:
                 return _matrix_times(a, b, u, L)
         raise _fail(L)
@@ -100,7 +108,7 @@ def _diagonal_of(A: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Expr:
     if B.is_op(A, "transpose"):
         return _diagonal_of(A.args[0], u, whole)
     if B.is_op(A, "diag") and A.args[0].rank == 1:             # diag(diag(w)) = w
-        return matrix_of(A.args[0], u)
+        return _matrix_of(A.args[0], u)
     chain = _matmul_chain(A)
     at = [i for i, f in enumerate(chain) if _depends(f, u)]
     if len(at) != 1 or any(f.rank != 2 for f in chain):
@@ -118,7 +126,7 @@ def _diagonal_of(A: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Expr:
         d = B.mul(q, B.matmul(B.mul(L, B.T(C)), p))
     else:
         raise _fail(whole)    # Σ_jk L_ij C_jk p_j q_k R_ki: no matrix reading
-    return matrix_of(d if scale is None else B.mul(scale, d), u)
+    return _matrix_of(d if scale is None else B.mul(scale, d), u)
 
 
 def _matmul_chain(A: ir.Expr) -> list[ir.Expr]:
@@ -159,7 +167,7 @@ def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Ex
     if B.is_op(A, "add", "sub", "neg"):
         return _termwise(A.op, _full_parts(A), times, u)
     if B.is_op(A, "diag") and A.args[0].rank == 1:
-        return B.matmul(_diag(b), matrix_of(A.args[0], u))
+        return B.matmul(_diag(b), _matrix_of(A.args[0], u))
     flip = B.is_op(A, "transpose")
     X = A.args[0] if flip else A
     if B.is_op(X, "matmul") and X.args[0].rank == 2 and X.args[1].rank == 2:
@@ -193,13 +201,13 @@ def _matrix_times(A: ir.Expr, b: ir.Expr, u: ir.Symbol, whole: ir.Expr) -> ir.Ex
     scale, C, p, q = _weighted_outer(A, u, whole)
     if _depends(p, u) and not _depends(q, u):        # p_i Σ_j C_ij q_j b_j
         weights = B.call("dot", q, b) if C is None else B.matmul(C, B.mul(q, b))
-        K = B.mul(weights, matrix_of(p, u)) if weights.rank == 0 \
-            else B.matmul(_diag(weights), matrix_of(p, u))
+        K = B.mul(weights, _matrix_of(p, u)) if weights.rank == 0 \
+            else B.matmul(_diag(weights), _matrix_of(p, u))
     elif _depends(q, u) and not _depends(p, u):      # p_i Σ_j C_ij b_j q_j(u)
         if C is None:
-            K = B.outer(p, B.matmul(B.T(matrix_of(q, u)), b))
+            K = B.outer(p, B.matmul(B.T(_matrix_of(q, u)), b))
         else:
-            K = B.matmul(B.matmul(_diag(p), C), B.matmul(_diag(b), matrix_of(q, u)))
+            K = B.matmul(B.matmul(_diag(p), C), B.matmul(_diag(b), _matrix_of(q, u)))
     else:
         raise _fail(whole)
     return K if scale is None else B.mul(scale, K)
@@ -338,7 +346,7 @@ def _lift(x: ir.Expr, whole: ir.Expr, u: ir.Symbol) -> ir.Expr:
     """A scalar term broadcast in a vector sum: ``c(u) = w @ u`` adds ``outer(1, w)``."""
     if _broadcast_scalar(x, whole.shape):
         return B.outer(B.ones(whole.shape), row_of(_as_scalar(x), u)) if _depends(x, u) else B.ZERO
-    return matrix_of(x, u)
+    return _matrix_of(x, u)
 
 
 def _broadcast_scalar(x: ir.Expr, shape) -> bool:
@@ -385,16 +393,6 @@ def row_of(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
 
     That is the gradient of ``L`` w.r.t. ``u``, which reverse mode finds for
     any composition (and which cannot depend on ``u``, since ``L`` is linear)."""
-    from ..differentiate import backprop
-
     if not _depends(L, u):
         return B.ZERO
-    return backprop(L, u)
-
-
-def _column_sums(K: ir.Expr) -> ir.Expr:
-    if B.is_eye(K):
-        return B.ones((K.shape[1],))
-    if B.is_op(K, "diag"):
-        return K.args[0]
-    return B.sum_(K, 0)
+    return _GRADIENT.get()(L, u)

@@ -130,6 +130,9 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
     if record.rowwise:
         label = op.replace("_", "\\_")
         return f"\\operatorname{{{label}}}\\left({sub[0][0]}{_axis_note(e)}\\right)", _ATOM
+    if record.leading_string:      # einsum: a string first, then any number of operands
+        spec = record.leading_string(e).strip("'").replace("->", "\\to ")
+        return record.latex.format(spec=spec, args=", ".join(s[0] for s in sub)), _ATOM
     if record.latex:
         def field(k: int, spec: str) -> str:
             if spec == "T":

@@ -133,7 +133,8 @@ def _u(e: ir.Expr) -> tuple[str, float]:
             pass
         elif axis == 0:
             fname += "₀"   # along columns
-    return f"{fname}({', '.join(s[0] for s in sub)})", _ATOM
+    lead = OPS[op].leading_string    # einsum('ij,jk->ik', A, B)
+    return f"{fname}({', '.join(([lead(e)] if lead else []) + [s[0] for s in sub])})", _ATOM
 
 
 # -- index notation -----------------------------------------------------------------

@@ -1,0 +1,289 @@
+"""Read one product term of index notation as a matrix expression.
+
+A term is ``c · Σ_{summed} Π factors`` where every factor is a matrix
+expression with its indices (``A_ik``, ``x_k``, ``δ_ij``).  Its contraction
+graph has the indices as vertices, 2-index factors as edges and 1-index
+factors as weights on a vertex.  The graph is reduced one named step at a time
+until only the free indices are left:
+
+* a closed loop of summed indices ``Σ_kl A_kl B_lk`` is ``tr(A B)``;
+* a self-loop ``A_kk`` is a weight ``diag(A)_k``;
+* parallel edges ``A_ij B_ij`` are one edge ``(A ∘ B)_ij`` (Hadamard);
+* a summed leaf ``Σ_k A_ik w_k`` is a weight ``(A w)_i`` (``A 1`` is ``sum(A, axis=1)``);
+* a summed vertex on a path ``Σ_k A_ik w_k B_kj`` is an edge ``(A diag(w) B)_ij``
+  (a matmul chain; transposes from the order of the indices);
+* an isolated summed vertex ``Σ_k w_k`` is a scalar ``sum(w)`` (``x @ y`` for two);
+
+and what is left reads as ``diag(α) M diag(β)`` for an edge between the two
+free indices, ``outer(α, β)`` for none (disconnected parts), a vector for one
+free index.  A summed vertex that none of the steps removes (three or more
+edges) means the term has no matrix reading: :func:`read_term` returns None
+and the caller writes it as an ``einsum``.
+
+>>> from matcalc.ir import Symbol
+>>> from matcalc.index.nodes import Index
+>>> from matcalc.render.text import to_text
+>>> A, Bm = Symbol(("n", "n"), "A"), Symbol(("n", "n"), "B")
+>>> i, j, k = Index("i", "n"), Index("j", "n"), Index("k", "n")
+>>> to_text(read_term([(A, (i, k)), (Bm, (j, k))], [k], (i, j))[0])
+'A @ B.T'
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from .. import ir
+from ..index.nodes import Index
+from . import build as B
+
+Factor = tuple[ir.Expr, tuple[Index, ...]]
+
+
+@dataclass
+class _Edge:
+    """``M_xy``: a matrix whose first axis is index x, second index y."""
+
+    x: Index
+    y: Index
+    M: ir.Expr
+
+    def toward(self, x: Index) -> ir.Expr:
+        """The matrix with its first axis at ``x`` (``Mᵀ`` when x is the second)."""
+        return self.M if self.x == x else B.T(self.M)
+
+    def other(self, x: Index) -> Index:
+        return self.y if self.x == x else self.x
+
+
+def _reciprocal(x: ir.Expr) -> ir.Expr | None:
+    """``y`` for ``x = 1 / y``, else None."""
+    return x.args[1] if B.is_op(x, "div") and B.is_num(x.args[0], 1) else None
+
+
+def times(a: ir.Expr, b: ir.Expr) -> ir.Expr:
+    """``a ∘ b``, a reciprocal factor written as a division: ``a ∘ (1 / y)`` → ``a / y``."""
+    if _reciprocal(b) is not None:
+        return B.div(a, _reciprocal(b))
+    if _reciprocal(a) is not None:
+        return B.div(b, _reciprocal(a))
+    return B.mul(a, b)
+
+
+def product(factors: list[ir.Expr]) -> ir.Expr | None:
+    """``f1 ∘ f2 ∘ ...`` with the reciprocals divided last (None for no factors):
+    ``[x, 1/y, z]`` → ``x ∘ z / y``."""
+    plain = [f for f in factors if _reciprocal(f) is None]
+    over = [_reciprocal(f) for f in factors if _reciprocal(f) is not None]
+    out = functools.reduce(B.mul, plain) if plain else None
+    for y in over:
+        out = B.div(B.ONE, y) if out is None else B.div(out, y)
+    return out
+
+
+def _left_chain(M: ir.Expr) -> ir.Expr:
+    """A matmul chain of matrices nested to the left, as people write it:
+    ``A (B C)`` → ``(A B) C`` (the order in which the path was contracted is no
+    part of the result)."""
+    return functools.reduce(B.matmul, _chain_factors(M))
+
+
+def _chain_factors(M: ir.Expr) -> list[ir.Expr]:
+    factors, stack = [], [M]
+    while stack:
+        e = stack.pop()
+        if B.is_op(e, "matmul") and all(a.rank == 2 for a in e.args):
+            stack.extend(reversed(e.args))
+        else:
+            factors.append(e)
+    return factors
+
+
+def _loop_matrix(M: ir.Expr) -> ir.Expr:
+    """``M`` or ``Mᵀ`` (equal traces), whichever has fewer transposes:
+    ``tr(Aᵀ Bᵀ)`` is written ``tr(B A)``."""
+    factors = _chain_factors(M)
+    flipped = [B.T(f) for f in reversed(factors)]
+    count = lambda fs: sum(B.is_op(f, "transpose") for f in fs)     # noqa: E731
+    return functools.reduce(B.matmul, flipped if count(flipped) < count(factors) else factors)
+
+
+class _Graph:
+    def __init__(self, factors: list[Factor], summed: list[Index], free: tuple[Index, ...]):
+        self.summed = list(summed)
+        self.free = free
+        self.scalars: list[ir.Expr] = []
+        self.weights: dict[Index, list[ir.Expr]] = {}
+        self.edges: list[_Edge] = []
+        for M, idx in factors:
+            if not idx:
+                self.scalars.append(M)
+            elif len(idx) == 1:
+                self.weights.setdefault(idx[0], []).append(M)
+            else:
+                self.edges.append(_Edge(idx[0], idx[1], M))
+
+    def at(self, v: Index) -> list[_Edge]:
+        return [e for e in self.edges if v in (e.x, e.y)]
+
+    def weight(self, v: Index) -> ir.Expr | None:
+        """The Hadamard product of the vectors on ``v`` (None for none)."""
+        return product(self.weights.pop(v, []))
+
+    def reduce(self) -> bool:
+        """Apply the steps to a fixed point; False if a summed index stays."""
+        steps = (self.self_loop, self.loop, self.parallel, self.leaf, self.isolated, self.series)
+        while any(step() for step in steps):
+            pass
+        return not self.summed
+
+    # -- the steps, each a named identity ------------------------------------------
+
+    def self_loop(self) -> bool:
+        """``A_kk`` → ``diag(A)_k``."""
+        for e in self.edges:
+            if e.x == e.y:
+                self.edges.remove(e)
+                self.weights.setdefault(e.x, []).append(B.call("diag", e.M))
+                return True
+        return False
+
+    def loop(self) -> bool:
+        """A closed loop of summed indices ``Σ_kl A_kl B_lk`` → ``tr(A B)``: the vertex
+        ``l`` between two edges to ``k``, which has no others, becomes ``(A B)_kk``."""
+        for v in self.summed:
+            edges = self.at(v)
+            if len(edges) != 2:
+                continue
+            e, f = edges
+            x = e.other(v)
+            if x == v or f.other(v) != x or x not in self.summed or len(self.at(x)) != 2:
+                continue
+            w = self.weight(v)
+            left = B.T(e.toward(v)) if w is None else B.matmul(B.T(e.toward(v)), B.call("diag", w))
+            self.edges.remove(e)
+            self.edges.remove(f)
+            self.edges.append(_Edge(x, x, B.matmul(left, f.toward(v))))
+            self.summed.remove(v)
+            return True
+        return False
+
+    def parallel(self) -> bool:
+        """``A_ij B_ij`` → ``(A ∘ B)_ij``; ``A_ij B_ji`` → ``(A ∘ Bᵀ)_ij``."""
+        for n, e in enumerate(self.edges):
+            for f in self.edges[n + 1:]:
+                if {e.x, e.y} == {f.x, f.y}:
+                    self.edges.remove(f)
+                    e.M = times(e.M, f.toward(e.x))
+                    return True
+        return False
+
+    def leaf(self) -> bool:
+        """``Σ_k A_ik w_k`` → ``(A w)_i``; ``Σ_k A_ik`` → ``sum(A, axis=1)_i``."""
+        for v in self.summed:
+            edges = self.at(v)
+            if len(edges) == 1:
+                e = edges[0]
+                x = e.other(v)
+                M = B.T(e.toward(v))            # first axis x, second v
+                w = self.weight(v)
+                self.weights.setdefault(x, []).append(B.sum_(M, 1) if w is None else B.matmul(M, w))
+                self.edges.remove(e)
+                self.summed.remove(v)
+                return True
+        return False
+
+    def isolated(self) -> bool:
+        """``Σ_k x_k y_k`` → ``x @ y``; ``Σ_k w_k`` → ``sum(w)``; ``Σ_k 1`` → ``n``."""
+        for v in self.summed:
+            if not self.at(v):
+                ws = self.weights.pop(v, [])
+                if not ws:
+                    self.scalars.append(B.dim_scalar(v.dim))
+                elif len(ws) == 1 and B.is_op(ws[0], "diag") and ws[0].args[0].rank == 2:
+                    self.scalars.append(B.call("trace", _loop_matrix(ws[0].args[0])))  # Σ_k M_kk
+                elif len(ws) == 2:
+                    self.scalars.append(B.matmul(ws[0], ws[1]))
+                else:
+                    self.scalars.append(B.sum_(product(ws)))
+                self.summed.remove(v)
+                return True
+        return False
+
+    def series(self) -> bool:
+        """``Σ_k A_ik w_k B_kj`` → ``(A diag(w) B)_ij``."""
+        for v in self.summed:
+            edges = self.at(v)
+            if len(edges) == 2:
+                e, f = edges
+                x, y = e.other(v), f.other(v)
+                left, right = B.T(e.toward(v)), f.toward(v)      # [x, v] and [v, y]
+                w = self.weight(v)
+                if w is not None:
+                    left = B.matmul(left, B.call("diag", w))
+                self.edges.remove(e)
+                self.edges.remove(f)
+                self.edges.append(_Edge(x, y, B.matmul(left, right)))
+                self.summed.remove(v)
+                return True
+        return False
+
+    # -- what is left ------------------------------------------------------------------
+
+    def vector(self, v: Index) -> ir.Expr:
+        w = self.weight(v)
+        return B.ones((v.dim,)) if w is None else w
+
+    def result(self) -> ir.Expr:
+        """The reduced graph over the free indices, as a matrix, vector or scalar."""
+        if len(self.free) == 2:
+            a, b = self.free
+            if self.edges:
+                M = self.edges[0].toward(a)
+                wa, wb = self.weight(a), self.weight(b)
+                if B.is_eye(M):
+                    w = product([x for x in (wa, wb) if x is not None])
+                    body = M if w is None else B.call("diag", w)
+                else:
+                    body = M if wa is None else B.matmul(B.call("diag", wa), M)
+                    body = _left_chain(body if wb is None else B.matmul(body, B.call("diag", wb)))
+            else:
+                wa, wb = self.weight(a), self.weight(b)
+                if wa is None and wb is None:
+                    body = B.ones((a.dim, b.dim))
+                else:
+                    body = B.outer(B.ones((a.dim,)) if wa is None else wa,
+                                   B.ones((b.dim,)) if wb is None else wb)
+        elif len(self.free) == 1:
+            body = self.vector(self.free[0])
+        else:
+            body = B.ONE
+        scale = product(self.scalars)
+        if scale is None:
+            return body
+        if _reciprocal(scale) is not None:
+            return B.div(body, _reciprocal(scale))
+        if B.is_op(scale, "div") and scale.args[1].rank == 0:      # (a / c) M → a M / c
+            return B.div(B.mul(scale.args[0], body), scale.args[1])
+        return B.mul(scale, body)
+
+
+    def factors(self) -> list[Factor]:
+        """What is left, as factors again (for an einsum): scalars, edges, weights."""
+        out: list[Factor] = [(s, ()) for s in self.scalars]
+        out += [(e.M, (e.x, e.y)) for e in self.edges]
+        out += [(product(ws), (v,)) for v, ws in self.weights.items() if ws]
+        return out
+
+
+def read_term(factors: list[Factor], summed: list[Index],
+              free: tuple[Index, ...]) -> tuple[ir.Expr | None, list[Factor]]:
+    """The term ``Σ_summed Π factors`` as a matrix expression with axes ``free``
+    (at most two), or ``(None, the factors left)`` when its contraction graph has
+    no matrix reading: the steps that did apply are kept (``A_il B_il`` is one
+    operand ``A ∘ B``), so the einsum the caller writes is as short as it can be."""
+    graph = _Graph(factors, summed, free)
+    if not graph.reduce() or len(graph.edges) > 1 or len(free) > 2:
+        return None, graph.factors()
+    return graph.result(), []

@@ -1,0 +1,177 @@
+"""One recognizer from index form to matrix form, for linear maps.
+
+Reverse mode with a symbolic seed ``u`` gives ``L(u) = Jᵀ u`` (a Hessian's
+``H u``), linear in ``u``.  :func:`recognize` returns ``∂L/∂u`` as an array
+whose axes are ``u``'s followed by ``L``'s, so for ``L = Jᵀ u`` it is ``J``:
+
+1. lower ``L`` to index notation, every maximal subexpression free of ``u``
+   standing as one named entry (``exp(A @ x)`` is ``c_i``);
+2. differentiate w.r.t. ``u_p`` (trivial: ``L`` is linear) and contract the
+   deltas;
+3. read each product term's contraction graph (:mod:`.contraction`): matmul
+   chains, transposes, ``diag``, ``trace``, Hadamard products, ``outer``, axis
+   sums;
+4. a term with no matrix reading is an ``einsum`` of the language.
+
+>>> from matcalc.ir import Symbol, apply
+>>> from matcalc.render.text import to_text
+>>> A, u = Symbol(("n", "n"), "A"), Symbol(("n",), "u")
+>>> to_text(recognize(apply("matmul", [A, u]), u))        # L = A u, so J = Aᵀ
+'A.T'
+"""
+
+from __future__ import annotations
+
+from .. import ir
+from ..errors import NoMatrixFormError
+from ..shapes import ShapeMismatch
+from ..index.calculus import contract, differentiate, flatten_term
+from ..index.lower import Pool, lower
+from ..index.nodes import UNIT, Add, Delta, Entry, IExpr, Index, Mul, Num, Pow
+from . import build as B
+from .contraction import Factor, read_term
+
+
+class _NoFactor(Exception):
+    """An index factor with no matrix counterpart (the term is then not read)."""
+
+
+def recognize(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
+    """``∂L/∂u`` for ``L`` linear in ``u`` (ranks up to 1 each), axes ``u``'s then ``L``'s:
+    ``L = K u`` gives ``Kᵀ``, a scalar ``L = w @ u`` gives ``w``."""
+    if not any(s.name == u.name for s in L.symbols):
+        return B.ZERO
+    table: dict[str, ir.Expr] = {}
+    atoms = _atoms(L, u, table)
+    pool = Pool()
+    free = tuple(pool.fresh(d) for d in u.shape) + tuple(pool.fresh(d) for d in L.shape)
+    lin_idx = free[u.rank:]
+    try:
+        form = lower(L, lin_idx, pool, atoms)
+        d = contract(differentiate(form, u.name, free[:u.rank], pool))
+    except NotImplementedError as exc:        # u under an operation opaque in index form (kron)
+        raise NoMatrixFormError(f"no index form to read the matrix off: {exc}") from None
+    free = tuple(ix for ix in free if ix != UNIT)
+    if len(free) > 2:
+        raise NoMatrixFormError("a derivative with more than two axes (a Kronecker form) is not read yet")
+    out = B.ZERO
+    try:
+        for term in (d.terms if isinstance(d, Add) else (d,)):
+            out = B.add(out, _read(term, free, table, _shape(u, L)))
+    except ShapeMismatch as exc:               # a broadcast the reading does not follow
+        raise NoMatrixFormError(f"no reading: {exc}") from None
+    return out if not B.is_zero(out) else B.ZERO
+
+
+def _shape(u: ir.Expr, L: ir.Expr):
+    return tuple(u.shape) + tuple(L.shape)
+
+
+# Operations free of u that are read through rather than named: their index form is a
+# product of their arguments' entries (``s * v`` is ``s v_i``, ``A.T`` is ``A_ji``), so the
+# reading puts a scalar outside and a transpose where the indices say.
+THROUGH = ("mul", "div", "neg", "transpose")
+
+
+def _through(node: ir.Apply) -> bool:
+    """Whether the reading looks inside ``node`` (free of u): a product of arguments of
+    its own shape or scalars (a broadcast ``[n, 1]`` column stays whole: ``M / c``)."""
+    return node.op in THROUGH and all(a.rank == 0 or a.shape == node.shape for a in node.args)
+
+
+def _atoms(L: ir.Expr, u: ir.Symbol, table: dict[str, ir.Expr]) -> dict[ir.Expr, str]:
+    """Names for the maximal subexpressions of ``L`` free of ``u``; ``table`` maps
+    every entry name (atoms and symbols) back to its matrix expression."""
+    atoms: dict[ir.Expr, str] = {}
+    stack = [L]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ir.Symbol):
+            table[node.name] = node
+        elif isinstance(node, ir.Apply):
+            if any(s.name == u.name for s in node.symbols) or _through(node):
+                stack.extend(node.args)
+            elif node not in atoms:
+                name = f"_atom{len(atoms)}"
+                atoms[node] = name
+                table[name] = node
+    return atoms
+
+
+def _read(term: IExpr, free: tuple[Index, ...], table, shape) -> ir.Expr:
+    """One product term as a matrix expression (an ``einsum`` where it has no reading)."""
+    summed, raw = flatten_term(term)
+    factors = [_factor(f, table) for f in raw]
+    out, left = read_term(factors, summed, free)
+    if out is None:
+        out = _einsum(left, free)
+    if out.shape != shape and not B.is_zero(out) and out.rank < len(shape):
+        out = B.mul(out, B.ones(shape))       # a scalar or vector term broadcast in the sum
+    return out
+
+
+def _factor(f: IExpr, table) -> Factor:
+    """An index factor as ``(matrix expression, its indices)``: ``A_ik``, ``x_k``, ``δ_ij``,
+    ``(1/x)_k``; ``A_kk`` is ``diag(A)_k`` and a size-1 axis is summed away."""
+    if isinstance(f, Num):
+        return B.num(f.value), ()
+    if isinstance(f, Delta):
+        if UNIT in (f.i, f.j):                # δ between two axes of size 1: 1
+            return B.ONE, ()
+        return B.eye(f.i.dim), (f.i, f.j)
+    if isinstance(f, Pow) and isinstance(f.exp, Num):
+        M, idx = _factor(f.base, table)
+        return (B.div(B.ONE, M) if f.exp.value == -1 else B.power(M, B.num(f.exp.value))), idx
+    if isinstance(f, Mul):                    # (s x_i)⁻¹ read as one factor: a product, same indices
+        parts = [_factor(g, table) for g in f.factors]
+        idx = max((i for _, i in parts), key=len)
+        if any(i and i != idx for _, i in parts):
+            raise NoMatrixFormError("a product of entries with different indices as one factor")
+        M = parts[0][0]
+        for g, _ in parts[1:]:
+            M = B.mul(M, g)
+        return M, idx
+    if isinstance(f, Entry):
+        M = table.get(f.name) if f.name in table else (B.dim_scalar(f.name) if not f.indices else None)
+        if M is None:
+            raise NoMatrixFormError(f"no matrix for the index entry {f.name}")
+        idx = f.indices
+        for axis in reversed(range(len(idx))):
+            if idx[axis] == UNIT:
+                M = B.sum_(M, axis) if M.rank > 1 else B.sum_(M)
+                idx = idx[:axis] + idx[axis + 1:]
+        if len(idx) == 2 and idx[0] == idx[1]:
+            return B.call("diag", M), idx[:1]
+        return M, idx
+    raise NoMatrixFormError(f"no matrix reading for the index factor {type(f).__name__}")
+
+
+LETTERS = "ijklmnpqrstuvwabcdefghoxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum(factors: list[Factor], free: tuple[Index, ...]) -> ir.Expr:
+    """``einsum('ik,jk,k->ij', A, B, w)``: the term as the language's einsum, scalars outside.
+    A free index no factor carries is broadcast with a ``ones`` operand."""
+    scale = B.ONE
+    operands: list[Factor] = []
+    for M, idx in factors:
+        if idx:
+            operands.append((M, idx))
+        else:
+            scale = B.mul(scale, M)
+    seen = {ix for _, idx in operands for ix in idx}
+    operands += [(B.ones((ix.dim,)), (ix,)) for ix in free if ix not in seen]
+    letter: dict[Index, str] = {}
+    for idx in [free] + [idx for _, idx in operands]:      # the result's axes come first: '...->ij'
+        for ix in idx:
+            if ix not in letter:
+                if len(letter) == len(LETTERS):
+                    raise NoMatrixFormError("a term with more indices than einsum has letters")
+                letter[ix] = LETTERS[len(letter)]
+    spec = ",".join("".join(letter[ix] for ix in idx) for _, idx in operands)
+    spec += "->" + "".join(letter[ix] for ix in free)
+    return B.mul(scale, B.call("einsum", *[M for M, _ in operands], spec=spec))
