@@ -1,0 +1,43 @@
+"""The simplifier's rules, as data: every identity it knows, named, in the order
+the engine (:mod:`..rewrite`) tries them at a node.
+
+>>> from matcalc.matrix.rules import rule_named
+>>> rule_named("transpose-product").identity
+'(A B)ᵀ = Bᵀ Aᵀ'
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from ..rule import Rule
+from . import diag, facts, products, reductions, scalars, sums, transpose
+
+# the order rules are tried in, where several share a root op (the first that applies fires)
+_ORDER = (
+    transpose.RULES[:1] + facts.RULES_FIRST + transpose.RULES[1:]
+    + products.RULES[:4] + facts.RULES[:1] + products.RULES[4:]
+    + facts.RULES[1:] + reductions.RULES
+    + diag.RULES + scalars.RULES
+)
+_REGION = sums.RULES + transpose.REGION + scalars.REGION
+
+
+def all_rules() -> tuple[Rule, ...]:
+    """Every rule, those applied everywhere then those applied inside elementwise results."""
+    return _ORDER + _REGION
+
+
+def rule_named(name: str) -> Rule:
+    """The rule called ``name`` (a printer showing a step looks its rule up here)."""
+    for r in all_rules():
+        if r.name == name:
+            return r
+    raise KeyError(name)
+
+
+@cache
+def ruleset():
+    """The rule set :func:`..simplify.simplify` applies."""
+    from ..rewrite import RuleSet
+    return RuleSet(_ORDER, _REGION)

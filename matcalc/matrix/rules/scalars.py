@@ -1,0 +1,43 @@
+"""Scalar functions of matrices: ``tr(c A) = c tr(A)``, ``det(A B) = det(A) det(B)``."""
+
+from __future__ import annotations
+
+from ... import ir
+from .. import build as B
+from .common import chain, is_square, rule, split_scalar
+
+
+@rule("trace-of-scaled", "tr(c A) = c tr(A) for a scalar c", ["trace"])
+def trace_of_scaled(e, ctx):
+    inner, c = split_scalar(e.args[0])
+    return B.mul(c, B.call("trace", inner)) if c is not None else None
+
+
+def _det_factors(x: ir.Expr):
+    """``det(P₁ ⋯ P_k)`` with square factors: the Ps; else None."""
+    if not (B.is_op(x, "det") and B.is_op(x.args[0], "matmul")):
+        return None
+    ps = chain(x.args[0])
+    return ps if all(is_square(p) for p in ps) else None
+
+
+@rule("det-product", "det(A B) = det(A) det(B) for square A, B: det(A B) / det(B) = det(A)", ["div"],
+      cookbook="21")
+def det_product(e, ctx):
+    """A determinant of a product over the determinant of one of its end factors."""
+    num, den = e.args
+    ps = _det_factors(num)
+    if ps is None or not B.is_op(den, "det"):
+        return None
+    for k in (0, -1):
+        if ps[k] == den.args[0]:
+            rest = ps[1:] if k == 0 else ps[:-1]
+            out = rest[0]
+            for p in rest[1:]:
+                out = B.matmul(out, p)
+            return B.call("det", out)
+    return None
+
+
+RULES = (trace_of_scaled,)
+REGION = (det_product,)
