@@ -16,7 +16,6 @@ subtrees keep the form they have, which is right, only longer.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -95,10 +94,9 @@ class Algebra:
             return self.built[id(node)]
         out = self.built[id(node)] = self._apply(node, [self.to_sympy(a, leaf_map) for a in node.args])
         if any(out is x for x in _UNDEFINED):   # (sympy's singletons: compare by identity)
-            from ..errors import DerivationError, excerpt
-            from ..render.text import to_text
+            from ..errors import DerivationError
             raise DerivationError(
-                f"`{excerpt(to_text(node), 80)}` divides by zero for every input (it is {'0/0' if out is sympy.nan else '1/0'}), "
+                f"a part of the expression divides by zero for every input (it is {'0/0' if out is sympy.nan else '1/0'}), "
                 "so the expression has no derivative", hint="remove the division by zero (a difference such as A - A is 0)")
         return out
 
@@ -209,26 +207,73 @@ class Algebra:
 def _factor_key(node: ir.Expr):
     """Numbers, then scalars, then vectors and matrices: ``2 * lam * W``."""
     is_sum = isinstance(node, ir.Apply) and node.op in ("add", "sub")
-    return (0 if isinstance(node, ir.Number) else 1, node.rank, is_sum, _printed_key(node))
+    return (0 if isinstance(node, ir.Number) else 1, node.rank, is_sum, reading_key(node))
 
 
 def term_key(node: ir.Expr) -> str:
     """Order terms by what they are, not by their numeric coefficient:
-    ``X.T @ (S - Y) / n`` before ``2 * lam * W`` (by ``X.T`` vs ``lam``)."""
-    return re.sub(r"^[0-9.]+ \* ", "", _printed_key(node))
+    ``X.T @ (S - Y) / n`` before ``2 * lam * W`` (by ``X`` vs ``lam``)."""
+    return reading_key(_without_coefficient(node))
+
+
+def _without_coefficient(node: ir.Expr) -> ir.Expr:
+    """``2 * lam * W`` (a left-leaning product) without its leading number: ``lam * W``."""
+    if not (isinstance(node, ir.Apply) and node.op == "mul"):
+        return node
+    a, b = node.args
+    if isinstance(a, ir.Number):
+        return b
+    inner = _without_coefficient(a)
+    return node if inner is a else ir.apply("mul", (inner, b))
 
 
 KEY_NODES = 400
+_INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "pow": "**"}
+_LOOSE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
 
 
-def _printed_key(node: ir.Expr) -> str:
-    """The printed text, for an order a reader recognises; past KEY_NODES nodes
-    written out (printing grows with every shared use) a structural fingerprint,
-    sorted after every printed key, so ordering never costs more than the graph."""
-    from ..render.text import to_text
-    if ir.written_within(node, KEY_NODES):     # (ir.tree_size would cost the whole graph, each call)
-        return to_text(node)
-    return "\uffff" + ir.digest(node)
+def reading_key(node: ir.Expr) -> str:
+    """A structural key in reading order: leaf names and op marks left to right
+    (``A @ (B - C)`` reads ``A @ (B - C)``), so terms sort by their leading symbol,
+    shorter first.  It is built from the IR alone (no printer: a change of notation
+    never changes an order).  Past KEY_NODES nodes written out, the structural hash,
+    sorted after every other key, so ordering never costs more than the graph."""
+    if not ir.written_within(node, KEY_NODES):     # (ir.tree_size would cost the whole graph, each call)
+        return "\uffff" + ir.digest(node)
+    out: list[str] = []
+    _read(node, out)
+    return "".join(out)
+
+
+def _read(node: ir.Expr, out: list[str]) -> None:
+    if isinstance(node, ir.Number):
+        out.append(str(node.value))
+    elif not isinstance(node, ir.Apply):
+        out.append(getattr(node, "name", ""))
+    elif node.op in _INFIX:
+        for i, a in enumerate(node.args):
+            if i:
+                out.append(f" {_INFIX[node.op]} ")
+            _read_inner(a, node.op, out)
+    elif node.op == "neg":
+        out.append("-")
+        _read_inner(node.args[0], "neg", out)
+    elif node.op == "transpose":
+        _read_inner(node.args[0], "pow", out)
+        out.append(".T")
+    else:
+        out.append(node.op + "(")
+        for i, a in enumerate(node.args):
+            out.append(", " if i else "")
+            _read(a, out)
+        out.append(")")
+
+
+def _read_inner(node: ir.Expr, parent: str, out: list[str]) -> None:
+    loose = isinstance(node, ir.Apply) and _LOOSE.get(node.op, 9) < _LOOSE[parent]
+    out.append("(" if loose else "")
+    _read(node, out)
+    out.append(")" if loose else "")
 
 
 def factor_common(e: sympy.Expr) -> sympy.Expr:
