@@ -20,12 +20,27 @@ _ORDER = (
     + facts.RULES[1:] + reductions.RULES
     + diag.RULES + scalars.RULES
 )
-_REGION = sums.RULES + transpose.REGION + scalars.REGION
+_REGION = sums.RULES + transpose.REGION + scalars.REGION + facts.REGION
 
 
 def all_rules() -> tuple[Rule, ...]:
-    """Every rule, those applied everywhere then those applied inside elementwise results."""
-    return _ORDER + _REGION
+    """Every rule: those applied everywhere, those applied inside elementwise results,
+    and the sympy stage (``elementwise-algebra``)."""
+    from ..rewrite import ALGEBRA
+    return _ORDER + _REGION + (ALGEBRA,)
+
+
+def licensed_by(prop: str) -> tuple[Rule, ...]:
+    """The rules a prop's row in :data:`matcalc.props.PROPS` names (by name)."""
+    from ...props import PROPS
+    return tuple(rule_named(name) for name in PROPS[prop].rules)
+
+
+def rule_table() -> list[tuple[str, str, str, str]]:
+    """``(name, identity, props needed, Cookbook eq.)`` for every rule, in order:
+    what ``matcalc rules`` prints."""
+    return [(r.name, r.identity, ", ".join(r.requires), f"({r.cookbook})" if r.cookbook else "")
+            for r in all_rules()]
 
 
 def rule_named(name: str) -> Rule:

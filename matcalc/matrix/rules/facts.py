@@ -55,5 +55,17 @@ def op_sums_to_one(e, ctx):
     return None
 
 
+@rule("exp-of-log-form", "exp(log_softmax(A)) = softmax(A) (an op whose record names its log form)", ["exp"])
+def exp_of_log_form(e, ctx):
+    a = e.args[0]
+    if not isinstance(a, ir.Apply):
+        return None
+    for name, op in OPS.items():
+        if op.extra.get("log_form") == a.op:
+            return B.call(name, *a.args, **dict(a.attrs))
+    return None
+
+
 RULES_FIRST = (symmetric_transpose,)          # before the structural Aᵀ = A
 RULES = (orthogonal_product, rows_sum_to_one, op_sums_to_one)
+REGION = (exp_of_log_form,)

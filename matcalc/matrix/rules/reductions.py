@@ -88,4 +88,15 @@ def sum_of_ones(e, ctx):
     return B.mul(count, B.ones(e.shape)) if e.shape else count
 
 
-RULES = (scalar_out_of_sum, sum_of_outer, separable_sum, sum_of_identity_product, sum_of_sum, sum_of_ones)
+@rule("sum-of-diag-product", "Σ_j (diag(v) M)_ij = v_i Σ_j M_ij; Σ_i (M diag(v))_ij = v_j Σ_i M_ij", ["sum"])
+def sum_of_diag_product(e, ctx):
+    a, axis = e.args[0], e.attr("axis")
+    if not (B.is_op(a, "matmul") and a.rank == 2 and axis in (0, 1)):
+        return None
+    d, m = (a.args[0], a.args[1]) if axis == 1 else (a.args[1], a.args[0])
+    if B.is_op(d, "diag") and d.args[0].rank == 1:
+        return B.mul(d.args[0], B.sum_(m, axis))
+    return None
+
+
+RULES = (scalar_out_of_sum, sum_of_diag_product, sum_of_outer, separable_sum, sum_of_identity_product, sum_of_sum, sum_of_ones)

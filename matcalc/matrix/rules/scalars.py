@@ -21,22 +21,45 @@ def _det_factors(x: ir.Expr):
     return ps if all(is_square(p) for p in ps) else None
 
 
+def _factors(x: ir.Expr) -> list[ir.Expr]:
+    if B.is_op(x, "mul"):
+        return _factors(x.args[0]) + _factors(x.args[1])
+    return [x]
+
+
 @rule("det-product", "det(A B) = det(A) det(B) for square A, B: det(A B) / det(B) = det(A)", ["div"],
       cookbook="21")
 def det_product(e, ctx):
     """A determinant of a product over the determinant of one of its end factors."""
     num, den = e.args
-    ps = _det_factors(num)
-    if ps is None or not B.is_op(den, "det"):
-        return None
-    for k in (0, -1):
-        if ps[k] == den.args[0]:
-            rest = ps[1:] if k == 0 else ps[:-1]
-            out = rest[0]
-            for p in rest[1:]:
-                out = B.matmul(out, p)
-            return B.call("det", out)
+    tops, bottoms = _factors(num), _factors(den)
+    for i, top in enumerate(tops):
+        ps = _det_factors(top)
+        for j, bottom in enumerate(bottoms if ps else ()):
+            if not B.is_op(bottom, "det"):
+                continue
+            for k in (0, -1):
+                if ps[k] == bottom.args[0]:
+                    rest = ps[1:] if k == 0 else ps[:-1]
+                    kept = tops[:i] + [B.call("det", _chain_of(rest))] + tops[i + 1:]
+                    left = bottoms[:j] + bottoms[j + 1:]
+                    out = _product_of(kept)
+                    return B.div(out, _product_of(left)) if left else out
     return None
+
+
+def _chain_of(ps):
+    out = ps[0]
+    for p in ps[1:]:
+        out = B.matmul(out, p)
+    return out
+
+
+def _product_of(fs):
+    out = fs[0]
+    for f in fs[1:]:
+        out = B.mul(out, f)
+    return out
 
 
 RULES = (trace_of_scaled,)
