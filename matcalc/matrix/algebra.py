@@ -29,6 +29,7 @@ from .. import ir
 from ..ops import OPS
 from . import build as B
 from .conditioning import Form, choose
+from .order import reading_key, term_key
 
 _SYMPY_FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
                 "sin": sympy.sin, "cos": sympy.cos, "tanh": sympy.tanh}
@@ -140,7 +141,7 @@ class Algebra:
     def sum_to_ir(self, e: sympy.Expr) -> ir.Expr:
         terms = []
         for t in sympy.Add.make_args(e):
-            coeff, rest = t.as_coeff_Mul()
+            coeff = t.as_coeff_Mul()[0]
             negative = bool(coeff.is_negative)
             body = self.product_to_ir(-t if negative else t)
             terms.append((negative, term_key(body), body))
@@ -208,72 +209,6 @@ def _factor_key(node: ir.Expr):
     """Numbers, then scalars, then vectors and matrices: ``2 * lam * W``."""
     is_sum = isinstance(node, ir.Apply) and node.op in ("add", "sub")
     return (0 if isinstance(node, ir.Number) else 1, node.rank, is_sum, reading_key(node))
-
-
-def term_key(node: ir.Expr) -> str:
-    """Order terms by what they are, not by their numeric coefficient:
-    ``X.T @ (S - Y) / n`` before ``2 * lam * W`` (by ``X`` vs ``lam``)."""
-    return reading_key(_without_coefficient(node))
-
-
-def _without_coefficient(node: ir.Expr) -> ir.Expr:
-    """``2 * lam * W`` (a left-leaning product) without its leading number: ``lam * W``."""
-    if not (isinstance(node, ir.Apply) and node.op == "mul"):
-        return node
-    a, b = node.args
-    if isinstance(a, ir.Number):
-        return b
-    inner = _without_coefficient(a)
-    return node if inner is a else ir.apply("mul", (inner, b))
-
-
-KEY_NODES = 400
-_INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "pow": "**"}
-_LOOSE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
-
-
-def reading_key(node: ir.Expr) -> str:
-    """A structural key in reading order: leaf names and op marks left to right
-    (``A @ (B - C)`` reads ``A @ (B - C)``), so terms sort by their leading symbol,
-    shorter first.  It is built from the IR alone (no printer: a change of notation
-    never changes an order).  Past KEY_NODES nodes written out, the structural hash,
-    sorted after every other key, so ordering never costs more than the graph."""
-    if not ir.written_within(node, KEY_NODES):     # (ir.tree_size would cost the whole graph, each call)
-        return "\uffff" + ir.digest(node)
-    out: list[str] = []
-    _read(node, out)
-    return "".join(out)
-
-
-def _read(node: ir.Expr, out: list[str]) -> None:
-    if isinstance(node, ir.Number):
-        out.append(str(node.value))
-    elif not isinstance(node, ir.Apply):
-        out.append(getattr(node, "name", ""))
-    elif node.op in _INFIX:
-        for i, a in enumerate(node.args):
-            if i:
-                out.append(f" {_INFIX[node.op]} ")
-            _read_inner(a, node.op, out)
-    elif node.op == "neg":
-        out.append("-")
-        _read_inner(node.args[0], "neg", out)
-    elif node.op == "transpose":
-        _read_inner(node.args[0], "pow", out)
-        out.append(".T")
-    else:
-        out.append(node.op + "(")
-        for i, a in enumerate(node.args):
-            out.append(", " if i else "")
-            _read(a, out)
-        out.append(")")
-
-
-def _read_inner(node: ir.Expr, parent: str, out: list[str]) -> None:
-    loose = isinstance(node, ir.Apply) and _LOOSE.get(node.op, 9) < _LOOSE[parent]
-    out.append("(" if loose else "")
-    _read(node, out)
-    out.append(")" if loose else "")
 
 
 def factor_common(e: sympy.Expr) -> sympy.Expr:

@@ -87,7 +87,7 @@ class Context:
     ``settle(expr)`` (the rules applied to a new subterm) and ``note(fact)``
     (the declared prop it relied on)."""
 
-    def __init__(self, engine: "Engine"):
+    def __init__(self, engine: Engine):
         self.engine = engine
         self.fact: Fact | None = None
 

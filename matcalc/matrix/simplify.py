@@ -13,9 +13,10 @@ from .. import ir
 from .rewrite import restore_shape, rewrite
 from .rule import Fact, Step
 from .rules import ruleset
-from .rules.common import is_symmetric, split_scalar, terms as _terms
+from .rules.common import is_symmetric, split_scalar
+from .rules.common import terms as _terms
 
-__all__ = ["simplify", "restore_shape", "is_symmetric", "split_scalar", "_terms", "Fact", "Step"]
+__all__ = ["Fact", "Step", "_terms", "is_symmetric", "restore_shape", "simplify", "split_scalar"]
 
 
 def simplify(expr: ir.Expr, notes: list | None = None, log: list | None = None) -> ir.Expr:

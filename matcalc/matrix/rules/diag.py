@@ -12,7 +12,7 @@ def inverse_of_identity(e, ctx):
     return e.args[0] if B.is_eye(e.args[0]) else None
 
 
-@rule("inverse-of-diag", "diag(v)⁻¹ = diag(1 / v)", ["inv"])
+@rule("inverse-of-diag", "diag(v)⁻¹ = diag(1 / v)", ["inv"], canonical=True)
 def inverse_of_diag(e, ctx):
     a = e.args[0]
     if B.is_op(a, "diag") and a.args[0].rank == 1:

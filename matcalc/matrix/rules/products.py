@@ -7,7 +7,17 @@ from __future__ import annotations
 from ... import ir
 from .. import build as B
 from ..rewrite import size
-from .common import chain, end, inverse_form, inverse_pair, is_square, mul_opt, product, rule, split_scalar
+from .common import (
+    chain,
+    end,
+    inverse_form,
+    inverse_pair,
+    is_square,
+    mul_opt,
+    product,
+    rule,
+    split_scalar,
+)
 
 
 @rule("scalar-out-of-product", "(c A)(d B) = c d (A B)", ["matmul"], canonical=True)

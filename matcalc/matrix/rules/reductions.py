@@ -76,7 +76,7 @@ def sum_of_sum(e, ctx):
     return None
 
 
-@rule("sum-of-ones", "Σ_ij 1 = n m; Σ_j 1 = m", ["sum"])
+@rule("sum-of-ones", "Σ_ij 1 = n m; Σ_j 1 = m", ["sum"], canonical=True)
 def sum_of_ones(e, ctx):
     a, axis = e.args[0], e.attr("axis")
     if not B.is_ones(a):

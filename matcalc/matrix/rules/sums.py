@@ -54,7 +54,7 @@ def signed_sum(parts: list[tuple[int, ir.Expr]]) -> ir.Expr:
     return out
 
 
-@rule("factor-matmuls", "A x + Aᵀ x = (A + Aᵀ) x; Xᵀ S - Xᵀ Y = Xᵀ (S - Y)", ["add", "sub"])
+@rule("factor-matmuls", "A x + Aᵀ x = (A + Aᵀ) x; Xᵀ S - Xᵀ Y = Xᵀ (S - Y)", ["add", "sub"], canonical=True)
 def factor_matmuls_rule(e, ctx):
     out = factor_matmuls(e)
     return None if out is e else out

@@ -33,16 +33,6 @@ def transpose_product(e, ctx):
     return B.matmul(B.T(y), B.T(x))
 
 
-@rule("transpose-sum", "(A + B)ᵀ = Aᵀ + Bᵀ, unless that is longer", ["transpose"], cookbook="4")
-def transpose_sum(e, ctx):
-    a = e.args[0]
-    if not (B.is_op(a, "add", "sub") and all(x.rank in (0, 2) for x in a.args)):
-        return None
-    # (never longer: its inverse, fold-transposes, folds only when strictly shorter)
-    pushed = ctx.settle(B.call(a.op, *(B.T(x) for x in a.args)))
-    return pushed if size(pushed) <= size(e) else None
-
-
 @rule("transpose-scaled", "(A ∘ B)ᵀ = Aᵀ ∘ Bᵀ, (c A)ᵀ = c Aᵀ, where that removes a transpose", ["transpose"],
       canonical=True)
 def transpose_scaled(e, ctx):
@@ -112,6 +102,17 @@ def fold_transposes(e, ctx):
         out = B.add(out, f) if s > 0 else B.sub(out, f)
     out = B.T(out)
     return out if size(out) < size(e) else None
+
+
+@rule("transpose-sum", "(A + B)ᵀ = Aᵀ + Bᵀ, unless every term comes out transposed", ["transpose"],
+      cookbook="4", canonical=True)
+def transpose_sum(e, ctx):
+    a = e.args[0]
+    if not (B.is_op(a, "add", "sub") and all(x.rank in (0, 2) for x in a.args)):
+        return None
+    pushed = ctx.settle(B.call(a.op, *(B.T(x) for x in a.args)))
+    # (B X + X B)ᵀ stays: pushed, fold-transposes would fold it back
+    return None if B.is_op(pushed, "add", "sub") and fold_transposes.apply(pushed, ctx) is not None else pushed
 
 
 RULES = (transpose_vector, transpose_symmetric_form, transpose_product, transpose_sum, transpose_scaled,
