@@ -46,9 +46,10 @@ PROPS: dict[str, Prop] = {p.name: p for p in [
          sentence="{name} is orthogonal: {name}ᵀ {name} = I"),
     Prop("positive", "every entry > 0", "any"),
     Prop("onehot", "each row one-hot (one entry 1, the rest 0)", "array", implies=("stochastic",),
-         rules=("prop-rows-sum-to-one",), sentence="each row of {name} is one-hot, so it sums to 1"),
+         rules=("prop-rows-sum-to-one", "prop-unit-rows-times-ones"), sentence="each row of {name} is one-hot, so it sums to 1"),
     Prop("stochastic", "rows are probability vectors (entries >= 0, summing to 1)", "array",
-         rules=("prop-rows-sum-to-one",), sentence="each row of {name} is a probability vector, so it sums to 1"),
+         rules=("prop-rows-sum-to-one", "prop-unit-rows-times-ones"),
+         sentence="each row of {name} is a probability vector, so it sums to 1"),
     Prop("constant", "never differentiated", "any"),
 ]}
 

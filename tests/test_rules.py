@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import compact_doc, run_cli
 
 import matcalc
 from matcalc import ir
@@ -16,8 +17,6 @@ from matcalc.matrix.simplify import simplify
 from matcalc.parse import parse
 from matcalc.props import PROPS
 from matcalc.render.text import to_text
-
-from support import compact_doc, run_cli
 
 DIMS = {"n": 3, "m": 4}
 
@@ -38,6 +37,8 @@ def _symbols(decls: str) -> dict[str, ir.Symbol]:
     ("det(A @ X) / det(X)", "A:[n,n] X:[n,n]", "det(A)", "det-product"),
     ("exp(log_softmax(X, axis=1))", "X:[n,m]", "softmax(X, axis=1)", "exp-of-log-form"),
     ("sum(diag(v) @ M, axis=1)", "v:[n] M:[n,m]", "sum(M, axis=1) * v", "sum-of-diag-product"),
+    ("softmax(X + c, axis=1)", "X:[n,m] c:[]", "softmax(X, axis=1)", "softmax-shift"),
+    ("ones(m, m) @ Y.T", "Y:[n,m]:stochastic", "ones(m, n)", "prop-unit-rows-times-ones"),
 ])
 def test_a_rule_fires_and_keeps_the_value(expr, symbols, form, rule):
     syms = _symbols(symbols)
@@ -48,6 +49,9 @@ def test_a_rule_fires_and_keeps_the_value(expr, symbols, form, rule):
     assert rule in [step.rule.name for step in log]
     rng = np.random.default_rng(0)
     values = {name: rng.standard_normal(tuple(DIMS.get(d, d) for d in s.shape)) for name, s in syms.items()}
+    for name, s in syms.items():
+        if "stochastic" in s.props:          # rows that are probability vectors
+            values[name] = np.exp(values[name]) / np.exp(values[name]).sum(axis=-1, keepdims=True)
     np.testing.assert_allclose(evaluate(out, values, DIMS), evaluate(e, values, DIMS), rtol=1e-9, atol=1e-12)
 
 
@@ -63,6 +67,10 @@ def test_a_rule_fires_and_keeps_the_value(expr, symbols, form, rule):
     ("v @ softmax(X, axis=1) @ ones(m)", "v:[n] X:[n,m]", "X", "0 * ones(n, m)"),
     ("sum(v * sum(softmax(X, axis=1), axis=1))", "v:[n] X:[n,m]", "X", "0 * ones(n, m)"),
     ("sum(exp(log_softmax(X @ W, axis=1)))", "X:[n,m] W:[m,n]", "W", "0 * ones(m, n)"),
+    # softmax(X W) Y has rows summing to 1 when Y's rows do: its sum is the constant n (18 ops before)
+    ("sum(softmax(X @ W, axis=1) @ Y)", "X:[n,m] W:[m,n] Y:[n,m]:stochastic", "W", "0 * ones(m, n)"),
+    # softmax is unchanged by a scalar shift: the difference of the two logsumexps is the constant -1
+    ("logsumexp(W @ x) - logsumexp(W @ x + 1)", "x:[n] W:[n,n]", "W", "0 * ones(n, n)"),
 ])
 def test_derivatives_the_new_rules_shorten(expr, symbols, wrt, form):
     d = matcalc.derive(compact_doc(expr, symbols, wrt))

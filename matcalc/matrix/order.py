@@ -40,11 +40,16 @@ def reading_key(node: ir.Expr) -> str:
     records alone (no printer: a change of notation never changes an order).  Past
     KEY_NODES nodes written out, the structural hash, sorted after every other key,
     so ordering never costs more than the graph."""
-    if not ir.written_within(node, KEY_NODES):     # (ir.tree_size would cost the whole graph, each call)
-        return "\uffff" + ir.digest(node)
-    out: list[str] = []
-    _read(node, out)
-    return "".join(out)
+    key = node.__dict__.get("_reading")       # cached on the node, as ir.digest is
+    if key is None:
+        if not ir.written_within(node, KEY_NODES):     # (ir.tree_size would cost the whole graph, each call)
+            key = "\uffff" + ir.digest(node)
+        else:
+            out: list[str] = []
+            _read(node, out)
+            key = "".join(out)
+        node.__dict__["_reading"] = key
+    return key
 
 
 def _read(node: ir.Expr, out: list[str]) -> None:
@@ -66,9 +71,15 @@ def _read(node: ir.Expr, out: list[str]) -> None:
             _read_inner(node.args[0], op.precedence, out)
             out.append(op.written)
         else:
-            parts = [reading_key(a) for a in node.args] if node.args else [str(d) for d in node.attr("dims")]
+            parts = [_text(a) for a in node.args] if node.args else [str(d) for d in node.attr("dims")]
             parts += [repr(v) if k == "ord" else f"{k}={v}" for k, v in node.attrs if k != "dims" and v is not None]
             out.append(f"{op.written}({', '.join(parts)})")
+
+
+def _text(node: ir.Expr) -> str:
+    out: list[str] = []
+    _read(node, out)
+    return "".join(out)
 
 
 def _read_inner(node: ir.Expr, tighter: int, out: list[str]) -> None:

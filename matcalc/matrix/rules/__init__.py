@@ -16,8 +16,8 @@ from . import diag, facts, products, reductions, scalars, sums, transpose
 # the order rules are tried in, where several share a root op (the first that applies fires)
 _ORDER = (
     transpose.RULES[:1] + facts.RULES_FIRST + transpose.RULES[1:]
-    + products.RULES[:4] + facts.RULES[:1] + products.RULES[4:]
-    + facts.RULES[1:] + reductions.RULES
+    + products.RULES[:4] + facts.RULES[:2] + products.RULES[4:]
+    + facts.RULES[2:] + reductions.RULES
     + diag.RULES + scalars.RULES
 )
 _REGION = sums.RULES + transpose.REGION + scalars.REGION + facts.REGION

@@ -45,6 +45,38 @@ def rows_sum_to_one(e, ctx):
     return B.ones(e.shape) if e.shape else B.ONE
 
 
+def _unit_rows(y: ir.Expr):
+    """Whether the rows of the matrix ``y`` sum to 1, and the fact that says so:
+    (True, Fact) for a declared onehot/stochastic Y; (True, None) for an op whose
+    record says so along its last axis (softmax(A, axis=1)); else (False, None)."""
+    if y.rank != 2:
+        return False, None
+    if isinstance(y, ir.Symbol) and {"onehot", "stochastic"} & y.props:
+        return True, Fact("onehot" if "onehot" in y.props else "stochastic", y)
+    if isinstance(y, ir.Apply) and OPS[y.op].extra.get("sums_to_one") and y.attr("axis") == 1:
+        return True, None
+    return False, None
+
+
+@rule("prop-unit-rows-times-ones", "Y 1 1ᵀ = 1 1ᵀ when the rows of Y sum to 1: Y @ ones(m, p) = ones(n, p), "
+      "ones(p, m) @ Yᵀ = ones(p, n)", ["matmul"], requires=["onehot", "stochastic"])
+def unit_rows_times_ones(e, ctx):
+    a, b = e.args
+    if e.rank != 2:
+        return None
+    if B.is_ones(b):
+        ok, fact = _unit_rows(a)
+    elif B.is_ones(a) and B.is_op(b, "transpose"):
+        ok, fact = _unit_rows(b.args[0])
+    else:
+        return None
+    if not ok:
+        return None
+    if fact is not None:
+        ctx.note(fact)
+    return B.ones(e.shape)
+
+
 @rule("op-sums-to-one", "Σ_k softmax(A)_ik = 1 (an op whose entries along its axis sum to 1)", ["sum"])
 def op_sums_to_one(e, ctx):
     a, axis = e.args[0], e.attr("axis")
@@ -67,5 +99,5 @@ def exp_of_log_form(e, ctx):
 
 
 RULES_FIRST = (symmetric_transpose,)          # before the structural Aᵀ = A
-RULES = (orthogonal_product, rows_sum_to_one, op_sums_to_one)
+RULES = (orthogonal_product, unit_rows_times_ones, rows_sum_to_one, op_sums_to_one)
 REGION = (exp_of_log_form,)

@@ -1,4 +1,5 @@
-"""Scalar functions of matrices: ``tr(c A) = c tr(A)``, ``det(A B) = det(A) det(B)``."""
+"""Scalar functions of matrices and rows: ``tr(c A) = c tr(A)``, ``det(A B) = det(A) det(B)``,
+``softmax(A + c) = softmax(A)``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,20 @@ from .common import chain, is_square, rule, split_scalar
 def trace_of_scaled(e, ctx):
     inner, c = split_scalar(e.args[0])
     return B.mul(c, B.call("trace", inner)) if c is not None else None
+
+
+@rule("softmax-shift", "softmax(A + c) = softmax(A), log_softmax(A + c) = log_softmax(A) for a scalar c",
+      ["softmax", "log_softmax"])
+def softmax_shift(e, ctx):
+    a = e.args[0]
+    if not (B.is_op(a, "add", "sub") and a.rank >= 1):
+        return None
+    x, y = a.args
+    if y.rank == 0:
+        return B.call(e.op, x, **dict(e.attrs))
+    if x.rank == 0 and a.op == "add":
+        return B.call(e.op, y, **dict(e.attrs))
+    return None
 
 
 def _det_factors(x: ir.Expr):
@@ -62,5 +77,5 @@ def _product_of(fs):
     return out
 
 
-RULES = (trace_of_scaled,)
+RULES = (trace_of_scaled, softmax_shift)
 REGION = (det_product,)
