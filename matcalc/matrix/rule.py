@@ -45,7 +45,8 @@ class Fact:
 @dataclass(frozen=True)
 class Step:
     """One firing of ``rule``: ``before`` became ``after``; ``fact`` is the declared
-    prop it relied on, if any."""
+    prop it relied on, if any.  ``step.rule.name`` names it (``transpose-product``);
+    :func:`matcalc.matrix.rules.rule_named` finds the rule again by that name."""
 
     rule: Rule
     before: ir.Expr
