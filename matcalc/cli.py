@@ -345,6 +345,26 @@ def gallery(
         raise typer.Exit(1)
 
 
+@app.command(epilog="""Examples:
+
+  matcalc rules
+""")
+def rules():
+    """List every identity the simplifier knows: its name, the identity, the
+    props it needs and its Matrix Cookbook equation number where it has one."""
+    import textwrap
+
+    from .matrix.rules import rule_table
+
+    console = _Out(highlight=False, **stdout_settings())
+    for name, identity, props, cookbook in rule_table():
+        head = "  ".join(x for x in (name, f"needs: {props}" if props else "",
+                                       f"Cookbook {cookbook}" if cookbook else "") if x)
+        console.print(Text(head, style="bold"))
+        for line in textwrap.wrap(identity, 74):
+            console.print(Text("    " + line))
+
+
 class _Out(Console):
     """Standard output; when its reader goes away (``matcalc derive ... | head``),
     stop quietly with 141, the shell's code for SIGPIPE, not rich's 1 (which

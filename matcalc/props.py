@@ -1,9 +1,10 @@
 """The props a symbol may declare: one row each.
 
-A row says which shapes the prop fits, which props it implies, and (used by
-the verifier) how to draw a random value that has it.  The simplifier's facts
-(``Σ_l Y_il = 1`` for onehot rows) live with the rules that use them and name
-the prop they rely on.
+A row says which shapes the prop fits, which props it implies, the simplifier's
+rules it licenses (by name: ``Σ_l Y_il = 1`` for onehot rows is the rule
+``prop-rows-sum-to-one``, which lives in :mod:`matcalc.matrix.rules.facts` and
+names the props it needs), and the sentence a derivation says when one of them
+fires.  This module imports no part of the engine.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ class Prop:
     meaning: str
     fits: str            # "any", "square", "array" (vector or matrix)
     implies: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()      # the simplifier's rules this prop licenses, by name
+    sentence: str = ""               # said when one of them fires; {name} is the symbol
+
+    def says(self, name: str) -> str:
+        """The sentence for symbol ``name``: ``each row of Y is one-hot``."""
+        return self.sentence.format(name=name)
 
     def fits_shape(self, shape: Shape) -> bool:
         if self.fits == "square":
@@ -32,13 +39,17 @@ class Prop:
 
 
 PROPS: dict[str, Prop] = {p.name: p for p in [
-    Prop("symmetric", "A_ij = A_ji", "square"),
+    Prop("symmetric", "A_ij = A_ji", "square", rules=("prop-symmetric",), sentence="{name} is symmetric: {name}ᵀ = {name}"),
     Prop("spd", "symmetric positive definite", "square", implies=("symmetric",)),
     Prop("diagonal", "zero off the diagonal", "square", implies=("symmetric",)),
-    Prop("orthogonal", "Q^T Q = I", "square"),
+    Prop("orthogonal", "Q^T Q = I", "square", rules=("prop-orthogonal",),
+         sentence="{name} is orthogonal: {name}ᵀ {name} = I"),
     Prop("positive", "every entry > 0", "any"),
-    Prop("onehot", "each row one-hot (one entry 1, the rest 0)", "array", implies=("stochastic",)),
-    Prop("stochastic", "rows are probability vectors (entries >= 0, summing to 1)", "array"),
+    Prop("onehot", "each row one-hot (one entry 1, the rest 0)", "array", implies=("stochastic",),
+         rules=("prop-rows-sum-to-one", "prop-unit-rows-times-ones"), sentence="each row of {name} is one-hot, so it sums to 1"),
+    Prop("stochastic", "rows are probability vectors (entries >= 0, summing to 1)", "array",
+         rules=("prop-rows-sum-to-one", "prop-unit-rows-times-ones"),
+         sentence="each row of {name} is a probability vector, so it sums to 1"),
     Prop("constant", "never differentiated", "any"),
 ]}
 

@@ -121,7 +121,7 @@ HIDDEN = Rule("flatten", "", ("add",))        # no identity a person reads: not 
 def test_rules_line_is_short_and_only_readable_rules():
     one = matcalc.derive(SOFTMAX_CE.doc(), verify=False).results["W"].matrix
     log = (Step(TRANSPOSE, one, one), Step(HIDDEN, one, one), Step(TRANSPOSE, one, one), Step(ROWS, one, one))
-    assert rules_fired(log) == ["transpose of product", "rows sum to one"]
+    assert rules_fired(log) == ["transpose of product"]      # a prop's rule: the "using" sentence says it
     many = tuple(Step(Rule(f"rule_{i}", f"x{i} = y{i}", ()), one, one) for i in range(7))
     assert rules_fired(many) == ["rule 0", "rule 1", "rule 2", "rule 3", "..."]
     assert rules_fired(()) == []
@@ -158,9 +158,16 @@ def test_the_steps_say_which_rules_fired_when_the_simplifier_logs_them(monkeypat
     assert r.text == SOFTMAX_CE.expected
 
 
-def test_without_a_log_there_is_no_rules_line():
+def test_the_real_simplifiers_rules_are_named_as_matcalc_rules_lists_them():
+    from matcalc.matrix.rules import rule_named
+
     d = matcalc.derive(SOFTMAX_CE.doc(), verify=False)
-    assert "rules:" not in d.markdown()
+    lines = [ln.split("rules: ", 1)[1] for ln in d.markdown().splitlines() if "rules: " in ln]
+    assert lines
+    for line in lines:
+        for name in line.rstrip("$ .").split(", "):
+            assert name == "..." or rule_named(name.strip()) is not None, name
+    assert "prop-rows-sum-to-one" not in d.markdown()      # said by the "using" sentence instead
 
 
 @pytest.mark.parametrize("case", [c for c in REQUIRED if c.order == 1 and c.id.startswith("jacobian")],

@@ -1,3 +1,4 @@
-"""Matrix-form machinery: smart constructors (:mod:`.build`) and the tidy
-pass that makes results read as a careful person writes them
-(:mod:`.simplify`)."""
+"""Matrix-form machinery: smart constructors (:mod:`.build`); the identities the
+simplifier knows, as named rules (:mod:`.rules`, listed by ``matcalc rules``);
+the one engine that applies them and logs each firing (:mod:`.rewrite`); and
+the tidy pass built on it (:mod:`.simplify`)."""

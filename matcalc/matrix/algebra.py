@@ -16,7 +16,6 @@ subtrees keep the form they have, which is right, only longer.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from .. import ir
 from ..ops import OPS
 from . import build as B
 from .conditioning import Form, choose
+from .order import reading_key, term_key
 
 _SYMPY_FUNCS = {"exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
                 "sin": sympy.sin, "cos": sympy.cos, "tanh": sympy.tanh}
@@ -95,10 +95,9 @@ class Algebra:
             return self.built[id(node)]
         out = self.built[id(node)] = self._apply(node, [self.to_sympy(a, leaf_map) for a in node.args])
         if any(out is x for x in _UNDEFINED):   # (sympy's singletons: compare by identity)
-            from ..errors import DerivationError, excerpt
-            from ..render.text import to_text
+            from ..errors import DerivationError
             raise DerivationError(
-                f"`{excerpt(to_text(node), 80)}` divides by zero for every input (it is {'0/0' if out is sympy.nan else '1/0'}), "
+                f"a part of the expression divides by zero for every input (it is {'0/0' if out is sympy.nan else '1/0'}), "
                 "so the expression has no derivative", hint="remove the division by zero (a difference such as A - A is 0)")
         return out
 
@@ -142,7 +141,7 @@ class Algebra:
     def sum_to_ir(self, e: sympy.Expr) -> ir.Expr:
         terms = []
         for t in sympy.Add.make_args(e):
-            coeff, rest = t.as_coeff_Mul()
+            coeff = t.as_coeff_Mul()[0]
             negative = bool(coeff.is_negative)
             body = self.product_to_ir(-t if negative else t)
             terms.append((negative, term_key(body), body))
@@ -209,26 +208,7 @@ class Algebra:
 def _factor_key(node: ir.Expr):
     """Numbers, then scalars, then vectors and matrices: ``2 * lam * W``."""
     is_sum = isinstance(node, ir.Apply) and node.op in ("add", "sub")
-    return (0 if isinstance(node, ir.Number) else 1, node.rank, is_sum, _printed_key(node))
-
-
-def term_key(node: ir.Expr) -> str:
-    """Order terms by what they are, not by their numeric coefficient:
-    ``X.T @ (S - Y) / n`` before ``2 * lam * W`` (by ``X.T`` vs ``lam``)."""
-    return re.sub(r"^[0-9.]+ \* ", "", _printed_key(node))
-
-
-KEY_NODES = 400
-
-
-def _printed_key(node: ir.Expr) -> str:
-    """The printed text, for an order a reader recognises; past KEY_NODES nodes
-    written out (printing grows with every shared use) a structural fingerprint,
-    sorted after every printed key, so ordering never costs more than the graph."""
-    from ..render.text import to_text
-    if ir.written_within(node, KEY_NODES):     # (ir.tree_size would cost the whole graph, each call)
-        return to_text(node)
-    return "\uffff" + ir.digest(node)
+    return (0 if isinstance(node, ir.Number) else 1, node.rank, is_sum, reading_key(node))
 
 
 def factor_common(e: sympy.Expr) -> sympy.Expr:

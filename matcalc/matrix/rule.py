@@ -16,9 +16,12 @@ from .. import ir
 @dataclass(frozen=True)
 class Rule:
     """One rewrite rule: ``identity`` as a person writes it (``diag(x yᵀ) = x ∘ y``),
-    the ops at the root of its left side (``roots``; empty: any node), ``apply(node)``
-    giving the right side or None when the node does not match, the props it needs
-    (``requires``) and the Matrix Cookbook equation where there is one."""
+    the ops at the root of its left side (``roots``), ``apply(node, ctx)`` giving the
+    right side or None when the node does not match (``ctx``: :class:`.rewrite.Context`),
+    the props it needs (``requires``), the Matrix Cookbook equation where there is one,
+    and ``canonical``: the rule may make the form larger written out (it moves it to
+    the canonical form, ``(A B)ᵀ → Bᵀ Aᵀ``); any other rule fires only when the form
+    does not grow."""
 
     name: str
     identity: str
@@ -26,6 +29,7 @@ class Rule:
     apply: Callable[[Any], Any] = None
     requires: tuple[str, ...] = ()
     cookbook: str = ""
+    canonical: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,8 @@ class Fact:
 @dataclass(frozen=True)
 class Step:
     """One firing of ``rule``: ``before`` became ``after``; ``fact`` is the declared
-    prop it relied on, if any."""
+    prop it relied on, if any.  ``step.rule.name`` names it (``transpose-product``);
+    :func:`matcalc.matrix.rules.rule_named` finds the rule again by that name."""
 
     rule: Rule
     before: ir.Expr

@@ -123,26 +123,6 @@ def _name(expr: ir.Expr, chosen: list[ir.Expr], taken: set[str]):
     return body[id(expr)], [(names[id(n)], body[id(n)]) for n in chosen]
 
 
-def substitute(expr: ir.Expr, known: dict[str, ir.Expr]) -> ir.Expr:
-    """``expr`` with every subtree whose :func:`ir.digest` is a key of ``known``
-    replaced by its value (the largest first), in one pass over the graph."""
-    if not known:
-        return expr
-    ir.digest(expr)
-    out: dict[int, ir.Expr] = {}
-    for node in reversed(topological(expr)):
-        hit = known.get(node.__dict__["_digest"])
-        if hit is not None and node is not expr:
-            out[id(node)] = hit
-        elif isinstance(node, ir.Apply):
-            args = [out[id(a)] for a in node.args]
-            out[id(node)] = node if all(x is y for x, y in zip(args, node.args)) else ir.apply(
-                node.op, args, dict(node.attrs))
-        else:
-            out[id(node)] = node
-    return out[id(expr)]
-
-
 def inline(expr: ir.Expr, definitions: dict[str, ir.Expr]) -> ir.Expr:
     """``expr`` with each symbol named in ``definitions`` replaced by its
     definition (written in the user's symbols): the inverse of :func:`share`."""

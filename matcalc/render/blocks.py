@@ -84,12 +84,13 @@ MAX_RULES_SHOWN = 4
 
 def rules_fired(log: tuple[Step, ...]) -> list[str]:
     """The rules that tidied one adjoint, as a short line a person reads: each rule
-    with an identity once, in the order it first fired, by its name in words
-    (``transpose_of_product`` -> "transpose of product"); at most four, then "..."."""
+    with an identity once, in the order it first fired, by the name ``matcalc rules``
+    lists it under (``transpose-product``); at most four, then "...".  A prop's rule
+    is left out: the "using" sentence beside it already says the fact."""
     names: list[str] = []
     for step in log:
         rule = step.rule
-        if not getattr(rule, "identity", ""):
+        if not getattr(rule, "identity", "") or getattr(rule, "requires", ()):
             continue
         words = " ".join(rule.name.replace("_", " ").split())
         if words and words not in names:
