@@ -90,8 +90,9 @@ class Result:
     @property
     def text(self) -> str:
         """The result in the expression language (it parses again, in the
-        context of :attr:`let` when that is not empty)."""
-        return to_text(self.written)
+        context of :attr:`let` when that is not empty).  An identically zero result
+        is ``0`` (the contract's text; its shape is :attr:`shape`)."""
+        return "0" if B.is_zeros(self.matrix) else to_text(self.written)
 
     @property
     def shape(self) -> Shape:
@@ -321,10 +322,13 @@ def _make_steps(problem: Problem, work: Problem, r: Result) -> None:
         r._entrywise = entrywise(problem, r)
 
 
-def read_back(text: str, let: list[tuple[str, str]], problem: Problem) -> ir.Expr:
+def read_back(text: str, let: list[tuple[str, str]], problem: Problem, shape: Shape | None = None) -> ir.Expr:
     """A result's text (and its ``let`` definitions, in order, each may use the
     earlier ones) parsed again in the problem's symbols: what a script reading
-    the JSON ``matrix`` and ``let`` does."""
+    the JSON ``matrix`` and ``let`` does.  With the result's ``shape``, the text
+    ``0`` (an identically zero result) is the zero matrix of that shape."""
+    if text.strip() == "0" and shape:
+        return B.zeros(tuple(shape))
     from .parse import parse
 
     env = dict(problem.symbols)

@@ -174,7 +174,7 @@ def _judge_results(d, seed: int, check_index: bool, seconds: float) -> Outcome:
                            f"(max abs error {c.max_abs_error:.3g}, rel {c.max_rel_error:.3g})", seconds)
         # the printed result parses again and has the same numbers
         try:
-            again = read_back(result.text, [(n, to_text(e)) for n, e in result.let], p)
+            again = read_back(result.text, [(n, to_text(e)) for n, e in result.let], p, result.shape)
         except MatcalcError as exc:
             return Outcome("reprint", f"{result.text!r} does not parse again: {exc.message}", seconds)
         if again.shape != result.matrix.shape:

@@ -42,7 +42,7 @@ def test_nested_softmax_result_grows_linearly_and_reads_back():
     # the graph was never the problem: the written-out form was
     assert ir.tree_size(r.matrix) > 50 * ir.tree_size(r.written)
     # the text and its let parse again to the same numbers as the engine's form
-    again = read_back(r.text, [(n, to_text(e)) for n, e in r.let], big.problem)
+    again = read_back(r.text, [(n, to_text(e)) for n, e in r.let], big.problem, r.shape)
     p = big.problem
     values = draw_inputs([p.expr], p.symbols, p.dims, np.random.default_rng(0))
     np.testing.assert_allclose(evaluate(again, values, p.dims), evaluate(r.matrix, values, p.dims),

@@ -772,7 +772,7 @@ def check_reads_back(d) -> None:
     p = d.problem
     rng = np.random.default_rng(1)
     for r in d.results.values():
-        again = read_back(r.text, [(name, to_text(e)) for name, e in r.let], p)
+        again = read_back(r.text, [(name, to_text(e)) for name, e in r.let], p, r.shape)
         values = draw_inputs([p.expr], p.symbols, p.dims, rng)
         with np.errstate(all="ignore"):
             want, got = evaluate(r.matrix, values, p.dims), evaluate(again, values, p.dims)

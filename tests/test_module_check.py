@@ -309,4 +309,4 @@ def test_softmax_rows_sum_to_one():
     """Σ_k softmax(A)_ik = 1 (a fact of softmax's record): the Jacobian of
     log_softmax(sum(v - M, axis=1)) is 0, not (1 - sum(softmax(...))) * ones(n, n)."""
     d = _derive("log_softmax(sum(v - M, axis=1))", "v:[n] M:[n,1]", "v")
-    assert d.verified and d.results["v"].text == "0 * ones(n, n)"
+    assert d.verified and d.results["v"].text == "0" and d.results["v"].shape == ("n", "n")

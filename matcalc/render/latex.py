@@ -92,6 +92,8 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
     if isinstance(e, ir.Number):
         return _number(e.value)
     assert isinstance(e, ir.Apply)
+    if B.is_zeros(e):          # the zero matrix, 0 * ones(n, m): a person writes 0 (its shape beside it)
+        return "0", _ATOM
     op, args = e.op, e.args
     sub = [_latex(a) for a in args]
     if op == "add":

@@ -79,6 +79,8 @@ def _u(e: ir.Expr) -> tuple[str, float]:
     if isinstance(e, ir.Number):
         return _number(e.value)
     assert isinstance(e, ir.Apply)
+    if B.is_zeros(e):          # the zero matrix, 0 * ones(n, m): a person writes 0 (its shape beside it)
+        return "0", _ATOM
     op, args = e.op, e.args
     sub = [_u(a) for a in args]
     if op == "add":
