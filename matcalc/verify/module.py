@@ -111,15 +111,17 @@ def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool,
     f_value = _call(value, p.expr.shape, p.dims)
     f_derivative = _call(derivative, r.shape, p.dims)
 
-    def judged(name, f, df, exact, out_rank):
-        """The check of ``df`` against differences of ``f``; where it fails, whether it is the
-        formula or its float64 evaluation: the same formula at 60 digits checked again."""
-        check = check_function(f, df, out_rank, sym, p.symbols, draw, **common)
+    def judged(name, f, df, exact, out_rank, f_expr):
+        """The check of ``df`` against differences of ``f`` (the module's function for
+        ``f_expr``); where it fails, whether it is the formula or its float64 evaluation:
+        the same formula at 60 digits checked again."""
+        f_exact = lambda v: evaluate(f_expr, v, p.dims, precise=True)   # noqa: E731
+        check = check_function(f, df, out_rank, sym, p.symbols, draw, exact=f_exact, **common)
         if check.cause != "differences" or point is None or not _close(df(point), evaluate(
                 exact, point, p.dims, precise=True)):
             return check           # (code that is not the formula, even at an ordinary point, is wrong)
         precise = check_function(f, lambda v: evaluate(exact, v, p.dims, precise=True), out_rank, sym,
-                                 p.symbols, draw, **common)
+                                 p.symbols, draw, exact=f_exact, **common)
         if not precise.passed:
             return check
         return replace(check, cause="stability", why=(
@@ -127,11 +129,11 @@ def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool,
             "differences there, and the same formula evaluated at 60 digits does not"))
 
     if kind == "grad":
-        check = judged(f"{kind}_{r.symbol}", f_value, f_derivative, r.matrix, p.expr.rank)
+        check = judged(f"{kind}_{r.symbol}", f_value, f_derivative, r.matrix, p.expr.rank, p.expr)
     else:
         f_gradient = _call(gradient, r.gradient.shape, p.dims)
-        first = judged(f"grad_{r.symbol}", f_value, f_gradient, r.gradient, 0)
-        second = judged(f"hess_{r.symbol}", f_gradient, f_derivative, r.matrix, r.gradient.rank)
+        first = judged(f"grad_{r.symbol}", f_value, f_gradient, r.gradient, 0, p.expr)
+        second = judged(f"hess_{r.symbol}", f_gradient, f_derivative, r.matrix, r.gradient.rank, r.gradient)
         check = _combine(first, second, f"grad_{r.symbol}", f"hess_{r.symbol}")
     if check.status != PASSED:
         return check

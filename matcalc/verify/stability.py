@@ -160,8 +160,10 @@ def probe(function: str, fn: Callable[..., np.ndarray], exact: ir.Expr | Callabl
             continue   # 0 to 40 digits (a derivative that is 0 for every input, written as a sum that
             # cancels: 1 - sum(softmax(x))): what float64 makes of it is rounding, and its size unknown
         judged += 1
-        # what the inputs' rounding moves the exact value by: a few ulps on every free entry
-        moved = {k: (v * (1 + 4e-16 * rng.standard_normal(np.shape(v))) if not (UNSCALED & set(symbols[k].props))
+        # what the inputs' rounding moves the exact value by: a few ulps on every entry
+        # that float64 had to round (a stochastic or orthogonal matrix is stored rounded:
+        # 1 - Σ_j Y_ij is rounding, not 0 (campaign seed 20261207); a one-hot one is exact)
+        moved = {k: (v * (1 + 4e-16 * rng.standard_normal(np.shape(v))) if "onehot" not in symbols[k].props
                      else v) for k, v in vals.items()}
         with np.errstate(all="ignore"):
             spread = float(np.max(np.abs(exact(moved) - want))) / size

@@ -94,8 +94,11 @@ def terms(e: ir.Expr) -> list[tuple[int, ir.Expr]]:
 
 
 def chain(e: ir.Expr) -> list[ir.Expr]:
-    """The factors of a matrix product, left to right."""
-    if B.is_op(e, "matmul"):
+    """The factors of a matrix product, left to right, such that every run of
+    neighbours multiplies again: a product of two vectors (a number) is one factor,
+    since ``(Mᵀ v) w`` is not ``Mᵀ (v w)`` (campaign seed 20261207:
+    ``sin(v0 @ M1 @ z0 + v2)`` w.r.t. ``v0`` regrouped ``v0 @ z0``)."""
+    if B.is_op(e, "matmul") and not (e.args[0].rank == 1 and e.args[1].rank == 1):
         return chain(e.args[0]) + chain(e.args[1])
     return [e]
 

@@ -1,0 +1,41 @@
+"""Campaign findings of issue 13 (seed 20261207), kept as regressions: each is fixed in
+the mechanism named in its test."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import matcalc
+from matcalc.evaluate import evaluate
+from matcalc.verify import draw_inputs
+
+
+def test_a_product_of_two_vectors_is_one_factor_of_a_chain():
+    """matrix/rules/common.chain: ``(M1ᵀ v0) z0`` is a number; regrouping it as
+    ``M1ᵀ (v0 z0)`` pairs [m] with [n] (factor-matmuls crashed with a ShapeMismatch)."""
+    doc = {"symbols": {"M1": {"shape": ["m", "n"]}, "v0": {"shape": ["m"]}, "v2": {"shape": ["n"]},
+                       "z0": {"shape": ["n"]}}, "dims": {"n": 3, "m": 4},
+           "expr": "sin(v0 @ M1 @ z0 + v2)", "wrt": ["v0"]}
+    d = matcalc.derive(doc)
+    assert d.verified
+    assert d.results["v0"].text == "outer(cos(M1.T @ v0 @ z0 + v2), M1 @ z0)"
+
+
+def test_a_value_that_is_its_own_rounding_is_not_a_wrong_derivative():
+    """verify/differences (f's float rounding, measured against 60 digits, bounds what its
+    differences resolve) and verify/stability (a stochastic matrix's entries are rounded
+    too): with m = 4, ``0.25 - M2`` summed over a stochastic row is 1 - Σ_j M2_j, rounding
+    only, so the value and its gradient are both rounding noise at every scale."""
+    doc = {"symbols": {"M0": {"shape": ["m", 1]}, "M2": {"shape": [1, "m"], "props": ["stochastic"]},
+                       "M4": {"shape": [1, "m"]}, "s1": {"shape": []}, "v3": {"shape": ["m"]},
+                       "z2": {"shape": ["m", "m"]}}, "dims": {"n": 3, "m": 4},
+           "expr": "sum(einsum('i,ij->j', sum(M0 * s1 @ (0.25 - M2), axis=1), maximum(v3, M4) * z2), axis=0)",
+           "wrt": ["v3"]}
+    d = matcalc.derive(doc)
+    assert d.verification["v3"].status == "passed", d.verification["v3"].why
+    # ... and the result is the derivative: at m = 5 (where the sum is 0.25, not 0) it is checked for real
+    doc5 = dict(doc, dims={"n": 3, "m": 5})
+    d5 = matcalc.derive(doc5)
+    assert d5.verified and d5.results["v3"].text == d.results["v3"].text
+    values = draw_inputs(d5.problem.expr, d5.problem.symbols, d5.problem.dims, np.random.default_rng(0))
+    assert np.max(np.abs(evaluate(d5.results["v3"].matrix, values, d5.problem.dims))) > 1e-3
