@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -66,7 +67,12 @@ def _arity(op, values) -> int:
 def _signatures() -> list[Signature]:
     """Every (operation, argument shapes, parameters) the registry accepts over SHAPES."""
     found: dict[tuple, Signature] = {}
+    # MATCALC_FUZZ_WITHOUT=einsum,log1p leaves operations out: a campaign drawn as an
+    # older registry drew it, to compare two commits on the same expressions
+    without = set(filter(None, os.environ.get("MATCALC_FUZZ_WITHOUT", "").split(",")))
     for op in OPS.values():
+        if op.name in without:
+            continue
         if op.dim_args:
             candidates = [((), {"dims": tuple(s)}) for s in SHAPES if s and 1 not in s] + \
                          [((), {"dims": (d,)}) for d in ("n", "m")]
