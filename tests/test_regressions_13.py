@@ -39,3 +39,29 @@ def test_a_value_that_is_its_own_rounding_is_not_a_wrong_derivative():
     assert d5.verified and d5.results["v3"].text == d.results["v3"].text
     values = draw_inputs(d5.problem.expr, d5.problem.symbols, d5.problem.dims, np.random.default_rng(0))
     assert np.max(np.abs(evaluate(d5.results["v3"].matrix, values, d5.problem.dims))) > 1e-3
+
+
+def test_differences_of_a_value_that_rounds_its_argument_are_judged_to_that_rounding():
+    """verify/differences: at scale 1e3, ``s0 - norm(v1 ** 3)`` is ~1e9 and each evaluation
+    rounds its argument by ~1e-7; the value's float error, measured against 60 digits and
+    divided by the step, bounds what the differences resolve (was a false 'wrong' at
+    seed 0, also before issue 13)."""
+    doc = {"symbols": {"s0": {"shape": []}, "v1": {"shape": ["m"]}}, "dims": {"n": 3, "m": 4},
+           "expr": "softplus(cos(s0 - norm(v1 ** 3, 'fro')))", "wrt": ["s0"]}
+    d = matcalc.derive(doc, seed=0)
+    assert d.verification["s0"].status == "passed" and 1000.0 in d.verification["s0"].scales
+    assert d.results["s0"].text == "-sigmoid(cos(s0 - norm(v1 ** 3, 'fro'))) * sin(s0 - norm(v1 ** 3, 'fro'))"
+
+
+def test_the_check_still_fails_a_gradient_a_tenth_of_a_percent_off_where_the_value_rounds():
+    """The measured rounding of f widens the floor only by what f actually loses: a
+    gradient 0.1% off fails at scale 1, where f is exact to the last digits."""
+    from matcalc.verify.differences import check_function
+    from matcalc import ir
+
+    s = ir.Symbol((), "s")
+    f = lambda v: np.cos(v["s"] - 1e3)                          # noqa: E731
+    exact = lambda v: np.cos(v["s"] - 1e3)                      # noqa: E731
+    off = lambda v: -np.sin(v["s"] - 1e3) * 1.001               # noqa: E731
+    check = check_function(f, off, 0, s, {"s": s}, lambda rng: {"s": np.array(0.3)}, exact=exact)
+    assert check.status == "failed"

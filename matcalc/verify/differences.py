@@ -361,8 +361,9 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
         err, size, passed, floor = best
         if not passed and run.exact is not None and measured_noise() > noise:
             # f's float value is off its exact value by more than the noise model allows:
-            # its differences resolve nothing finer than that
-            floor = max(floor, measured_noise() * float(np.linalg.norm(v)))
+            # its differences resolve nothing finer than that (whatever the direction's size:
+            # the difference quotient divides f's error by the step, not by the step times |v|)
+            floor = max(floor, measured_noise())
             passed = bool(np.isfinite(err)) and err <= REL_TOL * size + floor
 
         if not passed and (not clean or kink(bends, h, noise)):
