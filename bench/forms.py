@@ -57,8 +57,8 @@ def measure(repo: Path, n_random: int, seed: int) -> dict[str, dict]:
 
     if n_random:
         hypothesis.seed(seed)(draw)()
-    for i, doc in enumerate(drawn):
-        record(f"random:{seed}:{i}", doc)
+    for doc in drawn:        # keyed by content: two registries draw different sequences
+        record(f"random:{doc['expr']}|{doc['symbols']}|{doc['wrt']}|{doc['order']}", doc)
     return out
 
 
