@@ -14,6 +14,7 @@ built from that one derivative.  ``relu`` and ``abs`` use the subgradient 0 at 0
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import numpy as np
@@ -108,7 +109,12 @@ def derivatives(name: str) -> tuple[sympy.Expr, ...]:
     >>> derivatives("sigmoid")
     ((1 - sigmoid(x))*sigmoid(x),)
     """
-    op = OPS[name]
+    return _derivatives(OPS[name])
+
+
+@functools.cache
+def _derivatives(op: Op) -> tuple[sympy.Expr, ...]:
+    # once per record: sympy.diff costs a millisecond, and reverse mode asks at every node
     return tuple(sympy.diff(op.sympy, x) for x in op.sympy_args)
 
 
