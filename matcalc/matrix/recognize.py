@@ -29,7 +29,8 @@ from ..index.calculus import contract, differentiate, flatten_term
 from ..index.lower import Pool, lower
 from ..index.nodes import UNIT, Add, Delta, Entry, IExpr, Index, Mul, Num, Pow
 from . import build as B
-from .contraction import Factor, read_term
+from .contraction import Factor, Reading, axis_sum, read_reading, read_term
+from .factoring import grouped
 
 
 class _NoFactor(Exception):
@@ -54,10 +55,15 @@ def recognize(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
     free = tuple(ix for ix in free if ix != UNIT)
     if len(free) > 2:
         raise NoMatrixFormError("a derivative with more than two axes (a Kronecker form) is not read yet")
-    out = B.ZERO
+    out, readings = B.ZERO, []
     try:
         for term in (d.terms if isinstance(d, Add) else (d,)):
-            out = B.add(out, _read(term, free, table, _shape(u, L)))
+            reading = _reading(term, free, table, _shape(u, L))
+            if reading is not None:
+                readings.append(reading)
+            else:
+                out = B.add(out, _read(term, free, table, _shape(u, L)))
+        out = B.add(grouped(readings), out)
     except ShapeMismatch as exc:               # a broadcast the reading does not follow
         raise NoMatrixFormError(f"no reading: {exc}") from None
     return out if not B.is_zero(out) else B.ZERO
@@ -102,6 +108,14 @@ def _atoms(L: ir.Expr, u: ir.Symbol, table: dict[str, ir.Expr]) -> dict[ir.Expr,
     return atoms
 
 
+def _reading(term: IExpr, free: tuple[Index, ...], table, shape) -> Reading | None:
+    """A term over two free indices read with its parts apart, for :func:`grouped`."""
+    if len(free) != 2 or len(shape) != 2:
+        return None
+    summed, raw = flatten_term(term)
+    return read_reading([_factor(f, table) for f in raw], summed, free)
+
+
 def _read(term: IExpr, free: tuple[Index, ...], table, shape) -> ir.Expr:
     """One product term as a matrix expression (an ``einsum`` where it has no reading)."""
     summed, raw = flatten_term(term)
@@ -142,7 +156,7 @@ def _factor(f: IExpr, table) -> Factor:
         idx = f.indices
         for axis in reversed(range(len(idx))):
             if idx[axis] == UNIT:
-                M = B.sum_(M, axis) if M.rank > 1 else B.sum_(M)
+                M = axis_sum(M, axis) if M.rank > 1 else B.sum_(M)
                 idx = idx[:axis] + idx[axis + 1:]
         if len(idx) == 2 and idx[0] == idx[1]:
             return B.call("diag", M), idx[:1]
