@@ -78,6 +78,15 @@ def axis_sum(M: ir.Expr, axis: int) -> ir.Expr:
     return B.sum_(M, axis)
 
 
+def unit_summed(w: ir.Expr) -> tuple[ir.Expr, int] | None:
+    """``(C, a)`` for ``w = sum(C, axis=a)`` over an axis of size 1 (a column or a row read
+    as a vector), else None."""
+    if B.is_op(w, "sum") and w.args[0].rank == 2 and w.attr("axis") in (0, 1) \
+            and w.args[0].shape[w.attr("axis")] == 1:
+        return w.args[0], w.attr("axis")
+    return None
+
+
 def product(factors: list[ir.Expr]) -> ir.Expr | None:
     """``f1 ∘ f2 ∘ ...`` with the reciprocals divided last (None for no factors):
     ``[x, 1/y, z]`` → ``x ∘ z / y``."""
@@ -94,6 +103,14 @@ def _left_chain(M: ir.Expr) -> ir.Expr:
     ``A (B C)`` → ``(A B) C`` (the order in which the path was contracted is no
     part of the result)."""
     return functools.reduce(B.matmul, _chain_factors(M))
+
+
+def _transposed_chain(M: ir.Expr) -> ir.Expr:
+    """``(A B C)ᵀ`` written ``Cᵀ Bᵀ Aᵀ`` (the canonical form), a chain of three or more
+    factors only: ``(Xᵀ D X)ᵀ`` is ``Xᵀ D X``, while ``(B A)ᵀ`` stays as it is."""
+    if not B.is_op(M, "transpose") or len(_chain_factors(M.args[0])) < 3:
+        return M
+    return functools.reduce(B.matmul, [B.T(f) for f in reversed(_chain_factors(M.args[0]))])
 
 
 def _chain_factors(M: ir.Expr) -> list[ir.Expr]:
@@ -157,9 +174,23 @@ class Reading:
             w = product([x for x in (wa, wb) if x is not None])
             body = M if w is None else B.call("diag", w)
         else:
+            M = _transposed_chain(M)
             body = M if wa is None else B.matmul(B.call("diag", wa), M)
             body = _left_chain(body if wb is None else B.matmul(body, B.call("diag", wb)))
         return scaled(self.scalars, body)
+
+
+def _weighted_sum(M: ir.Expr, w: ir.Expr) -> ir.Expr:
+    """``Σ_k M_ik w_k``: ``M w``, or, when ``w`` is a column ``C`` read as a vector,
+    ``sum(Mᵀ ∘ C, axis=0)`` (``C`` broadcast, no transpose) where that is shorter."""
+    plain = B.matmul(M, w)
+    cut = unit_summed(w)
+    if cut is None:
+        return plain
+    C, a = cut
+    broadcast = axis_sum(times(M if a == 0 else B.T(M), C), 1 - a)
+    count = lambda e: ir.tree_size(e, count=lambda n: isinstance(n, ir.Apply))     # noqa: E731
+    return broadcast if count(broadcast) < count(plain) else plain
 
 
 class _Graph:
@@ -243,7 +274,7 @@ class _Graph:
                 x = e.other(v)
                 M = B.T(e.toward(v))            # first axis x, second v
                 w = self.weight(v)
-                self.weights.setdefault(x, []).append(axis_sum(M, 1) if w is None else B.matmul(M, w))
+                self.weights.setdefault(x, []).append(axis_sum(M, 1) if w is None else _weighted_sum(M, w))
                 self.edges.remove(e)
                 self.summed.remove(v)
                 return True

@@ -138,8 +138,11 @@ def _factor(f: IExpr, table) -> Factor:
             return B.ONE, ()
         return B.eye(f.i.dim), (f.i, f.j)
     if isinstance(f, Pow) and isinstance(f.exp, Num):
+        power = (lambda M: B.div(B.ONE, M)) if f.exp.value == -1 else (lambda M: B.power(M, B.num(f.exp.value)))
+        if isinstance(f.base, Entry) and f.base.name in table:   # (1/c)_i1 summed over the unit axis: sum(1/c)
+            return _entry(power(table[f.base.name]), f.base.indices)
         M, idx = _factor(f.base, table)
-        return (B.div(B.ONE, M) if f.exp.value == -1 else B.power(M, B.num(f.exp.value))), idx
+        return power(M), idx
     if isinstance(f, Mul):                    # (s x_i)⁻¹ read as one factor: a product, same indices
         parts = [_factor(g, table) for g in f.factors]
         idx = max((i for _, i in parts), key=len)
@@ -153,15 +156,19 @@ def _factor(f: IExpr, table) -> Factor:
         M = table.get(f.name) if f.name in table else (B.dim_scalar(f.name) if not f.indices else None)
         if M is None:
             raise NoMatrixFormError(f"no matrix for the index entry {f.name}")
-        idx = f.indices
-        for axis in reversed(range(len(idx))):
-            if idx[axis] == UNIT:
-                M = axis_sum(M, axis) if M.rank > 1 else B.sum_(M)
-                idx = idx[:axis] + idx[axis + 1:]
-        if len(idx) == 2 and idx[0] == idx[1]:
-            return B.call("diag", M), idx[:1]
-        return M, idx
+        return _entry(M, f.indices)
     raise NoMatrixFormError(f"no matrix reading for the index factor {type(f).__name__}")
+
+
+def _entry(M: ir.Expr, idx: tuple[Index, ...]) -> Factor:
+    """``M`` with indices ``idx``: a size-1 axis summed away, ``M_kk`` read as ``diag(M)_k``."""
+    for axis in reversed(range(len(idx))):
+        if idx[axis] == UNIT:
+            M = axis_sum(M, axis) if M.rank > 1 else B.sum_(M)
+            idx = idx[:axis] + idx[axis + 1:]
+    if len(idx) == 2 and idx[0] == idx[1]:
+        return B.call("diag", M), idx[:1]
+    return M, idx
 
 
 LETTERS = "ijklmnpqrstuvwabcdefghoxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

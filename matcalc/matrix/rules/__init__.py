@@ -20,7 +20,7 @@ _ORDER = (
     + facts.RULES[2:] + reductions.RULES
     + diag.RULES + scalars.RULES + inner.RULES
 )
-_REGION = sums.RULES + transpose.REGION + scalars.REGION + facts.REGION
+_REGION = sums.RULES + transpose.REGION + scalars.REGION + facts.REGION + inner.REGION
 
 
 def all_rules() -> tuple[Rule, ...]:
