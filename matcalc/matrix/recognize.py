@@ -11,7 +11,9 @@ whose axes are ``u``'s followed by ``L``'s, so for ``L = Jᵀ u`` it is ``J``:
 3. read each product term's contraction graph (:mod:`.contraction`): matmul
    chains, transposes, ``diag``, ``trace``, Hadamard products, ``outer``, axis
    sums;
-4. a term with no matrix reading is an ``einsum`` of the language.
+4. write the terms that share a ``diag`` factor once, with it taken out, where
+   that is shorter (:mod:`.factoring`: ``diag(p) - p pᵀ`` is ``(I - p 1ᵀ) diag(p)``);
+5. a term with no matrix reading is an ``einsum`` of the language.
 
 >>> from matcalc.ir import Symbol, apply
 >>> from matcalc.render.text import to_text
