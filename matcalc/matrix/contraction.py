@@ -129,7 +129,7 @@ def _loop_matrix(M: ir.Expr) -> ir.Expr:
     ``tr(Aᵀ Bᵀ)`` is written ``tr(B A)``."""
     factors = _chain_factors(M)
     flipped = [B.T(f) for f in reversed(factors)]
-    count = lambda fs: sum(B.is_op(f, "transpose") for f in fs)     # noqa: E731
+    count = lambda fs: sum(B.is_op(f, "transpose") for f in fs)
     return functools.reduce(B.matmul, flipped if count(flipped) < count(factors) else factors)
 
 
@@ -189,7 +189,7 @@ def _weighted_sum(M: ir.Expr, w: ir.Expr) -> ir.Expr:
         return plain
     C, a = cut
     broadcast = axis_sum(times(M if a == 0 else B.T(M), C), 1 - a)
-    count = lambda e: ir.tree_size(e, count=lambda n: isinstance(n, ir.Apply))     # noqa: E731
+    count = lambda e: ir.tree_size(e, count=lambda n: isinstance(n, ir.Apply))
     return broadcast if count(broadcast) < count(plain) else plain
 
 

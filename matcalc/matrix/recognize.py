@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from .. import ir
 from ..errors import NoMatrixFormError
-from ..shapes import ShapeMismatch
 from ..index.calculus import contract, differentiate, flatten_term
 from ..index.lower import Pool, lower
 from ..index.nodes import UNIT, Add, Delta, Entry, IExpr, Index, Mul, Num, Pow
+from ..shapes import ShapeMismatch
 from . import build as B
 from .contraction import Factor, Reading, axis_sum, read_reading, read_term
 from .factoring import grouped
