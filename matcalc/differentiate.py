@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ir
-from .errors import NoMatrixFormError
 from .ir import topological   # the graph walk lives with the IR; the sweeps call it by this name
 from .matrix import build as B
 from .ops import OPS
@@ -116,14 +115,10 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
 
     Reverse mode with a symbolic seed ``u`` gives ``Jᵀ u``, linear in ``u``, and
     ``J = ∂(Jᵀu)/∂u`` is read off it by the recognizer
-    (:mod:`matcalc.matrix.recognize`: the contraction graph of each term, an
-    ``einsum`` where a term has no matrix reading).  The read-off patterns of
-    :mod:`matcalc.matrix.coefficient` still compete: where they find a form with
-    fewer operations (they keep factored forms such as ``(D - p 1ᵀ) diag(p)``
-    that the recognizer writes term by term), theirs is taken.
-    ``tidy`` simplifies intermediate forms (the reading-off needs them tidy).
+    (:mod:`matcalc.matrix.recognize`: the contraction graph of each term, terms
+    sharing a ``diag`` factor read as one product, an ``einsum`` where a term has
+    no matrix reading).  ``tidy`` simplifies the adjoint before it is read.
     """
-    from .matrix.coefficient import matrix_of
     from .matrix.recognize import recognize
 
     tidy = tidy or (lambda e: e)
@@ -133,39 +128,7 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
         return B.ZERO
     if wrt.rank == 0:
         return backprop(adjoint, u)     # the w with Jᵀu = w @ u
-    try:
-        read = recognize(adjoint, u)    # ∂(Jᵀu)/∂u, axes u's then wrt's: J
-    except NoMatrixFormError:           # (u under kron; more than two axes)
-        read = None
-    try:
-        patterns = B.T(matrix_of(adjoint, u, backprop))
-    except NoMatrixFormError:
-        # Jᵀu = A(u) is linear, so its own adjoint with a seed v is J v, whose
-        # structure (the forward direction) the patterns may read instead.
-        v = ir.Symbol(shape=wrt.shape, name="_v")
-        try:
-            patterns = matrix_of(tidy(backprop(adjoint, u, seed=v)), v, backprop)
-        except NoMatrixFormError:
-            if read is None:
-                raise
-            return read
-    if read is None or read == patterns:
-        return patterns
-    # Fewer operations wins; a tie keeps the patterns' form (the one the tests know).
-    # Only a recognizer form that is shorter as it stands can be shorter tidied (so
-    # seen on every sample), and then both are compared tidied, as the caller will
-    # see them, when small (tidying large ones twice spends the simplifier's budget).
-    forms = [read, patterns]
-    ops = [ir.tree_size(f, count=_is_op) for f in forms]
-    if ops[0] >= ops[1]:
-        return patterns
-    if ops[1] <= 400:
-        ops = [ir.tree_size(tidy(f), count=_is_op) for f in forms]
-    return read if ops[0] < ops[1] else patterns
-
-
-def _is_op(node: ir.Expr) -> bool:
-    return isinstance(node, ir.Apply)
+    return recognize(adjoint, u)        # ∂(Jᵀu)/∂u, axes u's then wrt's: J
 
 
 def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:

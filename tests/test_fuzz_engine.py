@@ -130,7 +130,7 @@ FIXED: list[dict] = [
 READ_OFF: list[dict] = [
     # a [n] part of a broadcast [n, n] sum (log(v) + M for M: [n, 1]) reached the matrix
     # reader as a vector, and was "transposed" as one: ValueError in _weighted_outer (a crash);
-    # each part is now read at the shape it has in the sum (coefficient._full)
+    # each part is now read at the shape it has in the sum
     doc("norm(log(v) + M, 'fro')", "v:[n]:positive M:[n,1]", "v", order=2, dims={"n": 4, "m": 2}),
     doc("norm(log(v) + R, 'fro')", "v:[n]:positive R:[1,n]", "v", order=2),
     doc("norm((M + log(v)).T, 'fro')", "v:[n]:positive M:[n,1]", "v", order=2),

@@ -1,6 +1,6 @@
 """The recognizer (matcalc/matrix/recognize.py, contraction.py): index form back to
 matrix form, one reading per test, each checked by its numbers and its printed form;
-Jacobians and Hessians the read-off patterns refused; the einsum operation.
+Jacobians and Hessians the old read-off patterns (now gone) refused; the einsum operation.
 
 The numbers are checked by a route independent of the reading: a linear map ``L(u)``
 evaluated at the basis vectors gives ``∂L/∂u`` column by column; a derivation's
@@ -134,7 +134,7 @@ def test_a_term_with_no_matrix_reading_is_an_einsum():
                                _map_matrix(L, values), rtol=1e-10, atol=1e-12)
 
 
-# -- Jacobians and Hessians the read-off patterns refused ---------------------------------
+# -- Jacobians and Hessians the old read-off patterns refused -----------------------------
 
 REFUSED_BEFORE = [
     ("diag(A @ (B * outer(x, z)) @ C)", "A:[n,n] B:[n,n] C:[n,n] x:[n] z:[n]", 1,

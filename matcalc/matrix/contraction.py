@@ -71,6 +71,22 @@ def times(a: ir.Expr, b: ir.Expr) -> ir.Expr:
     return B.mul(a, b)
 
 
+def axis_sum(M: ir.Expr, axis: int) -> ir.Expr:
+    """``Σ`` of a matrix along ``axis``, a transpose read through: ``sum(Aᵀ, axis=1) = sum(A, axis=0)``."""
+    if B.is_op(M, "transpose") and M.rank == 2:
+        return B.sum_(M.args[0], 1 - axis)
+    return B.sum_(M, axis)
+
+
+def unit_summed(w: ir.Expr) -> tuple[ir.Expr, int] | None:
+    """``(C, a)`` for ``w = sum(C, axis=a)`` over an axis of size 1 (a column or a row read
+    as a vector), else None."""
+    if B.is_op(w, "sum") and w.args[0].rank == 2 and w.attr("axis") in (0, 1) \
+            and w.args[0].shape[w.attr("axis")] == 1:
+        return w.args[0], w.attr("axis")
+    return None
+
+
 def product(factors: list[ir.Expr]) -> ir.Expr | None:
     """``f1 ∘ f2 ∘ ...`` with the reciprocals divided last (None for no factors):
     ``[x, 1/y, z]`` → ``x ∘ z / y``."""
@@ -89,6 +105,14 @@ def _left_chain(M: ir.Expr) -> ir.Expr:
     return functools.reduce(B.matmul, _chain_factors(M))
 
 
+def _transposed_chain(M: ir.Expr) -> ir.Expr:
+    """``(A B C)ᵀ`` written ``Cᵀ Bᵀ Aᵀ`` (the canonical form), a chain of three or more
+    factors only: ``(Xᵀ D X)ᵀ`` is ``Xᵀ D X``, while ``(B A)ᵀ`` stays as it is."""
+    if not B.is_op(M, "transpose") or len(_chain_factors(M.args[0])) < 3:
+        return M
+    return functools.reduce(B.matmul, [B.T(f) for f in reversed(_chain_factors(M.args[0]))])
+
+
 def _chain_factors(M: ir.Expr) -> list[ir.Expr]:
     factors, stack = [], [M]
     while stack:
@@ -105,8 +129,68 @@ def _loop_matrix(M: ir.Expr) -> ir.Expr:
     ``tr(Aᵀ Bᵀ)`` is written ``tr(B A)``."""
     factors = _chain_factors(M)
     flipped = [B.T(f) for f in reversed(factors)]
-    count = lambda fs: sum(B.is_op(f, "transpose") for f in fs)     # noqa: E731
+    count = lambda fs: sum(B.is_op(f, "transpose") for f in fs)
     return functools.reduce(B.matmul, flipped if count(flipped) < count(factors) else factors)
+
+
+def scaled(scalars: list[ir.Expr], body: ir.Expr) -> ir.Expr:
+    """``c body`` for the product ``c`` of ``scalars``, a reciprocal as a division."""
+    scale = product(scalars)
+    if scale is None:
+        return body
+    if _reciprocal(scale) is not None:
+        return B.div(body, _reciprocal(scale))
+    if B.is_op(scale, "div") and scale.args[1].rank == 0:      # (a / c) M → a M / c
+        return B.div(B.mul(scale.args[0], body), scale.args[1])
+    return B.mul(scale, body)
+
+
+@dataclass
+class Reading:
+    """A term over two free indices ``a, b``: ``c diag(α) M diag(β)`` with the scalars
+    ``c``, the vectors ``α`` on ``a`` and ``β`` on ``b`` (Hadamard factors, as lists)
+    and the edge ``M`` between them (None: no edge, ``outer(α, β)``; ``I``: ``diag(α ∘ β)``)."""
+
+    scalars: list[ir.Expr]
+    left: list[ir.Expr]
+    right: list[ir.Expr]
+    body: ir.Expr | None
+    dims: tuple
+
+    def diagonal(self) -> bool:
+        """Whether it is ``c diag(α ∘ β)``: then a factor of α or β may stand on either side."""
+        return self.body is not None and B.is_eye(self.body)
+
+    def expr(self) -> ir.Expr:
+        wa, wb = product(self.left), product(self.right)
+        M = self.body
+        if M is None:
+            if wa is None and wb is None:
+                body = B.ones(self.dims)
+            else:
+                body = B.outer(B.ones(self.dims[:1]) if wa is None else wa,
+                               B.ones(self.dims[1:]) if wb is None else wb)
+        elif B.is_eye(M):
+            w = product([x for x in (wa, wb) if x is not None])
+            body = M if w is None else B.call("diag", w)
+        else:
+            M = _transposed_chain(M)
+            body = M if wa is None else B.matmul(B.call("diag", wa), M)
+            body = _left_chain(body if wb is None else B.matmul(body, B.call("diag", wb)))
+        return scaled(self.scalars, body)
+
+
+def _weighted_sum(M: ir.Expr, w: ir.Expr) -> ir.Expr:
+    """``Σ_k M_ik w_k``: ``M w``, or, when ``w`` is a column ``C`` read as a vector,
+    ``sum(Mᵀ ∘ C, axis=0)`` (``C`` broadcast, no transpose) where that is shorter."""
+    plain = B.matmul(M, w)
+    cut = unit_summed(w)
+    if cut is None:
+        return plain
+    C, a = cut
+    broadcast = axis_sum(times(M if a == 0 else B.T(M), C), 1 - a)
+    count = lambda e: ir.tree_size(e, count=lambda n: isinstance(n, ir.Apply))
+    return broadcast if count(broadcast) < count(plain) else plain
 
 
 class _Graph:
@@ -120,6 +204,8 @@ class _Graph:
             if not idx:
                 self.scalars.append(M)
             elif len(idx) == 1:
+                if B.is_ones(M):                # a weight of ones is no weight
+                    continue
                 self.weights.setdefault(idx[0], []).append(M)
             else:
                 self.edges.append(_Edge(idx[0], idx[1], M))
@@ -188,7 +274,7 @@ class _Graph:
                 x = e.other(v)
                 M = B.T(e.toward(v))            # first axis x, second v
                 w = self.weight(v)
-                self.weights.setdefault(x, []).append(B.sum_(M, 1) if w is None else B.matmul(M, w))
+                self.weights.setdefault(x, []).append(axis_sum(M, 1) if w is None else _weighted_sum(M, w))
                 self.edges.remove(e)
                 self.summed.remove(v)
                 return True
@@ -238,36 +324,16 @@ class _Graph:
     def result(self) -> ir.Expr:
         """The reduced graph over the free indices, as a matrix, vector or scalar."""
         if len(self.free) == 2:
-            a, b = self.free
-            if self.edges:
-                M = self.edges[0].toward(a)
-                wa, wb = self.weight(a), self.weight(b)
-                if B.is_eye(M):
-                    w = product([x for x in (wa, wb) if x is not None])
-                    body = M if w is None else B.call("diag", w)
-                else:
-                    body = M if wa is None else B.matmul(B.call("diag", wa), M)
-                    body = _left_chain(body if wb is None else B.matmul(body, B.call("diag", wb)))
-            else:
-                wa, wb = self.weight(a), self.weight(b)
-                if wa is None and wb is None:
-                    body = B.ones((a.dim, b.dim))
-                else:
-                    body = B.outer(B.ones((a.dim,)) if wa is None else wa,
-                                   B.ones((b.dim,)) if wb is None else wb)
-        elif len(self.free) == 1:
-            body = self.vector(self.free[0])
-        else:
-            body = B.ONE
-        scale = product(self.scalars)
-        if scale is None:
-            return body
-        if _reciprocal(scale) is not None:
-            return B.div(body, _reciprocal(scale))
-        if B.is_op(scale, "div") and scale.args[1].rank == 0:      # (a / c) M → a M / c
-            return B.div(B.mul(scale.args[0], body), scale.args[1])
-        return B.mul(scale, body)
+            return self.reading().expr()
+        body = self.vector(self.free[0]) if self.free else B.ONE
+        return scaled(self.scalars, body)
 
+    def reading(self) -> Reading:
+        """The reduced graph over two free indices, its parts kept apart."""
+        a, b = self.free
+        M = self.edges[0].toward(a) if self.edges else None
+        return Reading(list(self.scalars), self.weights.pop(a, []), self.weights.pop(b, []), M,
+                       (a.dim, b.dim))
 
     def factors(self) -> list[Factor]:
         """What is left, as factors again (for an einsum): scalars, edges, weights."""
@@ -275,6 +341,16 @@ class _Graph:
         out += [(e.M, (e.x, e.y)) for e in self.edges]
         out += [(product(ws), (v,)) for v, ws in self.weights.items() if ws]
         return out
+
+
+def read_reading(factors: list[Factor], summed: list[Index],
+                 free: tuple[Index, ...]) -> Reading | None:
+    """The term ``Σ_summed Π factors`` over two free indices as a :class:`Reading`
+    (None when it has no matrix reading)."""
+    graph = _Graph(factors, summed, free)
+    if len(free) != 2 or not graph.reduce() or len(graph.edges) > 1:
+        return None
+    return graph.reading()
 
 
 def read_term(factors: list[Factor], summed: list[Index],

@@ -11,7 +11,9 @@ whose axes are ``u``'s followed by ``L``'s, so for ``L = Jᵀ u`` it is ``J``:
 3. read each product term's contraction graph (:mod:`.contraction`): matmul
    chains, transposes, ``diag``, ``trace``, Hadamard products, ``outer``, axis
    sums;
-4. a term with no matrix reading is an ``einsum`` of the language.
+4. write the terms that share a ``diag`` factor once, with it taken out, where
+   that is shorter (:mod:`.factoring`: ``diag(p) - p pᵀ`` is ``(I - p 1ᵀ) diag(p)``);
+5. a term with no matrix reading is an ``einsum`` of the language.
 
 >>> from matcalc.ir import Symbol, apply
 >>> from matcalc.render.text import to_text
@@ -24,12 +26,13 @@ from __future__ import annotations
 
 from .. import ir
 from ..errors import NoMatrixFormError
-from ..shapes import ShapeMismatch
 from ..index.calculus import contract, differentiate, flatten_term
 from ..index.lower import Pool, lower
 from ..index.nodes import UNIT, Add, Delta, Entry, IExpr, Index, Mul, Num, Pow
+from ..shapes import ShapeMismatch
 from . import build as B
-from .contraction import Factor, read_term
+from .contraction import Factor, Reading, axis_sum, read_reading, read_term
+from .factoring import grouped
 
 
 class _NoFactor(Exception):
@@ -54,10 +57,15 @@ def recognize(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
     free = tuple(ix for ix in free if ix != UNIT)
     if len(free) > 2:
         raise NoMatrixFormError("a derivative with more than two axes (a Kronecker form) is not read yet")
-    out = B.ZERO
+    out, readings = B.ZERO, []
     try:
         for term in (d.terms if isinstance(d, Add) else (d,)):
-            out = B.add(out, _read(term, free, table, _shape(u, L)))
+            reading = _reading(term, free, table, _shape(u, L))
+            if reading is not None:
+                readings.append(reading)
+            else:
+                out = B.add(out, _read(term, free, table, _shape(u, L)))
+        out = B.add(grouped(readings), out)
     except ShapeMismatch as exc:               # a broadcast the reading does not follow
         raise NoMatrixFormError(f"no reading: {exc}") from None
     return out if not B.is_zero(out) else B.ZERO
@@ -102,6 +110,14 @@ def _atoms(L: ir.Expr, u: ir.Symbol, table: dict[str, ir.Expr]) -> dict[ir.Expr,
     return atoms
 
 
+def _reading(term: IExpr, free: tuple[Index, ...], table, shape) -> Reading | None:
+    """A term over two free indices read with its parts apart, for :func:`grouped`."""
+    if len(free) != 2 or len(shape) != 2:
+        return None
+    summed, raw = flatten_term(term)
+    return read_reading([_factor(f, table) for f in raw], summed, free)
+
+
 def _read(term: IExpr, free: tuple[Index, ...], table, shape) -> ir.Expr:
     """One product term as a matrix expression (an ``einsum`` where it has no reading)."""
     summed, raw = flatten_term(term)
@@ -124,8 +140,11 @@ def _factor(f: IExpr, table) -> Factor:
             return B.ONE, ()
         return B.eye(f.i.dim), (f.i, f.j)
     if isinstance(f, Pow) and isinstance(f.exp, Num):
+        power = (lambda M: B.div(B.ONE, M)) if f.exp.value == -1 else (lambda M: B.power(M, B.num(f.exp.value)))
+        if isinstance(f.base, Entry) and f.base.name in table:   # (1/c)_i1 summed over the unit axis: sum(1/c)
+            return _entry(power(table[f.base.name]), f.base.indices)
         M, idx = _factor(f.base, table)
-        return (B.div(B.ONE, M) if f.exp.value == -1 else B.power(M, B.num(f.exp.value))), idx
+        return power(M), idx
     if isinstance(f, Mul):                    # (s x_i)⁻¹ read as one factor: a product, same indices
         parts = [_factor(g, table) for g in f.factors]
         idx = max((i for _, i in parts), key=len)
@@ -139,15 +158,19 @@ def _factor(f: IExpr, table) -> Factor:
         M = table.get(f.name) if f.name in table else (B.dim_scalar(f.name) if not f.indices else None)
         if M is None:
             raise NoMatrixFormError(f"no matrix for the index entry {f.name}")
-        idx = f.indices
-        for axis in reversed(range(len(idx))):
-            if idx[axis] == UNIT:
-                M = B.sum_(M, axis) if M.rank > 1 else B.sum_(M)
-                idx = idx[:axis] + idx[axis + 1:]
-        if len(idx) == 2 and idx[0] == idx[1]:
-            return B.call("diag", M), idx[:1]
-        return M, idx
+        return _entry(M, f.indices)
     raise NoMatrixFormError(f"no matrix reading for the index factor {type(f).__name__}")
+
+
+def _entry(M: ir.Expr, idx: tuple[Index, ...]) -> Factor:
+    """``M`` with indices ``idx``: a size-1 axis summed away, ``M_kk`` read as ``diag(M)_k``."""
+    for axis in reversed(range(len(idx))):
+        if idx[axis] == UNIT:
+            M = axis_sum(M, axis) if M.rank > 1 else B.sum_(M)
+            idx = idx[:axis] + idx[axis + 1:]
+    if len(idx) == 2 and idx[0] == idx[1]:
+        return B.call("diag", M), idx[:1]
+    return M, idx
 
 
 LETTERS = "ijklmnpqrstuvwabcdefghoxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
