@@ -222,6 +222,23 @@ def tree_size(expr: Expr, memo: dict[int, int] | None = None, count=None) -> int
     return memo[id(expr)]
 
 
+def written_size(expr: Expr) -> int:
+    """How many nodes ``expr`` has written out (shared subtrees at every use), cached
+    on each node, so asking again of a node or of any tree holding it is free."""
+    stack = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if "_size" in node.__dict__:
+            continue
+        kids = node.children()
+        if ready or not kids:
+            node.__dict__["_size"] = 1 + sum(c.__dict__["_size"] for c in kids)
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in kids)
+    return expr.__dict__["_size"]
+
+
 def written_within(expr: Expr, limit: int) -> bool:
     """Whether ``expr`` written out (shared subtrees at every use: what printing it
     costs) has at most ``limit`` nodes, found in at most ``limit`` steps.  Counting

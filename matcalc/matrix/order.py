@@ -42,48 +42,34 @@ def reading_key(node: ir.Expr) -> str:
     so ordering never costs more than the graph."""
     key = node.__dict__.get("_reading")       # cached on the node, as ir.digest is
     if key is None:
-        if not ir.written_within(node, KEY_NODES):     # (ir.tree_size would cost the whole graph, each call)
+        if ir.written_size(node) > KEY_NODES:           # (cached on each node: a key costs its node)
             key = "\uffff" + ir.digest(node)
         else:
-            out: list[str] = []
-            _read(node, out)
-            key = "".join(out)
+            key = _read(node)
         node.__dict__["_reading"] = key
     return key
 
 
-def _read(node: ir.Expr, out: list[str]) -> None:
+def _read(node: ir.Expr) -> str:
+    """The key of ``node`` from its children's keys (each cached on its node: a
+    subtree is read once, however many keys contain it)."""
     if isinstance(node, ir.Number):
-        out.append(str(node.value))
-    elif not isinstance(node, ir.Apply):
-        out.append(getattr(node, "name", ""))
-        return
-    else:
-        op = OPS[node.op]
-        if op.syntax == "infix":
-            for i, a in enumerate(node.args):
-                out.append(f" {op.written} " if i else "")
-                _read_inner(a, op.precedence + (i > 0), out)
-        elif op.syntax == "prefix":
-            out.append(op.written)
-            _read_inner(node.args[0], op.precedence, out)
-        elif op.syntax == "postfix":
-            _read_inner(node.args[0], op.precedence, out)
-            out.append(op.written)
-        else:
-            parts = [_text(a) for a in node.args] if node.args else [str(d) for d in node.attr("dims")]
-            parts += [repr(v) if k == "ord" else f"{k}={v}" for k, v in node.attrs if k != "dims" and v is not None]
-            out.append(f"{op.written}({', '.join(parts)})")
+        return str(node.value)
+    if not isinstance(node, ir.Apply):
+        return getattr(node, "name", "")
+    op = OPS[node.op]
+    if op.syntax == "infix":
+        return f" {op.written} ".join(_inner(a, op.precedence + (i > 0)) for i, a in enumerate(node.args))
+    if op.syntax == "prefix":
+        return op.written + _inner(node.args[0], op.precedence)
+    if op.syntax == "postfix":
+        return _inner(node.args[0], op.precedence) + op.written
+    parts = [reading_key(a) for a in node.args] if node.args else [str(d) for d in node.attr("dims")]
+    parts += [repr(v) if k == "ord" else f"{k}={v}" for k, v in node.attrs if k != "dims" and v is not None]
+    return f"{op.written}({', '.join(parts)})"
 
 
-def _text(node: ir.Expr) -> str:
-    out: list[str] = []
-    _read(node, out)
-    return "".join(out)
-
-
-def _read_inner(node: ir.Expr, tighter: int, out: list[str]) -> None:
+def _inner(node: ir.Expr, tighter: int) -> str:
     loose = isinstance(node, ir.Apply) and OPS[node.op].precedence < tighter
-    out.append("(" if loose else "")
-    _read(node, out)
-    out.append(")" if loose else "")
+    key = reading_key(node)
+    return f"({key})" if loose else key

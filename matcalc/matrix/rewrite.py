@@ -34,18 +34,7 @@ ALGEBRA = Rule("elementwise-algebra", "a maximal elementwise subtree through sym
 
 def size(expr: ir.Expr) -> int:
     """Nodes written out (shared subtrees at every use), cached on each node."""
-    stack = [(expr, False)]
-    while stack:
-        node, ready = stack.pop()
-        if "_size" in node.__dict__:
-            continue
-        kids = node.children()
-        if ready or not kids:
-            node.__dict__["_size"] = 1 + sum(c.__dict__["_size"] for c in kids)
-            continue
-        stack.append((node, True))
-        stack.extend((c, False) for c in kids)
-    return expr.__dict__["_size"]
+    return ir.written_size(expr)
 
 
 def restore_shape(expr: ir.Expr, shape) -> ir.Expr:
