@@ -37,9 +37,13 @@ def _evaluate(expr, values, dims, precise: bool):
     memo: dict[ir.Expr, np.ndarray] = {}
     for node in ir.topological(expr):
         if isinstance(node, ir.Symbol):
-            memo[node] = np.asarray(values[node.name], dtype=float)
-            if precise:
-                memo[node] = mp.as_mp(memo[node])
+            given = np.asarray(values[node.name])
+            if precise and given.dtype == object:      # already exact (mpf): kept so
+                memo[node] = given
+            else:
+                memo[node] = np.asarray(given, dtype=float)
+                if precise:
+                    memo[node] = mp.as_mp(memo[node])
         elif isinstance(node, ir.Number):
             memo[node] = np.asarray(float(node.value))
             if precise:
@@ -67,6 +71,27 @@ def _evaluate(expr, values, dims, precise: bool):
                 except np.linalg.LinAlgError:   # inv or solve of a singular matrix: like 1/0,
                     memo[node] = np.full(tuple(dim_size(d, dims) for d in node.shape), np.nan)
     return memo[expr]
+
+
+def exact_slopes(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str, int], name: str,
+                 direction: np.ndarray, steps: tuple[float, ...], digits: int = mp.DPS) -> list[np.ndarray]:
+    """Five-point central differences of ``expr`` along ``direction`` in the symbol
+    ``name``, computed at ``digits`` digits from the float inputs (the displaced
+    inputs, the values and their differences all exact to those digits: no float64
+    rounding anywhere), one per step, rounded to float64 at the end."""
+    out = []
+    with mp.precision(digits):
+        base = {k: mp.as_mp(np.asarray(v, dtype=float)) for k, v in values.items()}
+        x0, v = base[name], mp.as_mp(np.asarray(direction, dtype=float))
+        for step in steps:
+            t = mpmath.mpf(step)
+
+            def at(c, t=t):
+                vals = dict(base)
+                vals[name] = x0 + (c * t) * v
+                return np.asarray(_evaluate(expr, vals, dims, True), dtype=object)
+            out.append(mp.to_float((8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * t)))
+    return out
 
 
 def first_nonfinite(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str, int]) -> ir.Expr | None:

@@ -65,3 +65,29 @@ def test_the_check_still_fails_a_gradient_a_tenth_of_a_percent_off_where_the_val
     off = lambda v: -np.sin(v["s"] - 1e3) * 1.001               # noqa: E731
     check = check_function(f, off, 0, s, {"s": s}, lambda rng: {"s": np.array(0.3)}, exact=exact)
     assert check.status == "failed"
+
+
+def test_a_steep_oscillation_is_judged_by_differences_at_60_digits():
+    """verify/differences + evaluate.exact_slopes: sin(exp(sum(M0))) with sum(M0) ~ 14
+    turns about ten radians within any float step; its differences at 60 digits judge
+    the gradient instead (campaign seed 20261209, through einsum; the same with sum
+    failed before issue 13: a false 'wrong')."""
+    for expr in ("sin(exp(einsum('ij,ij->', M0, ones(m, n))))", "sin(exp(sum(M0)))"):
+        for seed in range(3):
+            d = matcalc.derive({"symbols": {"M0": {"shape": ["m", "n"], "props": ["positive"]}},
+                                "dims": {"n": 3, "m": 4}, "expr": expr, "wrt": ["M0"]}, seed=seed)
+            assert d.verification["M0"].status == "passed", (expr, seed)
+
+
+def test_differences_at_60_digits_still_fail_a_gradient_a_tenth_of_a_percent_off():
+    from matcalc import ir
+    from matcalc.verify.differences import check_function
+
+    s = ir.Symbol((), "s")
+    expr = matcalc.parse.parse("sin(exp(s))", {"s": s}, {})
+    f = lambda v: np.sin(np.exp(v["s"]))                                  # noqa: E731
+    off = lambda v: np.cos(np.exp(v["s"])) * np.exp(v["s"]) * 1.001       # noqa: E731
+    from matcalc.evaluate import exact_slopes
+    slopes = lambda v, d, steps: exact_slopes(expr, v, {}, "s", d, steps)   # noqa: E731
+    check = check_function(f, off, 0, s, {"s": s}, lambda rng: {"s": np.array(14.0)}, slopes=slopes)
+    assert check.status == "failed"

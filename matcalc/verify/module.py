@@ -17,7 +17,7 @@ from types import ModuleType
 
 import numpy as np
 
-from ..evaluate import evaluate
+from ..evaluate import exact_slopes, evaluate
 from ..shapes import dim_size
 from .budget import Progress
 from .differences import FAILED, NOT_JUDGED, PASSED, Check, check_function
@@ -116,7 +116,8 @@ def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool,
         ``f_expr``); where it fails, whether it is the formula or its float64 evaluation:
         the same formula at 60 digits checked again."""
         f_exact = lambda v: evaluate(f_expr, v, p.dims, precise=True)   # noqa: E731
-        check = check_function(f, df, out_rank, sym, p.symbols, draw, exact=f_exact, **common)
+        slopes = lambda v, d, steps: exact_slopes(f_expr, v, p.dims, sym.name, d, steps)   # noqa: E731
+        check = check_function(f, df, out_rank, sym, p.symbols, draw, exact=f_exact, slopes=slopes, **common)
         if check.cause != "differences" or point is None or not _close(df(point), evaluate(
                 exact, point, p.dims, precise=True)):
             return check           # (code that is not the formula, even at an ordinary point, is wrong)
