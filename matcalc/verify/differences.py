@@ -132,15 +132,11 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
     number of a square ``wrt``, and an spd ``wrt`` stepped well inside its cone
     (both cost O(n³), more than an elementwise ``f``).  ``evaluations`` caps
     the calls of ``f`` (:mod:`.budget`); ``progress(done, total)`` hears of them.
-    ``exact`` is ``f`` at 60 digits: where a comparison fails, how far ``f``'s float
-    value is from it bounds what differences of ``f`` can resolve (a value that is
-    a cancellation, ``r s x`` with ``r = 1 - Σ_j Y_j`` of a stochastic ``Y``, is its
-    own rounding noise at every scale).  ``slopes(values, direction, steps)`` gives the
-    differences of ``f`` at 60 digits: where a float comparison fails, the first few
-    are judged again against them (``sin(exp(s))`` at s ~ 14 turns ten radians within
-    any float step, and no float difference resolves it), with the same tolerance and
-    no rounding floor.
-    """
+    Where a comparison fails: ``exact`` (``f`` at 60 digits) measures ``f``'s own float
+    error, which bounds what its differences resolve (``1 - Σ_j Y_j`` of a stochastic
+    ``Y`` is rounding only); ``slopes(values, direction, steps)`` (differences at 60
+    digits) judge the first few again, same tolerance, no rounding floor
+    (``sin(exp(s))`` at s ~ 14 turns ten radians within any float step)."""
     rng = np.random.default_rng(seed)
     budget = Budget(evaluations, progress)
     f = budget.counted(f)
@@ -319,8 +315,7 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
     def measured_noise() -> float:
         if not rounding:
             try:
-                exact_f0 = np.asarray(run.exact(values), dtype=float)
-                lost = float(np.max(np.abs(f0 - exact_f0))) if f0.size else 0.0
+                lost = float(np.max(np.abs(f0 - np.asarray(run.exact(values), dtype=float)))) if f0.size else 0.0
             except (ArithmeticError, ValueError, TypeError):
                 lost = 0.0
             rounding.append(4 * lost / h if np.isfinite(lost) else 0.0)
@@ -375,11 +370,9 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
         if not passed and run.slopes is not None and run.exact_tries[0] < EXACT_TRIES:
             run.exact_tries[0] += 1
             with np.errstate(all="ignore"):
-                found = [float(np.max(np.abs(np.asarray(fd) - pr))) if np.size(fd) else 0.0
-                         for fd in run.slopes(values, v, (h * 1e-5, h * 1e-8))]
-            exact_err = min(found, default=np.inf)
-            if np.isfinite(exact_err) and exact_err <= REL_TOL * size:
-                err, passed = exact_err, True
+                exact_err = min(float(np.max(np.abs(np.asarray(fd) - pr))) if np.size(fd) else 0.0
+                                for fd in run.slopes(values, v, (h * 1e-5, h * 1e-8)))
+            err, passed = (exact_err, True) if np.isfinite(exact_err) and exact_err <= REL_TOL * size else (err, False)
 
         if not passed and (not clean or kink(bends, h, noise)):
             return            # f jumps, oscillates or bends within every step here: no judgement
