@@ -203,8 +203,8 @@ class _Run:
     budget: Budget
     solve: bool
     exact: Fn | None = None        # f at 60 digits (its float rounding, measured)
-    slopes: Callable | None = None  # differences of f at 60 digits
-    exact_tries: list = field(default_factory=lambda: [0])   # how many comparisons were judged so
+    slopes: Callable | None = None  # differences of f at 60 digits (tried EXACT_TRIES times: exact_tries)
+    exact_tries: list = field(default_factory=lambda: [0])
 
 
 def _check_scales(run: _Run, base: Values, scales: tuple[float, ...], shape) -> Check | None:
@@ -247,8 +247,7 @@ def _check_scales(run: _Run, base: Values, scales: tuple[float, ...], shape) -> 
                  "" if passed else "differences")
 
 
-EXACT_TRIES = 8  # failed float comparisons of one check judged again at 60 digits
-REDRAWS = 2     # new points tried at an extra scale where the first is not finite
+REDRAWS, EXACT_TRIES = 2, 8   # new points tried at an extra scale; failed comparisons judged at 60 digits
 
 
 def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int = 1):
