@@ -253,6 +253,40 @@ function("maximum", maximum(X, Y), "np.maximum({0}, {1})", np.maximum, latex="\\
          array_api="xp.maximum({0}, {1})")
 
 
+class minimum(Defined):  # noqa: N801
+    """The smaller of two numbers: min(a, b) = (a + b − |a − b|) / 2; at a tie the
+    gradient is split evenly, ∂/∂a = (1 − sign(a − b)) / 2."""
+
+    @classmethod
+    def formula(cls, a, b):
+        return (a + b - sympy.Abs(a - b)) / 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args if argindex == 1 else reversed(self.args)
+        return (1 - sympy.sign(a - b)) / 2
+
+
+function("minimum", minimum(X, Y), "np.minimum({0}, {1})", np.minimum, latex="\\min({0}, {1})",
+         array_api="xp.minimum({0}, {1})")
+function("expm1", sympy.exp(X) - 1, "np.expm1({0})", np.expm1, array_api="xp.expm1({0})")
+
+
+class log_sigmoid(Defined):  # noqa: N801
+    """log σ(x) = −log(1 + e⁻ˣ);  log_sigmoid' = σ(−x)."""
+
+    @classmethod
+    def formula(cls, x):
+        return -sympy.log(1 + sympy.exp(-x))
+
+    def fdiff(self, argindex=1):
+        return sigmoid(-self.args[0])
+
+
+function("log_sigmoid", log_sigmoid(X), "-np.logaddexp(0.0, -{0})", lambda x: -np.logaddexp(0.0, -x),
+         latex="\\log \\sigma({0})", unicode="log σ({0})", array_api="-_softplus(xp, -{0})",
+         einsum=lambda x: -(np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0.0)))
+
+
 # -- stable forms for emitted code (matcalc.codegen.stabilize applies them) ----------
 
 def _one_minus(node, inner: str, power: int = 1):
