@@ -54,3 +54,24 @@ def test_log_sigmoid_is_stable_where_sigmoid_underflows():
     f = d.function()
     x = np.array([-800.0, 800.0])
     assert np.allclose(f.value(x=x), -800.0) and np.allclose(f.grad_x(x=x), [1.0, 0.0])
+
+
+@pytest.mark.parametrize("expr, wrt, form", [
+    ("sum(square(X @ w - y))", "w", "2 * X.T @ (X @ w - y)"),
+    ("sum(exp(square(w)))", "w", "2 * exp(square(w)) * w"),
+])
+def test_square(expr, wrt, form):
+    d = derive(expr)
+    assert d.verified and d.results[wrt].text == form
+
+
+@pytest.mark.parametrize("expr, form", [
+    ("sum((X + zeros(n, m)) * X)", "2 * X"),
+    ("sum(X @ zeros(m, m) @ X.T)", "0"),        # zeros(n, m) = 0 ones(n, m): the rule zeros-is-zero
+    ("sum(X * zeros(n, m))", "0"),
+])
+def test_zeros_is_the_zero_matrix(expr, form):
+    d = matcalc.derive({"symbols": {"X": {"shape": ["n", "m"]}}, "dims": {"n": 3, "m": 2}, "expr": expr,
+                        "wrt": ["X"]})
+    assert d.verified and d.results["X"].text == form and d.results["X"].shape == ("n", "m")
+    assert to_text(parse_in_scope("zeros(n, m)")) == "zeros(n, m)"

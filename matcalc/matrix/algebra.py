@@ -76,6 +76,8 @@ class Algebra:
     def leaf(self, node: ir.Expr) -> sympy.Expr:
         if B.is_ones(node):
             return sympy.Integer(1)
+        if B.is_op(node, "zeros"):            # zeros(n, m): the number 0, its shape restored by the caller
+            return sympy.Integer(0)
         if isinstance(node, ir.Number):
             v = node.value
             return sympy.Float(v) if isinstance(v, float) else sympy.Rational(v.numerator, v.denominator)

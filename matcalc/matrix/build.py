@@ -47,6 +47,11 @@ def is_op(x: ir.Expr, *ops: str) -> bool:
     return isinstance(x, ir.Apply) and x.op in ops
 
 
+def is_zero_matrix(x: ir.Expr) -> bool:
+    """A zero matrix or vector however written: ``0 * ones(n, m)`` or ``zeros(n, m)``."""
+    return is_op(x, "zeros") or is_zeros(x)
+
+
 def is_ones(x: ir.Expr) -> bool:
     return is_op(x, "ones")
 

@@ -1,4 +1,4 @@
-"""Constants: ``ones(n)``, ``ones(n, m)``, ``eye(n)``.  Their arguments are
+"""Constants: ``ones(n)``, ``ones(n, m)``, ``zeros(n)``, ``zeros(n, m)``, ``eye(n)``.  Their arguments are
 dimensions (names from ``dims`` or positive integers), not expressions."""
 
 from __future__ import annotations
@@ -17,6 +17,13 @@ def _ones(shapes, attrs):
     return tuple(dims)
 
 
+def _zeros(shapes, attrs):
+    dims = attrs["dims"]
+    if len(dims) not in (1, 2):
+        raise ShapeMismatch(f"zeros takes one or two dimensions, got {len(dims)}", "write zeros(n) or zeros(n, m)")
+    return tuple(dims)
+
+
 def _eye(shapes, attrs):
     dims = attrs["dims"]
     if len(dims) != 1:
@@ -30,3 +37,7 @@ register(Op("ones", "call", 0, _ones, dim_args=True, array_api="xp.ones({dims}, 
 register(Op("eye", "call", 0, _eye, dim_args=True, array_api="xp.eye({dims}, dtype={like}.dtype, device=device({like}))", numpy="np.eye({dims})", latex="I", unicode="I", range="nonnegative",
             doc="identity matrix", fn=lambda dims: np.eye(dims[0]),
             index=lambda node, args, idx, pool: I.Delta(idx[0], idx[1])))
+register(Op("zeros", "call", 0, _zeros, dim_args=True, numpy="np.zeros({dims})",
+            array_api="xp.zeros({dims}, dtype={like}.dtype, device=device({like}))", latex="\\mathbf{{0}}",
+            unicode="𝟎", range="nonnegative", doc="all-zeros vector or matrix", fn=lambda dims: np.zeros(dims),
+            index=lambda node, args, idx, pool: I.Num(0)))

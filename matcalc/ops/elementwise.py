@@ -269,6 +269,7 @@ class minimum(Defined):  # noqa: N801
 function("minimum", minimum(X, Y), "np.minimum({0}, {1})", np.minimum, latex="\\min({0}, {1})",
          array_api="xp.minimum({0}, {1})")
 function("expm1", sympy.exp(X) - 1, "np.expm1({0})", np.expm1, array_api="xp.expm1({0})")
+function("square", X ** 2, "np.square({0})", np.square, array_api="xp.square({0})", range_="nonnegative")
 
 
 class log_sigmoid(Defined):  # noqa: N801

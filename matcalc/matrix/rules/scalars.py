@@ -77,5 +77,11 @@ def _product_of(fs):
     return out
 
 
-RULES = (trace_of_scaled, softmax_shift)
+@rule("zeros-is-zero", "zeros(n, m) = 0 ones(n, m): the zero matrix, which annihilates what it multiplies",
+      ["zeros"], canonical=True)
+def zeros_is_zero(e, ctx):
+    return B.zeros(e.shape)
+
+
+RULES = (trace_of_scaled, softmax_shift, zeros_is_zero)
 REGION = (det_product,)
