@@ -33,7 +33,7 @@ def test_parses_and_prints():
     assert e.shape == ("n",) and e.args[1].op == "log1p"
     assert to_text(e) == "2 * log1p(x + z)"
     assert to_latex(e) == "2 \\operatorname{log1p}(x + z)"
-    assert to_unicode(e) == "2log1p(x + z)"
+    assert to_unicode(e) == "2 log1p(x + z)"
 
 
 def test_takes_one_argument():

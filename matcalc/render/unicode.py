@@ -57,7 +57,8 @@ def _wrap(pair, need) -> str:
 
 
 def _juxtapose(a: str, b: str) -> str:
-    starts = b[:1].isalpha() or b.startswith("(") or b.startswith("𝟏")
+    # 2λ, 2X, 2σ(x) read as products; 2 log1p(x) needs the space (2log1p reads as a name)
+    starts = (b[:1].isalpha() and not re.match(r"[A-Za-z_][A-Za-z_0-9]+\(", b)) or b.startswith("(") or b.startswith("𝟏")
     if re.fullmatch(r"\d+", a):
         return f"{a}{b}" if starts else f"{a} {b}"
     tight = (_single(a) or a.endswith(")") or a.endswith("ᵀ")) and (_single(b) or b.startswith("("))
