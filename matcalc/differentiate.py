@@ -37,13 +37,11 @@ def balanced_sum(terms: list[ir.Expr]) -> ir.Expr:
     return terms[0]
 
 
-def depends_on(order: list[ir.Expr], wrt: ir.Symbol) -> set[ir.Expr]:
+def depends_on(order: list[ir.Expr], names: set[str]) -> set[ir.Expr]:
+    """The nodes of ``order`` (children first) that depend on a symbol named in ``names``."""
     dep: set[ir.Expr] = set()
     for node in order:
-        if isinstance(node, ir.Symbol):
-            if node.name == wrt.name:
-                dep.add(node)
-        elif any(c in dep for c in node.children()):
+        if (isinstance(node, ir.Symbol) and node.name in names) or any(c in dep for c in node.children()):
             dep.add(node)
     return dep
 
@@ -56,45 +54,34 @@ def backprop(expr: ir.Expr, wrt: ir.Symbol, seed: ir.Expr | None = None,
     ``wrt``; with a symbolic seed ``u`` it is ``Jᵀ u``, linear in ``u``.
     The result is zero (the number 0) when ``expr`` does not depend on ``wrt``.
     """
-    order = topological(expr)
-    dep = depends_on(order, wrt)
-    # contributions are kept in lists and added up as a balanced tree, so a
-    # symbol used 10,000 times does not get a 10,000-deep chain of additions
-    adjoint: dict[ir.Expr, list[ir.Expr]] = {expr: [seed if seed is not None else B.ONE]}
-    for node in reversed(order):   # parents before children
-        g = balanced_sum(adjoint.pop(node, []))
-        if isinstance(node, ir.Symbol) and node.name == wrt.name:
-            return g   # every path into wrt has been added up
-        if node not in dep or B.is_zero(g) or not isinstance(node, ir.Apply):
-            continue
-        contributions = OPS[node.op].vjp(g, node)
-        recorded = []
-        for arg, contrib in zip(node.args, contributions):
-            if arg not in dep or B.is_zero(contrib):
-                continue
-            recorded.append((arg, contrib))
-            adjoint.setdefault(arg, []).append(contrib)
-        if steps is not None:
-            steps.append(ChainStep(node, g, tuple(recorded)))
-    return B.ZERO
+    return _sweep(expr, {wrt.name}, seed if seed is not None else B.ONE, steps)[wrt.name]
 
 
 def gradients(expr: ir.Expr, wrt: list[ir.Symbol], steps: list[ChainStep] | None = None) -> dict[str, ir.Expr]:
     """The gradient of a scalar ``expr`` w.r.t. each symbol of ``wrt``, by name,
     in one reverse sweep (reverse mode's point: a sum of 2,000 symbols costs one
     sweep, not 2,000).  A symbol ``expr`` does not depend on gets the number 0."""
-    names = {s.name for s in wrt}
+    return _sweep(expr, {s.name for s in wrt}, B.ONE, steps)
+
+
+def _sweep(expr: ir.Expr, names: set[str], seed: ir.Expr, steps: list[ChainStep] | None) -> dict[str, ir.Expr]:
+    """One reverse sweep from ``expr`` (adjoint ``seed``): the adjoint of each symbol
+    named in ``names`` (0 where ``expr`` does not depend on it), each chain-rule step
+    appended to ``steps``.  It stops once every named symbol has its adjoint: they
+    come after all the nodes that depend on them (parents before children)."""
     order = topological(expr)
-    dep: set[ir.Expr] = set()
-    for node in order:
-        if (isinstance(node, ir.Symbol) and node.name in names) or any(c in dep for c in node.children()):
-            dep.add(node)
+    dep = depends_on(order, names)
     out = {name: B.ZERO for name in names}
-    adjoint: dict[ir.Expr, list[ir.Expr]] = {expr: [B.ONE]}
+    left = sum(1 for node in dep if isinstance(node, ir.Symbol))
+    # contributions are kept in lists and added up as a balanced tree, so a
+    # symbol used 10,000 times does not get a 10,000-deep chain of additions
+    adjoint: dict[ir.Expr, list[ir.Expr]] = {expr: [seed]}
     for node in reversed(order):   # parents before children
+        if not left:
+            break
         g = balanced_sum(adjoint.pop(node, []))
         if isinstance(node, ir.Symbol) and node.name in names:
-            out[node.name] = g
+            out[node.name], left = g, left - 1   # every path into it has been added up
             continue
         if node not in dep or B.is_zero(g) or not isinstance(node, ir.Apply):
             continue

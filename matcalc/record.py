@@ -152,21 +152,23 @@ def substitute(expr: ir.Expr, names: dict[ir.Expr, str], keep: ir.Expr | None = 
     return replace(expr, {e: ir.Symbol(shape=e.shape, name=n) for e, n in names.items() if e is not keep and e != keep})
 
 
-def replace(expr: ir.Expr, table: dict[ir.Expr, ir.Expr]) -> ir.Expr:
-    """expr with every subexpression that is a key of ``table`` replaced by its value
-    (outermost first; the values are not looked into)."""
+def replace(expr: ir.Expr, table) -> ir.Expr:
+    """expr with every subexpression that is a key of ``table`` (a dict, or a function
+    giving the replacement or None) replaced by its value (outermost first; the values
+    are not looked into)."""
+    lookup = table.get if isinstance(table, dict) else table
     memo: dict[ir.Expr, ir.Expr] = {}
 
     def go(e: ir.Expr) -> ir.Expr:
         if e in memo:
             return memo[e]
-        if e in table:
-            out = table[e]
-        elif isinstance(e, ir.Apply):
-            args = [go(a) for a in e.args]
-            out = ir.apply(e.op, args, dict(e.attrs)) if args != list(e.args) else e
-        else:
-            out = e
+        out = lookup(e)
+        if out is None:
+            if isinstance(e, ir.Apply):
+                args = [go(a) for a in e.args]
+                out = ir.apply(e.op, args, dict(e.attrs)) if args != list(e.args) else e
+            else:
+                out = e
         memo[e] = out
         return out
 
@@ -176,19 +178,4 @@ def replace(expr: ir.Expr, table: dict[ir.Expr, ir.Expr]) -> ir.Expr:
 def unname(expr: ir.Expr, definitions) -> ir.Expr:
     """Put the definitions back in: the named form as the user's expression."""
     full = {d.name: d.full for d in definitions}
-    memo: dict[ir.Expr, ir.Expr] = {}
-
-    def go(e: ir.Expr) -> ir.Expr:
-        if e in memo:
-            return memo[e]
-        if isinstance(e, ir.Symbol) and e.name in full:
-            out = full[e.name]
-        elif isinstance(e, ir.Apply):
-            args = [go(a) for a in e.args]
-            out = ir.apply(e.op, args, dict(e.attrs)) if args != list(e.args) else e
-        else:
-            out = e
-        memo[e] = out
-        return out
-
-    return go(expr)
+    return replace(expr, lambda e: full.get(e.name) if isinstance(e, ir.Symbol) else None)

@@ -142,7 +142,7 @@ def symmetric(e: ir.Expr, depth: int = 0) -> bool:
     if B.is_eye(e) or (B.is_op(e, "diag") and e.args[0].rank == 1):
         return True
     if B.is_op(e, "matmul"):
-        chain = _chain(e)
+        chain = B.matrix_factors(e)
         half, middle = divmod(len(chain), 2)
         return (all(chain[i] == B.T(chain[-1 - i]) for i in range(half))
                 and (not middle or symmetric(chain[half], depth + 1)))
@@ -152,14 +152,3 @@ def symmetric(e: ir.Expr, depth: int = 0) -> bool:
     return False
 
 
-def _chain(e: ir.Expr) -> list[ir.Expr]:
-    """The factors of a product of matrices, in order (iterative: a product may be long)."""
-    out: list[ir.Expr] = []
-    stack = [e]
-    while stack:
-        f = stack.pop()
-        if B.is_op(f, "matmul") and all(a.rank == 2 for a in f.args):
-            stack.extend(reversed(f.args))
-        else:
-            out.append(f)
-    return out

@@ -183,6 +183,20 @@ def matmul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
     return ir.apply("matmul", (a, b))
 
 
+def matrix_factors(e: ir.Expr) -> list[ir.Expr]:
+    """The factors of a product of matrices, left to right (a product with a vector
+    is one factor); iterative, so a long product is fine: ``(A B) C`` → ``[A, B, C]``."""
+    out: list[ir.Expr] = []
+    stack = [e]
+    while stack:
+        f = stack.pop()
+        if is_op(f, "matmul") and all(a.rank == 2 for a in f.args):
+            stack.extend(reversed(f.args))
+        else:
+            out.append(f)
+    return out
+
+
 def outer(a: ir.Expr, b: ir.Expr) -> ir.Expr:
     if is_zero(a) or is_zero(b):
         return ZERO

@@ -102,32 +102,21 @@ def _left_chain(M: ir.Expr) -> ir.Expr:
     """A matmul chain of matrices nested to the left, as people write it:
     ``A (B C)`` → ``(A B) C`` (the order in which the path was contracted is no
     part of the result)."""
-    return functools.reduce(B.matmul, _chain_factors(M))
+    return functools.reduce(B.matmul, B.matrix_factors(M))
 
 
 def _transposed_chain(M: ir.Expr) -> ir.Expr:
     """``(A B C)ᵀ`` written ``Cᵀ Bᵀ Aᵀ`` (the canonical form), a chain of three or more
     factors only: ``(Xᵀ D X)ᵀ`` is ``Xᵀ D X``, while ``(B A)ᵀ`` stays as it is."""
-    if not B.is_op(M, "transpose") or len(_chain_factors(M.args[0])) < 3:
+    if not B.is_op(M, "transpose") or len(B.matrix_factors(M.args[0])) < 3:
         return M
-    return functools.reduce(B.matmul, [B.T(f) for f in reversed(_chain_factors(M.args[0]))])
-
-
-def _chain_factors(M: ir.Expr) -> list[ir.Expr]:
-    factors, stack = [], [M]
-    while stack:
-        e = stack.pop()
-        if B.is_op(e, "matmul") and all(a.rank == 2 for a in e.args):
-            stack.extend(reversed(e.args))
-        else:
-            factors.append(e)
-    return factors
+    return functools.reduce(B.matmul, [B.T(f) for f in reversed(B.matrix_factors(M.args[0]))])
 
 
 def _loop_matrix(M: ir.Expr) -> ir.Expr:
     """``M`` or ``Mᵀ`` (equal traces), whichever has fewer transposes:
     ``tr(Aᵀ Bᵀ)`` is written ``tr(B A)``."""
-    factors = _chain_factors(M)
+    factors = B.matrix_factors(M)
     flipped = [B.T(f) for f in reversed(factors)]
     count = lambda fs: sum(B.is_op(f, "transpose") for f in fs)
     return functools.reduce(B.matmul, flipped if count(flipped) < count(factors) else factors)

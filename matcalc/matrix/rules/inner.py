@@ -17,7 +17,7 @@ from ..contraction import unit_summed
 from .common import rule
 
 
-@rule("ones-inner", "1 · 1 = n; 1 · v = v · 1 = Σ_i v_i (vectors, with @)", ["matmul"])
+@rule("ones-inner", "1 · 1 = n; 1 · v = v · 1 = Σ_i v_i (vectors, with @ or dot)", ["matmul", "dot"])
 def ones_inner(e, ctx):
     x, y = e.args
     if not (x.rank == 1 and y.rank == 1):

@@ -162,18 +162,6 @@ def scalar_out_of_outer(e, ctx):
     return B.mul(mul_opt(cx, cy), B.outer(sx, sy))
 
 
-@rule("ones-dot", "1ᵀ 1 = n; 1ᵀ v = Σ_i v_i", ["dot"])
-def ones_dot(e, ctx):
-    x, y = e.args
-    if not all(a.rank == 1 for a in e.args):
-        return None
-    if B.is_ones(x) and B.is_ones(y):
-        return B.dim_scalar(x.shape[0])
-    if B.is_ones(x) or B.is_ones(y):
-        return B.sum_(y if B.is_ones(x) else x)
-    return None
-
-
 RULES = (scalar_out_of_product, identity_product, inverse_pair_rule, inverse_of_product,
          row_vector_product, diag_times_vector, diag_times_diag, diag_times_outer, row_sums,
-         distribute_product, ones_outer, scalar_out_of_outer, ones_dot)
+         distribute_product, ones_outer, scalar_out_of_outer)
