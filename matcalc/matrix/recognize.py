@@ -124,7 +124,7 @@ def _read(term: IExpr, free: tuple[Index, ...], table, shape) -> ir.Expr:
     factors = [_factor(f, table) for f in raw]
     out, left = read_term(factors, summed, free)
     if out is None:
-        out = _einsum(left, free)
+        out = einsum_of(left, free)
     if out.shape != shape and not B.is_zero(out) and out.rank < len(shape):
         out = B.mul(out, B.ones(shape))       # a scalar or vector term broadcast in the sum
     return out
@@ -176,7 +176,7 @@ def _entry(M: ir.Expr, idx: tuple[Index, ...]) -> Factor:
 LETTERS = "ijklmnpqrstuvwabcdefghoxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def _einsum(factors: list[Factor], free: tuple[Index, ...]) -> ir.Expr:
+def einsum_of(factors: list[Factor], free: tuple[Index, ...]) -> ir.Expr:
     """``einsum('ik,jk,k->ij', A, B, w)``: the term as the language's einsum, scalars outside.
     A free index no factor carries is broadcast with a ``ones`` operand."""
     scale = B.ONE
