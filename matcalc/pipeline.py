@@ -57,6 +57,8 @@ class Result:
     let: list[tuple[str, ir.Expr]] = field(default_factory=list, repr=False)
     facts: list[Fact] = field(default_factory=list, repr=False)
     rules: list[Step] = field(default_factory=list, repr=False)
+    # a sentence on the result shown with it: "S does not occur in the expression: its derivative is 0"
+    note: str | None = None
     # the steps are made from the recorded log once, when first asked for (printing
     # them is what most derivations never do): ``_make_steps`` fills the three below
     _make_steps: Any = field(default=None, repr=False, compare=False)
@@ -229,6 +231,7 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
     with deep_recursion(), located(problem):
         work = replace(problem, expr=ir.rebalance(problem.expr))
         raw, chains = None, {}
+        used = {s.name for s in work.expr.symbols}
         if problem.order == 1 and work.expr.rank == 0:     # every gradient in one reverse sweep
             chain: list[ChainStep] = []
             raw = gradients(work.expr, [work.symbols[n] for n in problem.wrt], steps=chain)
@@ -236,6 +239,8 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
         for name in problem.wrt:
             known = (raw[name], chains[name]) if raw is not None else None
             d.results[name] = differentiate(work, name, known)
+            if name not in used:     # an unused parameter: the zero derivative, said so
+                d.results[name].note = f"{name} does not occur in the expression: its derivative is 0"
             d.results[name]._make_steps = functools.partial(_explain_steps, problem, work)
         if verify:
             d.verification = check(work, d, seed=seed, targets=targets, progress=progress)

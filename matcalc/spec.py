@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import ir
+from . import dimexpr, ir
+from .letspec import declared_dim
 from .errors import ExprSyntaxError, Location, ShapeError, SpecError, excerpt, shown
 from .ops import CALLABLE
 from .parse import parse
@@ -241,6 +242,8 @@ def _shape(check: _Checker, node: Node, name: str, dims: dict[str, int]) -> Shap
                 check.fail(f"a dimension must be a positive integer up to {MAX_DIM:,}, not {shown(d.value)}", d,
                            what=f"symbols.{name}.shape")
             shape.append(d.value)
+        elif d.value not in dims and dimexpr.is_compound(d.value):     # p*r, n+1
+            shape.append(declared_dim(check.source, d, dims, f"symbols.{name}.shape"))
         elif d.value not in dims:
             close = difflib.get_close_matches(d.value, list(dims), n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"add  {excerpt(d.value)}: <size>  under dims:"
@@ -318,9 +321,6 @@ def _wrt(check: _Checker, node: Node | None, symbols: dict[str, ir.Symbol], expr
                        or (f"did you mean {close[0]!r}?" if close else "declare it under symbols:"), what="wrt")
         if name in seen:
             check.fail(f"{name} appears twice in wrt", where, what="wrt")
-        if explicit and name not in used:
-            check.fail(f"{name} does not occur in the expression (its derivative would be zero)", where,
-                       what="wrt")
         if "constant" in symbols[name].props:
             check.fail(f"{name} is declared constant and cannot be differentiated", where,
                        "remove it from wrt, or drop the constant prop", what="wrt")

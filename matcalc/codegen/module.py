@@ -30,6 +30,7 @@ import types
 
 from .. import __version__, ir
 from ..language import to_text
+from ..matrix import build as B
 from ..ops import OPS, array_api
 from ..shapes import show
 from . import arguments
@@ -155,7 +156,7 @@ def _emit(derivation, portable: bool) -> str:
                  f"{r.text}\n", [matrix], returns)
         if r.kind == "hessian":
             function(f"grad_{s}", f"Gradient of J w.r.t. {s} {show(p.symbols[s].shape)}:\n\n"
-                     f"{to_text(r.gradient)}\n", [grad], returns)
+                     f"{'0' if B.is_zeros(r.gradient) else to_text(r.gradient)}\n", [grad], returns)
     grads = {s: (grad if r.kind == "hessian" else matrix) for s, (r, matrix, grad) in results.items()}
     keys = list(grads)
 

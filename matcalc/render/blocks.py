@@ -158,6 +158,8 @@ def _build(derivation, figures: bool = True) -> list[Block]:
                 blocks.append(Block("text", ("where ", *_join([Math(f"{uni_name(d.name)} = {to_unicode(d.full)}",
                                                                     f"{latex_name(d.name)} = {to_latex(d.full)}")
                                                                for d in used]), ".")))
+        if r.note:      # an unused parameter: its derivative is 0
+            blocks.append(Block("text", (r.note + ".",)))
         lets = "".join(f"let {n} = {to_text(e)}; " for n, e in r.let)
         blocks.append(Block("code", ("In the expression language: ", lets + r.text)))
         c = derivation.verification.get(symbol)
