@@ -19,11 +19,12 @@ from .ir import deep_recursion
 from .matrix import build as B
 from .matrix.algebra import budget
 from .matrix.rule import Fact, Step
-from .matrix.share import inline, share
+from .matrix.share import inline
 from .matrix.simplify import restore_shape, simplify
-from .record import MAX_STEP_NODES, Record, record
+from .record import MAX_STEP_NODES, Record, given_names, record, written_form
 from .render.text import to_text
 from .shapes import Shape
+from .letspec import engine_form
 from .spec import Problem, load
 from .steps import Entrywise, Explanation, entrywise, explain
 from .verify import FAILED, Check, Progress, check_module
@@ -229,7 +230,8 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
     """Differentiate, tidy and (optionally) verify one problem."""
     d = Derivation(problem)
     with deep_recursion(), located(problem):
-        work = replace(problem, expr=ir.rebalance(problem.expr))
+        work = replace(problem, expr=engine_form(problem.let, problem.expr_named)[0] if problem.let
+                       else ir.rebalance(problem.expr))
         raw, chains = None, {}
         used = {s.name for s in work.expr.symbols}
         if problem.order == 1 and work.expr.rank == 0:     # every gradient in one reverse sweep
@@ -289,8 +291,8 @@ def _differentiate(problem: Problem, name: str, known=None) -> Result:
     facts: list[Fact] = []
     rules: list[Step] = []
     matrix = tidy(raw, shape, facts, rules) if not B.is_zero(raw) else restore_shape(raw, shape)
-    named, let = share(matrix, set(problem.symbols) | set(problem.dims))
-    return Result(name, kind, matrix, raw, steps, gradient, named if let else None, let, facts, rules)
+    named, let = written_form(matrix, problem.let, set(problem.symbols) | set(problem.dims), tidy)
+    return Result(name, kind, matrix, raw, steps, gradient, named, let, facts, rules)
 
 
 def tidy(expr: ir.Expr, shape: Shape, facts: list[Fact], rules: list[Step]) -> ir.Expr:
@@ -321,7 +323,8 @@ def _explain_steps(problem: Problem, work: Problem, r: Result) -> None:
 def _make_steps(problem: Problem, work: Problem, r: Result) -> None:
     if r.kind == "gradient" and not B.is_zero(r.raw):
         taken = set(problem.symbols) | set(problem.dims) | {"J"}
-        r._record = record(work.expr, work.symbols[r.symbol], r.raw, r.steps, taken, tidy)
+        r._record = record(work.expr, work.symbols[r.symbol], r.raw, r.steps, taken, tidy,
+                           given_names(problem.let))
         r._explanation = explain(problem, r)
     elif r.kind != "gradient":
         r._entrywise = entrywise(problem, r)

@@ -41,8 +41,9 @@ class Emitter:
 
     def __init__(self, np_name: str, shared: set[ir.Expr], names: dict[ir.Expr, str] | None = None,
                  target: str = "numpy", like: str = "", scope: Namespace | None = None,
-                 renamed: dict[str, str] | None = None):
+                 renamed: dict[str, str] | None = None, preferred: dict[ir.Expr, str] | None = None):
         self.np = np_name
+        self.preferred = dict(preferred or {})    # the user's let names: H for tanh(X @ W1)
         self.scope = scope if scope is not None else Namespace()
         self.renamed = dict(renamed or {})
         self.target = target
@@ -71,7 +72,7 @@ class Emitter:
         return text, prec
 
     def _name(self, e: ir.Expr, text: str, about: str) -> str:
-        name = self.fresh()
+        name = self.scope.claim(self.preferred[e]) if e in self.preferred else self.fresh()
         self.lines.append(f"{name} = {text}  # {show(e.shape)}{about}")
         self.names[e] = name
         return name

@@ -102,6 +102,7 @@ def as_dict(d) -> dict:
         "order": d.order,
         "shape": list(d.shape),
         "wrt": list(d.problem.wrt),
+        **({"let": {x.name: x.text for x in d.problem.let}} if getattr(d.problem, "let", ()) else {}),
         "results": {name: {"matrix": r.text, "latex": to_latex(r.written), "shape": list(r.shape),
                            "kind": r.kind, **({"note": r.note} if r.note else {}),
                            **({"let": {n: to_text(e) for n, e in r.let}} if r.let else {})}
