@@ -79,6 +79,17 @@ def named_expr(check, doc: dict, symbols, dims, text: str):
     return lets, named, inline(named, {x.name: x.full for x in lets})
 
 
+def wrt_not_let(check, node: Node | None, lets: tuple[Let, ...]) -> None:
+    """``wrt: [H]`` with ``H`` a let intermediate: say what it is and what to do."""
+    items = (node.value if isinstance(node.value, list) else [node]) if node is not None and node.value else []
+    for item in items:
+        hit = next((x for x in lets if x.name == item.value), None)
+        if hit is not None:
+            symbols = ", ".join(sorted(s.name for s in hit.full.symbols)) or "none"
+            check.fail(f"wrt names {hit.name}, a let intermediate, not a symbol", item,
+                       f"differentiate w.r.t. symbols: {hit.name} is made of {symbols}", what="wrt")
+
+
 def _check_name(check, key: Node, name: str, symbols, dims) -> None:
     check.identifier(key, "a let name")
     for taken, what in ((symbols, "a symbol"), (dims, "a dimension")):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import dimexpr, ir
-from .letspec import Let, declared_dim, kind as _kind, named_expr
+from .letspec import Let, declared_dim, kind as _kind, named_expr, wrt_not_let
 from .errors import ExprSyntaxError, Location, ShapeError, SpecError, excerpt, shown
 from .ops import CALLABLE
 from .parse import parse
@@ -144,6 +144,7 @@ def _problem(check: _Checker, node: Node, default_name: str) -> Problem:
                        "rename one of them")
     lets, named, expr = named_expr(check, doc, symbols, dims, text)
     order = _order(check, doc.get("order"))
+    wrt_not_let(check, doc.get("wrt"), lets)
     wrt = _wrt(check, doc.get("wrt"), symbols, expr, order, expr_node)
     domain = _domain(check, doc.get("domain"), {**symbols, **{x.name: x for x in named.symbols}}, dims)
     raw = {k: _unwrap(v) for k, v in doc.items()}
