@@ -60,7 +60,7 @@ def is_symmetric(e: ir.Expr) -> bool:
     if e.op == "matmul":       # AᵀA, and Xᵀ S X for symmetric S (a congruence): a palindrome of transposes
         factors = chain(e)
         half, odd = divmod(len(factors), 2)
-        return all(B.T(factors[i]) == factors[-1 - i] for i in range(half)) and (
+        return all(_mirror(factors[i], factors[-1 - i]) for i in range(half)) and (
             not odd or is_symmetric(factors[half]))
     if e.op in ("add", "sub"):
         a, b = e.args
@@ -76,6 +76,11 @@ def is_symmetric(e: ir.Expr) -> bool:
     if OPS[e.op].elementwise:      # f(A, B) of symmetric matrices (or scalars), any arity
         return all(x.rank in (0, 2) and is_symmetric(x) for x in e.args)
     return False
+
+
+def _mirror(a: ir.Expr, b: ir.Expr) -> bool:
+    """``b = aᵀ``: the two ends of a symmetric product (``A A`` for a symmetric ``A`` too)."""
+    return B.T(a) == b or (a == b and is_symmetric(a))
 
 
 def declared_symmetric(a: ir.Expr) -> bool:
