@@ -32,6 +32,11 @@ def declared_dim(source: Source, node: Node, dims: dict[str, int], what: str) ->
     return dim
 
 
+# the expression with its lets put in, written out, has at most this many nodes: a let
+# used twice by the next, 60 levels deep, is 2⁶⁰ nodes (what the engine would work on)
+MAX_WRITTEN = 10_000
+
+
 @dataclass(frozen=True)
 class Let:
     """One named intermediate of ``let:``: ``name = text``; ``expr`` is it parsed, in the
@@ -76,7 +81,13 @@ def named_expr(check, doc: dict, symbols, dims, text: str):
     lets = read_let(check, doc.get("let"), symbols, dims)
     env = {**symbols, **{x.name: ir.Symbol(shape=x.expr.shape, name=x.name) for x in lets}}
     named = parse(text, env, dims, check.source.expr_locator(doc["expr"], text))
-    return lets, named, inline(named, {x.name: x.full for x in lets})
+    full = inline(named, {x.name: x.full for x in lets})
+    if lets and not ir.written_within(full, MAX_WRITTEN):
+        check.fail(f"with its let entries put in, the expression is more than {MAX_WRITTEN:,} operations "
+                   "written out", doc["expr"], "each use of a let repeats its definition: a let used twice in "
+                   "the next, level after level, doubles at every level; differentiate a smaller part",
+                   what="expr")
+    return lets, named, full
 
 
 def wrt_not_let(check, node: Node | None, lets: tuple[Let, ...]) -> None:

@@ -81,3 +81,14 @@ def test_a_huge_number_of_let_entries_is_fine():
                         "expr": "sum(A59 * A59)"})
     assert d.verified
     assert d.results["X"].text == "7200 * X"
+
+
+def test_a_let_tower_that_doubles_at_every_level_is_refused_quickly():
+    """A0 = X, A_i = A_{i-1} * A_{i-1} + A_{i-1}: 3^60 nodes written out, refused
+    before the engine sees it (counted, not timed: the check stops at the limit)."""
+    lets = {"A0": "X"} | {f"A{i}": f"A{i - 1} * A{i - 1} + A{i - 1}" for i in range(1, 60)}
+    with pytest.raises(SpecError) as info:
+        matcalc.derive({"dims": {"n": 3}, "symbols": {"X": {"shape": ["n"]}}, "let": lets, "expr": "sum(A59)"})
+    assert "10,000 operations" in info.value.message
+    assert info.value.location.path == "expr"
+    assert "doubles" in info.value.hint
