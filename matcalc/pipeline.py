@@ -19,11 +19,12 @@ from .ir import deep_recursion
 from .matrix import build as B
 from .matrix.algebra import budget
 from .matrix.rule import Fact, Step
-from .matrix.share import inline, share
+from .matrix.share import inline
 from .matrix.simplify import restore_shape, simplify
-from .record import MAX_STEP_NODES, Record, record
+from .record import MAX_STEP_NODES, Record, given_names, record, written_form
 from .render.text import to_text
 from .shapes import Shape
+from .letspec import engine_form
 from .spec import Problem, load
 from .steps import Entrywise, Explanation, entrywise, explain
 from .verify import FAILED, Check, Progress, check_module
@@ -57,6 +58,8 @@ class Result:
     let: list[tuple[str, ir.Expr]] = field(default_factory=list, repr=False)
     facts: list[Fact] = field(default_factory=list, repr=False)
     rules: list[Step] = field(default_factory=list, repr=False)
+    # a sentence on the result shown with it: "S does not occur in the expression: its derivative is 0"
+    note: str | None = None
     # the steps are made from the recorded log once, when first asked for (printing
     # them is what most derivations never do): ``_make_steps`` fills the three below
     _make_steps: Any = field(default=None, repr=False, compare=False)
@@ -227,8 +230,10 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
     """Differentiate, tidy and (optionally) verify one problem."""
     d = Derivation(problem)
     with deep_recursion(), located(problem):
-        work = replace(problem, expr=ir.rebalance(problem.expr))
+        work = replace(problem, expr=engine_form(problem.let, problem.expr_named)[0] if problem.let
+                       else ir.rebalance(problem.expr))
         raw, chains = None, {}
+        used = {s.name for s in work.expr.symbols}
         if problem.order == 1 and work.expr.rank == 0:     # every gradient in one reverse sweep
             chain: list[ChainStep] = []
             raw = gradients(work.expr, [work.symbols[n] for n in problem.wrt], steps=chain)
@@ -236,6 +241,8 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
         for name in problem.wrt:
             known = (raw[name], chains[name]) if raw is not None else None
             d.results[name] = differentiate(work, name, known)
+            if name not in used:     # an unused parameter: the zero derivative, said so
+                d.results[name].note = f"{name} does not occur in the expression: its derivative is 0"
             d.results[name]._make_steps = functools.partial(_explain_steps, problem, work)
         if verify:
             d.verification = check(work, d, seed=seed, targets=targets, progress=progress)
@@ -284,8 +291,8 @@ def _differentiate(problem: Problem, name: str, known=None) -> Result:
     facts: list[Fact] = []
     rules: list[Step] = []
     matrix = tidy(raw, shape, facts, rules) if not B.is_zero(raw) else restore_shape(raw, shape)
-    named, let = share(matrix, set(problem.symbols) | set(problem.dims))
-    return Result(name, kind, matrix, raw, steps, gradient, named if let else None, let, facts, rules)
+    named, let = written_form(matrix, problem.let, set(problem.symbols) | set(problem.dims), tidy)
+    return Result(name, kind, matrix, raw, steps, gradient, named, let, facts, rules)
 
 
 def tidy(expr: ir.Expr, shape: Shape, facts: list[Fact], rules: list[Step]) -> ir.Expr:
@@ -316,7 +323,8 @@ def _explain_steps(problem: Problem, work: Problem, r: Result) -> None:
 def _make_steps(problem: Problem, work: Problem, r: Result) -> None:
     if r.kind == "gradient" and not B.is_zero(r.raw):
         taken = set(problem.symbols) | set(problem.dims) | {"J"}
-        r._record = record(work.expr, work.symbols[r.symbol], r.raw, r.steps, taken, tidy)
+        r._record = record(work.expr, work.symbols[r.symbol], r.raw, r.steps, taken, tidy,
+                           given_names(problem.let))
         r._explanation = explain(problem, r)
     elif r.kind != "gradient":
         r._entrywise = entrywise(problem, r)

@@ -73,10 +73,12 @@ class Record:
     facts: tuple[Fact, ...]
 
 
-def record(expr: ir.Expr, sym: ir.Symbol, gradient: ir.Expr, chain, taken: set[str], tidy: Tidy) -> Record:
+def record(expr: ir.Expr, sym: ir.Symbol, gradient: ir.Expr, chain, taken: set[str], tidy: Tidy,
+           given: dict[ir.Expr, str] | None = None) -> Record:
     """The named log of ``gradient``, the gradient of ``expr`` w.r.t. ``sym``, from
-    ``chain``: the :class:`~matcalc.differentiate.ChainStep` s of the sweep that computed it."""
-    names = choose_names(expr, set(taken))
+    ``chain``: the :class:`~matcalc.differentiate.ChainStep` s of the sweep that computed it.
+    ``given`` are the user's names (``let:``) for subexpressions: they win."""
+    names = choose_names(expr, set(taken), given)
     definitions = tuple(Definition(n, substitute(node, names, keep=node), node) for node, n in names.items())
     top = substitute(expr, names)
     swept = {step.node: step.adjoint for step in chain}     # G of every node the sweep passed
@@ -108,13 +110,74 @@ def record(expr: ir.Expr, sym: ir.Symbol, gradient: ir.Expr, chain, taken: set[s
     return Record(sym.name, definitions, top, tuple(adjoints), result, tuple(facts))
 
 
+def in_let_names(expr: ir.Expr, lets, tidy: Tidy | None = None) -> tuple[ir.Expr, list]:
+    """``expr`` written in the user's ``let`` names (each :class:`~matcalc.letspec.Let`'s
+    ``full`` form replaced by its name, the largest first), and the lets it then needs,
+    in order (a used let's own definition may need earlier ones):
+
+    ``X.T @ (softmax(X @ W, axis=1) - Y) / n`` with ``S: softmax(X @ W, axis=1)`` is
+    ``X.T @ (S - Y) / n``, needing ``S``.  With ``tidy`` (the simplifier), a let is
+    also found in its tidy form and its transpose's (``Wv.T @ X.T`` is ``V.T``)."""
+    table: dict[ir.Expr, ir.Expr] = {}
+    for let in reversed(lets):
+        name = ir.Symbol(shape=let.full.shape, name=let.name)
+        forms = [(let.full, name), (ir.rebalance(let.full), name)]
+        if tidy is not None and let.full.rank == 2:
+            flipped = ir.apply("transpose", [let.full])
+            forms += [(tidy(let.full, let.full.shape, [], []), name),
+                      (tidy(flipped, flipped.shape, [], []), ir.apply("transpose", [name]))]
+        elif tidy is not None:
+            forms.append((tidy(let.full, let.full.shape, [], []), name))
+        for full, symbol in forms:
+            if isinstance(full, ir.Apply):
+                table.setdefault(full, symbol)
+    named = replace(expr, table)
+    need = {s.name for s in named.symbols}
+    used = []
+    for let in reversed(lets):
+        if let.name in need:
+            used.append(let)
+            need |= {s.name for s in let.expr.symbols}
+    return named, used[::-1]
+
+
+def given_names(lets) -> dict[ir.Expr, str]:
+    """The user's ``let`` names by the subexpression each stands for (as written, and
+    as :func:`~matcalc.ir.rebalance` rewrites it for the engine)."""
+    from .letspec import engine_form
+
+    named = {full: let.name for let in lets for full in (let.full, ir.rebalance(let.full))}
+    if lets:
+        named.update({full: name for name, full in engine_form(lets, lets[-1].expr)[1].items()})
+    return named
+
+
+def written_form(matrix: ir.Expr, lets, taken: set[str], tidy: Tidy | None = None
+                 ) -> tuple[ir.Expr | None, list[tuple[str, ir.Expr]]]:
+    """``(named, let)`` of a result: in the user's ``let`` names where that makes it
+    shorter (:func:`in_let_names`), then in named intermediates where it is still much
+    bigger written out than its graph (:func:`~matcalc.matrix.share.share`); ``named``
+    is None when it is written as it is."""
+    from .matrix.share import share
+
+    named, used = in_let_names(matrix, lets, tidy) if lets else (matrix, [])
+    if not used or ir.tree_size(named) >= ir.tree_size(matrix):
+        named, used = matrix, []
+    shared, let = share(named, taken | {x.name for x in lets})
+    let = [(x.name, x.expr) for x in used] + let
+    return (shared if let else None), let
+
+
 def _depends(node: ir.Expr, name: str) -> bool:
     return any(s.name == name for s in node.symbols)
 
 
-def choose_names(expr: ir.Expr, taken: set[str]) -> dict[ir.Expr, str]:
-    """Name the intermediates a careful author would: products that feed a
-    function, softmaxes, activations of named things."""
+def choose_names(expr: ir.Expr, taken: set[str], given: dict[ir.Expr, str] | None = None) -> dict[ir.Expr, str]:
+    """Name the intermediates a careful author would: the ones the user named
+    (``given``: ``let: {H: tanh(X @ W1)}``), products that feed a function,
+    softmaxes, activations of named things."""
+    given = given or {}
+    taken |= set(given.values())
     order = ir.topological(expr)
     parents: dict[ir.Expr, list[ir.Expr]] = {}
     for node in order:
@@ -122,7 +185,11 @@ def choose_names(expr: ir.Expr, taken: set[str]) -> dict[ir.Expr, str]:
             parents.setdefault(c, []).append(node)
     names: dict[ir.Expr, str] = {}
     counts: dict[str, int] = {}
+    mine: dict[ir.Expr, str] = {}
     for node in order:
+        if node is not expr and isinstance(node, ir.Apply) and node in given:
+            names[node] = mine[node] = given[node]
+            continue
         if node is expr or not isinstance(node, ir.Apply) or node.op not in NAMED or NAMED[node.op] is None:
             continue
         if node.op == "matmul" and all(B.is_op(p, "matmul", "transpose", "trace", "sum", "dot")
@@ -136,6 +203,8 @@ def choose_names(expr: ir.Expr, taken: set[str]) -> dict[ir.Expr, str]:
     # number them when a letter is used more than once, and avoid the user's names
     used: dict[str, int] = {}
     for node, base in list(names.items()):
+        if node in mine:
+            continue
         name = base
         if counts[base] > 1:
             used[base] = used.get(base, 0) + 1

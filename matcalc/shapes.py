@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from . import dimexpr
+
 Dim = str | int
 Shape = tuple[Dim, ...]
 
@@ -39,6 +41,8 @@ def dim_product(a: Dim, b: Dim) -> Dim:
     """The dimension of a Kronecker product: ``dim_product("n", "m") == "m*n"``."""
     if isinstance(a, int) and isinstance(b, int):
         return a * b
+    if _sum(a) or _sum(b):           # (n+1)*m: a polynomial (dimexpr.py)
+        return dimexpr.product(a, b)
     if a == 1:
         return b
     if b == 1:
@@ -61,6 +65,8 @@ def dim_size(dim: Dim, sizes: Mapping[str, int]) -> int:
     """The number a dimension stands for, given the sizes of the names."""
     if isinstance(dim, int):
         return dim
+    if _sum(dim):
+        return dimexpr.size(dim, sizes)
     total = 1
     for f in dim.split("*"):
         total *= int(f) if f.isdigit() else sizes[f]
@@ -70,7 +76,14 @@ def dim_size(dim: Dim, sizes: Mapping[str, int]) -> int:
 def dim_names(dim: Dim) -> list[str]:
     if isinstance(dim, int):
         return []
+    if _sum(dim):
+        return dimexpr.names(dim)
     return [f for f in dim.split("*") if not f.isdigit()]
+
+
+def _sum(dim: Dim) -> bool:
+    """Is ``dim`` a sum or difference (``n+1``), not a plain product?"""
+    return isinstance(dim, str) and ("+" in dim or "-" in dim)
 
 
 def broadcast(a: Shape, b: Shape) -> Shape:

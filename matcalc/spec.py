@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import ir
+from . import dimexpr, ir
+from .letspec import Let, declared_dim, kind as _kind, named_expr, wrt_not_let
 from .errors import ExprSyntaxError, Location, ShapeError, SpecError, excerpt, shown
 from .ops import CALLABLE
 from .parse import parse
@@ -23,7 +24,7 @@ from .shapes import Shape, ShapeMismatch, default_sizes, show
 from .yamlsource import MAX_FILE_BYTES, Node, Source, read_source, read_yaml  # noqa: F401
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-DOC_KEYS = ("name", "description", "dims", "symbols", "expr", "wrt", "order", "domain")
+DOC_KEYS = ("name", "description", "dims", "symbols", "let", "expr", "wrt", "order", "domain")
 SYMBOL_KEYS = ("shape", "props")
 MAX_DIM = 100_000
 MAX_NAME = 100
@@ -48,6 +49,8 @@ class Problem:
     domain: tuple[ir.Expr, ...] = ()
     domain_text: tuple[str, ...] = ()
     where: Location | None = field(default=None, compare=False, repr=False)   # the whole expression
+    let: tuple[Let, ...] = ()             # the named intermediates (letspec.py); expr has them put back in
+    expr_named: ir.Expr | None = None     # the expression as written, in the let names
 
 
 # -- validation --------------------------------------------------------------
@@ -88,14 +91,6 @@ _REQUIRED_HINTS = {
     "symbols": "declare each symbol, e.g.  symbols: {X: {shape: [n, m]}}",
     "shape": "add shape: [] for a scalar, [n] for a vector, [n, m] for a matrix",
 }
-
-
-def _kind(value: Any) -> str:
-    """What a YAML value is, in a message: ``a mapping``, ``a list``, ``nothing``, ``int 3``."""
-    for kind, words in ((dict, "a mapping"), (list, "a list"), (type(None), "nothing")):
-        if isinstance(value, kind):
-            return words
-    return f"{type(value).__name__} {shown(value)}"
 
 
 def load(arg: Any) -> tuple[list[Problem], bool]:
@@ -147,15 +142,17 @@ def _problem(check: _Checker, node: Node, default_name: str) -> Problem:
         if name_ in dims:
             check.fail(f"{name_!r} is declared both as a dimension and as a symbol", doc["symbols"],
                        "rename one of them")
-    expr = parse(text, symbols, dims, check.source.expr_locator(expr_node, text))
+    lets, named, expr = named_expr(check, doc, symbols, dims, text)
     order = _order(check, doc.get("order"))
+    wrt_not_let(check, doc.get("wrt"), lets)
     wrt = _wrt(check, doc.get("wrt"), symbols, expr, order, expr_node)
-    domain = _domain(check, doc.get("domain"), symbols, dims)
+    domain = _domain(check, doc.get("domain"), {**symbols, **{x.name: x for x in named.symbols}}, dims)
     raw = {k: _unwrap(v) for k, v in doc.items()}
     return Problem(name=name, expr_text=text, expr=expr, dims=dims, symbols=symbols, wrt=wrt,
                    order=order, description=description, file=check.source.file, line=node.line,
                    raw=raw, domain=tuple(g for g, _ in domain), domain_text=tuple(t for _, t in domain),
-                   where=check.source.expr_locator(expr_node, text)(0, len(text)))
+                   where=check.source.expr_locator(expr_node, text)(0, len(text)), let=lets,
+                   expr_named=named if lets else None)
 
 
 def _unwrap(node: Node) -> Any:
@@ -241,6 +238,8 @@ def _shape(check: _Checker, node: Node, name: str, dims: dict[str, int]) -> Shap
                 check.fail(f"a dimension must be a positive integer up to {MAX_DIM:,}, not {shown(d.value)}", d,
                            what=f"symbols.{name}.shape")
             shape.append(d.value)
+        elif d.value not in dims and dimexpr.is_compound(d.value):     # p*r, n+1
+            shape.append(declared_dim(check.source, d, dims, f"symbols.{name}.shape"))
         elif d.value not in dims:
             close = difflib.get_close_matches(d.value, list(dims), n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"add  {excerpt(d.value)}: <size>  under dims:"
@@ -318,9 +317,6 @@ def _wrt(check: _Checker, node: Node | None, symbols: dict[str, ir.Symbol], expr
                        or (f"did you mean {close[0]!r}?" if close else "declare it under symbols:"), what="wrt")
         if name in seen:
             check.fail(f"{name} appears twice in wrt", where, what="wrt")
-        if explicit and name not in used:
-            check.fail(f"{name} does not occur in the expression (its derivative would be zero)", where,
-                       what="wrt")
         if "constant" in symbols[name].props:
             check.fail(f"{name} is declared constant and cannot be differentiated", where,
                        "remove it from wrt, or drop the constant prop", what="wrt")

@@ -117,7 +117,9 @@ NOT_SPEC_ERRORS = {
     "derives": {("description", "empty-text"), ("description", "huge-text"),
                 ("dims.n", "int"), ("symbols.X.shape", "list"), ("symbols.X.shape", "empty-list"),
                 ("symbols.X.shape[0]", "int"), ("symbols.X.props", "empty-list"),
-                ("symbols.X.props", "null"), ("wrt", "null"), ("domain", "empty-list"), ("domain", "null")},
+                ("symbols.X.props", "null"), ("wrt", "null"), ("domain", "empty-list"), ("domain", "null"),
+                # a number as the expression: every wrt symbol has the zero derivative (issue 14)
+                ("expr", "int"), ("expr", "zero"), ("expr", "negative"), ("expr", "float")},
     "ExprSyntaxError": {("expr", "empty-text"), ("expr", "10**400"), ("domain", "empty-text"),
                         ("domain", "huge-text"), ("domain[0]", "empty-text"), ("domain[0]", "huge-text")},
     "UnknownNameError": {("expr", "huge-text"), ("expr", "nan"), ("expr", "inf"), ("expr", "numpy-nan")},
@@ -155,7 +157,8 @@ YAML_BASE = {"name": "h", "dims": "{n: 3, m: 2}", "shape": "[n, m]", "props": "[
 YAML_WRONG = {"list": "[1, 2]", "mapping": "{a: 1}", "tilde": "~", "quoted-empty": "''", "nan": ".nan",
               "-inf": "-.inf", "hex": "0x10", "binary": "!!binary aGk=", "yes": "yes", "date": "2001-12-14",
               "long": "y" * 5000, "deep-list": "[[[[1]]]]"}
-YAML_DERIVES = {("name", "yes"), ("props", "tilde"), ("wrt", "tilde"), ("domain", "tilde"), ("shape", "list")}
+YAML_DERIVES = {("name", "yes"), ("props", "tilde"), ("wrt", "tilde"), ("domain", "tilde"), ("shape", "list"),
+                ("expr", "hex"), ("expr", "date")}    # (a number: the zero derivative, issue 14)
 YAML_KINDS = {("expr", "quoted-empty"): "ExprSyntaxError",      # the rest: SpecError
               ("expr", "nan"): "UnknownNameError", ("expr", "-inf"): "UnknownNameError",   # (.nan is text nan)
               ("expr", "yes"): "UnknownNameError", ("expr", "long"): "UnknownNameError",
@@ -245,7 +248,7 @@ def yaml_cases() -> list[Case]:
         ("shape-without-brackets", GOOD.replace("[n, m]", "n, m"), "SpecError"),
         ("shape-three-dims", GOOD.replace("[n, m]", "[n, m, n]"), "SpecError"),
         ("shape-nested", GOOD.replace("[n, m]", "[[n], m]"), "SpecError"),
-        ("shape-product", GOOD.replace("[n, m]", "[n*m, m]"), "SpecError"),
+        ("shape-product", GOOD.replace("[n, m]", "[n*m, m]"), "derives"),    # a dimension m*n (issue 14)
         ("shape-hex-int", GOOD.replace("[n, m]", "[0x3, m]"), "derives"),
         ("shape-float", GOOD.replace("[n, m]", "[3.0, m]"), "SpecError"),
         ("block-literal-error", GOOD.replace("expr: sum(X * X)", "expr: |\n  sum(X *\n      Q)"),
@@ -570,11 +573,11 @@ def wrt_order_cases() -> list[Case]:
         ("wrt-text", doc("sum(X)", wrt="X"), "derives"),
         ("wrt-comma-text", doc("sum(X) * sum(A)", wrt="X, A"), "SpecError"),       # was: no hint
         ("wrt-twice", doc("sum(X)", wrt=["X", "X"]), "SpecError"),
-        ("wrt-absent", doc("sum(X)", wrt=["A"]), "SpecError"),
+        ("wrt-absent", doc("sum(X)", wrt=["A"]), "derives"),      # the zero derivative (issue 14)
         ("wrt-X.T", doc("sum(X)", wrt=["X.T"]), "SpecError"),
         ("wrt-nested", doc("sum(X)", wrt=[["X"]]), "SpecError"),
         ("wrt-space", doc("sum(X)", wrt=[" X"]), "SpecError"),
-        ("wrt-wrong-case", doc("sum(X)", wrt=["x"]), "SpecError"),
+        ("wrt-wrong-case", doc("sum(X)", wrt=["x"]), "derives"),  # x is declared too: its derivative is 0
         ("wrt-empty", doc("sum(X)", wrt=[]), "SpecError"),
         ("wrt-all", doc("sum(X) * s + x @ A @ x", wrt=["X", "s", "x", "A"]), "derives"),
         ("order-0", doc("x @ x", order=0), "SpecError"),

@@ -15,7 +15,8 @@ from .. import ir
 from ..matrix import build as B
 from ..ops import OPS, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, array_api
 from ..language import to_text
-from ..shapes import show
+from .. import dimexpr
+from ..shapes import dim_names, show
 from .names import Namespace, respell
 from .numerics import gram, inverse, transpose
 
@@ -40,8 +41,9 @@ class Emitter:
 
     def __init__(self, np_name: str, shared: set[ir.Expr], names: dict[ir.Expr, str] | None = None,
                  target: str = "numpy", like: str = "", scope: Namespace | None = None,
-                 renamed: dict[str, str] | None = None):
+                 renamed: dict[str, str] | None = None, preferred: dict[ir.Expr, str] | None = None):
         self.np = np_name
+        self.preferred = dict(preferred or {})    # the user's let names: H for tanh(X @ W1)
         self.scope = scope if scope is not None else Namespace()
         self.renamed = dict(renamed or {})
         self.target = target
@@ -70,7 +72,7 @@ class Emitter:
         return text, prec
 
     def _name(self, e: ir.Expr, text: str, about: str) -> str:
-        name = self.fresh()
+        name = self.scope.claim(self.preferred[e]) if e in self.preferred else self.fresh()
         self.lines.append(f"{name} = {text}  # {show(e.shape)}{about}")
         self.names[e] = name
         return name
@@ -148,7 +150,7 @@ class Emitter:
         template = self._template(op)
         if op.dim_args:
             dims = [_dim_code(d) for d in e.attr("dims")]
-            self.refs.update(x for d in e.attr("dims") for x in str(d).split("*") if not x.isdigit())
+            self.refs.update(x for d in e.attr("dims") for x in dim_names(d))
             if "{like}" in template:
                 self.refs.add(self.like)
             inner = dims[0] if e.op == "eye" else f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
@@ -235,7 +237,7 @@ def _short(text: str) -> str:
 
 
 def _dim_code(d) -> str:
-    return str(d) if isinstance(d, int) else " * ".join(str(d).split("*"))
+    return dimexpr.code(d)
 
 
 def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:

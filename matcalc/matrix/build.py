@@ -78,10 +78,24 @@ def dim_scalar(dim) -> ir.Expr:
     """A dimension as a scalar expression: ``n``, ``3``, or ``m * n`` for a product."""
     if isinstance(dim, int):
         return num(dim)
+    if "+" in str(dim) or "-" in str(dim):      # n+1, 2*n-1: a sum of monomials (dimexpr.py)
+        return _dim_sum(dim)
     out: ir.Expr | None = None
     for factor in str(dim).split("*"):
         term = num(int(factor)) if factor.isdigit() else ir.Dim(shape=(), name=factor)
         out = term if out is None else mul(out, term)
+    return out
+
+
+def _dim_sum(dim) -> ir.Expr:
+    """``n+1`` as the scalar expression ``n + 1``."""
+    from .. import dimexpr
+
+    out: ir.Expr | None = None
+    for mono, c in sorted(dimexpr.of(dim).items(), key=lambda mc: (-len(mc[0]), mc[0])):
+        term = num(abs(c)) if not mono else dim_scalar(dimexpr.text({mono: abs(c)}))
+        out = term if out is None else (add(out, term) if c > 0 else sub(out, term))
+        out = neg(out) if out is term and c < 0 else out
     return out
 
 

@@ -116,7 +116,10 @@ def _build(derivation, figures: bool = True) -> list[Block]:
         blocks.append(Block("user", (_sentence(p.description),)))
     small = ir.tree_size(p.expr) <= MAX_STEP_NODES
     if small:
-        blocks.append(Block("math", ((Math("J", "J"), _m(p.expr), _shape_math(p.expr.shape)),)))
+        lets = tuple((Math(uni_name(x.name), latex_name(x.name)), _m(x.expr), _shape_math(x.expr.shape))
+                     for x in getattr(p, "let", ()))     # the user's named intermediates, in order
+        top = p.expr_named if lets else p.expr
+        blocks.append(Block("math", lets + ((Math("J", "J"), _m(top), _shape_math(p.expr.shape)),)))
     else:
         text = to_text(p.expr)
         text = text if len(text) <= 70 else text[:67] + "..."
@@ -158,6 +161,8 @@ def _build(derivation, figures: bool = True) -> list[Block]:
                 blocks.append(Block("text", ("where ", *_join([Math(f"{uni_name(d.name)} = {to_unicode(d.full)}",
                                                                     f"{latex_name(d.name)} = {to_latex(d.full)}")
                                                                for d in used]), ".")))
+        if r.note:      # an unused parameter: its derivative is 0
+            blocks.append(Block("text", (r.note + ".",)))
         lets = "".join(f"let {n} = {to_text(e)}; " for n, e in r.let)
         blocks.append(Block("code", ("In the expression language: ", lets + r.text)))
         c = derivation.verification.get(symbol)

@@ -16,6 +16,7 @@ import re
 from fractions import Fraction
 
 from .. import ir
+from ..dimexpr import is_compound
 from ..index.nodes import print_order
 from ..matrix import build as B
 from ..ops import OPS
@@ -190,6 +191,8 @@ def _ix(e, need: int) -> str:
         if e.name.startswith("∂J/∂"):
             target = entry(e.name[len("∂J/∂"):], _subs(e.indices))
             return f"\\frac{{\\partial J}}{{\\partial {target}}}"
+        if not e.indices and is_compound(e.name):    # a dimension m*n or n+1 as a scalar
+            return "\\left(" + e.name.replace("*", " ") + "\\right)"
         return entry(e.name, _subs(e.indices))
     if isinstance(e, I.Opaque):
         inner = to_latex(e.expr)

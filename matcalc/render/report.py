@@ -69,6 +69,8 @@ def derivation(console: Console, d, path: Path, shapes: bool, show_code: bool, s
             line.append(f"({r.kind}, {show(r.shape)})", style="cyan")
             console.print(line)
             console.print(Text("  " + r.text, style="bold green"))
+            if r.note:
+                console.print(Text("  " + r.note, style="yellow"))
     if d.verification:
         table = Table(title="check of the emitted code", title_justify="left", show_edge=False)
         for col in ("symbol", "shape", "max abs err", "max rel err", "directions", "entries", "result"):
@@ -100,8 +102,9 @@ def as_dict(d) -> dict:
         "order": d.order,
         "shape": list(d.shape),
         "wrt": list(d.problem.wrt),
+        **({"let": {x.name: x.text for x in d.problem.let}} if getattr(d.problem, "let", ()) else {}),
         "results": {name: {"matrix": r.text, "latex": to_latex(r.written), "shape": list(r.shape),
-                           "kind": r.kind,
+                           "kind": r.kind, **({"note": r.note} if r.note else {}),
                            **({"let": {n: to_text(e) for n, e in r.let}} if r.let else {})}
                     for name, r in d.results.items()},
         "code": d.code,

@@ -13,6 +13,7 @@ import unicodedata
 from fractions import Fraction
 
 from .. import ir
+from ..dimexpr import is_compound
 from ..index.nodes import print_order
 from ..matrix import build as B
 from ..ops import OPS
@@ -161,6 +162,8 @@ def _ix(e, need: int) -> str:
     if isinstance(e, I.Entry):
         if e.name.startswith("∂J/∂"):
             return "∂J/∂" + name(e.name[4:]) + (f"_{_subs(e.indices)}" if e.indices else "")
+        if not e.indices and is_compound(e.name):    # a dimension m*n or n+1 as a scalar
+            return f"({e.name})"
         return name(e.name) + (f"_{_subs(e.indices)}" if e.indices else "")
     if isinstance(e, I.Opaque):
         inner = to_unicode(e.expr)

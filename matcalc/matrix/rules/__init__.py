@@ -11,23 +11,23 @@ from __future__ import annotations
 from functools import cache
 
 from ..rule import Rule
-from . import diag, einsum, facts, inner, products, reductions, scalars, sums, transpose
+from . import clutter, diag, einsum, facts, inner, products, reductions, scalars, sums, transpose
 
 # the order rules are tried in, where several share a root op (the first that applies fires)
 _ORDER = (
     transpose.RULES[:1] + facts.RULES_FIRST + transpose.RULES[1:]
     + products.RULES[:4] + facts.RULES[:2] + products.RULES[4:]
     + facts.RULES[2:] + reductions.RULES
-    + diag.RULES + scalars.RULES + inner.RULES + einsum.RULES
+    + diag.RULES + scalars.RULES + inner.RULES + einsum.RULES + clutter.RULES
 )
-_REGION = sums.RULES + transpose.REGION + scalars.REGION + facts.REGION + inner.REGION
+_REGION = sums.RULES + transpose.REGION + scalars.REGION + facts.REGION + inner.REGION + clutter.REGION
 
 
 def all_rules() -> tuple[Rule, ...]:
     """Every rule: those applied everywhere, those applied inside elementwise results,
     and the sympy stage (``elementwise-algebra``)."""
     from ..rewrite import ALGEBRA
-    return _ORDER + _REGION + (ALGEBRA,)
+    return tuple(dict.fromkeys(_ORDER + _REGION + (ALGEBRA,)))    # (a rule in both lists: once)
 
 
 def licensed_by(prop: str) -> tuple[Rule, ...]:

@@ -46,7 +46,7 @@ def split_scalar(e: ir.Expr):
 
 
 def is_symmetric(e: ir.Expr) -> bool:
-    """Structurally symmetric: S (declared), I, diag(v), AᵀA, A + Aᵀ, inv(S), c S, S1 + S2."""
+    """Structurally symmetric: S (declared), I, diag(v), AᵀA, Xᵀ S X, A + Aᵀ, inv(S), c S, S1 + S2."""
     if e.rank < 2:
         return True
     if isinstance(e, ir.Symbol):
@@ -57,9 +57,11 @@ def is_symmetric(e: ir.Expr) -> bool:
         return True
     if e.op == "ones":
         return e.shape[0] == e.shape[1]
-    if e.op == "matmul":
-        a, b = e.args
-        return B.T(a) == b
+    if e.op == "matmul":       # AᵀA, and Xᵀ S X for symmetric S (a congruence): a palindrome of transposes
+        factors = chain(e)
+        half, odd = divmod(len(factors), 2)
+        return all(_mirror(factors[i], factors[-1 - i]) for i in range(half)) and (
+            not odd or is_symmetric(factors[half]))
     if e.op in ("add", "sub"):
         a, b = e.args
         if not all(x.rank in (0, 2) for x in e.args):     # eye(n) - v broadcasts v along rows
@@ -74,6 +76,11 @@ def is_symmetric(e: ir.Expr) -> bool:
     if OPS[e.op].elementwise:      # f(A, B) of symmetric matrices (or scalars), any arity
         return all(x.rank in (0, 2) and is_symmetric(x) for x in e.args)
     return False
+
+
+def _mirror(a: ir.Expr, b: ir.Expr) -> bool:
+    """``b = aᵀ``: the two ends of a symmetric product (``A A`` for a symmetric ``A`` too)."""
+    return B.T(a) == b or (a == b and is_symmetric(a))
 
 
 def declared_symmetric(a: ir.Expr) -> bool:
