@@ -11,7 +11,8 @@ Their adjoints are written as a person writes them::
 is split evenly among the tied entries (as ``maximum`` does), the weights
 ``T / sum(T)`` of the tie indicator ``T = 1 - sign(abs(A - max(A)))`` (1 where an
 entry equals the max, 0 elsewhere: exact in floats, since the max is one of the
-entries).
+entries; for an elementwise ``A`` the gap is written ``maximum(A, M) - minimum(A, M)``,
+which the simplifier cannot regroup).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .. import ir
 from ..index import nodes as I
 from ..language import to_text
 from ..matrix import build as B
-from ..registry import Op, register
+from ..registry import OPS, Op, register
 from ..shapes import ShapeMismatch
 from . import keepdims as K
 from . import mp
@@ -111,10 +112,24 @@ def _ties(name: str, node) -> ir.Expr:
     1 / (number of ties) at the entries equal to the max, 0 elsewhere."""
     a, axis = node.args[0], node.attr("axis")
     top = _kept(name, node)
-    t = B.sub(B.ONE, B.call("sign", B.call("abs", B.sub(a, top))))
+    if _regrouped(a):
+        # maximum(A, M) - minimum(A, M) = |A - M|, with A kept whole inside the calls:
+        # the simplifier would regroup (c - x) - M into c - (x + M), and the rounding
+        # of that is not 0 where c - x equals M
+        gap = B.sub(B.call("maximum", a, top), B.call("minimum", a, top))
+    else:
+        gap = B.call("abs", B.sub(a, top))
+    t = B.sub(B.ONE, B.call("sign", gap))
     ax = None if a.rank == 1 else axis
     total = ir.apply("sum", [t], {"axis": ax, "keepdims": True} if ax is not None else {"axis": None})
     return B.div(t, total)
+
+
+def _regrouped(a: ir.Expr) -> bool:
+    """Whether the simplifier's algebra would merge ``a`` into ``a - max(a)`` (an
+    elementwise expression: its terms join the difference's)."""
+    return isinstance(a, ir.Apply) and (a.op in ("add", "sub", "mul", "div", "neg", "pow")
+                                        or OPS[a.op].elementwise)
 
 
 def _vjp_extreme(name: str):
