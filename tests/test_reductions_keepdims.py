@@ -16,6 +16,8 @@ from fuzz_check import examine
 from matcalc import ir
 from matcalc.errors import ExprSyntaxError, ForbiddenSyntaxError, ShapeError
 from matcalc.language import to_text
+from matcalc.matrix import build as B
+from matcalc.matrix.simplify import simplify
 from matcalc.parse import parse
 from matcalc.render.latex import to_latex
 from matcalc.render.unicode import to_unicode
@@ -82,6 +84,27 @@ def test_emitted_code_keeps_the_axis():
     np.testing.assert_allclose(value, np.sum(lse * c) + np.sum(X.mean(axis=0, keepdims=True) * r), rtol=1e-13)
 
 
+def test_centred_rows_sum_to_zero():
+    d = derive("sum(G * sum(X - mean(X, axis=1, keepdims=True), axis=1, keepdims=True)) + sum(X * X)",
+               {"X": {"shape": ["n", "m"]}, "G": {"shape": ["n", 1], "props": ["constant"]}}, ["X"])
+    assert d.results["X"].text == "2 * X" and d.verified
+    for text, axis in [("sum(X - mean(X, axis=1, keepdims=True), axis=1)", ("n",)),
+                       ("mean(mean(X, axis=0, keepdims=True) - X, axis=0, keepdims=True)", (1, "m")),
+                       ("sum(x - mean(x))", ())]:
+        log: list = []
+        out = simplify(parse_in_scope(text), log=log)
+        assert B.is_zero(out) or B.is_zeros(out), to_text(out)
+        assert "centred-sums-to-zero" in [step.rule.name for step in log]
+
+
+def test_a_row_constant_comes_out_of_a_kept_sum():
+    d = derive("sum(H * (X - mean(X, axis=1, keepdims=True)) / c)",
+               {"X": {"shape": ["n", "m"]}, "H": {"shape": ["n", "m"], "props": ["constant"]},
+                "c": {"shape": ["n", 1], "props": ["positive", "constant"]}}, ["X"])
+    assert d.results["X"].text == "(H - sum(H, axis=1, keepdims=True) / m) / c"
+    assert d.verified
+
+
 def test_a_column_of_ones_product_is_a_kept_sum():
     """``c: [n, 1]`` scales the rows: its gradient is the row sums of A ∘ X, a column."""
     d = derive("sum(A * (X * c))", {"A": {"shape": ["n", "m"], "props": ["constant"]}, "X": {"shape": ["n", "m"]},
@@ -140,11 +163,12 @@ def test_normalisation_gradients_verify_within_the_hand_form_count(name, expr, h
 
 def test_layer_norm_golden_form():
     d = derive(f"sum(G * {C_ROWS} / {S_ROWS})", NORM_SYMBOLS, ["X"], dims={"n": 6, "m": 5})
+    # s² = eps + var: the row sums of G and of G ∘ C, the row constants taken out of them
     assert d.results["X"].text == (
-        "(sum(G * (mean(X, axis=1, keepdims=True) - X) / (eps + var(X, axis=1, keepdims=True)), axis=1, "
-        "keepdims=True) * (X - mean(X, axis=1, keepdims=True)) / sqrt(eps + var(X, axis=1, keepdims=True)) "
-        "- sum(G / sqrt(eps + var(X, axis=1, keepdims=True)), axis=1, keepdims=True)) / m "
-        "+ G / sqrt(eps + var(X, axis=1, keepdims=True))")
+        "((sum(G * (mean(X, axis=1, keepdims=True) - X), axis=1, keepdims=True) * (X - mean(X, axis=1, keepdims=True)) "
+        "- sum(G, axis=1, keepdims=True) * (eps + var(X, axis=1, keepdims=True))) / m "
+        "+ G * (eps + var(X, axis=1, keepdims=True))) / (eps + var(X, axis=1, keepdims=True)) ** 1.5")
+    assert d.verified
 
 
 @pytest.mark.parametrize("expr, wrt", [
