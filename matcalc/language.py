@@ -140,8 +140,7 @@ class _Printer:
         for key, value in expr.attrs:
             if key == "dims" or value is None:
                 continue
-            if key == "axis" and OPS[expr.op].params == ("axis",) and expr.args[0].rank < 2 \
-                    and expr.op not in ("sum", "mean"):
+            if key == "axis" and OPS[expr.op].rowwise and expr.args[0].rank < 2:
                 continue   # softmax(x) of a vector: the only axis needs no name
             if key == "ord":
                 parts.append(repr(value))

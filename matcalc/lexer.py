@@ -179,6 +179,8 @@ class Literals:
                 raise self.error(ForbiddenSyntaxError, f"the norm {excerpt(tok.text)} is not supported",
                                  tok.start, tok.end, "write norm(A, 'fro') or norm(x)")
             raise self.error(ExprSyntaxError, "norm's second argument must be 'fro'", tok.start, tok.end)
+        if param == "keepdims":
+            return self.flag(param)
         # axis: an optionally negative integer literal
         sign, signed = 1, self.at("-", "+")
         if signed:
@@ -194,4 +196,14 @@ class Literals:
             raise self.string_error(tok2)
         raise self.error(ExprSyntaxError, f"{param} must be an integer such as 0 or 1", tok2.start,
                          tok2.end)
+
+    def flag(self, param: str) -> bool:
+        """``keepdims=True`` / ``keepdims=False``: the one place a boolean is allowed."""
+        tok = self.tok
+        if tok.kind == "name" and tok.text in ("True", "False"):
+            self.advance()
+            return tok.text == "True"
+        raise self.error(ExprSyntaxError, f"{param} must be True or False, not {shown(tok.text)}",
+                         tok.start, tok.end, f"write {param}=True (keep the reduced axis with size 1) "
+                         f"or leave it out")
 

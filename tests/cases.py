@@ -150,9 +150,9 @@ STRUCTURE = [
     Case("broadcast_scalar", "A:[n,m]:constant X:[n,m] c:[]", "sum(A * (X + c))", "c", "sum(A)", hand="sum(A)"),
     # c [n, 1] scales the rows: its gradient is the row sums of A ∘ X, kept a column
     Case("broadcast_column", "A:[n,m]:constant X:[n,m] c:[n,1]", "sum(A * (X * c))", "c",
-         "A * X @ ones(m, 1)", hand="(A * X) @ ones(m, 1)"),
+         "sum(A * X, axis=1, keepdims=True)", hand="(A * X) @ ones(m, 1)"),
     Case("broadcast_row", "A:[n,m]:constant X:[n,m] r:[1,m]", "sum(A * (X * r))", "r",
-         "ones(1, n) @ (A * X)", hand="ones(1, n) @ (A * X)"),
+         "sum(A * X, axis=0, keepdims=True)", hand="ones(1, n) @ (A * X)"),
     Case("broadcast_column_X", "A:[n,m]:constant X:[n,m] c:[n,1]", "sum(A * (X * c))", "X", "A * c",
          hand="A * c"),
     # Σ_ij A_ij X_ij / v_j: −(column sums of A ∘ X) / v²

@@ -45,7 +45,7 @@ ROWS = [
     expr("stray character", "X $ X", ExprSyntaxError),
     expr("non-ASCII name", "sum(Xé)", ExprSyntaxError, "ASCII"),
     expr("too many arguments", "exp(X, X)", ExprSyntaxError),
-    expr("unknown keyword", "sum(X, keepdims=1)", ExprSyntaxError, "axis="),
+    expr("unknown keyword", "sum(X, dtype=1)", ExprSyntaxError, "axis="),
     expr("float axis", "sum(X, axis=0.5)", ExprSyntaxError),
     expr("ones of a non-dimension", "sum(ones(q))", ExprSyntaxError),
     # -- unknown names, with a suggestion -------------------------------------

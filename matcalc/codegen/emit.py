@@ -158,6 +158,7 @@ class Emitter:
         axis = e.attr("axis")
         parts = [self.text(a) for a in args]
         text = template.format(*parts, axis=axis, axis_kw="" if axis is None else f", axis={axis}",
+                               keepdims_kw=", keepdims=True" if e.attr("keepdims") else "",
                                spec=repr(e.attr("spec")), args=", ".join(parts))   # einsum: variadic
         return text, PREC_ATOM
 

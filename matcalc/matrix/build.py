@@ -217,12 +217,12 @@ def outer(a: ir.Expr, b: ir.Expr) -> ir.Expr:
     return ir.apply("outer", (a, b))
 
 
-def sum_(a: ir.Expr, axis: int | None = None) -> ir.Expr:
+def sum_(a: ir.Expr, axis: int | None = None, keepdims: bool = False) -> ir.Expr:
     if is_zero(a):
         return ZERO
     if a.rank == 0:
         return a
-    return ir.apply("sum", (a,), {"axis": axis})
+    return ir.apply("sum", (a,), {"axis": axis, "keepdims": True} if keepdims else {"axis": axis})
 
 
 def spread(g: ir.Expr, axis: int | None, shape: Shape) -> ir.Expr:

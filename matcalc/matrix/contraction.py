@@ -81,7 +81,7 @@ def axis_sum(M: ir.Expr, axis: int) -> ir.Expr:
 def unit_summed(w: ir.Expr) -> tuple[ir.Expr, int] | None:
     """``(C, a)`` for ``w = sum(C, axis=a)`` over an axis of size 1 (a column or a row read
     as a vector), else None."""
-    if B.is_op(w, "sum") and w.args[0].rank == 2 and w.attr("axis") in (0, 1) \
+    if B.is_op(w, "sum") and w.args[0].rank == 2 and w.attr("axis") in (0, 1) and not w.attr("keepdims") \
             and w.args[0].shape[w.attr("axis")] == 1:
         return w.args[0], w.attr("axis")
     return None

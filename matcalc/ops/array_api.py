@@ -104,10 +104,11 @@ HELPERS = {
     """log(softmax(a)) along axis, without overflow or log(0)."""
     z = a - xp.max(a, axis=axis, keepdims=True)
     return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))''',
-    "_logsumexp": '''def _logsumexp(xp, a, axis):
+    "_logsumexp": '''def _logsumexp(xp, a, axis, keepdims=False):
     """log(sum(exp(a))) along axis, without overflow."""
     m = xp.max(a, axis=axis, keepdims=True)
-    return xp.squeeze(m, axis=axis) + xp.log(xp.sum(xp.exp(a - m), axis=axis))''',
+    out = m + xp.log(xp.sum(xp.exp(a - m), axis=axis, keepdims=True))
+    return out if keepdims else xp.squeeze(out, axis=axis)''',
     "_diag": '''def _diag(xp, a):
     """numpy's diag: a vector's diagonal matrix, or a square matrix's diagonal."""
     if a.ndim == 1:

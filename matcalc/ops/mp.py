@@ -199,8 +199,8 @@ def norm(a, ord=None):
     return mpmath.sqrt(mpmath.fsum(v * v for v in a.ravel()))
 
 
-def logsumexp(a, axis):
-    return log(np.sum(exp(a), axis=axis))
+def logsumexp(a, axis, keepdims=False):
+    return log(np.sum(exp(a), axis=axis, keepdims=keepdims))
 
 
 def log_softmax(a, axis):

@@ -15,6 +15,7 @@ from ..index import nodes as I
 from ..matrix import build as B
 from ..shapes import ShapeMismatch, is_square, show
 from ..registry import OPS, Op, Rewrite, register, rewrite
+from . import keepdims as K
 from . import mp
 
 
@@ -99,10 +100,11 @@ HELPERS = {
     """log(softmax(a)) along axis, without overflow or log(0)."""
     z = a - np.max(a, axis=axis, keepdims=True)
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))''',
-    "_logsumexp": '''def _logsumexp(a, axis):
+    "_logsumexp": '''def _logsumexp(a, axis, keepdims=False):
     """log(sum(exp(a))) along axis, without overflow."""
     m = np.max(a, axis=axis, keepdims=True)
-    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))''',
+    out = m + np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)''',
 }
 
 
@@ -117,20 +119,21 @@ def _np_log_softmax(a, axis):
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
 
-def _np_logsumexp(a, axis):
+def _np_logsumexp(a, axis, keepdims=False):
     m = np.max(a, axis=axis, keepdims=True)
-    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))
+    out = m + np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def _vjp_sum(g, node):
-    a = node.args[0]
-    return (B.spread(g, node.attr("axis"), a.shape),)
+    """s = sum(A, axis=1):  A-bar_ij = g_i (g spread back along the axis)."""
+    return (K.full(g, node),)
 
 
 def _vjp_mean(g, node):
+    """mean(A, axis=1) = sum(A, axis=1) / m:  A-bar_ij = g_i / m."""
     a = node.args[0]
-    axis = node.attr("axis")
-    return (B.div(B.spread(g, axis, a.shape), _count(a.shape, axis)),)
+    return (B.div(K.full(g, node), _count(a.shape, node.attr("axis"))),)
 
 
 def _softmax(a, axis):
@@ -153,7 +156,10 @@ def _vjp_log_softmax(g, node):
 
 
 def _vjp_logsumexp(g, node):
+    """logsumexp(A, axis=1):  A-bar = g (spread along the axis) * softmax(A, axis=1)."""
     a, axis = node.args[0], node.attr("axis")
+    if K.kept(node):
+        return (B.mul(g, _softmax(a, axis)),)
     ax = axis if a.rank == 2 else None
     return (B.mul(B.spread(g, ax, a.shape), _softmax(a, axis)),)
 
@@ -181,8 +187,14 @@ def _check_axis(shape, axis, name, default_last: bool):
 
 def _normalize_reduce(name):
     def normalize(shapes, attrs):
-        return {"axis": _check_axis(shapes[0], attrs.get("axis"), name, default_last=False)}
+        axis = _check_axis(shapes[0], attrs.get("axis"), name, default_last=False)
+        return {"axis": axis, **K.check(name, shapes[0], axis, attrs.get("keepdims"))}
     return normalize
+
+
+def _normalize_logsumexp(shapes, attrs):
+    out = _normalize_rowwise("logsumexp")(shapes, attrs)
+    return {**out, **K.check("logsumexp", shapes[0], out["axis"], attrs.get("keepdims"))}
 
 
 def _normalize_rowwise(name):
@@ -193,12 +205,7 @@ def _normalize_rowwise(name):
     return normalize
 
 
-def _reduce_shape(shapes, attrs):
-    axis = attrs.get("axis")
-    if axis is None:
-        return ()
-    s = shapes[0]
-    return tuple(d for i, d in enumerate(s) if i != axis)
+_reduce_shape = K.shape
 
 
 def _same(shapes, attrs):
@@ -224,10 +231,12 @@ def _normalize_norm(shapes, attrs):
 
 
 for _name in ("sum", "mean"):
-    register(Op(_name, "call", 1, _reduce_shape, params=("axis",), normalize=_normalize_reduce(_name),
-                array_api=f"xp.{_name}({{0}}{{axis_kw}})", numpy=f"np.{_name}({{0}}{{axis_kw}})", doc=f"{_name} of all entries or along an axis",
+    register(Op(_name, "call", 1, _reduce_shape, params=K.PARAMS, normalize=_normalize_reduce(_name),
+                array_api=f"xp.{_name}({{0}}{{axis_kw}}{{keepdims_kw}})",
+                numpy=f"np.{_name}({{0}}{{axis_kw}}{{keepdims_kw}})", doc=f"{_name} of all entries or along an axis",
+                samples=K.SAMPLES,
                 vjp=_vjp_sum if _name == "sum" else _vjp_mean,
-                fn=getattr(np, _name), keeps_nonnegative=True, index=_index_sum if _name == "sum" else _index_mean))
+                fn=getattr(np, _name), keeps_nonnegative=True, index=K.index(_index_sum if _name == "sum" else _index_mean)))
 
 register(Op("trace", "call", 1, _trace, array_api="_trace(xp, {0})", numpy="np.trace({0})", latex="\\operatorname{{tr}}({0})", unicode="tr({0})",
             doc="sum of the diagonal",
@@ -248,10 +257,10 @@ register(Op("log_softmax", "call", 1, _same, params=("axis",),
             normalize=_normalize_rowwise("log_softmax"), doc="log(softmax(A)) along an axis",
             array_api="_log_softmax(xp, {0}, axis={axis})", numpy="_log_softmax({0}, axis={axis})", helpers={"_log_softmax": HELPERS["_log_softmax"]}, rowwise=True, letter="L",
             vjp=_vjp_log_softmax, fn=_np_log_softmax, mp=mp.log_softmax, index=_index_log_softmax))
-register(Op("logsumexp", "call", 1, _reduce_shape, params=("axis",),
-            normalize=_normalize_rowwise("logsumexp"), doc="log(sum(exp(A))) along an axis",
-            array_api="_logsumexp(xp, {0}, axis={axis})", numpy="_logsumexp({0}, axis={axis})", helpers={"_logsumexp": HELPERS["_logsumexp"]}, rowwise=True, letter="M",
-            vjp=_vjp_logsumexp, fn=_np_logsumexp, mp=mp.logsumexp, index=_index_logsumexp))
+register(Op("logsumexp", "call", 1, _reduce_shape, params=K.PARAMS, samples=K.SAMPLES,
+            normalize=_normalize_logsumexp, doc="log(sum(exp(A))) along an axis",
+            array_api="_logsumexp(xp, {0}, axis={axis}{keepdims_kw})", numpy="_logsumexp({0}, axis={axis}{keepdims_kw})", helpers={"_logsumexp": HELPERS["_logsumexp"]}, rowwise=True, letter="M",
+            vjp=_vjp_logsumexp, fn=_np_logsumexp, mp=mp.logsumexp, index=K.index(_index_logsumexp)))
 
 
 def _log_form(node):

@@ -123,9 +123,10 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
             left = _transposed(args[0], sub[0])
         return f"{left} {_wrap(sub[1], _MUL)}", _MUL
     if op == "sum":
-        return _sum(args[0], sub[0], e.attr("axis")), _MUL
-    if op == "mean":
-        return f"\\operatorname{{mean}}\\left({sub[0][0]}{_axis_note(e)}\\right)", _ATOM
+        return _sum(args[0], sub[0], e.attr("axis"), e.attr("keepdims")), _MUL
+    if _along_axis(OPS[op]):      # mean, var, std, max, min: the axis as a note
+        head = OPS[op].latex or f"\\operatorname{{{op}}}"
+        return f"{head}\\left({sub[0][0]}{_axis_note(e)}\\right)", _ATOM
     if op == "norm":
         tail = "_F" if args[0].rank == 2 else ""
         return f"\\left\\lVert {sub[0][0]} \\right\\rVert{tail}", _ATOM
@@ -147,7 +148,7 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
 
 def _axis_note(e: ir.Apply) -> str:
     axis = e.attr("axis")
-    if axis is None or e.args[0].rank < 2 or (axis == 1 and e.op != "mean"):
+    if axis is None or e.args[0].rank < 2 or (axis == 1 and OPS[e.op].rowwise):
         return ""
     return ",\\ \\text{columns}" if axis == 0 else ",\\ \\text{rows}"
 
@@ -158,10 +159,16 @@ def _transposed(arg: ir.Expr, pair) -> str:
     return f"{_wrap(pair, _ATOM)}^T"
 
 
-def _sum(arg: ir.Expr, pair, axis) -> str:
-    """Sums as products with ones: Σ_ij A_ij = 1ᵀA1, column sums Aᵀ1, row sums A1."""
+def _along_axis(record) -> bool:
+    """A reduction along an optional axis other than sum (mean, var, max, ...)."""
+    return "axis" in record.params and not record.rowwise and record.name != "sum"
+
+
+def _sum(arg: ir.Expr, pair, axis, keepdims=False) -> str:
+    """Sums as products with ones: Σ_ij A_ij = 1ᵀA1, column sums Aᵀ1, row sums A1
+    (kept as a row, ``sum(A, axis=0, keepdims=True)``: 1ᵀA)."""
     inner = _wrap(pair, _MUL)
-    if arg.rank == 1:
+    if arg.rank == 1 or (axis == 0 and keepdims):
         return f"\\mathbf{{1}}^T {inner}"
     if axis is None:
         return f"\\mathbf{{1}}^T {inner} \\mathbf{{1}}"

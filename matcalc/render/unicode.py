@@ -118,7 +118,7 @@ def _u(e: ir.Expr) -> tuple[str, float]:
         return f"{_wrap(sub[0], _ATOM)}^{_wrap(sub[1], _ATOM)}", _POW
     if op == "sum":
         inner = sub[0]
-        if args[0].rank == 1:
+        if args[0].rank == 1 or (e.attr("axis") == 0 and e.attr("keepdims")):
             return f"𝟏ᵀ{_wrap(inner, _ATOM)}", _MUL
         axis = e.attr("axis")
         if axis is None:
@@ -131,9 +131,9 @@ def _u(e: ir.Expr) -> tuple[str, float]:
         return fill(record.unicode, lambda k, spec: _wrap(sub[k], _LEVEL[spec]) if spec else sub[k][0],
                     _juxtapose), _LEVEL[record.binds]
     fname = op
-    if (record.rowwise or op == "mean") and args[0].rank == 2:
+    if (record.rowwise or "axis" in record.params) and args[0].rank == 2:
         axis = e.attr("axis")
-        if op == "mean" and axis is None:
+        if not record.rowwise and axis is None:
             pass
         elif axis == 0:
             fname += "₀"   # along columns

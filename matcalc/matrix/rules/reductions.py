@@ -13,13 +13,13 @@ from .common import rule, split_scalar
 @rule("scalar-out-of-sum", "Σ c A = c Σ A", ["sum"], canonical=True)
 def scalar_out_of_sum(e, ctx):
     inner, c = split_scalar(e.args[0])
-    return B.mul(c, B.sum_(inner, e.attr("axis"))) if c is not None else None
+    return B.mul(c, B.sum_(inner, e.attr("axis"), e.attr("keepdims"))) if c is not None else None
 
 
 @rule("sum-of-outer", "Σ_i x_i y_j = (1ᵀ x) y_j", ["sum"], canonical=True)
 def sum_of_outer(e, ctx):
     a, axis = e.args[0], e.attr("axis")
-    if not B.is_op(a, "outer"):
+    if not B.is_op(a, "outer") or e.attr("keepdims"):
         return None
     x, y = a.args
     if axis == 0:
@@ -91,7 +91,7 @@ def sum_of_ones(e, ctx):
 @rule("sum-of-diag-product", "Σ_j (diag(v) M)_ij = v_i Σ_j M_ij; Σ_i (M diag(v))_ij = v_j Σ_i M_ij", ["sum"])
 def sum_of_diag_product(e, ctx):
     a, axis = e.args[0], e.attr("axis")
-    if not (B.is_op(a, "matmul") and a.rank == 2 and axis in (0, 1)):
+    if not (B.is_op(a, "matmul") and a.rank == 2 and axis in (0, 1)) or e.attr("keepdims"):
         return None
     d, m = (a.args[0], a.args[1]) if axis == 1 else (a.args[1], a.args[0])
     if B.is_op(d, "diag") and d.args[0].rank == 1:

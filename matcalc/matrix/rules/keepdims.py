@@ -1,0 +1,74 @@
+"""Reductions that keep their axis (``keepdims=True``): a product with a column or a
+row of ones is a sum along an axis, kept with size 1, as numpy code writes it."""
+
+from __future__ import annotations
+
+from ... import ir
+from .. import build as B
+from .common import rule
+
+
+@rule("ones-product-is-kept-sum", "A 1 = sum(A, axis=1, keepdims=True); 1ᵀ A = sum(A, axis=0, keepdims=True)",
+      ["matmul"])
+def ones_product_is_kept_sum(e, ctx):
+    """``(A ∘ X) @ ones(m, 1) → sum(A * X, axis=1, keepdims=True)`` (the row sums, a
+    column ``[n, 1]``); ``ones(1, n) @ M → sum(M, axis=0, keepdims=True)``."""
+    a, b = e.args
+    if e.rank != 2 or a.rank != 2 or b.rank != 2:
+        return None
+    if B.is_ones(b) and b.shape[1] == 1 and not B.is_ones(a):
+        return B.sum_(a, 1, keepdims=True)
+    if B.is_ones(a) and a.shape[0] == 1 and not B.is_ones(b):
+        return B.sum_(b, 0, keepdims=True)
+    return None
+
+
+
+
+def _centred(a: ir.Expr, axis) -> bool:
+    """Whether ``a`` is ``A - mean(A, axis=k, keepdims=True)`` (or its negation) for this
+    axis k (``A - mean(A)`` when everything is reduced)."""
+    if not B.is_op(a, "sub"):
+        return False
+    for x, m in (a.args, a.args[::-1]):
+        if B.is_op(m, "mean") and ir.digest(m.args[0]) == ir.digest(x) and m.attr("axis") == axis \
+                and (axis is None or m.attr("keepdims") or x.rank == 1):
+            return True
+    return False
+
+
+@rule("centred-sums-to-zero", "Σ_j (A_ij - mean_k A_ik) = 0: a centred matrix sums to 0 along its axis",
+      ["sum", "mean"])
+def centred_sums_to_zero(e, ctx):
+    """``sum(X - mean(X, axis=1, keepdims=True), axis=1) → 0`` (also ``mean``, kept or not)."""
+    if not _centred(e.args[0], e.attr("axis")):
+        return None
+    return B.zeros(e.shape) if e.shape else B.ZERO
+
+
+def _constant_along(x: ir.Expr, axis: int, rank: int) -> bool:
+    """Whether ``x`` broadcast in a ``rank``-2 product is constant along ``axis``
+    (a scalar, a ``[n, 1]`` column for axis 1, a ``[1, m]`` row or a ``[m]`` vector for axis 0)."""
+    padded = (1,) * (rank - x.rank) + tuple(x.shape)
+    return padded[axis] == 1
+
+
+@rule("kept-sum-of-broadcast-factor", "Σ_j c_i M_ij = c_i Σ_j M_ij for a factor c constant along j "
+      "(sum(c * M, axis=1, keepdims=True) = c * sum(M, axis=1, keepdims=True) for c: [n, 1])", ["sum"])
+def kept_sum_of_broadcast_factor(e, ctx):
+    """``sum(c * ones(n, m), axis=1, keepdims=True) → c * sum(ones(n, m), ...) = m * c``."""
+    a, axis = e.args[0], e.attr("axis")
+    if not (e.attr("keepdims") and B.is_op(a, "mul", "div") and a.rank == 2):
+        return None
+    x, y = a.args
+    if B.is_op(a, "div"):
+        if y.rank and _constant_along(y, axis, 2) and not _constant_along(x, axis, 2):
+            return B.div(B.sum_(x, axis, keepdims=True), y)
+        return None
+    for c, m in ((x, y), (y, x)):
+        if c.rank and _constant_along(c, axis, 2) and m.rank == 2 and not _constant_along(m, axis, 2):
+            return B.mul(c, B.sum_(m, axis, keepdims=True))
+    return None
+
+
+RULES = (ones_product_is_kept_sum, centred_sums_to_zero, kept_sum_of_broadcast_factor)
