@@ -106,6 +106,11 @@ class Op:
     # the registry-parametrized tests and the fuzzer apply it with
     arity_of: Callable[[Mapping[str, Any]], int] | None = None
     samples: Mapping[str, tuple[Any, ...]] = field(default_factory=dict, compare=False)
+    # a call whose first argument is a comparison (where(A > B, P, Q)): the parser reads
+    # `L cmp R` there and compare(cmp, L, R, rest) gives the node's arguments; spell(node,
+    # printed args) writes the call back in the language
+    compare: Callable[[str, Any, Any, list], list] | None = None
+    spell: Callable[[Any, list[str]], str] | None = None
 
     @property
     def written(self) -> str:

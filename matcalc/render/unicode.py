@@ -126,6 +126,8 @@ def _u(e: ir.Expr) -> tuple[str, float]:
     if op == "norm":
         return f"‖{sub[0][0]}‖" + ("_F" if args[0].rank == 2 else ""), _ATOM
     record = OPS[op]
+    if record.spell is not None:   # where(A > B, P, Q): the record writes it
+        return record.spell(e, [s[0] for s in sub], "unicode"), _ATOM
     if record.unicode:
         return fill(record.unicode, lambda k, spec: _wrap(sub[k], _LEVEL[spec]) if spec else sub[k][0],
                     _juxtapose), _LEVEL[record.binds]
