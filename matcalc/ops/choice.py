@@ -24,7 +24,10 @@ import numpy as np
 import sympy
 
 from .. import ir
+from ..index import nodes as I
+from ..language import to_text
 from ..matrix import build as B
+from ..registry import ALGEBRA_FORMS, Op, register
 from . import array_api, mp
 from .elementwise import SYMBOLS, Defined, derivative_ir, function, maximum, minimum, step
 
@@ -46,16 +49,18 @@ class where(Defined):  # noqa: N801  (named as the language spells it)
         a, b = self.args[:2]
         if argindex <= 2:
             return sympy.Integer(0)
-        return step(a - b) if argindex == 3 else 1 - step(a - b)
+        return where(a, b, 1, 0) if argindex == 3 else where(a, b, 0, 1)
 
 
 def _where_vjp(g, node):
-    """P̄ = where(A > B, G, 0), Q̄ = where(A > B, 0, G), each summed over the axes it
-    was broadcast along; nothing flows to A or B."""
+    """P̄ = G [A > B], Q̄ = G [A <= B] (printed where(A > B, G, 0), where(A <= B, G, 0) once
+    the algebra takes G inside: :func:`merge_choices`), each summed over the axes it was
+    broadcast along; nothing flows to A or B.  (The indicator stands apart from G, so a
+    linear map's reading names it as one entry.)"""
     a, b, p, q = node.args
-    zero = B.num(0)
-    return (None, None, B.unbroadcast(B.call("where", a, b, g, zero), p.shape),
-            B.unbroadcast(B.call("where", a, b, zero, g), q.shape))
+    one, zero = B.num(1), B.num(0)
+    return (None, None, B.unbroadcast(B.mul(g, B.call("where", a, b, one, zero)), p.shape),
+            B.unbroadcast(B.mul(g, B.call("where", a, b, zero, one)), q.shape))
 
 
 # the comparison as written -> (A, B, P, Q) of ``A > B``, from (L, R, P, Q)
@@ -100,6 +105,33 @@ function("where", where(X, Y, Z, W), "np.where({0} > {1}, {2}, {3})",
          unicode="where({0} > {1}, {2}, {3})", array_api="xp.where({0} > {1}, {2}, {3})",
          vjp=_where_vjp, compare=_compare, spell=_spell,
          mp=mp.elementwise(lambda a, b, p, q: p if a > b else q, 4))
+
+_CHOICE = sympy.Function("where")     # where(...) as the elementwise algebra writes it
+
+
+def merge_choices(e: sympy.Expr) -> sympy.Expr | None:
+    """Σ_k u_k where(a, b, p_k, q_k) = where(a, b, Σ_k u_k p_k, Σ_k u_k q_k): the terms that
+    choose on the same comparison as one choice, their factors inside (G [x > 0] is
+    where(x > 0, G, 0); a leaky ReLU's where(x > 0, 1, 0) + where(x <= 0, 1, 0) / 100 is
+    where(x > 0, 1, 1/100)).  The algebra keeps it where it is shorter."""
+    groups: dict[tuple, list] = {}
+    rest = []
+    for t in sympy.Add.make_args(e):
+        picks = [f for f in sympy.Mul.make_args(t) if f.func == _CHOICE]
+        if len(picks) != 1:
+            rest.append(t)
+            continue
+        u = sympy.Mul(*[f for f in sympy.Mul.make_args(t) if f is not picks[0]])
+        groups.setdefault(picks[0].args[:2], []).append((u, picks[0]))
+    if not any(len(g) > 1 or g[0][0] != 1 for g in groups.values()):
+        return None
+    for (a, b), g in groups.items():
+        rest.append(_CHOICE(a, b, sympy.Add(*[u * c.args[2] for u, c in g]), sympy.Add(*[u * c.args[3] for u, c in g])))
+    return sympy.Add(*rest)
+
+
+ALGEBRA_FORMS.append(("choices merged", "u where(c, p, q) + v where(c, r, s) = where(c, u p + v r, u q + v s)",
+                      merge_choices))
 
 
 # -- clip(A, lo, hi) ------------------------------------------------------------------------
@@ -174,3 +206,16 @@ array_api.HELPERS["_erf"] = ERF_ARRAY_API     # (the array-API standard has no e
 
 function("erf", sympy.erf(X), "_erf({0})", _erf, array_api="_erf(xp, {0})", helpers={"_erf": ERF_SOURCE},
          einsum=lambda x: np.vectorize(math.erf, otypes=[float])(np.asarray(x, dtype=float)))
+
+
+# -- stop_gradient(A) -----------------------------------------------------------------------
+
+def _index_held(node, args, idx, pool):
+    """stop_gradient(A)_ij: an entry of a constant (no index calculus passes through it)."""
+    return I.Opaque(node, tuple(idx), to_text(node))
+
+
+register(Op("stop_gradient", "call", 1, lambda shapes, attrs: shapes[0], numpy="({0})", array_api="({0})",
+            latex="\\operatorname{{sg}}({0})", unicode="sg({0})", doc="the value of A, a constant to differentiation",
+            vjp=lambda g, node: (None,), fn=lambda a: a, index=_index_held,
+            index_deriv=lambda entry, d_arg, pool: I.Num(Fraction(0)), frozen=True))

@@ -73,6 +73,8 @@ class softplus(Defined):  # noqa: N801
 class step(Defined):  # noqa: N801
     """1 for x > 0, else 0;  step' = 0 (almost everywhere)."""
 
+    _imp_ = staticmethod(lambda x: np.heaviside(x, 0.0))    # (for sympy.lambdify, inside other formulas)
+
     @classmethod
     def formula(cls, x):
         return sympy.Heaviside(x, 0)
