@@ -233,8 +233,9 @@ function("relu", relu(X), "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0),
          array_api="xp.clip({0}, min=0.0)", range_="nonnegative", letter="H",
          einsum=lambda x: np.where(x > 0, x, 0.0))
 function("sign", sign(X), "np.sign({0})", np.sign, array_api="xp.sign({0})")
-function("step", step(X), "np.heaviside({0}, 0.0)", lambda x: np.heaviside(x, 0.0),
-         array_api="_step(xp, {0})", range_="nonnegative", einsum=lambda x: (x > 0).astype(x.dtype))
+function("step", step(X), "np.heaviside({0}, 0.0)", lambda x: np.heaviside(x, 0.0), latex="[{0} > 0]",
+         unicode="[{0} > 0]", array_api="_step(xp, {0})", range_="nonnegative",    # (Iverson's bracket)
+         einsum=lambda x: (x > 0).astype(x.dtype))
 
 function("log1p", sympy.log(1 + X), "np.log1p({0})", np.log1p, array_api="xp.log1p({0})",
          domain=("positive",))      # (defined for x > -1; the sampler's nearest prop is positive)

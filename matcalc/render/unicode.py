@@ -210,7 +210,10 @@ def _ix(e, need: int) -> str:
             return f"{_ix(e.base, 3)}{str(e.exp.value.numerator).translate(SUP)}"
         return f"{_ix(e.base, 3)}^{_ix(e.exp, 3)}"
     if isinstance(e, I.Func):
-        fname = function_name(OPS[e.name].unicode) or e.name
+        template = OPS[e.name].unicode
+        if template and function_name(template) is None:    # [x > 0]: the template itself
+            return fill(template, lambda k, spec: _ix(e.arg, 0))
+        fname = function_name(template) or e.name
         return f"{fname}({_ix(e.arg, 0)})"
     raise TypeError(type(e))
 
