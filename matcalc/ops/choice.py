@@ -215,7 +215,7 @@ def _index_held(node, args, idx, pool):
     return I.Opaque(node, tuple(idx), to_text(node))
 
 
-register(Op("stop_gradient", "call", 1, lambda shapes, attrs: shapes[0], numpy="({0})", array_api="({0})",
+register(Op("stop_gradient", "call", 1, lambda shapes, attrs: shapes[0], numpy="{0}", array_api="{0}",
             latex="\\operatorname{{sg}}({0})", unicode="sg({0})", doc="the value of A, a constant to differentiation",
             vjp=lambda g, node: (None,), fn=lambda a: a, index=_index_held,
             index_deriv=lambda entry, d_arg, pool: I.Num(Fraction(0)), frozen=True))
