@@ -153,6 +153,12 @@ def test_huber_with_a_threshold():
     np.testing.assert_allclose(d.function().grad_w(X=X, y=y, w=w, d=0.5), want, rtol=1e-13)
 
 
+def test_a_jacobian_reads_the_indicator_as_a_function_of_matrices():
+    d = derive("where(x > 0, x, 0)", {"x": {"shape": ["n"]}}, ["x"])
+    assert to_text(d.results["x"].matrix) == "diag(step(x))"
+    assert d.verified
+
+
 def test_the_condition_passes_no_derivative():
     d = derive("sum(where(X @ w > 0, y, 0))", LINEAR, ["w"])
     assert d.verified
@@ -167,6 +173,8 @@ def test_the_condition_passes_no_derivative():
     ("sum(where(A < y, A, y) * C)", {**PAIR, "y": {"shape": ["m"]}}, ["y"], 1),    # broadcast: summed back
     ("sum(where(A >= B.T @ A, exp(A), 2 * A).T @ C)", {**PAIR, "B": {"shape": ["n", "n"]}}, ["A"], 1),
     ("sum(where(S <= S.T, S, 2 * S.T))", {"S": {"shape": ["n", "n"]}}, ["S"], 1),
+    ("where(x > 0, x, 0)", {"x": {"shape": ["n"]}}, ["x"], 1),                    # a Jacobian
+    ("sum(where(abs(X @ w - y) <= d, (X @ w - y) ** 2 / 2, d * (abs(X @ w - y) - d / 2)))", LINEAR, ["w"], 2),
 ])
 def test_verified_with_its_index_form_and_reprinted(expr, symbols, wrt, order):
     outcome = examine({"symbols": symbols, "dims": DIMS, "expr": expr, "wrt": wrt, "order": order})

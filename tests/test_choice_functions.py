@@ -185,6 +185,10 @@ def test_the_record_passes_nothing_back_and_its_index_form_is_a_constant():
     ("sum(erf(X @ w) ** 2)", LINEAR, ["w"], 2),
     ("sum(stop_gradient(A) * A * C)", PAIR, ["A"], 1),
     ("sum(stop_gradient(X @ w) * (X @ w)) + sum(exp(w))", LINEAR, ["w"], 2),
+    ("clip(x, -1, 1)", {"x": {"shape": ["n"]}}, ["x"], 1),                        # Jacobians
+    ("erf(X @ w)", LINEAR, ["w"], 1),
+    ("stop_gradient(x) * x", {"x": {"shape": ["n"]}}, ["x"], 1),
+    ("sum(clip(X @ w, -1, 1) ** 2)", LINEAR, ["w"], 2),
 ])
 def test_verified_with_its_index_form_and_reprinted(expr, symbols, wrt, order):
     outcome = examine({"symbols": symbols, "dims": DIMS, "expr": expr, "wrt": wrt, "order": order})
