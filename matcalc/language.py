@@ -133,6 +133,8 @@ class _Printer:
             base = self.wrap(expr.args[0], PREC_POW, strict=True)
             return f"{base} ** {self.wrap(expr.args[1], PREC_NEG)}"
         parts = [self.text(a) for a in expr.args]
+        if op.spell is not None:             # where(A > B, P, Q): the record writes it
+            return op.spell(expr, parts)
         if op.leading_string is not None:    # einsum('ij,jk->ik', A, B): the string first
             return f"{op.written}({', '.join([op.leading_string(expr)] + parts)})"
         if op.dim_args:

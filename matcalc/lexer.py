@@ -59,11 +59,25 @@ OP_MESSAGES = {
     "=": ("assignment is not allowed", "keywords are only allowed in calls, e.g. sum(A, axis=0)"),
     ";": ("only one expression is allowed", None),
 }
-for _op in ("==", "!=", "<=", ">=", "<", ">"):
-    OP_MESSAGES[_op] = ("comparisons are not part of the expression language", None)
+COMPARISONS = (">", "<", ">=", "<=")      # only as the first argument of a call such as where
+for _op in COMPARISONS:
+    OP_MESSAGES[_op] = ("a comparison is allowed only as where's first argument",
+                        "write where(A > B, P, Q) for P where A > B, else Q")
+for _op in ("==", "!="):
+    OP_MESSAGES[_op] = (f"{_op} is not part of the expression language",
+                        "where(A > B, P, Q) compares with " + ", ".join(COMPARISONS))
 for _op in ("&", "|", "^", "~", "<<", ">>"):
     OP_MESSAGES[_op] = (f"the bitwise operator {_op!r} is not part of the expression language",
                         "write ** for a power" if _op == "^" else None)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``left op right`` as written in a call that takes a comparison (where's first argument)."""
+
+    op: str
+    left: ir.Expr
+    right: ir.Expr
 
 
 @dataclass(frozen=True)
@@ -206,4 +220,38 @@ class Literals:
         raise self.error(ExprSyntaxError, f"{param} must be True or False, not {shown(tok.text)}",
                          tok.start, tok.end, f"write {param}=True (keep the reduced axis with size 1) "
                          f"or leave it out")
+
+
+class Comparisons:
+    """The comparison a call such as ``where`` takes as its first argument, mixed
+    into the parser (whose ``expr``, ``tok``, ``advance`` and ``error`` it uses)."""
+
+    def comparison(self, op, left: ir.Expr, first: Token) -> "Comparison":
+        """``L > R`` (or ``<``, ``>=``, ``<=``): the first argument of ``where``."""
+        tok = self.tok
+        if not (tok.kind == "op" and tok.text in COMPARISONS):
+            end = self.tokens[self.pos - 1].end
+            if tok.kind == "op" and tok.text in ("==", "!="):
+                raise self.error(ForbiddenSyntaxError, f"{tok.text} is not a comparison {op.written} takes: "
+                                 f"it compares with {', '.join(COMPARISONS)}", tok.start, tok.end,
+                                 "equality is where the choice jumps: write A > B or A >= B")
+            raise self.error(ExprSyntaxError, f"{op.written}'s first argument must be a comparison such as X > 0",
+                             first.start, max(end, first.start + 1),
+                             f"write {op.written}(A > B, P, Q): P where A > B, else Q")
+        self.advance()
+        right, _ = self.expr()
+        if self.tok.kind == "op" and self.tok.text in (*COMPARISONS, "==", "!="):
+            raise self.error(ForbiddenSyntaxError, "chained comparisons are not allowed", self.tok.start,
+                             self.tok.end, f"{op.written} takes one comparison: nest {op.written}(...) "
+                             "for two conditions")
+        return Comparison(tok.text, left, right)
+
+    def compared(self, op, args: list, start: int, end: int) -> list:
+        """``where(L cmp R, P, Q)``'s arguments in the record's order."""
+        if len(args) != op.arity - 1:
+            raise self.error(ExprSyntaxError, f"{op.written} takes {op.arity - 1} arguments (a comparison "
+                             f"and {op.arity - 2} values), got {len(args)}", start, end,
+                             f"write {op.written}(A > B, P, Q): P where A > B, else Q")
+        cmp = args[0]
+        return op.compare(cmp.op, cmp.left, cmp.right, args[1:])
 

@@ -20,7 +20,8 @@ from collections.abc import Mapping
 
 from . import ir
 from .errors import ExprSyntaxError, ForbiddenSyntaxError, ShapeError, UnknownNameError, excerpt, shown
-from .lexer import OP_MESSAGES, PY_KEYWORDS, STRING_PREFIXES, Literals, Locate, Scope, Token, default_locate, tokenize
+from .lexer import (OP_MESSAGES, PY_KEYWORDS, STRING_PREFIXES, Comparisons, Literals, Locate, Scope, Token,
+                    default_locate, tokenize)
 from .ops import CALLABLE, OPS, PREC_ADD, PREC_MUL
 from .shapes import ShapeMismatch
 
@@ -31,7 +32,7 @@ PREFIX = {op.written: op for op in OPS.values() if op.syntax == "prefix"}
 POSTFIX = {op.written: op for op in OPS.values() if op.syntax == "postfix"}
 MAX_LENGTH = 500_000  # characters; a 1 MB expression is refused before tokenizing
 
-class Parser(Literals):
+class Parser(Literals, Comparisons):
     def __init__(self, text: str, scope: Scope, locate: Locate):
         self.text = text
         self.scope = scope
@@ -293,6 +294,8 @@ class Parser(Literals):
                     positional.append((value, start_tok, -1))
                 else:
                     value, _ = self.expr()
+                    if op.compare is not None and not positional:     # where(A > B, P, Q)
+                        value = self.comparison(op, value, start_tok)
                     positional.append((value, start_tok, 0))
             if not self.at(","):
                 break
@@ -314,6 +317,8 @@ class Parser(Literals):
     def finish_call(self, op, name_tok, close, positional, keywords) -> ir.Expr:
         start, end = name_tok.start, close.end
         args = [v for v, _, kind in positional if kind == 0]
+        if op.compare is not None:
+            args = self.compared(op, args, start, end)
         attrs: dict[str, object] = {}
         if op.dim_args:
             attrs["dims"] = tuple(v for v, _, _ in positional)

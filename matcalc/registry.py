@@ -106,6 +106,14 @@ class Op:
     # the registry-parametrized tests and the fuzzer apply it with
     arity_of: Callable[[Mapping[str, Any]], int] | None = None
     samples: Mapping[str, tuple[Any, ...]] = field(default_factory=dict, compare=False)
+    # a call whose first argument is a comparison (where(A > B, P, Q)): the parser reads
+    # `L cmp R` there and compare(cmp, L, R, rest) gives the node's arguments; spell(node,
+    # printed args, style) writes the call back in the language ("text"), "unicode" or "latex"
+    compare: Callable[[str, Any, Any, list], list] | None = None
+    spell: Callable[..., str] | None = None
+    # its value is a constant to differentiation (stop_gradient): its VJP is nothing, and
+    # the finite differences that check a derivative hold its value fixed
+    frozen: bool = False
 
     @property
     def written(self) -> str:
@@ -151,6 +159,9 @@ class Rewrite:
 OPS: dict[str, Op] = {}
 CALLABLE: dict[str, Op] = {}   # spelling in a call -> op
 REWRITES: dict[str, list[Rewrite]] = {}   # root op -> its rewrites
+# (name, identity, make): more equal forms of an elementwise subtree, make(sympy expr) -> the
+# form or None, which the elementwise algebra offers beside its own (where's merged choices)
+ALGEBRA_FORMS: list[tuple[str, str, Callable[[Any], Any]]] = []
 
 
 def rewrite(rule: Rewrite) -> Rewrite:

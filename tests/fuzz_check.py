@@ -38,6 +38,7 @@ from matcalc.errors import DerivationError, MatcalcError
 from matcalc.evaluate import evaluate
 from matcalc.index.einsum import evaluate_index
 from matcalc.index.lower import Pool, lower
+from matcalc.ops import OPS
 from matcalc.parse import parse
 from matcalc.pipeline import read_back
 from matcalc.render.text import to_text
@@ -95,6 +96,10 @@ def _nonsmooth_at_point(expr: ir.Expr, values, dims) -> str:
             arg = np.asarray(evaluate(node.args[0], values, dims), dtype=float)
             if np.any(np.abs(arg) < 1e-9):
                 return f"the argument of {node.op} is 0 in {to_text(node)}"
+        if isinstance(node, ir.Apply) and OPS[node.op].compare is not None:   # where(A > B, ...) at A = B
+            gap = np.asarray(evaluate(node.args[0], values, dims) - evaluate(node.args[1], values, dims), dtype=float)
+            if np.any(np.abs(gap) < 1e-9):     # (log_softmax of a onehot row [1, 0] ties log_sigmoid(1))
+                return f"the comparison is a tie in {to_text(node)}"
     return ""
 
 

@@ -88,11 +88,18 @@ def _signatures() -> list[Signature]:
                 node = ir.apply(op.name, dummies, attrs)
             except ShapeMismatch:
                 continue
-            if node.shape not in SHAPES:
+            if node.shape not in SHAPES or not _few(op, shapes, node.shape):
                 continue
             sig = Signature(op.name, tuple(shapes), tuple(sorted(attrs.items())), node.shape)
             found.setdefault((sig.op, sig.args, sig.attrs), sig)
     return list(found.values())
+
+
+def _few(op, shapes, out) -> bool:
+    """Three or more broadcasting arguments (where(A > B, P, Q), clip) would make
+    thousands of signatures and crowd out every other operation: each argument has
+    the result's shape, or one of them is a scalar."""
+    return len(shapes) < 3 or not op.elementwise or (all(s in (out, ()) for s in shapes) and sum(s != out for s in shapes) <= 1)
 
 
 SIGNATURES = _signatures()

@@ -148,6 +148,8 @@ class Emitter:
                 return self.code(args[0])
             return f"{self.wrap(args[0], PREC_POSTFIX)}.T", PREC_POSTFIX
         template = self._template(op)
+        if template == "{0}":        # stop_gradient(A): numpy's value is A itself, written as A is
+            return self.code(args[0])
         if op.dim_args:
             dims = [_dim_code(d) for d in e.attr("dims")]
             self.refs.update(x for d in e.attr("dims") for x in dim_names(d))

@@ -27,6 +27,7 @@ import sympy
 
 from .. import ir
 from ..ops import OPS
+from ..registry import ALGEBRA_FORMS
 from . import build as B
 from .conditioning import Form, choose
 from .order import reading_key, term_key
@@ -339,7 +340,7 @@ FORMS = (
     Form("expanded and factored", "S/n - Y/n + W = (S - Y)/n + W", _expanded),
     Form("over a common denominator", "1/√(ε + w²) - w²/(ε + w²)^{3/2} = ε/(ε + w²)^{3/2}", _together),
     Form("powers of one base combined", "exp(-a) exp(a) = 1, x² x⁻¹ = x", sympy.powsimp),
-)
+) + tuple(Form(*form) for form in ALGEBRA_FORMS)     # the records' own (where: choices merged)
 
 
 def op_of(e: sympy.Expr) -> str:

@@ -28,7 +28,7 @@ from .. import ir
 from ..errors import NoMatrixFormError
 from ..index.calculus import contract, differentiate, flatten_term
 from ..index.lower import Pool, lower
-from ..index.nodes import UNIT, Add, Delta, Entry, IExpr, Index, Mul, Num, Pow
+from ..index.nodes import UNIT, Add, Delta, Entry, Func, IExpr, Index, Mul, Num, Pow
 from ..shapes import ShapeMismatch
 from . import build as B
 from .contraction import Factor, Reading, axis_sum, read_reading, read_term
@@ -154,6 +154,15 @@ def _factor(f: IExpr, table) -> Factor:
         for g, _ in parts[1:]:
             M = B.mul(M, g)
         return M, idx
+    if isinstance(f, (Add, Func)):            # step(A_ij - B_ij): a function of entries with the same indices
+        parts = [_factor(g, table) for g in (f.terms if isinstance(f, Add) else (f.arg,))]
+        idx = max((i for _, i in parts), key=len)
+        if any(i and i != idx for _, i in parts):
+            raise NoMatrixFormError("a sum of entries with different indices as one factor")
+        M = parts[0][0]
+        for g, _ in parts[1:]:
+            M = B.add(M, g)
+        return (B.call(f.name, M) if isinstance(f, Func) else M), idx
     if isinstance(f, Entry):
         M = table.get(f.name) if f.name in table else (B.dim_scalar(f.name) if not f.indices else None)
         if M is None:

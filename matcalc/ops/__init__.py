@@ -18,3 +18,4 @@ from ..registry import (CALLABLE, OPS, PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, 
                         PREC_POW, REWRITES, Op, Rewrite, ShapeRule, register, rewrite)
 from . import arith, constants, einsum, elementwise, linalg, reductions  # noqa: F401  (fill the registry)
 from . import stats  # noqa: F401  (max min var std)
+from . import choice  # noqa: F401,E402  (where, clip, erf, stop_gradient)

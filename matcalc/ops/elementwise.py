@@ -28,7 +28,7 @@ from ..shapes import broadcast
 from . import mp
 
 X, Y = sympy.symbols("x y", real=True)
-SYMBOLS = (X, Y)     # the arguments of a scalar definition, in order
+SYMBOLS = (X, Y, *sympy.symbols("z w", real=True))     # the arguments of a scalar definition, in order
 
 
 class Defined(sympy.Function):
@@ -73,6 +73,8 @@ class softplus(Defined):  # noqa: N801
 class step(Defined):  # noqa: N801
     """1 for x > 0, else 0;  step' = 0 (almost everywhere)."""
 
+    _imp_ = staticmethod(lambda x: np.heaviside(x, 0.0))    # (for sympy.lambdify, inside other formulas)
+
     @classmethod
     def formula(cls, x):
         return sympy.Heaviside(x, 0)
@@ -115,7 +117,8 @@ def derivatives(name: str) -> tuple[sympy.Expr, ...]:
 @functools.cache
 def _derivatives(op: Op) -> tuple[sympy.Expr, ...]:
     # once per record: sympy.diff costs a millisecond, and reverse mode asks at every node
-    return tuple(sympy.diff(op.sympy, x) for x in op.sympy_args)
+    # (π, as in erf' = 2 e^{-x²} / √π, as a float: the language has no π)
+    return tuple(sympy.diff(op.sympy, x).xreplace({sympy.pi: sympy.Float(np.pi)}) for x in op.sympy_args)
 
 
 def derivative_ir(name: str, *args, wrt: int = 0):
@@ -150,6 +153,8 @@ def _to_index(e, leaves: dict) -> I.IExpr:
         return I.Mul(tuple(_to_index(t, leaves) for t in e.args))
     if e.is_Pow:
         return I.Pow(_to_index(e.base, leaves), _to_index(e.exp, leaves))
+    if isinstance(e, Defined) and len(e.args) > 1:     # where(a, b, 1, 0): by its formula
+        return _to_index(type(e).formula(*e.args), leaves)
     return I.Func(_names().get(e.func, str(e.func)), _to_index(e.args[0], leaves))
 
 
@@ -178,7 +183,7 @@ def _index(node, args, idx, pool):
 
 def function(name: str, definition, numpy: str, fn, *, latex: str = "", unicode: str = "",
              array_api: str = "", domain=None, range_=None, helpers=None, letter: str = "",
-             einsum=None) -> Op:
+             einsum=None, vjp=None, **more) -> Op:
     """Register the elementwise function ``name``: ``definition`` is its scalar
     value in sympy, a function of the first few of :data:`SYMBOLS`."""
     arity = 1 + max(k for k, x in enumerate(SYMBOLS) if x in definition.free_symbols)
@@ -187,10 +192,11 @@ def function(name: str, definition, numpy: str, fn, *, latex: str = "", unicode:
     fields = ", ".join(f"{{{k}}}" for k in range(arity))
     return register(Op(name, "call", arity, _shape, numpy=numpy, array_api=array_api,
                        latex=latex or f"\\operatorname{{{{{name}}}}}({fields})", unicode=unicode,
-                       domain=domain or (None,) * arity, doc=f"elementwise {name}", vjp=_vjp, fn=fn,
-                       einsum=einsum, index=_index, mp=mp.elementwise(mp.scalar(exact, *symbols), arity),
+                       domain=domain or (None,) * arity, doc=f"elementwise {name}", vjp=vjp or _vjp, fn=fn,
+                       einsum=einsum, index=_index,
+                       mp=more.pop("mp", None) or mp.elementwise(mp.scalar(exact, *symbols), arity),
                        elementwise=True, sympy=definition, sympy_args=symbols, helpers=helpers or {},
-                       letter=letter, range=range_))
+                       letter=letter, range=range_, **more))
 
 
 def _sigmoid(x):
@@ -227,8 +233,9 @@ function("relu", relu(X), "np.maximum({0}, 0.0)", lambda x: np.maximum(x, 0.0),
          array_api="xp.clip({0}, min=0.0)", range_="nonnegative", letter="H",
          einsum=lambda x: np.where(x > 0, x, 0.0))
 function("sign", sign(X), "np.sign({0})", np.sign, array_api="xp.sign({0})")
-function("step", step(X), "np.heaviside({0}, 0.0)", lambda x: np.heaviside(x, 0.0),
-         array_api="_step(xp, {0})", range_="nonnegative", einsum=lambda x: (x > 0).astype(x.dtype))
+function("step", step(X), "np.heaviside({0}, 0.0)", lambda x: np.heaviside(x, 0.0), latex="[{0} > 0]",
+         unicode="[{0} > 0]", array_api="_step(xp, {0})", range_="nonnegative",    # (Iverson's bracket)
+         einsum=lambda x: (x > 0).astype(x.dtype))
 
 function("log1p", sympy.log(1 + X), "np.log1p({0})", np.log1p, array_api="xp.log1p({0})",
          domain=("positive",))      # (defined for x > -1; the sampler's nearest prop is positive)

@@ -134,6 +134,8 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
     if record.rowwise:
         label = op.replace("_", "\\_")
         return f"\\operatorname{{{label}}}\\left({sub[0][0]}{_axis_note(e)}\\right)", _ATOM
+    if record.spell is not None:   # where(A > B, P, Q): the record writes it
+        return record.spell(e, [s[0] for s in sub], "latex"), _ATOM
     if record.leading_string:      # einsum: a string first, then any number of operands
         spec = record.leading_string(e).strip("'").replace("->", "\\to ")
         return record.latex.format(spec=spec, args=", ".join(s[0] for s in sub)), _ATOM

@@ -127,6 +127,8 @@ def _u(e: ir.Expr) -> tuple[str, float]:
     if op == "norm":
         return f"‖{sub[0][0]}‖" + ("_F" if args[0].rank == 2 else ""), _ATOM
     record = OPS[op]
+    if record.spell is not None:   # where(A > B, P, Q): the record writes it
+        return record.spell(e, [s[0] for s in sub], "unicode"), _ATOM
     if record.unicode:
         return fill(record.unicode, lambda k, spec: _wrap(sub[k], _LEVEL[spec]) if spec else sub[k][0],
                     _juxtapose), _LEVEL[record.binds]
@@ -211,7 +213,10 @@ def _ix(e, need: int) -> str:
             return f"{_ix(e.base, 3)}{str(e.exp.value.numerator).translate(SUP)}"
         return f"{_ix(e.base, 3)}^{_ix(e.exp, 3)}"
     if isinstance(e, I.Func):
-        fname = function_name(OPS[e.name].unicode) or e.name
+        template = OPS[e.name].unicode
+        if template and function_name(template) is None:    # [x > 0]: the template itself
+            return fill(template, lambda k, spec: _ix(e.arg, 0))
+        fname = function_name(template) or e.name
         return f"{fname}({_ix(e.arg, 0)})"
     raise TypeError(type(e))
 

@@ -15,15 +15,13 @@ truncation error is O(h^4) and its rounding error about ``eps |f| / h``
 (times the condition number of a square symbol that goes through a solve),
 or, when larger, the scatter of ``f`` about a parabola through nine points
 within ``h / 100`` of ``X``, divided by ``h`` (``cos(M @ N)`` with entries
-of 1e6 carries rounding noise of ``eps 1e6`` in its argument).  A comparison passes when its error is at most ``1e-6`` times
-its size (the larger of the two sides, and at least 0.1% of ``|G| |V|``)
-plus that rounding floor.  A gradient 0.1% off is 1000 times over the
-tolerance.
+of 1e6 carries rounding noise of ``eps 1e6`` in its argument).  A comparison passes when its error is at most ``1e-6`` times its size (the larger
+of the two sides, and at least 0.1% of ``|G| |V|``) plus that rounding floor.  A
+gradient 0.1% off is 1000 times over the tolerance.
 
-Scales: the inputs are drawn once and checked at scales 1, 1e-3 and 1e3.
-Where the value is not finite at the drawn point, it is shrunk (x0.1, x0.01)
-and then drawn again; where no point works the result is *not judged*, never
-failed with NaN.  Scale 1 is always judged (with the tight noise model; where ``step(x)`` jumps
+Scales: the inputs are drawn once and checked at scales 1, 1e-3 and 1e3.  Where the value is
+not finite at the drawn point, it is shrunk (x0.1, x0.01) and then drawn again; where no point
+works the result is *not judged*, never failed with NaN.  Scale 1 is always judged (with the tight noise model; where ``step(x)`` jumps
 within every step of a comparison, that comparison is left out, and a point
 where none is left is drawn again).  The extra scales are skipped where float64
 cannot judge them: the expression overflows; ``f`` scatters by more than
@@ -44,6 +42,7 @@ import numpy as np
 from .. import ir
 from ..evaluate import evaluate
 from .budget import EVALUATIONS, SCALE_WORST, WORST_COMPARISON, Budget, Spent
+from .frozen import freezer
 from .noise import kink, scatter_of, unresolvable
 from .sample import UNSCALED, direction, draw_inputs, entry_count, entry_directions, scaled, solves
 
@@ -97,11 +96,9 @@ def check_derivative(expr: ir.Expr, wrt: ir.Symbol, derivative: ir.Expr, symbols
     :func:`matcalc.evaluate.evaluate`, at random prop-respecting inputs
     (see :func:`check_function`)."""
     return check_function(lambda v: evaluate(expr, v, dims), lambda v: evaluate(derivative, v, dims),
-                          expr.rank, wrt, symbols,
-                          lambda rng: draw_inputs([expr, derivative], symbols, dims, rng),
-                          seed=seed, directions=directions, max_entries=max_entries, values=values,
-                          scales=scales, solve=solves([expr, derivative], wrt),
-                          evaluations=evaluations)
+                          expr.rank, wrt, symbols, lambda rng: draw_inputs([expr, derivative], symbols, dims, rng),
+                          seed=seed, directions=directions, max_entries=max_entries, values=values, scales=scales,
+                          solve=solves([expr, derivative], wrt), evaluations=evaluations, freeze=freezer(expr, dims))
 
 
 def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, *, seed: int = 0,
@@ -109,7 +106,7 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
                    scales: tuple[float, ...] = SCALES, inside: Callable[[Values], bool] | None = None,
                    explain: Callable[[Values], str] | None = None, solve: bool = True,
                    evaluations: int = EVALUATIONS, progress: Spent | None = None,
-                   exact: Fn | None = None, slopes: Callable | None = None) -> Check:
+                   exact: Fn | None = None, slopes: Callable | None = None, freeze=None) -> Check:
     """Compare ``df`` with central differences of ``f`` (functions of the symbols'
     values, ``f`` of rank ``out_rank``) at random points ``draw(rng)`` (None when
     no point can be drawn inside the declared domain).
@@ -136,12 +133,13 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
     error, which bounds what its differences resolve (``1 - Σ_j Y_j`` of a stochastic
     ``Y`` is rounding only); ``slopes(values, direction, steps)`` (differences at 60
     digits) judge the first few again, same tolerance, no rounding floor
-    (``sin(exp(s))`` at s ~ 14 turns ten radians within any float step)."""
+    (``sin(exp(s))`` at s ~ 14 turns ten radians within any float step).  ``freeze(point)``, where
+    given, is the ``f`` to difference about ``point`` (stop_gradient's values held there)."""
     rng = np.random.default_rng(seed)
     budget = Budget(evaluations, progress)
     f = budget.counted(f)
     run = _Run(f, df, out_rank, wrt, symbols, rng, directions, max_entries, inside,
-               draw if values is None else None, budget, solve, exact, slopes)
+               draw if values is None else None, budget, solve, exact, slopes, freeze=freeze)
     shape: tuple[int, ...] = ()
     finite, last = 0, None
     for _ in range(1 if values is not None else DRAWS):
@@ -205,6 +203,7 @@ class _Run:
     exact: Fn | None = None        # f at 60 digits (its float rounding, measured)
     slopes: Callable | None = None  # differences of f at 60 digits (tried EXACT_TRIES times: exact_tries)
     exact_tries: list = field(default_factory=lambda: [0])
+    freeze: Callable | None = None  # point -> f about it, with stop_gradient's values held there
 
 
 def _check_scales(run: _Run, base: Values, scales: tuple[float, ...], shape) -> Check | None:
@@ -262,6 +261,7 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
     the whole scale.  The entries compared are those the budget allows this
     scale (``scales_left`` share what is left), a random subset where not all fit."""
     f_of, df, out_rank, wrt, rng = run.f, run.df, run.out_rank, run.wrt, run.rng
+    f_of = f_of if run.freeze is None else run.budget.counted(run.freeze(values))
     x0 = values[wrt.name]
     d = np.asarray(df(values), dtype=float)
 

@@ -21,6 +21,7 @@ from ..evaluate import exact_slopes, evaluate
 from ..shapes import dim_size
 from .budget import Progress
 from .differences import FAILED, NOT_JUDGED, PASSED, Check, check_function
+from .frozen import freezer
 from .sample import draw_within, margin, solves
 from .stability import points, probe, probe_dims
 from .together import check_together, disagreement, together_names
@@ -117,12 +118,13 @@ def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool,
         the same formula at 60 digits checked again."""
         f_exact = lambda v: evaluate(f_expr, v, p.dims, precise=True)   # noqa: E731
         slopes = lambda v, d, steps: exact_slopes(f_expr, v, p.dims, sym.name, d, steps)   # noqa: E731
-        check = check_function(f, df, out_rank, sym, p.symbols, draw, exact=f_exact, slopes=slopes, **common)
+        check = check_function(f, df, out_rank, sym, p.symbols, draw, exact=f_exact, slopes=slopes,
+                               freeze=freezer(f_expr, p.dims), **common)
         if check.cause != "differences" or point is None or not _close(df(point), evaluate(
                 exact, point, p.dims, precise=True)):
             return check           # (code that is not the formula, even at an ordinary point, is wrong)
         precise = check_function(f, lambda v: evaluate(exact, v, p.dims, precise=True), out_rank, sym,
-                                 p.symbols, draw, exact=f_exact, **common)
+                                 p.symbols, draw, exact=f_exact, freeze=freezer(f_expr, p.dims), **common)
         if not precise.passed:
             return check
         return replace(check, cause="stability", why=(

@@ -27,6 +27,7 @@ from .. import ir
 from ..evaluate import evaluate
 from ..ops import mp
 from ..shapes import dim_size
+from .frozen import freezer
 from .differences import FAILED, PASSED, Check, check_function
 from .sample import draw_within, margin
 from .stability import points, probe, probe_dims
@@ -132,9 +133,11 @@ def _judged(p, rs, module, block: Block, constraints, exprs, seed, explain, stab
         return block.pack(draw_within(constraints, exprs, p.symbols, p.dims, rng))
 
     inside = (lambda v: margin(constraints, block.unpack(v), p.dims) > 0) if constraints else None
+    held = freezer(p.expr, p.dims)       # stop_gradient's values held at the point differenced about
+    freeze = None if held is None else lambda point: (lambda g: lambda v: g(block.unpack(v)))(held(block.unpack(point)))
     check = check_function(f, df, 0, block.symbol, block.symbols, draw, seed=seed, inside=inside, solve=False,
                            explain=(lambda v: explain(block.unpack(v))) if explain is not None else None,
-                           progress=spent)
+                           progress=spent, freeze=freeze)
     if check.status != PASSED or not stability:
         return check
     rng = np.random.default_rng(seed + 1)
