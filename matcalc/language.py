@@ -48,6 +48,7 @@ def precedence(expr: ir.Expr) -> int:
 
 
 _PRODUCTS = ("matmul", "mul", "div")
+POSITIONAL = ("ord", "k")     # parameters written without their name: norm(A, 'fro'), matrix_power(A, 3)
 
 
 def _bare_negated_product(expr: ir.Apply) -> bool:
@@ -143,7 +144,7 @@ class _Printer:
             if key == "axis" and OPS[expr.op].params == ("axis",) and expr.args[0].rank < 2 \
                     and expr.op not in ("sum", "mean"):
                 continue   # softmax(x) of a vector: the only axis needs no name
-            if key == "ord":
+            if key in POSITIONAL:
                 parts.append(repr(value))
             else:
                 parts.append(f"{key}={value}")

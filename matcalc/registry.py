@@ -106,6 +106,9 @@ class Op:
     # the registry-parametrized tests and the fuzzer apply it with
     arity_of: Callable[[Mapping[str, Any]], int] | None = None
     samples: Mapping[str, tuple[Any, ...]] = field(default_factory=dict, compare=False)
+    # check(node) of a call as the user wrote it, beyond shapes (cholesky of a symbol
+    # declared spd): raises ShapeMismatch, which the parser shows with a caret
+    check: Callable[[Any], None] | None = None
 
     @property
     def written(self) -> str:

@@ -10,10 +10,11 @@ the code generator read the records.
 
 Modules: :mod:`.arith` (``+ - * / ** @ .T``), :mod:`.elementwise`
 (``exp log ...``), :mod:`.reductions` (``sum mean trace softmax ...``),
-:mod:`.linalg` (``det logdet inv diag outer dot kron``), :mod:`.constants`
+:mod:`.linalg` (``det logdet inv diag outer dot kron``), :mod:`.factor`
+(``solve cholesky tril triu matrix_power``), :mod:`.constants`
 (``ones eye``).
 """
 
 from ..registry import (CALLABLE, OPS, PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX,  # noqa: F401
                         PREC_POW, REWRITES, Op, Rewrite, ShapeRule, register, rewrite)
-from . import arith, constants, einsum, elementwise, linalg, reductions  # noqa: F401  (fill the registry)
+from . import arith, constants, einsum, elementwise, factor, linalg, reductions  # noqa: F401  (fill the registry)
