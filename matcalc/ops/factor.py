@@ -173,6 +173,17 @@ def _mp_cholesky(a):
     return np.array(factor.tolist(), dtype=object).reshape(a.shape)
 
 
+def _transposes_folded(e: ir.Expr) -> ir.Expr:
+    """``e`` rebuilt with ``(Aᵀ)ᵀ = A`` (and ``Iᵀ = I``...) folded, so that ``X.T @ X.T.T``
+    reads as the Gram matrix it is."""
+    if not isinstance(e, ir.Apply):
+        return e
+    args = [_transposes_folded(a) for a in e.args]
+    if e.op == "transpose":
+        return B.T(args[0])
+    return ir.apply(e.op, args, dict(e.attrs))
+
+
 def _check_cholesky(node) -> None:
     """cholesky needs an spd argument: a symbol declared spd, or a form matcalc can
     tell is symmetric (``S @ S.T + eye(n)``); the verifier draws it spd."""
@@ -182,7 +193,7 @@ def _check_cholesky(node) -> None:
         if "spd" not in a.props:
             raise ShapeMismatch(f"cholesky needs a symmetric positive definite matrix, and {a.name} is not "
                                 "declared spd", f"declare {a.name} spd (props: [spd])")
-    elif not is_symmetric(a):
+    elif not is_symmetric(_transposes_folded(a)):
         raise ShapeMismatch(f"cholesky needs a symmetric positive definite matrix, and matcalc cannot tell "
                             f"that {to_text(a)} is symmetric",
                             "write it as S @ S.T + c * eye(n), or declare the matrix spd")
