@@ -254,8 +254,9 @@ def _vjp_power(g, node):
     a, k = node.args[0], node.attr("k")
     at = B.T(a)
     total = None
-    for i in range(k):
-        total = B.add(total, B.matmul(B.matmul(power(at, i), g), power(at, k - 1 - i)))
+    for i in range(k):      # (with G = I each term is (Aᵀ)ᵏ⁻¹: trace(Aᵏ) gives k (Aᵀ)ᵏ⁻¹)
+        term = power(at, k - 1) if B.is_eye(g) else B.matmul(B.matmul(power(at, i), g), power(at, k - 1 - i))
+        total = B.add(total, term)
     return (B.ZERO if total is None else total,)
 
 
