@@ -1,6 +1,7 @@
 """Triangles and signs: ``tril(L) = L`` for a lower triangular L (declared, or built
 lower: ``cholesky(K)``, ``diag(v)``, products and sums of lower ones), the other
-triangle of one is its diagonal, and ``|X| = relu(X) = sqrt(X²) = X`` for X ≥ 0."""
+triangle of one is its diagonal, ``L⁻ᵀ L⁻¹ = K⁻¹`` for ``L = cholesky(K)``, and
+``|X| = relu(X) = sqrt(X²) = X`` for X ≥ 0."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def triangle_of_triangle(e, ctx):
             ctx.note(Fact(side, why))
         return a
     other, why = triangle_of(a, _OTHER[side])
-    if other:
+    if other and a.shape[0] == a.shape[1]:     # (of a rectangular one: no diag(diag(.)) form)
         if why is not None:
             ctx.note(Fact(_OTHER[side], why))
         return B.call("diag", B.call("diag", a))
@@ -89,4 +90,13 @@ def nonnegative_identity(e, ctx):
     return a
 
 
-RULES = (triangle_of_triangle, nonnegative_identity)
+@rule("cholesky-solve", "solve(Lᵀ, solve(L, B)) = solve(K, B) for L = cholesky(K): L⁻ᵀ L⁻¹ = K⁻¹", ["solve"])
+def cholesky_solve(e, ctx):
+    lt, inner = e.args
+    if not (B.is_op(lt, "transpose") and B.is_op(lt.args[0], "cholesky") and B.is_op(inner, "solve")
+            and inner.args[0] == lt.args[0]):
+        return None
+    return B.call("solve", lt.args[0].args[0], inner.args[1])
+
+
+RULES = (triangle_of_triangle, nonnegative_identity, cholesky_solve)
