@@ -125,10 +125,25 @@ def _phi(m: ir.Expr) -> ir.Expr:
 def _vjp_cholesky(g, node):
     """L = chol(A), L̄ = G:  dL = L Φ(L⁻¹ dA L⁻ᵀ), so (Murray 2016, eq. 10, symmetrised
     since A is symmetric)  Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹),  sym(P) = (P + Pᵀ)/2,
-    written with ``inv``, ``tril`` and ``diag``."""
+    written with ``inv``, ``tril`` and ``diag``.
+
+    A term ``diag(v)`` of L̄ (from ``Σ log Lᵢᵢ``) takes the short way: Lᵀ diag(v) is upper
+    triangular, so Φ of it is its diagonal halved, and its part of Ā is
+    L⁻ᵀ diag(diag(L) ∘ v) L⁻¹ / 2 (``sum(log(diag(L)))`` gives ``inv(K) / 2``)."""
+    from ..matrix.rules.common import terms
     inv = B.call("inv", node)
-    p = B.matmul(B.matmul(B.T(inv), _phi(B.matmul(B.T(node), g))), inv)
-    return (B.div(B.add(p, B.T(p)), B.num(2)),)
+    rest, total = None, None
+    for sign, t in terms(g) if g.rank == 2 else [(1, g)]:
+        if B.is_op(t, "diag") and t.args[0].rank == 1:
+            scaled = B.call("diag", B.mul(B.call("diag", node), t.args[0]))
+            part = B.div(B.matmul(B.matmul(B.T(inv), scaled), inv), B.num(2))
+            total = B.add(total, part) if sign > 0 else B.sub(total, part)
+        else:
+            rest = B.add(rest, t) if sign > 0 else B.sub(rest, t)
+    if rest is not None:
+        p = B.matmul(B.matmul(B.T(inv), _phi(B.matmul(B.T(node), rest))), inv)
+        total = B.add(total, B.div(B.add(p, B.T(p)), B.num(2)))
+    return (total,)
 
 
 def _index_cholesky(node, args, idx, pool):

@@ -18,9 +18,9 @@ _ORDER = (
     transpose.RULES[:1] + facts.RULES_FIRST + transpose.RULES[1:]
     + products.RULES[:4] + facts.RULES[:2] + products.RULES[4:]
     + facts.RULES[2:] + reductions.RULES
-    + diag.RULES + scalars.RULES + inner.RULES + triangles.RULES[::2] + powers.RULES
+    + diag.RULES + scalars.RULES + inner.RULES + triangles.RULES + powers.RULES
 )
-_REGION = sums.RULES + transpose.REGION + scalars.REGION + facts.REGION + inner.REGION + triangles.RULES[1:2]
+_REGION = sums.RULES + transpose.REGION + scalars.REGION + facts.REGION + inner.REGION + triangles.REGION
 
 
 def all_rules() -> tuple[Rule, ...]:
