@@ -5,6 +5,13 @@ rules it licenses (by name: ``Σ_l Y_il = 1`` for onehot rows is the rule
 ``prop-rows-sum-to-one``, which lives in :mod:`matcalc.matrix.rules.facts` and
 names the props it needs), and the sentence a derivation says when one of them
 fires.  This module imports no part of the engine.
+
+A derivative w.r.t. a symbol with a structural prop (``symmetric``, ``diagonal``,
+``lower_triangular``, ...) is judged along that prop's set, as the verifier perturbs
+the symbol only inside it (:func:`matcalc.verify.sample.direction`): the gradient of
+``sum(C * L)`` w.r.t. a lower triangular ``L`` may print as ``C``, which agrees with
+``tril(C)`` on every lower triangular direction (and with what an autodiff tool that
+knows no props returns).
 """
 
 from __future__ import annotations

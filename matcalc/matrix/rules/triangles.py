@@ -32,6 +32,8 @@ def triangle_of(e: ir.Expr, side: str) -> tuple[bool, ir.Symbol | None]:
     if e.op in ("transpose", "inv"):
         ok, why = triangle_of(e.args[0], _OTHER[side] if e.op == "transpose" else side)
         return ok, why
+    if e.op == "div" and e.args[1].rank != 0:      # L / M: 0 / 0 above the diagonal
+        return False, None
     if e.op in ("matmul", "add", "sub", "mul", "div", "neg"):
         found = None
         for a in e.args:
