@@ -221,7 +221,7 @@ def symmetric_from_triangle(e, ctx):
     return None
 
 
-@rule("diag-of-ones", "diag(c 1) = c I (the derivative of Σ log Lᵢᵢ through cholesky makes diag(1 * ones(n)))",
+@rule("diag-of-scaled-ones", "diag(c 1) = c I (the derivative of Σ log Lᵢᵢ through cholesky makes diag(1 * ones(n)))",
       ["diag"])
 def diag_of_ones(e, ctx):
     a = e.args[0]
