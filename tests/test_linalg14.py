@@ -275,6 +275,7 @@ def refusal(tmp_path, expr, symbols="  A: {shape: [n, n]}\n  b: {shape: [n]}\n  
     ("sum(matrix_power(A, -1))", "non-negative integer", "matrix_power(inv(A), k)", "matrix_power(A, -1)"),
     ("sum(matrix_power(A, 1.5))", "k must be an integer", None, "1.5"),
     ("sum(matrix_power(A))", "needs its power k", "matrix_power(A, 2)", "matrix_power(A)"),
+    ("sum(matrix_power(A, 10000000))", "at most 100", "sum of k products", "matrix_power(A, 10000000)"),
     ("sum(matrix_power(b, 2))", "needs a square matrix", None, "matrix_power(b, 2)"),
     ("sum(solve(A, X))", "as many rows as A", "inv(A) @ B" if False else "B is a vector", "solve(A, X)"),
     ("sum(solve(b, A))", "needs a square matrix A", "inv(A) @ B", "solve(b, A)"),

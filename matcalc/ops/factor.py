@@ -233,6 +233,8 @@ register(Op("cholesky", "call", 1, _square_rule("cholesky"), numpy="np.linalg.ch
 
 # -- matrix_power ---------------------------------------------------------------------
 
+MAX_POWER = 100
+
 def _normalize_power(shapes, attrs):
     k = attrs.get("k")
     if k is None:
@@ -240,6 +242,9 @@ def _normalize_power(shapes, attrs):
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise ShapeMismatch(f"matrix_power needs a non-negative integer power k, not {k!r}",
                             "for a negative power write matrix_power(inv(A), k)")
+    if k > MAX_POWER:      # its derivative is a sum of k products
+        raise ShapeMismatch(f"matrix_power's power k is at most {MAX_POWER}, not {k}",
+                            f"its derivative is a sum of k products; write a power up to {MAX_POWER}")
     return {"k": k}
 
 
