@@ -48,6 +48,7 @@ def precedence(expr: ir.Expr) -> int:
 
 
 _PRODUCTS = ("matmul", "mul", "div")
+POSITIONAL = ("ord", "k")     # parameters written without their name: norm(A, 'fro'), matrix_power(A, 3)
 
 
 def _bare_negated_product(expr: ir.Apply) -> bool:
@@ -144,7 +145,7 @@ class _Printer:
                 continue
             if key == "axis" and OPS[expr.op].rowwise and expr.args[0].rank < 2:
                 continue   # softmax(x) of a vector: the only axis needs no name
-            if key == "ord":
+            if key in POSITIONAL:
                 parts.append(repr(value))
             else:
                 parts.append(f"{key}={value}")

@@ -83,7 +83,11 @@ class Parser(Literals, Comparisons):
 
     def build(self, op: str, args, start: int, end: int, attrs=None) -> ir.Apply:
         try:
-            return ir.apply(op, args, attrs, span=ir.Span(start, end))
+            node = ir.apply(op, args, attrs, span=ir.Span(start, end))
+            check = OPS[op].check
+            if check is not None:
+                check(node)
+            return node
         except ShapeMismatch as exc:
             hint = exc.hint
             if hint and "transpose" in hint and len(args) == 2:   # A @ B: did you mean A @ B.T?

@@ -114,6 +114,9 @@ class Op:
     # its value is a constant to differentiation (stop_gradient): its VJP is nothing, and
     # the finite differences that check a derivative hold its value fixed
     frozen: bool = False
+    # check(node) of a call as the user wrote it, beyond shapes (cholesky of a symbol
+    # declared spd): raises ShapeMismatch, which the parser shows with a caret
+    check: Callable[[Any], None] | None = None
 
     @property
     def written(self) -> str:

@@ -114,7 +114,8 @@ BY_SHAPE: dict[tuple, list[Signature]] = {s: [g for g in SIGNATURES if g.out == 
 MODE_PROPS = {
     "free": tuple(PROPS),
     "positive": ("positive", "symmetric", "stochastic", "constant"),
-    "invertible": ("symmetric", "spd", "orthogonal", "diagonal", "constant"),
+    "invertible": ("symmetric", "spd", "orthogonal", "diagonal", "constant", "psd", "lower_triangular",
+                   "upper_triangular"),
     "spd": ("spd", "constant"),
 }
 

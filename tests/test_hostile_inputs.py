@@ -644,7 +644,7 @@ def prop_cases() -> list[Case]:
         ("props-as-spaced-text", small({"A": (sq, "spd symmetric")}, "logdet(A)"), "SpecError"),
         ("props-as-mapping", small({"A": (sq, {"spd": True})}, "logdet(A)"), "SpecError"),   # was: Node(...)
         ("props-nested", small({"A": (sq, [["spd"]])}, "logdet(A)"), "SpecError"),
-        ("prop-from-the-future", small({"A": (sq, ["psd"])}, "logdet(A)"), "SpecError"),
+        ("prop-from-the-future", small({"A": (sq, ["hermitian"])}, "logdet(A)"), "SpecError"),
         ("prop-huge", small({"A": (sq, ["s" * 100_000])}, "logdet(A)"), "SpecError"),
     ]
     return [Case(f"prop:{name}", document, expect) for name, document, expect in table]

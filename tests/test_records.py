@@ -132,10 +132,14 @@ def test_every_call_prints_and_parses_back(name):
                     assert parse(text, {a.name: a for a in args}, {"n": 3}) == node, (name, text)
                     break
         return
+    domain = op.domain if isinstance(op.domain, tuple) else ()
     for combo in itertools.product(shapes, repeat=op.arity):
-        args = [ir.Symbol(s, f"A{k}") for k, s in enumerate(combo)]
+        # an argument that must be spd (cholesky) is declared so, as the parser asks
+        args = [ir.Symbol(s, f"A{k}", frozenset({"spd"}) if k < len(domain) and domain[k] == "spd" and len(s) == 2
+                          else frozenset()) for k, s in enumerate(combo)]
+        attrs = {key: values[-1] for key, values in op.samples.items()}    # matrix_power's k
         try:
-            node = ir.apply(name, args, {"dims": ("n",)} if op.dim_args else {})
+            node = ir.apply(name, args, {"dims": ("n",)} if op.dim_args else attrs)
         except Exception:   # noqa: BLE001  (the shape rule refuses: try the next shapes)
             continue
         text, latex, uni = to_text(node), to_latex(node), to_unicode(node)

@@ -159,9 +159,10 @@ class Emitter:
             return template.format(dims=inner, like=self.like), PREC_ATOM
         axis = e.attr("axis")
         parts = [self.text(a) for a in args]
-        text = template.format(*parts, axis=axis, axis_kw="" if axis is None else f", axis={axis}",
-                               keepdims_kw=", keepdims=True" if e.attr("keepdims") else "",
-                               spec=repr(e.attr("spec")), args=", ".join(parts))   # einsum: variadic
+        text = template.format(*parts, **{**dict(e.attrs), "axis": axis,     # other params by name: {k}
+                                          "axis_kw": "" if axis is None else f", axis={axis}",
+                                          "keepdims_kw": ", keepdims=True" if e.attr("keepdims") else "",
+                                          "spec": repr(e.attr("spec")), "args": ", ".join(parts)})  # einsum: variadic
         return text, PREC_ATOM
 
     def _template(self, op) -> str:

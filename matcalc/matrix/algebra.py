@@ -86,7 +86,10 @@ class Algebra:
         if sym is None:
             positive = isinstance(node, ir.Dim) or (isinstance(node, ir.Symbol) and "positive" in node.props)
             name = node.name if isinstance(node, ir.Dim) else f"_a{len(self.symbol_of)}"
-            sym = sympy.Symbol(name, real=True, **({"positive": True} if positive else {}))
+            sign = {"positive": True} if positive else {}
+            if isinstance(node, ir.Symbol) and "nonnegative" in node.props and not positive:
+                sign = {"nonnegative": True}     # |X| = X, sqrt(X**2) = X
+            sym = sympy.Symbol(name, real=True, **sign)
             self.symbol_of[node] = sym
             self.leaf_of[sym] = node
         return sym

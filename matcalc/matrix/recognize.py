@@ -28,7 +28,7 @@ from .. import ir
 from ..errors import NoMatrixFormError
 from ..index.calculus import contract, differentiate, flatten_term
 from ..index.lower import Pool, lower
-from ..index.nodes import UNIT, Add, Delta, Entry, Func, IExpr, Index, Mul, Num, Pow
+from ..index.nodes import UNIT, Add, Delta, Entry, Func, IExpr, Index, Mul, Num, Opaque, Pow
 from ..shapes import ShapeMismatch
 from . import build as B
 from .contraction import Factor, Reading, axis_sum, read_reading, read_term
@@ -168,6 +168,8 @@ def _factor(f: IExpr, table) -> Factor:
         if M is None:
             raise NoMatrixFormError(f"no matrix for the index entry {f.name}")
         return _entry(M, f.indices)
+    if isinstance(f, Opaque):                 # an entry of an op with no index form: (A⁻¹)_ij
+        return _entry(f.expr, f.indices)
     raise NoMatrixFormError(f"no matrix reading for the index factor {type(f).__name__}")
 
 

@@ -10,7 +10,8 @@ the code generator read the records.
 
 Modules: :mod:`.arith` (``+ - * / ** @ .T``), :mod:`.elementwise`
 (``exp log ...``), :mod:`.reductions` (``sum mean trace softmax ...``),
-:mod:`.linalg` (``det logdet inv diag outer dot kron``), :mod:`.constants`
+:mod:`.linalg` (``det logdet inv diag outer dot kron``), :mod:`.factor`
+(``solve cholesky tril triu matrix_power``), :mod:`.constants`
 (``ones eye``).
 """
 
@@ -19,3 +20,4 @@ from ..registry import (CALLABLE, OPS, PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, 
 from . import arith, constants, einsum, elementwise, linalg, reductions  # noqa: F401  (fill the registry)
 from . import stats  # noqa: F401  (max min var std)
 from . import choice  # noqa: F401,E402  (where, clip, erf, stop_gradient)
+from . import arith, constants, einsum, elementwise, factor, linalg, reductions  # noqa: F401  (fill the registry)

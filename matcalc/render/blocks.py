@@ -17,6 +17,7 @@ from ..index.nodes import Add
 from ..matrix.rule import Fact, Step
 from ..ops import OPS
 from ..record import MAX_STEP_NODES
+from ..props import PROPS
 from ..shapes import show
 from .latex import entry as latex_entry, index_latex, name as latex_name, to_latex
 from .text import to_text
@@ -76,7 +77,9 @@ def fact_text(f: Fact) -> Math:
         return Math(f"{uni_name(s.name)}ᵀ{uni_name(s.name)} = I ({uni_name(s.name)} is orthogonal)",
                     f"{latex_name(s.name)}^T {latex_name(s.name)} = I \\text{{ (}}{latex_name(s.name)}"
                     f"\\text{{ is orthogonal)}}")
-    return Math(f.kind, f.kind)
+    said = PROPS[f.kind].says(s.name) if f.kind in PROPS and PROPS[f.kind].sentence and isinstance(s, ir.Symbol) \
+        else f.kind    # a prop's own sentence: "L is lower triangular: tril(L) = L"
+    return Math(said, f"\\text{{{said}}}")
 
 
 MAX_RULES_SHOWN = 4

@@ -22,12 +22,16 @@ LEVELS = ("add", "hadamard", "mul", "neg", "pow", "atom")
 
 
 def fill(template: str, field: Callable[[int, str], str],
-         juxtapose: Callable[[str, str], str] | None = None) -> str:
-    """``template`` with each field ``{k:spec}`` replaced by ``field(k, spec)``."""
+         juxtapose: Callable[[str, str], str] | None = None, attrs=None) -> str:
+    """``template`` with each field ``{k:spec}`` replaced by ``field(k, spec)``, and a
+    named field ``{k}`` by the node's parameter ``attrs[k]`` (``matrix_power``'s power)."""
     out, after_field = "", False
     for literal, name, spec, _ in string.Formatter().parse(template):
         out += literal
         if name is None:
+            continue
+        if not name.isdigit():
+            out += str(attrs[name]) if attrs and name in attrs else name
             continue
         text = field(int(name), spec or "")
         if juxtapose is not None and after_field and not literal:

@@ -40,9 +40,27 @@ def domains(expr: ir.Expr) -> dict[str, set[str]]:
 
 def sample(sym: ir.Symbol, dims: Mapping[str, int], rng: np.random.Generator,
            need: set[str] = frozenset()) -> np.ndarray:
-    """A random value of ``sym`` with its props (and what its context needs)."""
+    """A random value of ``sym`` with its props (and what its context needs).
+
+    ``psd`` is drawn positive definite and ``nonnegative`` entrywise positive (the
+    interior of their sets, so finite differences stay inside); a triangular matrix
+    is the triangle of a draw, its diagonal away from 0 (so it is invertible)."""
     shape = tuple(dim_size(d, dims) for d in sym.shape)
     props = set(sym.props) | set(need)
+    if "psd" in props:
+        props.add("spd")
+    if "nonnegative" in props:
+        props.add("positive")
+    x = _draw(shape, props, rng)
+    for prop, triangle in (("lower_triangular", np.tril), ("upper_triangular", np.triu)):
+        if prop in props and "diagonal" not in props:
+            x = triangle(x)
+            d = np.abs(np.diag(x)) + 0.5
+            x[np.diag_indices(shape[0])] = d if "positive" in props else d * np.sign(np.diag(x) + 1e-300)
+    return x
+
+
+def _draw(shape, props: set[str], rng: np.random.Generator) -> np.ndarray:
     square = len(shape) == 2 and shape[0] == shape[1]
     if square and {"onehot", "stochastic"} & props and ("orthogonal" in props
                                                         or {"onehot", "symmetric"} <= props):
@@ -132,6 +150,10 @@ def direction(sym: ir.Symbol, value: np.ndarray, rng: np.random.Generator) -> np
         return _centered(s) if rows_fixed else s
     if rows_fixed:
         return v - v.mean(axis=-1, keepdims=True)
+    if "lower_triangular" in props:
+        return np.tril(v)
+    if "upper_triangular" in props:
+        return np.triu(v)
     return v
 
 
@@ -145,14 +167,15 @@ def entry_count(sym: ir.Symbol, x0: np.ndarray) -> int:
     """How many directions :func:`entry_directions` yields."""
     if "diagonal" in sym.props:
         return x0.shape[0]
-    if "symmetric" in sym.props:
+    if {"symmetric", "lower_triangular", "upper_triangular"} & sym.props:
         return x0.shape[0] * (x0.shape[0] + 1) // 2
     return x0.size
 
 
 def entry_directions(sym: ir.Symbol, x0: np.ndarray):
     """Unit perturbations of one entry each, or of a symmetric pair (E_ij + E_ji)
-    for a symmetric symbol, or of one diagonal entry for a diagonal one."""
+    for a symmetric symbol, of one diagonal entry for a diagonal one, of one entry
+    of its triangle for a triangular one."""
     if "diagonal" in sym.props:
         for i in range(x0.shape[0]):
             v = np.zeros_like(x0)
@@ -165,6 +188,13 @@ def entry_directions(sym: ir.Symbol, x0: np.ndarray):
                 v = np.zeros_like(x0)
                 v[i, j] = v[j, i] = 1.0
                 yield v
+        return
+    if {"lower_triangular", "upper_triangular"} & sym.props:    # the entries of its triangle
+        lower = "lower_triangular" in sym.props
+        for i, j in zip(*(np.tril_indices if lower else np.triu_indices)(x0.shape[0])):
+            v = np.zeros_like(x0)
+            v[i, j] = 1.0
+            yield v
         return
     for idx in np.ndindex(*x0.shape):
         v = np.zeros_like(x0)
@@ -213,7 +243,8 @@ def solves(exprs, sym: ir.Symbol) -> bool:
 
 
 # Props a symbol may be drawn positive, or shrunk, in addition to (the search for a point inside a domain).
-_FREE = frozenset({"symmetric", "spd", "diagonal", "positive", "constant"})
+_FREE = frozenset({"symmetric", "spd", "diagonal", "positive", "constant", "nonnegative", "psd",
+                   "lower_triangular", "upper_triangular"})
 DOMAIN_TRIES = 400
 
 

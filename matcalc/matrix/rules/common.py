@@ -57,6 +57,8 @@ def is_symmetric(e: ir.Expr) -> bool:
         return True
     if e.op == "ones":
         return e.shape[0] == e.shape[1]
+    if e.op == "outer":                 # x xᵀ
+        return e.args[0] == e.args[1]
     if e.op == "matmul":       # AᵀA, and Xᵀ S X for symmetric S (a congruence): a palindrome of transposes
         factors = chain(e)
         half, odd = divmod(len(factors), 2)
