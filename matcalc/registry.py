@@ -106,6 +106,13 @@ class Op:
     # the registry-parametrized tests and the fuzzer apply it with
     arity_of: Callable[[Mapping[str, Any]], int] | None = None
     samples: Mapping[str, tuple[Any, ...]] = field(default_factory=dict, compare=False)
+    # forms whose parameters are printed in place (reshape(A, (p, q)), X[0:n-1, :]): the
+    # language template ({0} the argument, {0:atom} wrapped unless it binds like .T; empty:
+    # the call form name(args, key=value)), and fields(node, target) -> the text of each
+    # named template field ({shape}, {at}) for target "text", "numpy", "array_api",
+    # "latex" or "unicode"
+    language: str = ""
+    fields: Callable[[Any, str], Mapping[str, str]] | None = None
 
     @property
     def written(self) -> str:

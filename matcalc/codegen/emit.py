@@ -148,11 +148,16 @@ class Emitter:
         template = self._template(op)
         if op.dim_args:
             dims = [_dim_code(d) for d in e.attr("dims")]
-            self.refs.update(x for d in e.attr("dims") for x in str(d).split("*") if not x.isdigit())
+            self.refs.update(x for d in e.attr("dims") for x in re.findall(r"[A-Za-z_]\w*", str(d)))
             if "{like}" in template:
                 self.refs.add(self.like)
             inner = dims[0] if e.op == "eye" else f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
-            return template.format(dims=inner, like=self.like), PREC_ATOM
+            return template.format(dims=inner, like=self.like,
+                                   **(op.fields(e, self.target) if op.fields else {})), PREC_ATOM
+        if op.fields is not None:     # A.reshape(p, q), X[:, 0]: the argument binds like .T
+            named = op.fields(e, self.target)
+            self.refs.update(x for text in named.values() for x in re.findall(r"[A-Za-z_]\w*", text))
+            return template.format(*[self.wrap(a, PREC_POSTFIX) for a in args], **named), PREC_ATOM
         axis = e.attr("axis")
         parts = [self.text(a) for a in args]
         text = template.format(*parts, axis=axis, axis_kw="" if axis is None else f", axis={axis}",

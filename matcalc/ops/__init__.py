@@ -16,4 +16,4 @@ Modules: :mod:`.arith` (``+ - * / ** @ .T``), :mod:`.elementwise`
 
 from ..registry import (CALLABLE, OPS, PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX,  # noqa: F401
                         PREC_POW, REWRITES, Op, Rewrite, ShapeRule, register, rewrite)
-from . import arith, constants, einsum, elementwise, linalg, reductions  # noqa: F401  (fill the registry)
+from . import arith, constants, einsum, elementwise, linalg, reductions, shape  # noqa: F401  (fill the registry)

@@ -16,18 +16,22 @@ strongly the filled form binds.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 LEVELS = ("add", "hadamard", "mul", "neg", "pow", "atom")
 
 
 def fill(template: str, field: Callable[[int, str], str],
-         juxtapose: Callable[[str, str], str] | None = None) -> str:
-    """``template`` with each field ``{k:spec}`` replaced by ``field(k, spec)``."""
+         juxtapose: Callable[[str, str], str] | None = None, named: Mapping[str, str] | None = None) -> str:
+    """``template`` with each field ``{k:spec}`` replaced by ``field(k, spec)``, and each
+    named field (``{shape}``) by its text in ``named``."""
     out, after_field = "", False
     for literal, name, spec, _ in string.Formatter().parse(template):
         out += literal
         if name is None:
+            continue
+        if not name.isdigit():
+            out += (named or {})[name]
             continue
         text = field(int(name), spec or "")
         if juxtapose is not None and after_field and not literal:

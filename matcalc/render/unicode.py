@@ -128,7 +128,8 @@ def _u(e: ir.Expr) -> tuple[str, float]:
     record = OPS[op]
     if record.unicode:
         return fill(record.unicode, lambda k, spec: _wrap(sub[k], _LEVEL[spec]) if spec else sub[k][0],
-                    _juxtapose), _LEVEL[record.binds]
+                    _juxtapose, named=record.fields(e, "unicode") if record.fields else None), \
+            _LEVEL[record.binds]
     fname = op
     if (record.rowwise or op == "mean") and args[0].rank == 2:
         axis = e.attr("axis")
