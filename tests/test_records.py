@@ -132,10 +132,12 @@ def test_every_call_prints_and_parses_back(name):
                     assert parse(text, {a.name: a for a in args}, {"n": 3}) == node, (name, text)
                     break
         return
-    for combo in itertools.product(shapes, repeat=op.arity):
+    # a record's sample parameters (reshape's new shape, a subscript) or none
+    params = [dict(zip(op.samples, values)) for values in itertools.product(*op.samples.values())]
+    for combo, attrs in itertools.product(itertools.product(shapes, repeat=op.arity), params):
         args = [ir.Symbol(s, f"A{k}") for k, s in enumerate(combo)]
         try:
-            node = ir.apply(name, args, {"dims": ("n",)} if op.dim_args else {})
+            node = ir.apply(name, args, {"dims": ("n",)} if op.dim_args else attrs)
         except Exception:   # noqa: BLE001  (the shape rule refuses: try the next shapes)
             continue
         text, latex, uni = to_text(node), to_latex(node), to_unicode(node)

@@ -26,7 +26,6 @@ from ..registry import PREC_POSTFIX, Op, register
 
 SHAPE = "shape"
 AT = "at"
-OF = "of"
 
 
 # -- reshape ------------------------------------------------------------------------
@@ -46,16 +45,6 @@ def _reshape_shape(shapes, attrs):
     return tuple(target)
 
 
-def sizes_of(of, array) -> dict:
-    """The sizes of the names, for the evaluator: the parser's (or the check's) known
-    sizes, and each axis named by one dimension read off ``array``."""
-    sizes = dict(known() or {})
-    for d, size in zip(of or (), np.shape(array)):
-        if isinstance(d, str) and d.isidentifier():
-            sizes.setdefault(d, size)
-    return sizes
-
-
 def _value(d, sizes, default=None):
     try:
         return dim_size(d, sizes)
@@ -63,14 +52,10 @@ def _value(d, sizes, default=None):
         return default
 
 
-def _with_arg_shape(shapes, attrs):
-    """Keep the argument's shape (``of``): the evaluator reads the sizes of the names off it."""
-    return {**{k: v for k, v in attrs.items() if v is not None}, OF: tuple(shapes[0])}
-
-
-def reshape(a, shape, of=None):
-    sizes = sizes_of(of, a)
-    return np.reshape(a, tuple(_value(d, sizes, -1) for d in shape))
+def reshape(a, shape):
+    """numpy's reshape; the sizes of the names from the evaluator (:func:`matcalc.shapes.known_sizes`),
+    one left to numpy (-1) where they are not known."""
+    return np.reshape(a, tuple(_value(d, known() or {}, -1) for d in shape))
 
 
 def _tuple_text(dims, numpy: bool = False) -> str:
@@ -104,12 +89,12 @@ def _vjp_reshape(g, node):
     return (ir.apply("reshape", [g], {SHAPE: tuple(node.args[0].shape)}),)
 
 
-register(Op("reshape", "call", 1, _reshape_shape, params=(SHAPE, OF), normalize=_with_arg_shape, language="reshape({0}, {shape})",
+register(Op("reshape", "call", 1, _reshape_shape, params=(SHAPE,), language="reshape({0}, {shape})",
             fields=_reshape_fields, numpy="{0}.reshape({shape})", array_api="xp.reshape({0}, {shape})",
             latex="\\operatorname{{reshape}}\\left({0}, {shape}\\right)", unicode="reshape({0}, {shape})",
             doc="numpy's row-major reshape: reshape(A, (p, q))", vjp=_vjp_reshape,
             fn=reshape, index=_selection, keeps_nonnegative=True,
-            samples={SHAPE: (("m", "n"), ("n", 1), (1, "n"), ("n",), ("m",)), OF: (None,)}))
+            samples={SHAPE: (("m", "n"), ("n", 1), (1, "n"), ("n",), ("m",))}))
 
 
 # -- vec ----------------------------------------------------------------------------
@@ -154,15 +139,16 @@ register(Op("vec", "call", 1, _vec_shape, fields=_vec_fields, language="vec({0})
 
 def commutation(sizes):
     """K_mn: K_mn @ vec(A) = vec(A.T) for A [m, n] (Magnus and Neudecker)."""
-    m, n = sizes
+    m, n = sizes[0], sizes[-1]
     k = np.zeros((m * n, m * n))
     i, j = np.divmod(np.arange(m * n), n)          # row i*n + j holds A_ij of vec(A.T)
     k[i * n + j, j * m + i] = 1.0
     return k
 
 
-HELPERS = {"_commutation": '''def _commutation(m, n):
+HELPERS = {"_commutation": '''def _commutation(m, n=None):
     """K_mn: K_mn @ vec(A) = vec(A.T) for A [m, n]; a product with it is a transpose."""
+    n = m if n is None else n
     k = np.zeros((m * n, m * n))
     i, j = np.divmod(np.arange(m * n), n)
     k[i * n + j, j * m + i] = 1.0
@@ -171,15 +157,17 @@ HELPERS = {"_commutation": '''def _commutation(m, n):
 
 def _commutation_shape(shapes, attrs):
     dims = attrs["dims"]
-    if len(dims) != 2:
-        raise ShapeMismatch(f"commutation takes two dimensions, got {len(dims)}", "write commutation(m, n)")
-    size = dim_product(dims[0], dims[1])
+    if len(dims) not in (1, 2):
+        raise ShapeMismatch(f"commutation takes one or two dimensions, got {len(dims)}",
+                            "write commutation(m, n), or commutation(n) for K_nn")
+    size = dim_product(dims[0], dims[-1])
     return (size, size)
 
 
 def _commutation_fields(node, target):
     """``K_{mn}`` in LaTeX; ``m``, ``n`` for the array-API template."""
     dims = [str(d) for d in node.attr("dims")]
+    dims = dims * 2 if len(dims) == 1 else dims       # K_n is K_nn
     if target in ("latex", "unicode", "text"):
         return {"mn": "".join(dims) if all(len(d) == 1 for d in dims) else ",".join(dims)}
     m, n = (" * ".join(d.split("*")) if "*" in d else d for d in dims)
@@ -263,13 +251,13 @@ def _normalize_at(shapes, attrs):
     axis's end, negative integers from the end (x[-1] is x[n-1])."""
     (s,), at = shapes, attrs.get(AT)
     if not isinstance(at, tuple) or not s:
-        return _with_arg_shape(shapes, attrs)
+        return attrs
     fixed = []
     for item, dim in zip(at, s):
         nums = [dim if v is None else dim_add(dim, v) if isinstance(v, int) and v < 0 else v for v in item[1:]]
         fixed.append((item[0], *nums))
     fixed += [("slice", 0, dim) for dim in s[len(at):]]
-    return {AT: tuple(fixed), OF: tuple(s)}
+    return {AT: tuple(fixed)}
 
 
 def _selector(dim, item):
@@ -326,17 +314,17 @@ def _getitem_fields(node, target):
     return {AT: at_text(node.attr(AT), node.args[0].shape)}
 
 
-def getitem(a, at, of=None):
-    sizes = sizes_of(of, a)
+def getitem(a, at):
+    sizes = known() or {}
     key = tuple(dim_size(x[1], sizes) if x[0] == "index" else slice(dim_size(x[1], sizes), dim_size(x[2], sizes))
                 for x in at)
     return np.asarray(a)[key]
 
 
-register(Op("getitem", "subscript", 1, _index_shape, spelling="[", params=(AT, OF), normalize=_normalize_at,
+register(Op("getitem", "subscript", 1, _index_shape, spelling="[", params=(AT,), normalize=_normalize_at,
             precedence=PREC_POSTFIX, language="{0:atom}[{at}]", fields=_getitem_fields,
             numpy="{0}[{at}]", array_api="{0}[{at}]", latex="{0:atom}[{at}]", unicode="{0:atom}[{at}]",
             doc="indexing and slicing: X[i], X[:, j], X[a:b, :], x[a:b]", vjp=_vjp_getitem,
             fn=getitem, index=_index_getitem, keeps_nonnegative=True,
             samples={AT: ((("index", 0),), (("slice", 1, "n"),), (("slice", 0, "n"), ("index", 0)),
-                          (("index", -1),), (("slice", 0, 1),)), OF: (None,)}))
+                          (("index", -1),), (("slice", 0, 1),))}))

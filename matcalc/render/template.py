@@ -31,7 +31,7 @@ def fill(template: str, field: Callable[[int, str], str],
         if name is None:
             continue
         if not name.isdigit():
-            out += (named or {})[name]
+            out += (named or {}).get(name, name)
             continue
         text = field(int(name), spec or "")
         if juxtapose is not None and after_field and not literal:
