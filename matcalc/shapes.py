@@ -102,9 +102,13 @@ def broadcast(a: Shape, b: Shape) -> Shape:
             elif len(b) == 1 and len(a) == 2 and b[0] == a[0]:
                 hint = (f"a [{b[0]}] vector broadcasts along the last axis (like numpy); "
                         f"to scale rows write diag(v) @ A")
-            if hint is None and size_value(da) is not None and size_value(da) == size_value(db):
-                hint = (f"{worth(da)} and {worth(db)} are equal here, but shapes are compared by name: "
-                        f"declare the shapes with the same dimension names (e.g. [{da}] for both)")
+            if size_value(da) is not None and size_value(da) == size_value(db):
+                named = max((a, b), key=lambda s: sum(isinstance(d, str) for d in s))
+                raise ShapeMismatch(
+                    f"shapes {show(a)} and {show(b)} do not broadcast: {worth(da)} and {worth(db)} are equal "
+                    "here, but shapes are compared by their dimension names",
+                    f"declare the shape as {show(named)}, or reshape to it: reshape(..., "
+                    f"({', '.join(map(str, named))}{',' if len(named) == 1 else ''}))")
             raise ShapeMismatch(
                 f"shapes {show(a)} and {show(b)} do not broadcast: {worth(da)} and {worth(db)} differ", hint)
     return tuple(reversed(out))
