@@ -251,9 +251,9 @@ class Literals:
             elif tok.kind == "name":
                 raise self.error(ExprSyntaxError, f"unknown dimension {shown(tok.text)} in {what}", tok.start,
                                  tok.end, self.scope.suggest(tok.text) or "declare it under dims:")
-            elif self.at("["):
-                raise self.error(ForbiddenSyntaxError, "lists of indices are not supported", tok.start, tok.end,
-                                 "take one index or one slice a:b per axis, e.g. X[0:2, :]")
+            elif self.at("[", "("):
+                raise self.error(ForbiddenSyntaxError, "lists and tuples of indices are not supported", tok.start,
+                                 tok.end, "take one index or one slice a:b per axis, e.g. X[0:2, :]")
             else:
                 raise self.unexpected(f"expected {what}: an integer or a dimension name")
             self.advance()

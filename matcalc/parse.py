@@ -199,7 +199,7 @@ class Parser(Literals):
             lo = 0 if self.at(":") else self.dim_expr("an index", signed=True)
             if self.at(":"):
                 self.advance()
-                hi = None if self.at(",", "]") else self.dim_expr("the end of a slice", signed=True)
+                hi = None if self.at(",", "]", ":") else self.dim_expr("the end of a slice", signed=True)
                 if self.at(":"):
                     raise self.error(ForbiddenSyntaxError, "slices with a step are not supported", self.tok.start,
                                      self.tok.end, "take a contiguous slice a:b")

@@ -235,10 +235,11 @@ def _index_shape(shapes, attrs):
     for axis, (item, dim) in enumerate(zip(at, s)):
         if item[0] == "index":
             i = item[1]
-            _check_bound(_at_most(dim_add(i, 1), dim), f"index {i} is out of range for axis {axis} of "
-                         f"{show(s)}", dim, axis)
+            _check_bound(_at_most(0, i) and _at_most(dim_add(i, 1), dim), f"index {i} is out of range for "
+                         f"axis {axis} of {show(s)}", dim, axis)
             continue
         lo, hi = item[1], item[2]
+        _check_bound(_at_most(0, lo), f"the slice {lo}:{hi} starts before axis {axis} of {show(s)}", dim, axis)
         _check_bound(_at_most(hi, dim), f"the slice {lo}:{hi} runs past the end of axis {axis} of {show(s)}",
                      dim, axis)
         _check_bound(_at_most(dim_add(lo, 1), hi), f"the slice {lo}:{hi} of axis {axis} is empty", dim, axis)
@@ -250,7 +251,7 @@ def _normalize_at(shapes, attrs):
     """Full slices for the axes not written (X[0] is X[0, :]), a slice's missing end the
     axis's end, negative integers from the end (x[-1] is x[n-1])."""
     (s,), at = shapes, attrs.get(AT)
-    if not isinstance(at, tuple) or not s:
+    if not isinstance(at, tuple) or not s or len(at) > len(s):
         return attrs
     fixed = []
     for item, dim in zip(at, s):
