@@ -16,7 +16,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import ir
-from ..shapes import Shape, broadcast
+from ..shapes import Shape, broadcast, dim_poly
 
 ZERO = ir.number(0)
 ONE = ir.number(1)
@@ -78,6 +78,16 @@ def dim_scalar(dim) -> ir.Expr:
     """A dimension as a scalar expression: ``n``, ``3``, or ``m * n`` for a product."""
     if isinstance(dim, int):
         return num(dim)
+    if "+" in str(dim) or "-" in str(dim):      # n-1 (a slice's length): n - 1
+        total: ir.Expr | None = None
+        for names, coef in sorted(dim_poly(dim).items(), key=lambda kv: -len(kv[0])):
+            term = dim_scalar("*".join(names)) if names else num(abs(coef))
+            if names and abs(coef) != 1:
+                term = mul(num(abs(coef)), term)
+            total = term if total is None else (add(total, term) if coef > 0 else sub(total, term))
+            if total is term and coef < 0:
+                total = neg(term)
+        return total
     out: ir.Expr | None = None
     for factor in str(dim).split("*"):
         term = num(int(factor)) if factor.isdigit() else ir.Dim(shape=(), name=factor)

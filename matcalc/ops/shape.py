@@ -179,7 +179,7 @@ register(Op("commutation", "call", 0, _commutation_shape, dim_args=True, numpy="
                       "device=device({like})), ({m} * {n}, {n}, {m})), (0, 2, 1)), ({m} * {n}, {m} * {n})).mT",
             latex="K_{{{mn}}}", unicode="K_{mn}", fields=_commutation_fields, range="nonnegative",
             doc="the commutation matrix K_mn: K_mn @ vec(A) = vec(A.T) for A [m, n]",
-            fn=commutation, helpers=HELPERS,
+            fn=commutation, helpers=HELPERS, samples={"dims": (("n", 1), ("m", 1))},
             index=lambda node, args, idx, pool: I.Opaque(node, tuple(idx), "K")))
 
 

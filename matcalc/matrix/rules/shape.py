@@ -40,4 +40,38 @@ def vec_of_reshape(e, ctx):
     return None
 
 
-RULES = (reshape_twice, reshape_of_vec, vec_of_reshape)
+def _unit(e):
+    """``eye(n)[j]`` → the attr item ``("index", j)``, else None."""
+    if B.is_op(e, "getitem") and B.is_eye(e.args[0]) and e.rank == 1:
+        return e.attr("at")[0]
+    return None
+
+
+def _take(a, item, axis):
+    at = [("slice", 0, d) for d in a.shape]
+    at[axis] = item
+    return ir.apply("getitem", [a], {"at": tuple(at)})
+
+
+@rule("product-with-unit-vector", "A eⱼ = A[:, j], eᵢᵀ A = A[i], eᵢᵀ x = x[i] (eⱼ = eye(m)[j])", ["matmul"])
+def product_with_unit_vector(e, ctx):
+    a, b = e.args
+    if _unit(b) is not None and a.rank >= 1:
+        return _take(a, _unit(b), a.rank - 1)
+    if _unit(a) is not None and b.rank >= 1:
+        return _take(b, _unit(a), 0)
+    return None
+
+
+@rule("row-sum-with-unit-vector", "Σ_k (A ∘ 1 eⱼᵀ)_ik = A[:, j]: sum(eye(m)[j] * A, axis=1) = A[:, j]", ["sum"])
+def row_sum_with_unit_vector(e, ctx):
+    a = e.args[0]
+    if not (B.is_op(a, "mul") and a.rank == 2 and e.attr("axis") in (1, -1)):
+        return None
+    for u, other in ((a.args[0], a.args[1]), (a.args[1], a.args[0])):
+        if _unit(u) is not None and other.shape == a.shape:
+            return _take(other, _unit(u), 1)
+    return None
+
+
+RULES = (reshape_twice, reshape_of_vec, vec_of_reshape, product_with_unit_vector, row_sum_with_unit_vector)
