@@ -67,7 +67,10 @@ def _reshape_fields(node, target):
     dims = node.attr(SHAPE)
     if target == "numpy":
         return {SHAPE: _tuple_text(dims, True)[1:-1].rstrip(",")}
-    return {SHAPE: _tuple_text(dims, target not in ("text", "latex", "unicode"))}
+    if target == "latex":       # (mn, pq): a product of letters juxtaposed, as K_{mn}
+        return {SHAPE: _tuple_text([str(d).replace("*", "" if all(len(f) == 1 for f in str(d).split("*"))
+                                                   else " \\cdot ") for d in dims])}
+    return {SHAPE: _tuple_text(dims, target not in ("text", "unicode"))}
 
 
 def _selection(node, args, idx, pool, order=None):
