@@ -28,7 +28,7 @@ from .. import ir
 from ..errors import NoMatrixFormError
 from ..index.calculus import contract, differentiate, flatten_term
 from ..index.lower import Pool, lower
-from ..index.nodes import UNIT, Add, Delta, Entry, IExpr, Index, Mul, Num, Pow
+from ..index.nodes import UNIT, Add, Delta, Entry, IExpr, Index, Mul, Num, Opaque, Pow
 from ..shapes import ShapeMismatch
 from . import build as B
 from .contraction import Factor, Reading, axis_sum, read_reading, read_term
@@ -159,6 +159,8 @@ def _factor(f: IExpr, table) -> Factor:
         if M is None:
             raise NoMatrixFormError(f"no matrix for the index entry {f.name}")
         return _entry(M, f.indices)
+    if isinstance(f, Opaque) and f.expr.rank <= 2:   # (inv(A))_ij, (eye(n)[1:])_ik: that matrix's entry
+        return _entry(f.expr, f.indices)
     raise NoMatrixFormError(f"no matrix reading for the index factor {type(f).__name__}")
 
 

@@ -78,6 +78,13 @@ def _selection(node, args, idx, pool, order=None):
     indices in ``order`` (``vec`` takes them transposed)."""
     arg = node.args[0]
     inner = tuple(reversed(arg.shape)) if order == "reversed" else arg.shape
+    axes = [k for k, d in enumerate(inner) if d != 1]
+    if [d for d in node.shape if d != 1] == [inner[k] for k in axes]:
+        # only axes of size 1 come or go (reshape(x, (n, 1)), vec of a [1, n] row): entry for entry
+        at = [I.UNIT] * len(inner)
+        for k, ix in zip(axes, [ix for ix, d in zip(idx, node.shape) if d != 1]):
+            at[k] = ix
+        return args[0](tuple(reversed(at)) if order == "reversed" else tuple(at))
     fresh = [pool.fresh(d) for d in arg.shape]
     selector = ir.apply("reshape", [B.eye(shape_size(arg.shape))], {SHAPE: tuple(node.shape) + tuple(inner)})
     at = tuple(reversed(fresh)) if order == "reversed" else tuple(fresh)
