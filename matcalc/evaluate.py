@@ -19,7 +19,7 @@ import numpy as np
 
 from . import ir
 from .ops import OPS, mp
-from .shapes import dim_size
+from .shapes import dim_size, known_sizes
 
 
 def evaluate(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str, int], *,
@@ -33,6 +33,11 @@ def evaluate(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str,
 
 
 def _evaluate(expr, values, dims, precise: bool):
+    with known_sizes(dims):      # reshape(A, (p, q)) and X[1:n] read the sizes of their names
+        return _evaluate_in(expr, values, dims, precise)
+
+
+def _evaluate_in(expr, values, dims, precise: bool):
 
     memo: dict[ir.Expr, np.ndarray] = {}
     for node in ir.topological(expr):

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import string
 from fractions import Fraction
 
 from . import ir
@@ -111,6 +112,17 @@ class _Printer:
         self.memo[key] = out
         return out
 
+    def _template(self, template: str, expr: ir.Apply, named) -> str:
+        """``{0}`` the argument, ``{0:atom}`` it in parentheses unless it binds like ``.T``,
+        ``{shape}`` a named field."""
+        out = ""
+        for literal, name, spec, _ in string.Formatter().parse(template):
+            out += literal
+            if name is not None:
+                out += named[name] if not name.isdigit() else \
+                    self.wrap(expr.args[int(name)], PREC_POSTFIX if spec else 0)
+        return out
+
     def _single(self, expr: ir.Expr) -> str:
         if isinstance(expr, ir.Symbol):
             return expr.name
@@ -133,6 +145,8 @@ class _Printer:
         if op.name == "pow":
             base = self.wrap(expr.args[0], PREC_POW, strict=True)
             return f"{base} ** {self.wrap(expr.args[1], PREC_NEG)}"
+        if op.language:      # reshape(A, (p, q)), X[0:n-1, :]: parameters printed in place
+            return self._template(op.language, expr, op.fields(expr, "text"))
         parts = [self.text(a) for a in expr.args]
         if op.spell is not None:             # where(A > B, P, Q): the record writes it
             return op.spell(expr, parts)

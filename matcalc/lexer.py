@@ -185,6 +185,8 @@ class Literals:
             raise self.error(ExprSyntaxError, f"{op.written} takes no parameter {shown(param)}", tok.start,
                              tok.end, f"{op.written} takes " + (", ".join(f"{p}=" for p in op.params)
                                                                  if op.params else "no parameters"))
+        if param == "shape":
+            return self.dim_tuple(op)
         if param == "ord":
             if tok.kind == "string" and tok.text[1:-1] == "fro":
                 self.advance()
@@ -255,3 +257,68 @@ class Comparisons:
         cmp = args[0]
         return op.compare(cmp.op, cmp.left, cmp.right, args[1:])
 
+
+    # -- dimensions written in an expression: reshape(A, (p, q*r)), X[1:n-1, :] -------------
+
+    def dim_tuple(self, op) -> tuple:
+        """``(p, q)``, ``(m*n,)``: the new shape of a reshape."""
+        open_tok = self.tok
+        if not self.at("("):
+            raise self.error(ExprSyntaxError, f"{op.written} needs the new shape as a tuple such as (p, q)",
+                             open_tok.start, open_tok.end, f"write {op.written}(A, (p, q))")
+        self.advance()
+        dims = []
+        while not self.at(")"):
+            tok = self.tok
+            if self.at("-"):
+                raise self.error(ExprSyntaxError, "reshape takes its dimensions written out, not -1",
+                                 tok.start, tok.end + 1, "write the size, e.g. reshape(A, (m*n,))")
+            dim = self.dim_expr("a dimension of the new shape")
+            if isinstance(dim, int) and dim <= 0:
+                raise self.error(ExprSyntaxError, f"a dimension must be positive, not {dim}", tok.start,
+                                 self.tokens[self.pos - 1].end)
+            dims.append(dim)
+            if not self.at(","):
+                break
+            self.advance()
+        self.expect(")", "to close the shape")
+        if not dims:
+            raise self.error(ExprSyntaxError, "the new shape is empty", open_tok.start, self.tokens[self.pos - 1].end,
+                             "write reshape(A, (p, q)) or reshape(A, (n,))")
+        return tuple(dims)
+
+    def dim_expr(self, what: str, signed: bool = False):
+        """``n``, ``3``, ``m*n``, ``n-1``, ``-1`` (when ``signed``): integers and dimension names
+        with ``* + -``, as a canonical dimension (:func:`matcalc.shapes.dim_text`)."""
+        from .shapes import dim_poly, dim_text
+
+        start, text = self.tok.start, ""
+        if signed and self.at("-", "+"):
+            text += self.advance().text
+        while True:
+            tok = self.tok
+            if tok.kind == "number" and tok.text.isdigit():
+                text += tok.text
+            elif tok.kind == "name" and tok.text in self.scope.dims:
+                text += tok.text
+            elif tok.kind == "number":
+                raise self.error(ExprSyntaxError, f"{what} must be an integer, not {shown(tok.text)}",
+                                 tok.start, tok.end, "indices and sizes are whole numbers or dimension names")
+            elif tok.kind == "name" and tok.text in self.scope.symbols:
+                raise self.error(ExprSyntaxError, f"{what} is an integer or a dimension name, not the symbol "
+                                 f"{shown(tok.text)}", tok.start, tok.end,
+                                 "indices are fixed: integers and names from dims: (with + - *)")
+            elif tok.kind == "name":
+                raise self.error(ExprSyntaxError, f"unknown dimension {shown(tok.text)} in {what}", tok.start,
+                                 tok.end, self.scope.suggest(tok.text) or "declare it under dims:")
+            elif self.at("[", "("):
+                raise self.error(ForbiddenSyntaxError, "lists and tuples of indices are not supported", tok.start,
+                                 tok.end, "take one index or one slice a:b per axis, e.g. X[0:2, :]")
+            else:
+                raise self.unexpected(f"expected {what}: an integer or a dimension name")
+            self.advance()
+            if self.at("*", "+", "-") and not (self.tokens[self.pos + 1].kind == "op"):
+                text += self.advance().text
+                continue
+            break
+        return dim_text(dim_poly(text)) if not text.startswith("+") else dim_text(dim_poly(text[1:]))

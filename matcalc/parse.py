@@ -23,13 +23,14 @@ from .errors import ExprSyntaxError, ForbiddenSyntaxError, ShapeError, UnknownNa
 from .lexer import (OP_MESSAGES, PY_KEYWORDS, STRING_PREFIXES, Comparisons, Literals, Locate, Scope, Token,
                     default_locate, tokenize)
 from .ops import CALLABLE, OPS, PREC_ADD, PREC_MUL
-from .shapes import ShapeMismatch
+from .shapes import ShapeMismatch, known_sizes, show
 
 MAX_DEPTH = 1000
 # The operators, from their records ("+" -> add); calls are looked up in CALLABLE.
 INFIX = {op.written: op for op in OPS.values() if op.syntax == "infix"}
 PREFIX = {op.written: op for op in OPS.values() if op.syntax == "prefix"}
 POSTFIX = {op.written: op for op in OPS.values() if op.syntax == "postfix"}
+SUBSCRIPT = {op.written: op for op in OPS.values() if op.syntax == "subscript"}   # X[0:n-1, j]
 MAX_LENGTH = 500_000  # characters; a 1 MB expression is refused before tokenizing
 
 class Parser(Literals, Comparisons):
@@ -87,6 +88,9 @@ class Parser(Literals, Comparisons):
             check = OPS[op].check
             if check is not None:
                 check(node)
+            if node.rank > 2:    # reshape(A, (p, q, r)): the language has vectors and matrices
+                raise ShapeMismatch(f"a result of {node.rank} axes {show(node.shape)} is not part of the language",
+                                    "reshape to a vector or a matrix")
             return node
         except ShapeMismatch as exc:
             hint = exc.hint
@@ -168,7 +172,11 @@ class Parser(Literals, Comparisons):
     def postfix(self) -> tuple[ir.Expr, int]:
         node, start = self.atom()
         depth = self.depth
-        while self.at(".", "("):
+        while self.at(".", "(") or (self.at("[") and "[" in SUBSCRIPT):
+            if self.at("["):
+                self.enter(self.tok.start)
+                node = self.subscript(node, start)
+                continue
             if self.at("("):
                 tok = self.tok
                 raise self.error(ForbiddenSyntaxError, "only named functions can be called", tok.start,
@@ -183,6 +191,30 @@ class Parser(Literals, Comparisons):
             node = self.build(POSTFIX["." + attr.text].name, (node,), start, attr.end)
         self.depth = depth
         return node, start
+
+    def subscript(self, node, start: int) -> ir.Expr:
+        """``X[i]``, ``X[:, j]``, ``X[a:b, :]``, ``x[a:b]``: per axis an index or a slice whose
+        bounds are integers and dimension names with ``+ - *``."""
+        self.advance()
+        items: list[tuple] = []
+        while True:
+            if self.at("]") and not items:
+                raise self.unexpected("expected an index or a slice")
+            lo = 0 if self.at(":") else self.dim_expr("an index", signed=True)
+            if self.at(":"):
+                self.advance()
+                hi = None if self.at(",", "]", ":") else self.dim_expr("the end of a slice", signed=True)
+                if self.at(":"):
+                    raise self.error(ForbiddenSyntaxError, "slices with a step are not supported", self.tok.start,
+                                     self.tok.end, "take a contiguous slice a:b")
+                items.append(("slice", lo, hi))
+            else:
+                items.append(("index", lo))
+            if not self.at(","):
+                break
+            self.advance()
+        close = self.expect("]", "to close the subscript")
+        return self.build(SUBSCRIPT["["].name, (node,), start, close.end, {"at": tuple(items)})
 
     def attribute_error(self, node, dot: Token, attr: Token):
         if self.at("("):
@@ -361,7 +393,8 @@ def parse(text: str, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, object
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, 12 * MAX_DEPTH + 2000))
     try:
-        return Parser(text, Scope(symbols, dims), locate).parse()
+        with known_sizes({k: v for k, v in dims.items() if isinstance(v, int)}):
+            return Parser(text, Scope(symbols, dims), locate).parse()
     finally:
         sys.setrecursionlimit(old_limit)
 

@@ -23,7 +23,7 @@ from .matrix.share import inline
 from .matrix.simplify import restore_shape, simplify
 from .record import MAX_STEP_NODES, Record, given_names, record, written_form
 from .render.text import to_text
-from .shapes import Shape
+from .shapes import Shape, known_sizes
 from .letspec import engine_form
 from .spec import Problem, load
 from .steps import Entrywise, Explanation, entrywise, explain
@@ -229,7 +229,7 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
         targets: tuple[str, ...] = ("numpy",), progress: Progress | None = None) -> Derivation:
     """Differentiate, tidy and (optionally) verify one problem."""
     d = Derivation(problem)
-    with deep_recursion(), located(problem):
+    with deep_recursion(), located(problem), known_sizes(problem.dims):
         work = replace(problem, expr=engine_form(problem.let, problem.expr_named)[0] if problem.let
                        else ir.rebalance(problem.expr))
         raw, chains = None, {}
@@ -316,7 +316,7 @@ def _explain_steps(problem: Problem, work: Problem, r: Result) -> None:
     steps of a Jacobian or Hessian (index notation, on the problem as written)."""
     if not ir.written_within(problem.expr, MAX_STEP_NODES):    # bounded: not n steps for each of n symbols
         return
-    with deep_recursion(), budget():
+    with deep_recursion(), budget(), known_sizes(problem.dims):
         _make_steps(problem, work, r)
 
 

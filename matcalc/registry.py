@@ -117,6 +117,13 @@ class Op:
     # check(node) of a call as the user wrote it, beyond shapes (cholesky of a symbol
     # declared spd): raises ShapeMismatch, which the parser shows with a caret
     check: Callable[[Any], None] | None = None
+    # forms whose parameters are printed in place (reshape(A, (p, q)), X[0:n-1, :]): the
+    # language template ({0} the argument, {0:atom} wrapped unless it binds like .T; empty:
+    # the call form name(args, key=value)), and fields(node, target) -> the text of each
+    # named template field ({shape}, {at}) for target "text", "numpy", "array_api",
+    # "latex" or "unicode"
+    language: str = ""
+    fields: Callable[[Any, str], Mapping[str, str]] | None = None
 
     @property
     def written(self) -> str:

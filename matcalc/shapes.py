@@ -16,7 +16,9 @@ anything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from contextlib import contextmanager
 
 from . import dimexpr
 
@@ -104,8 +106,15 @@ def broadcast(a: Shape, b: Shape) -> Shape:
             elif len(b) == 1 and len(a) == 2 and b[0] == a[0]:
                 hint = (f"a [{b[0]}] vector broadcasts along the last axis (like numpy); "
                         f"to scale rows write diag(v) @ A")
+            if size_value(da) is not None and size_value(da) == size_value(db):
+                named = max((a, b), key=lambda s: sum(isinstance(d, str) for d in s))
+                raise ShapeMismatch(
+                    f"shapes {show(a)} and {show(b)} do not broadcast: {worth(da)} and {worth(db)} are equal "
+                    "here, but shapes are compared by their dimension names",
+                    f"declare the shape as {show(named)}, or reshape to it: reshape(..., "
+                    f"({', '.join(map(str, named))}{',' if len(named) == 1 else ''}))")
             raise ShapeMismatch(
-                f"shapes {show(a)} and {show(b)} do not broadcast: {da} and {db} differ", hint)
+                f"shapes {show(a)} and {show(b)} do not broadcast: {worth(da)} and {worth(db)} differ", hint)
     return tuple(reversed(out))
 
 
@@ -125,8 +134,11 @@ def matmul(a: Shape, b: Shape) -> Shape:
             hint = "did you mean to transpose the right operand (B.T)?"
         elif len(a) == 2 and a[0] == inner_b:
             hint = "did you mean to transpose the left operand (A.T)?"
+        if hint is None and size_value(inner_a) is not None and size_value(inner_a) == size_value(inner_b):
+            hint = (f"{worth(inner_a)} and {worth(inner_b)} are equal here, but shapes are compared by "
+                    "name: declare the shapes with the same dimension names")
         raise ShapeMismatch(
-            f"inner dimensions differ: {show(a)} @ {show(b)} pairs {inner_a} with {inner_b}", hint)
+            f"inner dimensions differ: {show(a)} @ {show(b)} pairs {worth(inner_a)} with {worth(inner_b)}", hint)
     return tuple(a[:-1]) + tuple(b[1:])
 
 
@@ -138,3 +150,101 @@ def default_sizes():
         if all(n % d for d in range(3, int(n ** 0.5) + 1, 2)):
             yield n
         n += 2
+
+
+# -- dimension arithmetic and the sizes the parser knows (reshape, slicing) -----------
+
+def dim_poly(dim: Dim) -> dict[tuple[str, ...], int]:
+    """``"m*n-1"`` → ``{("m", "n"): 1, (): -1}``: a dimension as a polynomial in the names."""
+    if isinstance(dim, int):
+        return {(): dim} if dim else {}
+    out: dict[tuple[str, ...], int] = {}
+    for sign, term in re.findall(r"([+-]?)([^+-]+)", str(dim).replace(" ", "")):
+        coef, names = -1 if sign == "-" else 1, []
+        for f in term.split("*"):
+            if f.isdigit():
+                coef *= int(f)
+            else:
+                names.append(f)
+        key = tuple(sorted(names))
+        out[key] = out.get(key, 0) + coef
+    return {k: v for k, v in out.items() if v}
+
+
+def dim_text(poly: dict[tuple[str, ...], int]) -> Dim:
+    """The canonical dimension of a polynomial (an int when it is a number): ``n-1``, ``m*n``."""
+    terms = sorted(poly.items(), key=lambda kv: (-len(kv[0]), kv[0]))
+    if not terms:
+        return 0
+    if len(terms) == 1 and not terms[0][0]:
+        return terms[0][1]
+    out = ""
+    for names, coef in terms:
+        body = "*".join(([str(abs(coef))] if abs(coef) != 1 or not names else []) + list(names))
+        out += ("-" if coef < 0 else ("+" if out else "")) + body
+    return out
+
+
+def dim_add(a: Dim, b: Dim, sign: int = 1) -> Dim:
+    """``dim_add("n", 1, -1) == "n-1"``; ``dim_add("n-1", 1) == "n"``."""
+    poly = dict(dim_poly(a))
+    for k, v in dim_poly(b).items():
+        poly[k] = poly.get(k, 0) + sign * v
+    return dim_text({k: v for k, v in poly.items() if v})
+
+
+# a stack, not a ContextVar: the engine's sympy budget runs passes in worker threads,
+# which start with an empty context
+_SIZES: list[Mapping[str, int] | None] = []
+
+
+@contextmanager
+def known_sizes(sizes: Mapping[str, int] | None):
+    """While parsing and deriving, the sizes of the dimensions: ``reshape`` of ``[6, 4]``
+    to ``(p, q)`` is checked with them, and a shape error says what a product is worth."""
+    _SIZES.append(sizes)
+    try:
+        yield
+    finally:
+        _SIZES.pop()
+
+
+def size_value(dims) -> int | None:
+    """The number of entries of a shape (or the value of one dimension) where the parser
+    knows the sizes, else None."""
+    sizes = known() or {}
+    total = 1
+    for d in (dims if isinstance(dims, tuple) else (dims,)):
+        try:
+            total *= dim_size(d, sizes)
+        except (KeyError, ValueError):
+            return None
+    return total
+
+
+def shape_size(shape: Shape) -> Dim:
+    """The number of entries as a dimension: ``shape_size(("n", "m")) == "m*n"``."""
+    out: Dim = 1
+    for d in shape:
+        out = dim_product(out, d)
+    return out
+
+
+def same_size(a: Shape, b: Shape) -> bool:
+    """Whether two shapes hold as many entries: as products of the same names, or by the
+    sizes the parser knows (``[6, 4]`` and ``[p, q]`` with p*q = 24)."""
+    if dim_poly(shape_size(a)) == dim_poly(shape_size(b)):
+        return True
+    left, right = size_value(a), size_value(b)
+    return left is not None and left == right
+
+
+def worth(dim: Dim) -> str:
+    """``q*s`` as a message shows it: ``q*s (= 6)`` where the sizes are known."""
+    value = size_value(dim)
+    return str(dim) if isinstance(dim, int) or value is None or str(value) == str(dim) else f"{dim} (= {value})"
+
+
+def known() -> Mapping[str, int] | None:
+    """The sizes set by :func:`known_sizes`, if any."""
+    return _SIZES[-1] if _SIZES else None

@@ -75,7 +75,8 @@ def _signatures() -> list[Signature]:
             continue
         if op.dim_args:
             candidates = [((), {"dims": tuple(s)}) for s in SHAPES if s and 1 not in s] + \
-                         [((), {"dims": (d,)}) for d in ("n", "m")]
+                         [((), {"dims": (d,)}) for d in ("n", "m")] + \
+                         [((), {"dims": tuple(d)}) for d in op.samples.get("dims", ())]   # K_n1 = I_n
         else:
             samples = op.samples    # a variadic op (einsum) names its own
             params = [samples.get(p, PARAM_VALUES.get(p, (None,))) for p in op.params]

@@ -133,11 +133,12 @@ def test_every_call_prints_and_parses_back(name):
                     break
         return
     domain = op.domain if isinstance(op.domain, tuple) else ()
-    for combo in itertools.product(shapes, repeat=op.arity):
+    # a record's sample parameters (reshape's new shape, a subscript, matrix_power's k) or none
+    params = [dict(zip(op.samples, values)) for values in itertools.product(*op.samples.values())]
+    for combo, attrs in itertools.product(itertools.product(shapes, repeat=op.arity), params):
         # an argument that must be spd (cholesky) is declared so, as the parser asks
         args = [ir.Symbol(s, f"A{k}", frozenset({"spd"}) if k < len(domain) and domain[k] == "spd" and len(s) == 2
                           else frozenset()) for k, s in enumerate(combo)]
-        attrs = {key: values[-1] for key, values in op.samples.items()}    # matrix_power's k
         try:
             node = ir.apply(name, args, {"dims": ("n",)} if op.dim_args else attrs)
         except Exception:   # noqa: BLE001  (the shape rule refuses: try the next shapes)

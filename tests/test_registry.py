@@ -22,7 +22,7 @@ from matcalc.index.einsum import evaluate_index
 from matcalc.index.lower import Pool, lower
 from matcalc.index.nodes import UNIT, Entry, Mul, Sum
 from matcalc.ops import OPS
-from matcalc.shapes import ShapeMismatch
+from matcalc.shapes import ShapeMismatch, dim_size
 from matcalc.verify import sample
 
 DIMS = {"n": 3, "m": 4}
@@ -78,7 +78,7 @@ def test_operation_definition_and_derivative(name):
                 need = {"positive"}
             values[s.name] = sample(s, DIMS, rng, need)
         G = ir.Symbol(shape=node.shape, name="G")
-        values["G"] = rng.normal(size=tuple(DIMS.get(d, d) for d in node.shape))
+        values["G"] = rng.normal(size=tuple(dim_size(d, DIMS) for d in node.shape))   # m*n for vec
 
         # 1. index definition == numpy
         pool = Pool()

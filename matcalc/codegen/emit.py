@@ -156,7 +156,12 @@ class Emitter:
             if "{like}" in template:
                 self.refs.add(self.like)
             inner = dims[0] if e.op == "eye" else f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
-            return template.format(dims=inner, like=self.like), PREC_ATOM
+            return template.format(dims=inner, like=self.like,
+                                   **(op.fields(e, self.target) if op.fields else {})), PREC_ATOM
+        if op.fields is not None:     # A.reshape(p, q), X[:, 0]: the argument binds like .T
+            named = op.fields(e, self.target)
+            self.refs.update(x for text in named.values() for x in re.findall(r"[A-Za-z_]\w*", text))
+            return template.format(*[self.wrap(a, PREC_POSTFIX) for a in args], **named), PREC_ATOM
         axis = e.attr("axis")
         parts = [self.text(a) for a in args]
         text = template.format(*parts, **{**dict(e.attrs), "axis": axis,     # other params by name: {k}

@@ -62,6 +62,8 @@ def differentiate(e: IExpr, name: str, wrt: tuple[Index, ...], pool=None) -> IEx
         da = differentiate(e.arg, name, wrt, pool)
         return ZERO if da == ZERO else Mul((derivative_index(e.name, e.arg), da))
     if isinstance(e, Opaque):
+        if not e.expr.symbols:      # an entry of a constant (a selection matrix of reshape or X[a:b])
+            return ZERO
         from ..ops import OPS
         rule = OPS[e.expr.op].extra.get("index_deriv")
         if rule is None:

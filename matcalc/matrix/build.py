@@ -16,7 +16,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import ir
-from ..shapes import Shape, broadcast
+from ..shapes import Shape, broadcast, dim_poly
 
 ZERO = ir.number(0)
 ONE = ir.number(1)

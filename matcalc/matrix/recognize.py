@@ -168,7 +168,7 @@ def _factor(f: IExpr, table) -> Factor:
         if M is None:
             raise NoMatrixFormError(f"no matrix for the index entry {f.name}")
         return _entry(M, f.indices)
-    if isinstance(f, Opaque):                 # an entry of an op with no index form: (A⁻¹)_ij
+    if isinstance(f, Opaque) and f.expr.rank <= 2:   # (inv(A))_ij, (eye(n)[1:])_ik: that matrix's entry
         return _entry(f.expr, f.indices)
     raise NoMatrixFormError(f"no matrix reading for the index factor {type(f).__name__}")
 

@@ -21,3 +21,4 @@ from . import arith, constants, einsum, elementwise, linalg, reductions  # noqa:
 from . import stats  # noqa: F401  (max min var std)
 from . import choice  # noqa: F401,E402  (where, clip, erf, stop_gradient)
 from . import arith, constants, einsum, elementwise, factor, linalg, reductions  # noqa: F401  (fill the registry)
+from . import arith, constants, einsum, elementwise, linalg, reductions, shape  # noqa: F401  (fill the registry)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import NoMatrixFormError
 from .. import ir
 from ..index import nodes as I
 from ..matrix import build as B
@@ -115,16 +114,18 @@ def _vjp_outer(g, node):
 
 
 def _kron_terms(g, a_shape, b_shape):
-    """Write the adjoint as Σ c kron(P, Q) with P shaped like A, or None.
+    """Write the adjoint as Σ c kron(P, Q) with P shaped like A, plus a rest.
 
     ones and eye split (ones(np, mq) = kron(ones(n, m), ones(p, q)),
-    eye(np) = kron(eye(n), eye(p))); scalar multiples and sums are linear."""
+    eye(np) = kron(eye(n), eye(p))); scalar multiples and sums are linear.
+    Returns ``(terms, rest)``: the terms ``(c, P, Q)`` (``c`` None for 1) and the
+    list of ``(c, R)`` parts with no such form."""
     if B.is_op(g, "kron") and g.args[0].shape == a_shape:
-        return [(None, g.args[0], g.args[1])]
+        return [(None, g.args[0], g.args[1])], []
     if B.is_ones(g):
-        return [(None, B.ones(a_shape), B.ones(b_shape))]
+        return [(None, B.ones(a_shape), B.ones(b_shape))], []
     if B.is_eye(g) and is_square(a_shape) and is_square(b_shape):
-        return [(None, B.eye(a_shape[0]), B.eye(b_shape[0]))]
+        return [(None, B.eye(a_shape[0]), B.eye(b_shape[0]))], []
     scaled = None
     if B.is_op(g, "mul") and g.args[0].rank == 0:
         scaled = (g.args[0], g.args[1])
@@ -135,32 +136,46 @@ def _kron_terms(g, a_shape, b_shape):
     elif B.is_op(g, "neg"):
         scaled = (B.num(-1), g.args[0])
     if scaled is not None:
-        scalar, rest = scaled
-        inner = _kron_terms(rest, a_shape, b_shape)
-        return None if inner is None else [(scalar if c is None else B.mul(scalar, c), p, q)
-                                           for c, p, q in inner]
-    if B.is_op(g, "add", "sub"):
-        left = _kron_terms(g.args[0], a_shape, b_shape)
-        right = _kron_terms(g.args[1], a_shape, b_shape)
-        if left is None or right is None:
-            return None
+        scalar, inner = scaled
+        terms, rest = _kron_terms(inner, a_shape, b_shape)
+        times = lambda c: scalar if c is None else B.mul(scalar, c)  # noqa: E731
+        return [(times(c), p, q) for c, p, q in terms], [(times(c), r) for c, r in rest]
+    if B.is_op(g, "add", "sub") and g.args[0].shape == g.args[1].shape == g.shape:
+        terms, rest = _kron_terms(g.args[0], a_shape, b_shape)
+        more, more_rest = _kron_terms(g.args[1], a_shape, b_shape)
         if g.op == "sub":
-            right = [(B.num(-1) if c is None else B.neg(c), p, q) for c, p, q in right]
-        return left + right
-    return None
+            minus = lambda c: B.num(-1) if c is None else B.neg(c)  # noqa: E731
+            more = [(minus(c), p, q) for c, p, q in more]
+            more_rest = [(minus(c), r) for c, r in more_rest]
+        return terms + more, rest + more_rest
+    return [], [(None, g)]
+
+
+def _block_sums(r, a, b):
+    """The adjoints of kron(A, B) for an adjoint R with no Kronecker form: each
+    (i, j) block of R ∘ (1 ⊗ B) summed for A, the blocks of R ∘ (A ⊗ 1) added up for B::
+
+        Ā_ij = Σ_kl R_(ip+k)(jq+l) B_kl = [(I_m ⊗ 1ᵀ_p) (R ∘ (1_mn ⊗ B)) (I_n ⊗ 1_q)]_ij
+        B̄_kl = Σ_ij R_(ip+k)(jq+l) A_ij = [(1ᵀ_m ⊗ I_p) (R ∘ (A ⊗ 1_pq)) (1_n ⊗ I_q)]_kl
+
+    (vectors x [m], y [p]: x̄ = (I_m ⊗ 1ᵀ_p) (r ∘ (1_m ⊗ y)), ȳ = (1ᵀ_m ⊗ I_p) (r ∘ (x ⊗ 1_p)))."""
+    m, p = a.shape[0], b.shape[0]
+    rows_a = B.call("kron", B.eye(m), B.ones((1, p)))
+    rows_b = B.call("kron", B.ones((1, m)), B.eye(p))
+    da = B.matmul(rows_a, B.mul(r, B.call("kron", B.ones(a.shape), b)))
+    db = B.matmul(rows_b, B.mul(r, B.call("kron", a, B.ones(b.shape))))
+    if a.rank == 2:
+        n, q = a.shape[1], b.shape[1]
+        da = B.matmul(da, B.call("kron", B.eye(n), B.ones((q, 1))))
+        db = B.matmul(db, B.call("kron", B.ones((n, 1)), B.eye(q)))
+    return da, db
 
 
 def _vjp_kron(g, node):
-    """G : d(A ⊗ B) for G = P ⊗ Q is (P sum(Q ∘ B)) : dA + (sum(P ∘ A) Q) : dB.
-
-    Other adjoints need a reshape, which the language cannot write."""
+    """G : d(A ⊗ B) for G = P ⊗ Q is (P sum(Q ∘ B)) : dA + (sum(P ∘ A) Q) : dB;
+    the parts of G with no Kronecker form give block sums (:func:`_block_sums`)."""
     a, b = node.args
-    terms = _kron_terms(g, a.shape, b.shape)
-    if terms is None:
-        raise NoMatrixFormError(
-            "the derivative through kron(A, B) needs a reshape of its adjoint, which the expression "
-            "language cannot write", hint="matcalc handles kron when what surrounds it is built from "
-            "sum, trace, ones, eye or another kron (e.g. trace(kron(A, B)) or sum(kron(A, B)))")
+    terms, rest = _kron_terms(g, a.shape, b.shape)
     da = db = None
     for c, p, q in terms:
         ta = B.mul(p, B.sum_(B.mul(q, b)))
@@ -168,6 +183,17 @@ def _vjp_kron(g, node):
         if c is not None:
             ta, tb = B.mul(c, ta), B.mul(c, tb)
         da, db = B.add(da, ta), B.add(db, tb)
+    if len(rest) == 1 and rest[0][0] is not None:     # -2 M: the scalar outside the block sums
+        scalar, residual = rest[0]
+    else:
+        scalar, residual = None, None
+        for c, r in rest:
+            residual = B.add(residual, r if c is None else B.mul(c, r))
+    if residual is not None:
+        ra, rb = _block_sums(residual, a, b)
+        if scalar is not None:
+            ra, rb = B.mul(scalar, ra), B.mul(scalar, rb)
+        da, db = B.add(da, ra), B.add(db, rb)
     return da, db
 
 

@@ -144,7 +144,8 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
             if spec == "T":
                 return _transposed(args[k], sub[k])
             return _wrap(sub[k], _LEVEL[spec]) if spec else sub[k][0]
-        return fill(record.latex, field, attrs=dict(e.attrs)), _LEVEL[record.binds]
+        return fill(record.latex, field, attrs=dict(e.attrs),
+                    named=record.fields(e, "latex") if record.fields else None), _LEVEL[record.binds]
     return f"\\operatorname{{{op}}}\\left({', '.join(s[0] for s in sub)}\\right)", _ATOM
 
 

@@ -16,22 +16,27 @@ strongly the filled form binds.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 LEVELS = ("add", "hadamard", "mul", "neg", "pow", "atom")
 
 
 def fill(template: str, field: Callable[[int, str], str],
-         juxtapose: Callable[[str, str], str] | None = None, attrs=None) -> str:
-    """``template`` with each field ``{k:spec}`` replaced by ``field(k, spec)``, and a
-    named field ``{k}`` by the node's parameter ``attrs[k]`` (``matrix_power``'s power)."""
+         juxtapose: Callable[[str, str], str] | None = None, attrs=None,
+         named: Mapping[str, str] | None = None) -> str:
+    """``template`` with each field ``{k:spec}`` replaced by ``field(k, spec)``, each named
+    field (``{shape}``) by its text in ``named``, and another named field ``{k}`` by the
+    node's parameter ``attrs[k]`` (``matrix_power``'s power)."""
     out, after_field = "", False
     for literal, name, spec, _ in string.Formatter().parse(template):
         out += literal
         if name is None:
             continue
         if not name.isdigit():
-            out += str(attrs[name]) if attrs and name in attrs else name
+            if named and name in named:
+                out += named[name]
+            else:
+                out += str(attrs[name]) if attrs and name in attrs else name
             continue
         text = field(int(name), spec or "")
         if juxtapose is not None and after_field and not literal:

@@ -131,7 +131,8 @@ def _u(e: ir.Expr) -> tuple[str, float]:
         return record.spell(e, [s[0] for s in sub], "unicode"), _ATOM
     if record.unicode:
         return fill(record.unicode, lambda k, spec: _wrap(sub[k], _LEVEL[spec]) if spec else sub[k][0],
-                    _juxtapose, attrs=dict(e.attrs)), _LEVEL[record.binds]
+                    _juxtapose, attrs=dict(e.attrs),
+                    named=record.fields(e, "unicode") if record.fields else None), _LEVEL[record.binds]
     fname = op
     if (record.rowwise or "axis" in record.params) and args[0].rank == 2:
         axis = e.attr("axis")
