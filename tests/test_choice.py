@@ -221,3 +221,22 @@ def test_the_caret_is_under_the_comparison(tmp_path):
 def test_branches_that_do_not_broadcast_are_a_shape_error():
     with pytest.raises(ShapeError, match="where"):
         parse_in_scope("where(X > 0, X, x)")     # [n, m] against [n]
+
+
+def test_the_sampler_avoids_ties_on_the_condition_where_it_can():
+    """Column counts of a onehot Y are small integers: `sum(Y, axis=0) > 2` (4 rows, 2
+    columns) ties at a third of first draws; the sampler draws again (a few times) for a
+    point without a tie."""
+    from matcalc import ir
+    from matcalc.parse import parse
+    from matcalc.verify.sample import _comparisons, _ties, draw_inputs, sample
+    symbols = {"Y": ir.Symbol(("n", "m"), "Y", frozenset({"onehot"})), "w": ir.Symbol(("m",), "w")}
+    e = parse("sum(where(sum(Y, axis=0) > 2, w, 2 * w))", symbols, {})
+    dims = {"n": 4, "m": 2}
+    conditions = _comparisons(e)
+    tied_first = tied_drawn = 0
+    for seed in range(30):
+        first = {k: sample(s, dims, np.random.default_rng(seed), set()) for k, s in symbols.items()}
+        tied_first += _ties(conditions, first, dims) > 0
+        tied_drawn += _ties(conditions, draw_inputs(e, symbols, dims, np.random.default_rng(seed)), dims) > 0
+    assert tied_first >= 5 and tied_drawn <= 1, (tied_drawn, tied_first)

@@ -285,10 +285,45 @@ def draw_inputs(exprs, symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int]
     """Random values of every symbol, inside the domain each of ``exprs`` (one
     expression or several: a value and its derivative) needs."""
     need = _needs(exprs)
-    # (names interned: the module's keyword parameters are, and CPython matches a keyword
-    # argument by identity first; a string equal but not identical is compared with each
-    # parameter in turn, so a call with k arguments costs k² comparisons)
-    return {sys.intern(name): sample(sym, dims, rng, need.get(name, set())) for name, sym in symbols.items()}
+    comparisons = _comparisons(exprs)
+    best: tuple[int, dict] | None = None
+    for _ in range(TIE_TRIES if comparisons else 1):
+        # (names interned: the module's keyword parameters are, and CPython matches a keyword
+        # argument by identity first; a string equal but not identical is compared with each
+        # parameter in turn, so a call with k arguments costs k² comparisons)
+        values = {sys.intern(name): sample(sym, dims, rng, need.get(name, set())) for name, sym in symbols.items()}
+        tied = _ties(comparisons, values, dims)
+        if best is None or tied < best[0]:
+            best = (tied, values)
+        if not tied:
+            break
+    return best[1]
+
+
+TIE_TRIES = 4   # draws tried for one where no comparison ties (a tie such as X > X.T's diagonal stays)
+
+
+def _comparisons(exprs) -> list[ir.Apply]:
+    """The nodes whose first two arguments are compared (where(A > B, P, Q))."""
+    return [n for e in ([exprs] if isinstance(exprs, ir.Expr) else exprs) for n in _comparisons_in(e)]
+
+
+@functools.lru_cache(maxsize=64)
+def _comparisons_in(expr: ir.Expr) -> tuple[ir.Apply, ...]:
+    return tuple(n for n in ir.distinct(expr) if isinstance(n, ir.Apply) and OPS[n.op].compare is not None)
+
+
+def _ties(comparisons: list[ir.Apply], values, dims) -> int:
+    """How many entries of the comparisons are ties at ``values``: a comparison exactly at
+    equality is where the choice jumps (where(Y > 0, ...) of a onehot Y, or of a stochastic Y
+    with exact zeros), and finite differences there see the jump."""
+    try:
+        with np.errstate(all="ignore"):
+            gaps = [np.asarray(evaluate(n.args[0], values, dims) - evaluate(n.args[1], values, dims), dtype=float)
+                    for n in comparisons]
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+        return 0
+    return sum(int(np.count_nonzero(np.abs(g) <= 1e-12)) for g in gaps)
 
 
 def _needs(exprs) -> dict[str, set[str]]:
