@@ -11,16 +11,20 @@ from __future__ import annotations
 from functools import cache
 
 from ..rule import Rule
-from . import diag, facts, inner, products, reductions, scalars, shape, sums, transpose
+from . import diag, facts, inner, products, reductions, scalars, sums, transpose
 
 # the order rules are tried in, where several share a root op (the first that applies fires)
 _ORDER = (
     transpose.RULES[:1] + facts.RULES_FIRST + transpose.RULES[1:]
     + products.RULES[:4] + facts.RULES[:2] + products.RULES[4:]
     + facts.RULES[2:] + reductions.RULES
-    + diag.RULES + scalars.RULES + inner.RULES + shape.RULES
+    + diag.RULES + scalars.RULES + inner.RULES
 )
 _REGION = sums.RULES + transpose.REGION + scalars.REGION + facts.REGION + inner.REGION
+
+# issue 14: reshapes undone and products with unit vectors (eye(m)[j]), after the rules above
+from . import shape  # noqa: E402
+_ORDER += shape.RULES
 
 
 def all_rules() -> tuple[Rule, ...]:
