@@ -22,6 +22,10 @@ _ORDER = (
 )
 _REGION = sums.RULES + transpose.REGION + scalars.REGION + facts.REGION + inner.REGION + clutter.REGION + triangles.REGION
 
+# issue 14: reshapes undone and products with unit vectors (eye(m)[j]), after the rules above
+from . import shape  # noqa: E402
+_ORDER += shape.RULES
+
 
 def all_rules() -> tuple[Rule, ...]:
     """Every rule: those applied everywhere, those applied inside elementwise results,
