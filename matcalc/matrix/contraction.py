@@ -199,6 +199,11 @@ class _Graph:
             else:
                 self.edges.append(_Edge(idx[0], idx[1], M))
 
+    def drop(self, e: _Edge) -> None:
+        """Remove the edge ``e`` itself: two equal edges (``M1_kj M1_kj``) are two factors,
+        so ``list.remove`` (by equality) would drop the wrong one of a pair it merges."""
+        self.edges = [f for f in self.edges if f is not e]
+
     def at(self, v: Index) -> list[_Edge]:
         return [e for e in self.edges if v in (e.x, e.y)]
 
@@ -219,7 +224,7 @@ class _Graph:
         """``A_kk`` → ``diag(A)_k``."""
         for e in self.edges:
             if e.x == e.y:
-                self.edges.remove(e)
+                self.drop(e)
                 self.weights.setdefault(e.x, []).append(B.call("diag", e.M))
                 return True
         return False
@@ -237,8 +242,8 @@ class _Graph:
                 continue
             w = self.weight(v)
             left = B.T(e.toward(v)) if w is None else B.matmul(B.T(e.toward(v)), B.call("diag", w))
-            self.edges.remove(e)
-            self.edges.remove(f)
+            self.drop(e)
+            self.drop(f)
             self.edges.append(_Edge(x, x, B.matmul(left, f.toward(v))))
             self.summed.remove(v)
             return True
@@ -249,7 +254,7 @@ class _Graph:
         for n, e in enumerate(self.edges):
             for f in self.edges[n + 1:]:
                 if {e.x, e.y} == {f.x, f.y}:
-                    self.edges.remove(f)
+                    self.drop(f)
                     e.M = times(e.M, f.toward(e.x))
                     return True
         return False
@@ -264,7 +269,7 @@ class _Graph:
                 M = B.T(e.toward(v))            # first axis x, second v
                 w = self.weight(v)
                 self.weights.setdefault(x, []).append(axis_sum(M, 1) if w is None else _weighted_sum(M, w))
-                self.edges.remove(e)
+                self.drop(e)
                 self.summed.remove(v)
                 return True
         return False
@@ -297,8 +302,8 @@ class _Graph:
                 w = self.weight(v)
                 if w is not None:
                     left = B.matmul(left, B.call("diag", w))
-                self.edges.remove(e)
-                self.edges.remove(f)
+                self.drop(e)
+                self.drop(f)
                 self.edges.append(_Edge(x, y, B.matmul(left, right)))
                 self.summed.remove(v)
                 return True

@@ -1,0 +1,36 @@
+"""Findings of issue 14's work, kept as regressions: each is fixed in the mechanism
+named in its test."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import matcalc
+from matcalc import ir
+from matcalc.evaluate import evaluate
+from matcalc.matrix.recognize import recognize
+from matcalc.parse import parse
+from matcalc.render.text import to_text
+
+
+def test_two_equal_factors_are_both_kept_by_the_contraction_reader():
+    """matrix/contraction._Graph.drop: ``M1_kj M1_kj`` is two edges that are equal; merging
+    them as a Hadamard product removed the first by equality (the one being updated), so
+    the product lost a factor: the Jacobian of sum(M1 * (u * M1), axis=0) read as
+    diag(sum(M1, axis=0)), and a Hessian built on it was wrong (found by two campaigns)."""
+    dims = {"n": 3, "m": 4}
+    M1, u = ir.Symbol(("n", "m"), "M1"), ir.Symbol(("m",), "u")
+    L = parse("sum(M1 * (u * M1), axis=0)", {"M1": M1, "u": u}, dims)
+    J = recognize(L, u)
+    assert to_text(J) == "diag(sum(M1 * M1, axis=0))"
+    m1 = np.random.default_rng(0).normal(size=(3, 4))
+    assert np.allclose(evaluate(J, {"M1": m1}, dims), np.diag((m1 * m1).sum(axis=0)))
+
+
+def test_the_hessian_through_minimum_of_a_broadcast_quotient_verifies():
+    doc = {"dims": {"n": 3, "m": 4}, "order": 2, "wrt": ["v2"],
+           "symbols": {"M0": {"shape": ["n", "m"]}, "M1": {"shape": ["n", "m"]}, "v2": {"shape": ["m"]}},
+           "expr": "norm(minimum(M0 + M1 * M1, M1 / sigmoid(v2)), 'fro')"}
+    d = matcalc.derive(doc)
+    assert d.verification["v2"].status == "passed", d.verification["v2"].why
+    assert "minimum(M0 + M1 ** 2, M1 / sigmoid(v2))" in d.results["v2"].text
