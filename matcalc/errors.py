@@ -8,6 +8,7 @@ under) and, when it is knowable, *how to fix it* (``hint``).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 QUOTE_LIMIT = 60    # characters of the user's text a message quotes
@@ -122,8 +123,9 @@ class MatcalcError(Exception):
         if self.location is not None:
             out.append(f"  --> {self.location.header()}")
             out.extend("  " + s for s in self.location.snippet())
-        if self.hint:
-            out.append(f"hint: {self.hint}")
+        if self.hint:    # a long hint (every function's name) wrapped to 80 columns
+            out.append(textwrap.fill(f"hint: {self.hint}", width=80, subsequent_indent="      ",
+                                     break_long_words=False, break_on_hyphens=False))
         return "\n".join(out)
 
     def as_dict(self) -> dict:
