@@ -27,7 +27,7 @@ from .. import ir
 from ..index import nodes as I
 from ..language import to_text
 from ..matrix import build as B
-from ..registry import ALGEBRA_FORMS, Op, register
+from ..registry import ALGEBRA_FORMS, Op, Rewrite, register, rewrite
 from . import array_api, mp
 from .elementwise import SYMBOLS, Defined, derivative_ir, function, maximum, minimum, step
 
@@ -207,6 +207,44 @@ array_api.HELPERS["_erf"] = ERF_ARRAY_API     # (the array-API standard has no e
 function("erf", sympy.erf(X), "_erf({0})", _erf, array_api="_erf(xp, {0})", helpers={"_erf": ERF_SOURCE},
          einsum=lambda x: np.vectorize(math.erf, otypes=[float])(np.asarray(x, dtype=float)))
 
+
+
+def _erfc(x):
+    """The complementary error function 1 - erf(x), accurate where erf(x) is near 1:
+    for x >= 2 erfc's continued fraction e^(-x²)/√π / (x + ½/(x + 1/(x + (3/2)/(x + ...)))),
+    below it 1 - erf(x) (at least 0.0047 there, so a few digits at most are lost)."""
+    c = np.minimum(np.maximum(x, 2.0), 30.0)
+    f = c
+    for k in range(60, 0, -1):
+        f = c + (0.5 * k) / f
+    far = np.where(x > 30.0, 0.0, np.exp(-c * c) / (1.7724538509055159 * f))
+    return np.where(x >= 2.0, far, 1.0 - _erf(np.minimum(x, 2.0)))
+
+
+ERFC_SOURCE = inspect.getsource(_erfc).strip()
+array_api.HELPERS["_erfc"] = ERFC_SOURCE.replace("def _erfc(x):", "def _erfc(xp, x):").replace(
+    "np.", "xp.").replace("_erf(xp.minimum", "_erf(xp, xp.minimum")
+
+function("erfc", sympy.erfc(X), "_erfc({0})", _erfc, array_api="_erfc(xp, {0})",
+         helpers={"_erf": ERF_SOURCE, "_erfc": ERFC_SOURCE},
+         einsum=lambda x: np.vectorize(math.erfc, otypes=[float])(np.asarray(x, dtype=float)))
+
+
+def _erf_complement(node):
+    """``1 - erf(x)`` → ``erfc(x)``; ``1 + erf(x)`` (either order) → ``erfc(-x)``."""
+    one = (lambda e: B.is_num(e, 1) or B.is_ones(e))
+    a, b = node.args
+    if node.op == "sub" and one(a) and B.is_op(b, "erf") and b.shape == node.shape:
+        return B.call("erfc", b.args[0])
+    if node.op == "add":
+        for c, f in ((a, b), (b, a)):
+            if one(c) and B.is_op(f, "erf") and f.shape == node.shape:
+                return B.call("erfc", B.neg(f.args[0]))
+    return None
+
+
+rewrite(Rewrite("erf complement", "1 - erf(x) = erfc(x), 1 + erf(x) = erfc(-x)", "sub", _erf_complement))
+rewrite(Rewrite("erf complement", "1 - erf(x) = erfc(x), 1 + erf(x) = erfc(-x)", "add", _erf_complement))
 
 # -- stop_gradient(A) -----------------------------------------------------------------------
 

@@ -123,7 +123,7 @@ def _tanh(x):
 # sympy functions by class name -> mpmath (the scalar definitions of elementwise ops use these)
 _FUNCS = {"exp": _exp, "log": lambda x: mpmath.log(x) if x > 0 else (-mpmath.inf if x == 0 else NAN),
           "sin": _periodic(mpmath.sin), "cos": _periodic(mpmath.cos), "tanh": _tanh,
-          "Abs": mpmath.fabs, "sign": mpmath.sign, "erf": mpmath.erf}
+          "Abs": mpmath.fabs, "sign": mpmath.sign, "erf": mpmath.erf, "erfc": mpmath.erfc}
 
 
 def scalar(definition: sympy.Expr, *symbols: sympy.Symbol) -> Callable:
