@@ -105,8 +105,17 @@ def broadcast(a: Shape, b: Shape) -> Shape:
                 hint = (f"a [{b[0]}] vector broadcasts along the last axis (like numpy); "
                         f"to scale rows write diag(v) @ A")
             raise ShapeMismatch(
-                f"shapes {show(a)} and {show(b)} do not broadcast: {da} and {db} differ", hint)
+                f"shapes {show(a)} and {show(b)} do not broadcast: {da} and {db} differ", hint or _named(da, db))
     return tuple(reversed(out))
+
+
+def _named(a: Dim, b: Dim) -> str | None:
+    """The hint when a dimension written as names (``q*s``) meets a number (``6``)."""
+    for x, y in ((a, b), (b, a)):
+        if isinstance(x, str) and dimexpr.is_compound(x) and isinstance(y, int):
+            return (f"{x} is a dimension of names and {y} a number: they are different dimensions, whatever "
+                    f"the sizes; declare the shape with {x} (shapes may be written [p*r, q*s], [n+1])")
+    return None
 
 
 def is_square(shape: Shape) -> bool:
@@ -126,7 +135,8 @@ def matmul(a: Shape, b: Shape) -> Shape:
         elif len(a) == 2 and a[0] == inner_b:
             hint = "did you mean to transpose the left operand (A.T)?"
         raise ShapeMismatch(
-            f"inner dimensions differ: {show(a)} @ {show(b)} pairs {inner_a} with {inner_b}", hint)
+            f"inner dimensions differ: {show(a)} @ {show(b)} pairs {inner_a} with {inner_b}",
+            hint or _named(inner_a, inner_b))
     return tuple(a[:-1]) + tuple(b[1:])
 
 
