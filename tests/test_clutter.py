@@ -70,7 +70,6 @@ def test_the_rules_are_listed_with_their_identities():
 def test_congruence_is_symmetric():
     from matcalc.matrix.rules.common import is_symmetric
 
-    X, A, N = SYMBOLS["X"], SYMBOLS["A"], SYMBOLS["N"]
     assert is_symmetric(parse("X.T @ A @ X", SYMBOLS, DIMS))
     assert is_symmetric(parse("X.T @ (A @ X)", SYMBOLS, DIMS))
     assert is_symmetric(parse("N.T @ A @ A @ N", SYMBOLS, DIMS))
