@@ -61,7 +61,7 @@ def parse(text: str) -> Poly:
     reader = _Reader(text, tokens)
     poly = reader.dim(0)
     if reader.at < len(tokens):
-        kind, value, start, end = tokens[reader.at]
+        _, value, start, end = tokens[reader.at]
         raise DimSyntax(f"unexpected {value!r} in the dimension {text!r}", start, end,
                         "a dimension is names and integers joined by *, + and -, e.g. p*r or n+1")
     return poly

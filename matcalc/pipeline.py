@@ -16,6 +16,7 @@ from . import ir
 from .differentiate import ChainStep, backprop, gradients, hessian, jacobian, per_symbol
 from .errors import MatcalcError, SpecError
 from .ir import deep_recursion
+from .letspec import engine_form
 from .matrix import build as B
 from .matrix.algebra import budget
 from .matrix.rule import Fact, Step
@@ -24,7 +25,6 @@ from .matrix.simplify import restore_shape, simplify
 from .record import MAX_STEP_NODES, Record, given_names, record, written_form
 from .render.text import to_text
 from .shapes import Shape, known_sizes
-from .letspec import engine_form
 from .spec import Problem, load
 from .steps import Entrywise, Explanation, entrywise, explain
 from .verify import FAILED, Check, Progress, check_module

@@ -114,8 +114,18 @@ def broadcast(a: Shape, b: Shape) -> Shape:
                     f"declare the shape as {show(named)}, or reshape to it: reshape(..., "
                     f"({', '.join(map(str, named))}{',' if len(named) == 1 else ''}))")
             raise ShapeMismatch(
-                f"shapes {show(a)} and {show(b)} do not broadcast: {worth(da)} and {worth(db)} differ", hint)
+                f"shapes {show(a)} and {show(b)} do not broadcast: {worth(da)} and {worth(db)} differ",
+                hint or _named(da, db))
     return tuple(reversed(out))
+
+
+def _named(a: Dim, b: Dim) -> str | None:
+    """The hint when a dimension written as names (``q*s``) meets a number (``6``)."""
+    for x, y in ((a, b), (b, a)):
+        if isinstance(x, str) and dimexpr.is_compound(x) and isinstance(y, int):
+            return (f"{x} is a dimension of names and {y} a number: they are different dimensions, whatever "
+                    f"the sizes; declare the shape with {x} (shapes may be written [p*r, q*s], [n+1])")
+    return None
 
 
 def is_square(shape: Shape) -> bool:
@@ -138,7 +148,8 @@ def matmul(a: Shape, b: Shape) -> Shape:
             hint = (f"{worth(inner_a)} and {worth(inner_b)} are equal here, but shapes are compared by "
                     "name: declare the shapes with the same dimension names")
         raise ShapeMismatch(
-            f"inner dimensions differ: {show(a)} @ {show(b)} pairs {worth(inner_a)} with {worth(inner_b)}", hint)
+            f"inner dimensions differ: {show(a)} @ {show(b)} pairs {worth(inner_a)} with {worth(inner_b)}",
+            hint or _named(inner_a, inner_b))
     return tuple(a[:-1]) + tuple(b[1:])
 
 

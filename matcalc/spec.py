@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from . import dimexpr, ir
-from .letspec import Let, declared_dim, kind as _kind, named_expr, wrt_not_let
 from .errors import ExprSyntaxError, Location, ShapeError, SpecError, excerpt, shown
+from .letspec import Let, declared_dim, named_expr, wrt_not_let
+from .letspec import kind as _kind
 from .ops import CALLABLE
 from .parse import parse
 from .props import CONFLICTS, PROPS, closure

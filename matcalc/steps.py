@@ -28,7 +28,7 @@ from .index.calculus import collect, contract, differentiate, fold
 from .index.lower import Pool, lower
 from .index.nodes import UNIT, Entry, IExpr, Index, Mul, Sum
 from .matrix.rule import Fact, Step
-from .record import ELEMENTWISE_NAMED, NAMED, Definition, choose_names, substitute, unname
+from .record import ELEMENTWISE_NAMED, NAMED, Definition, choose_names, given_names, substitute, unname
 
 __all__ = ["Adjoint", "Definition", "Edge", "Entrywise", "Explanation", "consistent", "entrywise", "explain"]
 
@@ -161,7 +161,7 @@ def entrywise(problem, result) -> Entrywise | None:
     if target is None or target.rank > 1 or sym.rank > 1:
         return None
     taken = set(problem.symbols) | set(problem.dims) | {"J"}
-    names = choose_names(problem.expr, taken)
+    names = choose_names(problem.expr, taken, given_names(getattr(problem, "let", ())))   # the user's let names win
     root = problem.expr
     if result.kind == "jacobian" and isinstance(root, ir.Apply) and NAMED.get(root.op) \
             and root.op not in ELEMENTWISE_NAMED:

@@ -41,6 +41,8 @@ def _values(rng):
     ("sum(eye(n), axis=0)", "ones(n)", "sum-of-eye"),
     ("sum(eye(n))", "n", "sum-of-eye"),
     ("diag(ones(n)) @ S", "S", None),
+    ("diag(ones(n))", "eye(n)", None),
+    ("trace(eye(n)) * N", "n * N", "trace-of-eye"),
     ("K @ B @ K / 2 + K @ B @ K / 2", "K @ B @ K", None),
     ("K @ (B @ K) / 2 + K @ B @ K / 2", "K @ B @ K", None),
     ("2 * X @ (1 / (2 * sqrt(M)))", "X @ (1 / sqrt(M))", "cancel-common-number"),
@@ -70,7 +72,6 @@ def test_the_rules_are_listed_with_their_identities():
 def test_congruence_is_symmetric():
     from matcalc.matrix.rules.common import is_symmetric
 
-    X, A, N = SYMBOLS["X"], SYMBOLS["A"], SYMBOLS["N"]
     assert is_symmetric(parse("X.T @ A @ X", SYMBOLS, DIMS))
     assert is_symmetric(parse("X.T @ (A @ X)", SYMBOLS, DIMS))
     assert is_symmetric(parse("N.T @ A @ A @ N", SYMBOLS, DIMS))

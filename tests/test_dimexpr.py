@@ -31,7 +31,7 @@ def test_size_and_code_agree():
     sizes = {"m": 3, "n": 5}
     for text in ("m*n+m", "2*n-1", "n+1", "m*n"):
         code = dimexpr.code(text)
-        value = eval(code, {}, dict(sizes))  # noqa: S307  (our own canonical text, in a test)
+        value = eval(code, {}, dict(sizes))
         assert value == dimexpr.size(text, sizes)
 
 
@@ -120,3 +120,14 @@ def test_bad_dimension_on_the_command_line_exits_2(tmp_path):
 def test_a_long_dimension_text_is_refused_before_reading():
     with pytest.raises(dimexpr.DimSyntax):
         dimexpr.parse("n+" * 200 + "1")
+
+
+def test_a_product_of_names_against_a_number_says_how_to_declare_it():
+    from matcalc.errors import ShapeError
+
+    with pytest.raises(ShapeError) as info:
+        matcalc.derive({"dims": {"p": 3, "q": 2, "r": 2, "s": 3},
+                        "symbols": {"M": {"shape": [6, 6]}, "A": {"shape": ["p", "q"]}, "B": {"shape": ["r", "s"]}},
+                        "expr": "sum(M * kron(A, B))"}, verify=False)
+    assert "6 and q*s differ" in info.value.message
+    assert "declare the shape with q*s" in info.value.hint

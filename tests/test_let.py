@@ -146,3 +146,18 @@ def test_a_let_may_use_dims_and_scalars_and_cli_json(tmp_path):
     out = json.loads(result.stdout)
     assert out["let"] == {"m": "sum(x) / n", "C": "x - m"}
     assert all(v["passed"] for v in out["verification"].values())
+
+
+def test_hessian_and_jacobian_with_lets_use_the_names():
+    base = {"dims": {"n": 4, "m": 3},
+            "symbols": {"A": {"shape": ["m", "n"], "props": ["constant"]}, "x": {"shape": ["n"]}}}
+    h = matcalc.derive({**base, "name": "h", "let": {"z": "A @ x", "e": "exp(z)"}, "expr": "log(sum(e))",
+                        "order": 2})
+    assert h.results["x"].text == "(A.T @ diag(e) @ A - outer(A.T @ e, A.T @ e) / sum(e)) / sum(e)"
+    assert h.verified
+    _reads_back(h)
+    j = matcalc.derive({**base, "name": "j", "let": {"z": "A @ x", "s": "softmax(z)"}, "expr": "s * s"})
+    assert j.results["x"].text == "2 * (diag(s ** 2) @ A - outer(s ** 2, A.T @ s))"
+    assert j.verified
+    _reads_back(j)
+    assert [d.name for d in j.results["x"].entrywise.definitions] == ["z", "s"]

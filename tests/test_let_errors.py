@@ -7,7 +7,13 @@ import pytest
 from support import run_cli
 
 import matcalc
-from matcalc.errors import ExprSyntaxError, ForbiddenSyntaxError, ShapeError, SpecError, UnknownNameError
+from matcalc.errors import (
+    ExprSyntaxError,
+    ForbiddenSyntaxError,
+    ShapeError,
+    SpecError,
+    UnknownNameError,
+)
 
 HEAD = "dims: {n: 3}\nsymbols:\n  X: {shape: [n, n]}\n"
 

@@ -28,6 +28,12 @@ def sum_of_eye(e, ctx):
     return B.mul(n, B.ones(e.shape)) if e.shape else n
 
 
+@rule("trace-of-eye", "tr(I_n) = n", ["trace"], canonical=True)
+def trace_of_eye(e, ctx):
+    a = e.args[0]
+    return B.dim_scalar(a.shape[0]) if B.is_eye(a) else None
+
+
 def _number(c: ir.Expr | None):
     """The value of a numeric coefficient (1 for none), or None for a symbolic one."""
     if c is None:
@@ -76,5 +82,5 @@ def cancel_common_number(e, ctx):
     return None
 
 
-RULES = (sum_of_eye, cancel_common_number)
+RULES = (sum_of_eye, trace_of_eye, cancel_common_number)
 REGION = (cancel_common_number,)     # c * (A @ B) is elementwise at its root: the region rules see it
