@@ -195,4 +195,5 @@ def helpers_of(template: str) -> set[str]:
         if name not in out:
             out.add(name)
             todo.extend(NEEDS.get(name, ()))
+            todo.extend(n for n in _CALL.findall(HELPERS[name]) if n in HELPERS and n != name)
     return out
