@@ -54,6 +54,9 @@ def test_printed_as_written():
     assert to_unicode(parse_in_scope("sum(X, axis=0, keepdims=True)")) == "𝟏ᵀX"
     assert to_latex(parse_in_scope("sum(X, axis=0, keepdims=True)")) == "\\mathbf{1}^T X"
     assert to_unicode(parse_in_scope("sum(X, axis=1, keepdims=True)")) == "X𝟏"
+    # along rows, along columns, over every entry: three spellings
+    assert [to_unicode(parse_in_scope(f"var(X{a})")) for a in (", axis=1", ", axis=0", "")] == \
+        ["var₁(X)", "var₀(X)", "var(X)"]
     assert to_latex(parse_in_scope("var(X, axis=0, keepdims=True)")) == \
         "\\operatorname{var}\\left(X,\\ \\text{columns}\\right)"
 

@@ -140,6 +140,8 @@ def _u(e: ir.Expr) -> tuple[str, float]:
             pass
         elif axis == 0:
             fname += "₀"   # along columns
+        elif not record.rowwise:
+            fname += "₁"   # along rows: mean₁(X), not mean(X) (which is over every entry)
     lead = OPS[op].leading_string    # einsum('ij,jk->ik', A, B)
     return f"{fname}({', '.join(([lead(e)] if lead else []) + [s[0] for s in sub])})", _ATOM
 

@@ -62,13 +62,17 @@ def kept_sum_of_broadcast_factor(e, ctx):
         return None
     x, y = a.args
     if B.is_op(a, "div"):
-        if y.rank and _constant_along(y, axis, 2) and not _constant_along(x, axis, 2):
-            return B.div(B.sum_(x, axis, keepdims=True), y)
+        if y.rank and _constant_along(y, axis, 2) and x.rank == 2 and not _constant_along(x, axis, 2):
+            return _same_shape(B.div(B.sum_(x, axis, keepdims=True), y), e)
         return None
     for c, m in ((x, y), (y, x)):
         if c.rank and _constant_along(c, axis, 2) and m.rank == 2 and not _constant_along(m, axis, 2):
-            return B.mul(c, B.sum_(m, axis, keepdims=True))
+            return _same_shape(B.mul(c, B.sum_(m, axis, keepdims=True)), e)
     return None
+
+
+def _same_shape(out: ir.Expr, e: ir.Expr) -> ir.Expr | None:
+    return out if out.shape == e.shape else None
 
 
 RULES = (ones_product_is_kept_sum, centred_sums_to_zero, kept_sum_of_broadcast_factor)
