@@ -128,10 +128,17 @@ def in_let_names(expr: ir.Expr, lets, tidy: Tidy | None = None) -> tuple[ir.Expr
                       (tidy(flipped, flipped.shape, [], []), ir.apply("transpose", [name]))]
         elif tidy is not None:
             forms.append((tidy(let.full, let.full.shape, [], []), name))
+        if tidy is not None:          # -C: a let's negation, as the simplifier writes it
+            forms.append((tidy(ir.apply("neg", [let.full]), let.full.shape, [], []), ir.apply("neg", [name])))
         for full, symbol in forms:
             if isinstance(full, ir.Apply):
                 table.setdefault(full, symbol)
-    named = replace(expr, table)
+    roots = _roots(lets, tidy)
+    named = replace(expr, lambda e: table.get(e) if e in table else _power_of_root(e, roots))
+    if tidy is not None and named is not expr:       # s ** 2 / s ** 3 is 1 / s: tidied again in the names
+        again = tidy(named, named.shape, [], [])
+        if ir.tree_size(again) < ir.tree_size(named):
+            named = again
     need = {s.name for s in named.symbols}
     used = []
     for let in reversed(lets):
@@ -139,6 +146,30 @@ def in_let_names(expr: ir.Expr, lets, tidy: Tidy | None = None) -> tuple[ir.Expr
             used.append(let)
             need |= {s.name for s in let.expr.symbols}
     return named, used[::-1]
+
+
+def _roots(lets, tidy) -> dict[ir.Expr, ir.Expr]:
+    """The radicand ``E`` of each let ``s = sqrt(E)`` (as written and tidied) -> ``s``."""
+    out: dict[ir.Expr, ir.Expr] = {}
+    for let in lets:
+        full = let.full
+        if B.is_op(full, "sqrt") or (B.is_op(full, "pow") and B.is_num(full.args[1], 0.5)):
+            name = ir.Symbol(shape=full.shape, name=let.name)
+            E = full.args[0]
+            for form in (E, ir.rebalance(E)) + ((tidy(E, E.shape, [], []),) if tidy is not None else ()):
+                out.setdefault(form, name)
+    return out
+
+
+def _power_of_root(e: ir.Expr, roots) -> ir.Expr | None:
+    """``E`` -> ``s ** 2`` and ``E ** p`` -> ``s ** (2 p)`` for a let ``s = sqrt(E)``: the
+    row standard deviation's square and cube, written with its name."""
+    if e in roots:
+        return B.power(roots[e], B.num(2))
+    if B.is_op(e, "pow") and e.args[0] in roots and isinstance(e.args[1], ir.Number):
+        p = 2 * e.args[1].value
+        return roots[e.args[0]] if p == 1 else B.power(roots[e.args[0]], B.num(int(p) if p == int(p) else p))
+    return None
 
 
 def given_names(lets) -> dict[ir.Expr, str]:
