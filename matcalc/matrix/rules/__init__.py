@@ -11,20 +11,21 @@ from __future__ import annotations
 from functools import cache
 
 from ..rule import Rule
-from . import clutter, diag, einsum, facts, inner, keepdims, powers, products, reductions, scalars, shape, sums, transpose, triangles
+from . import (clutter, diag, einsum, facts, inner, keepdims, powers, products, reductions, scalars, shape, sums,
+               transpose, triangles)
 
 # the order rules are tried in, where several share a root op (the first that applies fires)
 _ORDER = (
     transpose.RULES[:1] + facts.RULES_FIRST + transpose.RULES[1:]
     + products.RULES[:4] + facts.RULES[:2] + products.RULES[4:]
     + facts.RULES[2:] + reductions.RULES
-    + diag.RULES + scalars.RULES + inner.RULES + einsum.RULES + clutter.RULES + keepdims.RULES + triangles.RULES + powers.RULES + shape.RULES
+    + diag.RULES + scalars.RULES + inner.RULES + einsum.RULES + clutter.RULES + keepdims.RULES
+    + triangles.RULES + powers.RULES
+    + shape.RULES     # reshapes undone and products with unit vectors (eye(m)[j]), after the rules above
 )
-_REGION = sums.RULES + transpose.REGION + scalars.REGION + facts.REGION + inner.REGION + clutter.REGION + triangles.REGION
+_REGION = (sums.RULES + transpose.REGION + scalars.REGION + facts.REGION + inner.REGION + clutter.REGION
+           + triangles.REGION + keepdims.REGION)
 
-# issue 14: reshapes undone and products with unit vectors (eye(m)[j]), after the rules above
-from . import shape  # noqa: E402
-_ORDER += shape.RULES
 
 
 def all_rules() -> tuple[Rule, ...]:

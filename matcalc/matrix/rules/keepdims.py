@@ -23,6 +23,37 @@ def ones_product_is_kept_sum(e, ctx):
     return None
 
 
+# reductions along an axis that take keepdims (their records' parameter)
+_KEEPS = ("sum", "mean", "max", "min", "logsumexp", "var", "std")
+
+
+def _kept(v: ir.Expr, axis: int) -> ir.Expr | None:
+    """``sum(M, axis=k)`` as ``sum(M, axis=k, keepdims=True)``, for a matrix M."""
+    if B.is_op(v, *_KEEPS) and v.args[0].rank == 2 and v.attr("axis") == axis and not v.attr("keepdims"):
+        attrs = dict(v.attrs)
+        attrs["keepdims"] = True
+        return ir.apply(v.op, list(v.args), attrs)
+    return None
+
+
+@rule("broadcast-outer-is-kept-reduction", "A - r 1ᵀ = A - sum(M, axis=1, keepdims=True) for r = sum(M, axis=1) "
+      "(an outer product with ones, broadcast against a matrix, is the reduction kept)",
+      ["add", "sub", "mul", "div"])
+def broadcast_outer_is_kept_reduction(e, ctx):
+    """``G - outer(sum(P, axis=1), ones(n)) → G - sum(P, axis=1, keepdims=True)`` where the
+    other operand is a matrix of the result's shape (so the column broadcasts back)."""
+    if e.rank != 2:
+        return None
+    args = list(e.args)
+    for k, (x, other) in enumerate(((args[0], args[1]), (args[1], args[0]))):
+        if other.shape != e.shape or not B.is_op(x, "outer"):
+            continue
+        v, w = x.args
+        kept = _kept(v, 1) if B.is_ones(w) else _kept(w, 0) if B.is_ones(v) else None
+        if kept is not None:
+            args[k] = kept
+            return ir.apply(e.op, args, dict(e.attrs))
+    return None
 
 
 def _centred(a: ir.Expr, axis) -> bool:
@@ -75,4 +106,5 @@ def _same_shape(out: ir.Expr, e: ir.Expr) -> ir.Expr | None:
     return out if out.shape == e.shape else None
 
 
-RULES = (ones_product_is_kept_sum, centred_sums_to_zero, kept_sum_of_broadcast_factor)
+RULES = (ones_product_is_kept_sum, broadcast_outer_is_kept_reduction, centred_sums_to_zero, kept_sum_of_broadcast_factor)
+REGION = (broadcast_outer_is_kept_reduction,)

@@ -48,3 +48,28 @@ def _named_problem(d):
     from dataclasses import replace
     symbols = dict(d.problem.symbols, C=ir.Symbol(("n", "m"), "C"), s=ir.Symbol(("n", 1), "s"))
     return replace(d.problem, symbols=symbols)
+
+
+ATTENTION = {"name": "attention", "dims": {"n": 6, "d": 4},
+             "symbols": {"X": {"shape": ["n", "d"], "props": ["constant"]}, "Wq": {"shape": ["d", "d"]},
+                         "Wk": {"shape": ["d", "d"]}, "Wv": {"shape": ["d", "d"]},
+                         "G": {"shape": ["n", "d"], "props": ["constant"]}},
+             "let": {"Q": "X @ Wq", "K": "X @ Wk", "V": "X @ Wv", "S": "softmax(Q @ K.T / sqrt(d), axis=1)"},
+             "expr": "sum(G * (S @ V))", "wrt": ["Wq", "Wk", "Wv"]}
+
+
+def test_attention_gradients_share_the_softmax_backward_with_the_row_sum_kept():
+    """rules/keepdims.broadcast-outer-is-kept-reduction: G @ V.T - outer(sum(P, axis=1), ones(n))
+    is G @ V.T - sum(P, axis=1, keepdims=True), so Wq and Wk read the same matrix."""
+    d = matcalc.derive(ATTENTION)
+    assert d.verified
+    back = "S * (G @ V.T - sum(G @ V.T * S, axis=1, keepdims=True))"
+    assert d.results["Wq"].text == f"X.T @ ({back} @ K) / sqrt(d)"
+    assert d.results["Wk"].text == f"X.T @ (({back}).T @ Q) / sqrt(d)"
+    assert d.results["Wv"].text == "X.T @ (S.T @ G)"
+    values = draw_inputs(d.problem.expr, d.problem.symbols, d.problem.dims, np.random.default_rng(1))
+    lets = list(ATTENTION["let"].items())
+    for w in ("Wq", "Wk", "Wv"):
+        r = d.results[w]
+        text_value = evaluate(read_back(r.text, lets, d.problem, r.shape), values, d.problem.dims)
+        assert np.allclose(text_value, getattr(d.function(), f"grad_{w}")(**values), rtol=1e-10, atol=1e-12)
