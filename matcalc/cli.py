@@ -350,19 +350,22 @@ def gallery(
   matcalc rules
 """)
 def rules():
-    """List every identity the simplifier knows: its name, the identity, the
-    props it needs and its Matrix Cookbook equation number where it has one."""
-    import textwrap
+    """List every identity the simplifier knows: its name, the identity, the props it needs
+    and its Matrix Cookbook equation number where it has one."""
+    from .listing import rule_lines
+    _listing(rule_lines())
 
-    from .matrix.rules import rule_table
 
+@app.command(epilog="Examples:\n\n  matcalc functions\n")
+def functions():
+    """List every function of the expression language, with its parameters."""
+    from .listing import function_lines
+    _listing(function_lines())
+
+
+def _listing(lines) -> None:
     console = _Out(highlight=False, **stdout_settings())
-    for name, identity, props, cookbook in rule_table():
-        head = "  ".join(x for x in (name, f"needs: {props}" if props else "",
-                                       f"Cookbook {cookbook}" if cookbook else "") if x)
-        console.print(Text(head, style="bold"))
-        for line in textwrap.wrap(identity, 74):
-            console.print(Text("    " + line))
+    [console.print(Text(line, style="bold" if heading else "")) for line, heading in lines]
 
 
 class _Out(Console):

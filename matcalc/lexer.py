@@ -260,6 +260,30 @@ class Comparisons:
 
     # -- dimensions written in an expression: reshape(A, (p, q*r)), X[1:n-1, :] -------------
 
+    def subscript(self, node, start: int) -> ir.Expr:
+        """``X[i]``, ``X[:, j]``, ``X[a:b, :]``, ``x[a:b]``: per axis an index or a slice whose
+        bounds are integers and dimension names with ``+ - *``."""
+        self.advance()
+        items: list[tuple] = []
+        while True:
+            if self.at("]") and not items:
+                raise self.unexpected("expected an index or a slice")
+            lo = 0 if self.at(":") else self.dim_expr("an index", signed=True)
+            if self.at(":"):
+                self.advance()
+                hi = None if self.at(",", "]", ":") else self.dim_expr("the end of a slice", signed=True)
+                if self.at(":"):
+                    raise self.error(ForbiddenSyntaxError, "slices with a step are not supported", self.tok.start,
+                                     self.tok.end, "take a contiguous slice a:b")
+                items.append(("slice", lo, hi))
+            else:
+                items.append(("index", lo))
+            if not self.at(","):
+                break
+            self.advance()
+        close = self.expect("]", "to close the subscript")
+        return self.build(self.SUBSCRIPT_OP, (node,), start, close.end, {"at": tuple(items)})
+
     def dim_tuple(self, op) -> tuple:
         """``(p, q)``, ``(m*n,)``: the new shape of a reshape."""
         open_tok = self.tok

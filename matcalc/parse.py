@@ -34,6 +34,8 @@ SUBSCRIPT = {op.written: op for op in OPS.values() if op.syntax == "subscript"} 
 MAX_LENGTH = 500_000  # characters; a 1 MB expression is refused before tokenizing
 
 class Parser(Literals, Comparisons):
+    SUBSCRIPT_OP = SUBSCRIPT["["].name      # X[0:n-1, j] (read by Literals.subscript)
+
     def __init__(self, text: str, scope: Scope, locate: Locate):
         self.text = text
         self.scope = scope
@@ -85,9 +87,8 @@ class Parser(Literals, Comparisons):
     def build(self, op: str, args, start: int, end: int, attrs=None) -> ir.Apply:
         try:
             node = ir.apply(op, args, attrs, span=ir.Span(start, end))
-            check = OPS[op].check
-            if check is not None:
-                check(node)
+            if OPS[op].check is not None:
+                OPS[op].check(node)
             if node.rank > 2:    # reshape(A, (p, q, r)): the language has vectors and matrices
                 raise ShapeMismatch(f"a result of {node.rank} axes {show(node.shape)} is not part of the language",
                                     "reshape to a vector or a matrix")
@@ -192,30 +193,6 @@ class Parser(Literals, Comparisons):
         self.depth = depth
         return node, start
 
-    def subscript(self, node, start: int) -> ir.Expr:
-        """``X[i]``, ``X[:, j]``, ``X[a:b, :]``, ``x[a:b]``: per axis an index or a slice whose
-        bounds are integers and dimension names with ``+ - *``."""
-        self.advance()
-        items: list[tuple] = []
-        while True:
-            if self.at("]") and not items:
-                raise self.unexpected("expected an index or a slice")
-            lo = 0 if self.at(":") else self.dim_expr("an index", signed=True)
-            if self.at(":"):
-                self.advance()
-                hi = None if self.at(",", "]", ":") else self.dim_expr("the end of a slice", signed=True)
-                if self.at(":"):
-                    raise self.error(ForbiddenSyntaxError, "slices with a step are not supported", self.tok.start,
-                                     self.tok.end, "take a contiguous slice a:b")
-                items.append(("slice", lo, hi))
-            else:
-                items.append(("index", lo))
-            if not self.at(","):
-                break
-            self.advance()
-        close = self.expect("]", "to close the subscript")
-        return self.build(SUBSCRIPT["["].name, (node,), start, close.end, {"at": tuple(items)})
-
     def attribute_error(self, node, dot: Token, attr: Token):
         if self.at("("):
             hint = (f"write {attr.text}(...) instead" if attr.text in CALLABLE
@@ -301,7 +278,7 @@ class Parser(Literals, Comparisons):
                                  f"write {name} * (...) to multiply")
             raise self.error(UnknownNameError, f"unknown function {shown(name)}", name_tok.start,
                              name_tok.end, self.scope.suggest(name) or
-                             "the functions are: " + ", ".join(sorted(CALLABLE)))
+                             f"`matcalc functions` lists the {len(CALLABLE)} functions of the language")
         open_tok = self.advance()
         self.enter(open_tok.start)
         positional: list[tuple[object, Token, int]] = []

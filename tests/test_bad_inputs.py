@@ -52,7 +52,7 @@ ROWS = [
     expr("misspelt function", "sum(logsumexpp(X, axis=1))", UnknownNameError, "logsumexp"),
     expr("misspelt softmax", "sum(sofmax(X))", UnknownNameError, "softmax"),
     expr("unknown symbol", "sum(W * X)", UnknownNameError, "symbols:"),
-    expr("unknown function", "sum(frobnicate(X))", UnknownNameError, "functions are"),
+    expr("unknown function", "sum(frobnicate(X))", UnknownNameError, "matcalc functions"),
     expr("python builtin", "open('/tmp/x', 'w').write('1')", UnknownNameError),
     # -- Python the language refuses --------------------------------------------
     expr("dunder import", "__import__('os').system('touch pwned')", ForbiddenSyntaxError),

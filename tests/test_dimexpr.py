@@ -129,5 +129,6 @@ def test_a_product_of_names_against_a_number_says_how_to_declare_it():
         matcalc.derive({"dims": {"p": 3, "q": 2, "r": 2, "s": 3},
                         "symbols": {"M": {"shape": [6, 6]}, "A": {"shape": ["p", "q"]}, "B": {"shape": ["r", "s"]}},
                         "expr": "sum(M * kron(A, B))"}, verify=False)
-    assert "6 and q*s differ" in info.value.message
-    assert "declare the shape with q*s" in info.value.hint
+    # both sizes are 6 with these dims: the message says so and how to declare it
+    assert "6 and q*s (= 6) are equal here" in info.value.message
+    assert "declare the shape as [p*r, q*s]" in info.value.hint
