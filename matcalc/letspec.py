@@ -71,15 +71,30 @@ def read_let(check, node: Node | None, symbols: dict[str, ir.Symbol], dims: dict
         expr = _parse_entry(check, value, text, name, env, dims, texts, at)
         full = inline(expr, {d.name: d.full for d in out})
         out.append(Let(name, text, expr, full))
-        env[name] = ir.Symbol(shape=expr.shape, name=name)
+        env[name] = let_symbol(name, full)
     return tuple(out)
+
+
+def let_symbol(name: str, full: ir.Expr) -> ir.Symbol:
+    """A let's name as the parser sees it: with the props its definition has by its form
+    (``symmetric``; ``spd`` where cholesky would take the definition), so that
+    ``cholesky(K)`` with ``K: X @ X.T + eye(n)`` reads as ``cholesky(X @ X.T + eye(n))``
+    does.  Parsing only: the engine differentiates the definitions put back in."""
+    from .matrix.rules.common import is_symmetric
+    from .ops.factor import spd_form
+
+    props = set()
+    if full.rank == 2 and full.shape[0] == full.shape[1]:
+        props |= {"symmetric"} if is_symmetric(full) else set()
+        props |= {"spd"} if spd_form(full) else set()
+    return ir.Symbol(shape=full.shape, name=name, props=frozenset(props))
 
 
 def named_expr(check, doc: dict, symbols, dims, text: str):
     """``(lets, named, full)``: the ``let:`` entries, the expression ``text`` parsed in
     their names, and with them put back in (what the engine differentiates)."""
     lets = read_let(check, doc.get("let"), symbols, dims)
-    env = {**symbols, **{x.name: ir.Symbol(shape=x.expr.shape, name=x.name) for x in lets}}
+    env = {**symbols, **{x.name: let_symbol(x.name, x.full) for x in lets}}
     named = parse(text, env, dims, check.source.expr_locator(doc["expr"], text))
     full = inline(named, {x.name: x.full for x in lets})
     if lets and not ir.written_within(full, MAX_WRITTEN):

@@ -16,7 +16,7 @@ from . import ir
 from .differentiate import ChainStep, backprop, gradients, hessian, jacobian, per_symbol
 from .errors import MatcalcError, SpecError
 from .ir import deep_recursion
-from .letspec import engine_form
+from .letspec import engine_form, let_symbol
 from .matrix import build as B
 from .matrix.algebra import budget
 from .matrix.rule import Fact, Step
@@ -344,7 +344,7 @@ def read_back(text: str, let: list[tuple[str, str]], problem: Problem, shape: Sh
     for name, definition in let:
         e = inline(parse(definition, env, problem.dims), full)
         full[name] = e
-        env[name] = ir.Symbol(shape=e.shape, name=name)
+        env[name] = let_symbol(name, e)
     return inline(parse(text, env, problem.dims), full)
 
 

@@ -73,3 +73,23 @@ def test_attention_gradients_share_the_softmax_backward_with_the_row_sum_kept():
         r = d.results[w]
         text_value = evaluate(read_back(r.text, lets, d.problem, r.shape), values, d.problem.dims)
         assert np.allclose(text_value, getattr(d.function(), f"grad_{w}")(**values), rtol=1e-10, atol=1e-12)
+
+
+def test_a_cholesky_of_a_let_name_reads_back():
+    """letspec.let_symbol: a let (the user's or a result's named intermediate) carries the
+    props its definition has by form, so cholesky((1 + s ** 2) * T1) with T1 = M @ M.T + eye(n)
+    parses again (the random campaign found the result's text refused: 'cannot tell that
+    (1 + s13 ** 2) * T1 is symmetric')."""
+    import fuzz_check
+
+    doc = {"name": "fuzz", "dims": {"n": 3, "m": 4},
+           "symbols": {"M14": {"shape": ["n", "n"], "props": ["positive"]}, "M15": {"shape": ["n", "n"]},
+                       "G": {"shape": ["n", "n"], "props": ["constant"]}, "s13": {"shape": []}},
+           "expr": "sum(G * cholesky((s13 ** 2 + 1) * (M14 @ M14.T + eye(n)))) + sum(M15 * M15)",
+           "wrt": ["s13"]}
+    outcome = fuzz_check.examine(doc)
+    assert outcome.kind == "verified", outcome
+    lets = {"K": "X @ X.T + eye(n)", "L": "cholesky(K)"}
+    d = matcalc.derive({"dims": {"n": 3}, "symbols": {"X": {"shape": ["n", "n"]}}, "let": lets,
+                        "expr": "sum(log(diag(L)))", "wrt": ["X"]})
+    assert d.verified and d.results["X"].text == "inv(K) @ X"

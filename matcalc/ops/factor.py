@@ -199,9 +199,15 @@ def _transposes_folded(e: ir.Expr) -> ir.Expr:
     return ir.apply(e.op, args, dict(e.attrs))
 
 
+def spd_form(a) -> bool:
+    """What cholesky accepts: a symbol declared spd, or a form matcalc can tell is
+    symmetric (``S @ S.T + eye(n)``), which the verifier draws spd."""
+    from ..matrix.rules.common import is_symmetric
+    return "spd" in a.props if isinstance(a, ir.Symbol) else is_symmetric(_transposes_folded(a))
+
+
 def _check_cholesky(node) -> None:
-    """cholesky needs an spd argument: a symbol declared spd, or a form matcalc can
-    tell is symmetric (``S @ S.T + eye(n)``); the verifier draws it spd."""
+    """cholesky needs an spd argument (:func:`spd_form`)."""
     from ..matrix.rules.common import is_symmetric
     a = node.args[0]
     if isinstance(a, ir.Symbol):
