@@ -105,7 +105,7 @@ ELEMENTWISE = [
 STRUCTURE = [
     # S = softmax by rows: ∂/∂X = S ∘ (A − ((A ∘ S) 1) 1ᵀ); the row sums kept as a column [n, 1]
     Case("softmax_rows", "X:[n,m] A:[n,m]:constant", "sum(A * softmax(X, axis=1))", "X",
-         "softmax(X, axis=1) * (A - outer(sum(A * softmax(X, axis=1), axis=1), ones(m)))",
+         "softmax(X, axis=1) * (A - sum(A * softmax(X, axis=1), axis=1, keepdims=True))",
          hand="softmax(X, axis=1) * (A - (A * softmax(X, axis=1)) @ ones(m, 1))"),
     Case("softmax_cols", "X:[n,m] A:[n,m]:constant", "sum(A * softmax(X, axis=0))", "X",
          "softmax(X, axis=0) * (A - sum(A * softmax(X, axis=0), axis=0))",

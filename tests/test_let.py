@@ -75,9 +75,9 @@ def test_two_layer_network_reads_well_and_verifies():
 def test_attention_head_reads_well_and_verifies():
     d = matcalc.derive(ATTENTION)
     assert d.results["Wv"].text == "X.T @ (S.T @ G)"
-    assert d.results["Wq"].text == ("X.T @ (S * (G @ V.T - outer(sum(G @ V.T * S, axis=1), ones(n))) @ K) "
-                                    "/ sqrt(d)")
-    assert d.results["Wk"].text == "X.T @ (S.T * (V @ G.T - sum(G @ V.T * S, axis=1)) @ Q) / sqrt(d)"
+    back = "S * (G @ V.T - sum(G @ V.T * S, axis=1, keepdims=True))"    # the softmax backward, shared
+    assert d.results["Wq"].text == f"X.T @ ({back} @ K) / sqrt(d)"
+    assert d.results["Wk"].text == f"X.T @ (({back}).T @ Q) / sqrt(d)"
     assert list(as_dict(d)["results"]["Wv"]["let"]) == ["Q", "K", "S"]     # only what the text needs
     assert d.verified
     _reads_back(d)

@@ -140,6 +140,9 @@ HELPERS = {
     "_solve": '''def _solve(xp, a, b):
     """inv(a) @ b without forming the inverse (for dask: see _gathered)."""
     return _gathered("solve", b.shape, a, b) if _chunked(a) else xp.linalg.solve(a, b)''',
+    "_cholesky": '''def _cholesky(xp, a):
+    """The lower Cholesky factor (for dask: see _gathered)."""
+    return _gathered("cholesky", a.shape, a) if _chunked(a) else xp.linalg.cholesky(a)''',
     "_det": '''def _det(xp, a):
     """Determinant (for dask: see _gathered)."""
     return _gathered("det", (), a) if _chunked(a) else xp.linalg.det(a)''',
@@ -155,7 +158,7 @@ HELPERS = {
 
 
 def _gathered(name, shape, *arrays):
-    """numpy.linalg's inv, solve, det or log |det| of dask arrays, each gathered
+    """numpy.linalg's inv, solve, det, log |det| or cholesky of dask arrays, each gathered
     whole into one task: dask has no det or slogdet, and its inv and solve need
     square chunks and scipy.  The matrices these take are parameters, small
     beside the data."""
@@ -163,7 +166,8 @@ def _gathered(name, shape, *arrays):
     import dask.array as da
 
     linalg = _numpy().linalg
-    f = {"inv": linalg.inv, "solve": linalg.solve, "det": linalg.det, "logdet": _logdet_of_numpy}[name]
+    f = {"inv": linalg.inv, "solve": linalg.solve, "det": linalg.det, "logdet": _logdet_of_numpy,
+         "cholesky": linalg.cholesky}[name]
     return da.from_delayed(dask.delayed(f)(*arrays), shape, dtype=arrays[0].dtype)
 
 
@@ -173,7 +177,7 @@ def _logdet_of_numpy(a):
 }
 
 # helper -> the helpers its source calls
-NEEDS = {"_trace": ("_diag",), "_inv": ("_gathered",), "_solve": ("_gathered",), "_det": ("_gathered",),
+NEEDS = {"_trace": ("_diag",), "_inv": ("_gathered",), "_solve": ("_gathered",), "_det": ("_gathered",), "_cholesky": ("_gathered",),
          "_logdet": ("_gathered",)}
 
 # inv(A) @ B is printed as a solve (see matcalc.codegen.Emitter._matmul)

@@ -231,7 +231,7 @@ def _square_rule(name: str):
 
 
 register(Op("cholesky", "call", 1, _square_rule("cholesky"), numpy="np.linalg.cholesky({0})",
-            array_api="xp.linalg.cholesky({0})", latex="\\operatorname{{chol}}({0})",
+            array_api="_cholesky(xp, {0})", latex="\\operatorname{{chol}}({0})",
             domain=("spd",), doc="the lower Cholesky factor L of an spd A = L Lᵀ", letter="L",
             vjp=_vjp_cholesky, fn=cholesky, mp=_mp_cholesky, index=_index_cholesky,
             index_deriv=_index_deriv_cholesky, check=_check_cholesky))
