@@ -4,13 +4,14 @@
 Batch normalisation over the rows (each column standardised), then a squared loss to targets R
 
     C = X - mean(X, axis=0, keepdims=True)
-    Y = C / sqrt(var(X, axis=0, keepdims=True) + eps)
+    s = sqrt(var(X, axis=0, keepdims=True) + eps)
+    Y = C / s
     J = sum((gamma * Y + beta - R) ** 2) / 2
 
 Shapes: X [n, m], gamma [m], beta [m], R [n, m] (constant), eps [] (constant, positive).
-grad_X = C * (gamma ** 2 / (eps + var(X, axis=0, keepdims=True)) + sum(gamma * C * (R - beta - gamma * C / sqrt(eps + var(X, axis=0, keepdims=True))), axis=0, keepdims=True) / (n * (eps + var(X, axis=0, keepdims=True)) ** 1.5)) + gamma * (beta + sum(R - beta, axis=0, keepdims=True) / n - R) / sqrt(eps + var(X, axis=0, keepdims=True))   [n, m]
-grad_gamma = sum(C * (beta + gamma * C / sqrt(eps + var(X, axis=0, keepdims=True)) - R) / sqrt(eps + var(X, axis=0, keepdims=True)), axis=0)   [m]
-grad_beta = sum(beta + gamma * C / sqrt(eps + var(X, axis=0, keepdims=True)) - R, axis=0)   [m]
+grad_X = C * (gamma ** 2 + sum(gamma * C * (R - beta - gamma * C / s), axis=0, keepdims=True) / (n * s)) / s ** 2 + gamma * (beta + sum(R - beta, axis=0, keepdims=True) / n - R) / s   [n, m]
+grad_gamma = sum(C * (beta + gamma * C / s - R) / s, axis=0)   [m]
+grad_beta = sum(beta + gamma * C / s - R, axis=0)   [m]
 """
 
 import numpy as np
@@ -78,14 +79,15 @@ def value(*, X, gamma, beta, R, eps):
     """
     X, gamma, beta, R, eps = _arguments("value", (), X, gamma, beta, R, eps)
     C = X - np.mean(X, axis=0, keepdims=True)  # [n, m]: X - mean(X, axis=0, keepdims=True)
-    Y = C / np.sqrt(np.var(X, axis=0, keepdims=True) + eps)  # [n, m]: (X - mean(X, axis=0, keepdims=True)) / sqrt(var(X, axis=0...
+    s = np.sqrt(np.var(X, axis=0, keepdims=True) + eps)  # [1, m]: sqrt(var(X, axis=0, keepdims=True) + eps)
+    Y = C / s  # [n, m]: (X - mean(X, axis=0, keepdims=True)) / sqrt(var(X, axis=0...
     return np.sum((gamma * Y + beta - R) ** 2) / 2
 
 
 def grad_X(*, X, gamma, beta, R, eps):
     """Gradient of J w.r.t. X [n, m]:
 
-    C * (gamma ** 2 / (eps + var(X, axis=0, keepdims=True)) + sum(gamma * C * (R - beta - gamma * C / sqrt(eps + var(X, axis=0, keepdims=True))), axis=0, keepdims=True) / (n * (eps + var(X, axis=0, keepdims=True)) ** 1.5)) + gamma * (beta + sum(R - beta, axis=0, keepdims=True) / n - R) / sqrt(eps + var(X, axis=0, keepdims=True))
+    C * (gamma ** 2 + sum(gamma * C * (R - beta - gamma * C / s), axis=0, keepdims=True) / (n * s)) / s ** 2 + gamma * (beta + sum(R - beta, axis=0, keepdims=True) / n - R) / s
 
     Arguments (keyword): X [n, m], gamma [m], beta [m], R [n, m] (constant), eps [] (constant, positive).
     """
@@ -100,7 +102,7 @@ def grad_X(*, X, gamma, beta, R, eps):
 def grad_gamma(*, X, gamma, beta, R, eps):
     """Gradient of J w.r.t. gamma [m]:
 
-    sum(C * (beta + gamma * C / sqrt(eps + var(X, axis=0, keepdims=True)) - R) / sqrt(eps + var(X, axis=0, keepdims=True)), axis=0)
+    sum(C * (beta + gamma * C / s - R) / s, axis=0)
 
     Arguments (keyword): X [n, m], gamma [m], beta [m], R [n, m] (constant), eps [] (constant, positive).
     """
@@ -113,7 +115,7 @@ def grad_gamma(*, X, gamma, beta, R, eps):
 def grad_beta(*, X, gamma, beta, R, eps):
     """Gradient of J w.r.t. beta [m]:
 
-    sum(beta + gamma * C / sqrt(eps + var(X, axis=0, keepdims=True)) - R, axis=0)
+    sum(beta + gamma * C / s - R, axis=0)
 
     Arguments (keyword): X [n, m], gamma [m], beta [m], R [n, m] (constant), eps [] (constant, positive).
     """
@@ -131,7 +133,8 @@ def value_and_grad(*, X, gamma, beta, R, eps):
     t1 = np.mean(X, axis=0, keepdims=True)  # [1, m]: mean(X, axis=0, keepdims=True)
     C = X - t1  # [n, m]: X - mean(X, axis=0, keepdims=True)
     t2 = np.var(X, axis=0, keepdims=True)  # [1, m]: var(X, axis=0, keepdims=True)
-    Y = C / np.sqrt(t2 + eps)  # [n, m]: (X - mean(X, axis=0, keepdims=True)) / sqrt(var(X, axis=0...
+    s = np.sqrt(t2 + eps)  # [1, m]: sqrt(var(X, axis=0, keepdims=True) + eps)
+    Y = C / s  # [n, m]: (X - mean(X, axis=0, keepdims=True)) / sqrt(var(X, axis=0...
     t3 = eps + t2  # [1, m]: eps + var(X, axis=0, keepdims=True)
     t4 = np.sqrt(t3)  # [1, m]: sqrt(eps + var(X, axis=0, keepdims=True))
     t5 = beta + gamma * C / t4 - R  # [n, m]: beta + gamma * (X - mean(X, axis=0, keepdims=True)) / sqr...

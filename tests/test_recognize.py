@@ -184,7 +184,7 @@ def test_einsum_parses_prints_and_evaluates():
     assert to_text(e) == "einsum('ij,jk->ik', X, Y)"
     assert to_text(parse_in_scope(to_text(e))) == to_text(e)
     assert to_unicode(e) == "einsum('ij,jk->ik', X, Y)"
-    assert to_latex(e) == "\\operatorname{einsum}_{\\texttt{ij,jk\\to ik}}\\left(X, Y\\right)"
+    assert to_latex(e) == "\\operatorname{einsum}_{\\texttt{ij,jk}\\to\\texttt{ik}}\\left(X, Y\\right)"
     values = _values()
     values["Y"] = np.random.default_rng(5).normal(size=(4, 5))
     np.testing.assert_allclose(evaluate(e, values, DIMS), values["X"] @ values["Y"])

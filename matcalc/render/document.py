@@ -101,7 +101,7 @@ def _wrap(text: str, width: int) -> list[str]:
 def _split_latex(latex: str, limit: float = TEXT_UNITS - 12) -> str:
     """Break a long right-hand side before top-level + and - signs, for align
     (continuation lines start at the alignment point, indented by a quad)."""
-    return CONTINUE.join(split(latex, limit))
+    return CONTINUE.join(split(latex, limit * 0.95))     # (the width is an estimate: 5% to spare)
 
 
 CONTINUE = " \\\\\n  &\\quad "
@@ -133,6 +133,7 @@ def to_latex_document(derivations: list, *, figures: bool = True) -> str:
     out = ["\\documentclass[11pt]{article}",
            "\\usepackage[T1]{fontenc}",
            "\\usepackage{amsmath,amssymb}",
+           "\\sloppy",     # a paragraph of long rule names breaks between them, not past the margin
            "\\setlength{\\textwidth}{15cm}\\setlength{\\oddsidemargin}{0.46cm}",
            "\\setlength{\\evensidemargin}{0.46cm}\\setlength{\\parindent}{0pt}\\setlength{\\parskip}{0.6em}",
            "\\setlength{\\topmargin}{-1.2cm}\\setlength{\\textheight}{23cm}",

@@ -137,7 +137,7 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
     if record.spell is not None:   # where(A > B, P, Q): the record writes it
         return record.spell(e, [s[0] for s in sub], "latex"), _ATOM
     if record.leading_string:      # einsum: a string first, then any number of operands
-        spec = record.leading_string(e).strip("'").replace("->", "\\to ")
+        spec = record.leading_string(e).strip("'").replace("->", "}\\to\\texttt{")
         return record.latex.format(spec=spec, args=", ".join(s[0] for s in sub)), _ATOM
     if record.latex:
         def field(k: int, spec: str) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-TEXT_UNITS = 66.0        # what a display line holds, with a little room to spare
+TEXT_UNITS = 63.0        # what a display line holds, with a little room to spare
 NOTE_GAP = 4.0           # the space align puts before a note column (&&)
 
 _BINARY = {"odot", "oslash", "otimes", "in", "times", "cdot", "leq", "geq", "to", "mapsto"}
@@ -142,7 +142,7 @@ def split(latex: str, budget: float, indent: float = 2.0) -> list[str]:
             return ["\\Bigl(" + inner[0]] + inner[1:-1] + [inner[-1] + "\\Bigr)" + m.group(2)]
     pieces = _pieces(latex)
     if len(pieces) == 1:
-        return [latex]
+        return _inside(latex, budget, indent)
     lines, current = [], ""
     for piece in pieces:
         room = budget - (indent if lines else 0.0)
@@ -151,8 +151,71 @@ def split(latex: str, budget: float, indent: float = 2.0) -> list[str]:
             current = piece
         else:
             current += piece
+        if width(current) > room:        # one term too wide alone: broken inside its parentheses
+            *done, current = _inside(current, room, indent)
+            lines += [line.rstrip() for line in done]
     lines.append(current.rstrip())
     return lines
+
+
+def _inside(term: str, budget: float, indent: float) -> list[str]:
+    """One term broken inside its widest top-level ``\\left( ... \\right)`` group, which
+    becomes ``\\Bigl( ... \\Bigr)`` across lines: ``(A + B) ⊘ s`` as ``(A`` / ``+ B) ⊘ s``.
+    The term as one line when no group splits."""
+    if term.startswith("\\frac{"):        # \\frac{A}{2}: written 1/2 A, so that A can break
+        top, i = _group(term, 5)
+        bottom, j = _group(term, i)
+        if width(bottom) <= 3 and j < len(term) + 1 and width(top) > budget:
+            lines = _inside("\\frac{1}{" + bottom + "} " + top + term[j:], budget, indent)
+            if len(lines) > 1:
+                return lines
+    groups, depth, start, braces = [], 0, None, 0
+    for i in range(len(term)):
+        braces += {"{": 1, "}": -1}.get(term[i], 0)
+        if braces:                 # inside \\frac{...}{...} or a subscript: a line cannot break there
+            continue
+        if term.startswith("\\left(", i):
+            if depth == 0:
+                start = i
+            depth += 1
+        elif term.startswith("\\right)", i) or term.startswith("\\right.", i):
+            depth -= 1
+            if depth == 0 and start is not None:
+                groups.append((start, i))
+        elif term.startswith("\\left", i):
+            depth += 1
+        elif term.startswith("\\right", i):
+            depth -= 1
+    for a, b in sorted(groups, key=lambda g: g[0] - g[1]):     # the widest first
+        head, inner, tail = term[:a], term[a + 6:b], term[b + 7:]
+        lines = split(inner, budget - max(width(head), width(tail)) - 7.0, indent)   # (4: \\Bigl, \\Bigr, room)
+        if len(lines) > 1:
+            return [head + "\\Bigl(" + lines[0]] + lines[1:-1] + [lines[-1] + "\\Bigr)" + tail]
+    return _factors(term, budget, indent)
+
+
+def _factors(term: str, budget: float, indent: float) -> list[str]:
+    """A product too wide for a line, broken between its factors (at spaces outside
+    every group), a continuation line starting with ``\\times``: an index-notation
+    term ``Σ_i Σ_j ∂J/∂L_ij (L⁻¹)_jq ...`` of many factors."""
+    cuts, depth, braces = [], 0, 0
+    for i, ch in enumerate(term):
+        braces += {"{": 1, "}": -1}.get(ch, 0)
+        if term.startswith("\\left", i):
+            depth += 1
+        elif term.startswith("\\right", i):
+            depth -= 1
+        elif ch == " " and not depth and not braces and i and term[i + 1:i + 2] not in ("", "+", "-", "&") \
+                and not term.startswith("\\\\", i + 1):
+            cuts.append(i)
+    lines, start = [], 0
+    for a, b in zip([0] + cuts, cuts + [len(term)]):
+        room = budget - (indent + 2.0 if lines else 0.0)
+        if width(term[start:b]) > room and a > start:
+            lines.append(term[start:a])
+            start = a + 1
+    lines.append(term[start:])
+    return [lines[0]] + ["\\times " + line for line in lines[1:]]
 
 
 def _outer_close(inner: str) -> str:

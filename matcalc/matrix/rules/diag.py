@@ -49,6 +49,12 @@ def diagonal_of_diag(e, ctx):
     return None
 
 
+@rule("diag-of-negation", "diag(-v) = -diag(v)", ["diag"])
+def diag_of_negation(e, ctx):
+    v = e.args[0]
+    return B.neg(B.call("diag", v.args[0])) if v.rank == 1 and B.is_op(v, "neg") else None
+
+
 @rule("diagonal-of-outer", "diag(x yᵀ) = x ∘ y", ["diag"])
 def diagonal_of_outer(e, ctx):
     a = _diagonal(e)
@@ -90,5 +96,6 @@ def diagonal_of_product(e, ctx):
     return None
 
 
-RULES = (inverse_of_identity, inverse_of_diag, inverse_of_transpose, diag_of_ones, diagonal_of_diag, diagonal_of_outer,
+RULES = (inverse_of_identity, inverse_of_diag, inverse_of_transpose, diag_of_ones, diagonal_of_diag, diag_of_negation,
+         diagonal_of_outer,
          diagonal_linear, diagonal_of_product)
