@@ -93,3 +93,24 @@ def test_a_cholesky_of_a_let_name_reads_back():
     d = matcalc.derive({"dims": {"n": 3}, "symbols": {"X": {"shape": ["n", "n"]}}, "let": lets,
                         "expr": "sum(log(diag(L)))", "wrt": ["X"]})
     assert d.verified and d.results["X"].text == "inv(K) @ X"
+
+
+def test_a_denominator_spread_is_not_drawn_degenerate():
+    """verify/sample._signed_symbols: a denominator std(minimum(std(M0), z1)) made the
+    sampler draw M0 and z1 positive, so every z1 exceeded std(M0), minimum(...) was
+    constant and its std 0: the derivative 0/0 was judged wrong (campaign seed 20261210)."""
+    doc = {"dims": {"n": 3, "m": 4}, "symbols": {"M0": {"shape": ["m", "n"]}, "z1": {"shape": ["m", "n"]}},
+           "expr": "std(minimum(std(M0), z1))", "wrt": ["M0"]}
+    d = matcalc.derive(doc)
+    assert d.verification["M0"].status == "passed", d.verification["M0"].why
+    assert d.results["M0"].text.endswith("/ (2 * m ** 2 * n ** 2 * std(M0) * std(minimum(std(M0), z1)))")
+
+
+def test_erfc_of_a_huge_argument_in_60_digits():
+    """ops/mp._erfc: mpmath's erfc overflows a float past |x| ~ 1e150 (a crash in the
+    campaign); its asymptotic form is used there."""
+    import mpmath
+
+    from matcalc.ops import mp
+    assert mp._FUNCS["erfc"](mpmath.mpf("1e300")) < mpmath.mpf("1e-1000")
+    assert mp._FUNCS["erfc"](mpmath.mpf("-1e300")) == 2

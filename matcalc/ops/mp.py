@@ -123,7 +123,16 @@ def _tanh(x):
 # sympy functions by class name -> mpmath (the scalar definitions of elementwise ops use these)
 _FUNCS = {"exp": _exp, "log": lambda x: mpmath.log(x) if x > 0 else (-mpmath.inf if x == 0 else NAN),
           "sin": _periodic(mpmath.sin), "cos": _periodic(mpmath.cos), "tanh": _tanh,
-          "Abs": mpmath.fabs, "sign": mpmath.sign, "erf": mpmath.erf, "erfc": mpmath.erfc}
+          "Abs": mpmath.fabs, "sign": mpmath.sign, "erf": mpmath.erf, "erfc": lambda x: _erfc(x)}
+
+
+def _erfc(x):
+    """mpmath.erfc, and past |x| = 1e50 (where mpmath's own series check overflows a
+    float) its asymptotic form e^(-x²)/(x √π) (for x < 0: 2 minus it)."""
+    if abs(x) < mpmath.mpf("1e50"):
+        return mpmath.erfc(x)
+    tail = mpmath.exp(-x * x) / (abs(x) * mpmath.sqrt(mpmath.pi))
+    return tail if x > 0 else 2 - tail
 
 
 def scalar(definition: sympy.Expr, *symbols: sympy.Symbol) -> Callable:

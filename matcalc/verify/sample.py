@@ -31,11 +31,31 @@ def domains(expr: ir.Expr) -> dict[str, set[str]]:
         for arg, dom in zip(node.args, domain(node) if callable(domain) else domain):
             if dom is None:
                 continue
-            for sym in arg.symbols:
+            for sym in (_signed_symbols(arg) if dom == "nonzero" else arg.symbols):
                 if dom in ("spd", "invertible") and arg != sym:
                     continue
                 need.setdefault(sym.name, set()).add("positive" if dom == "nonzero" else dom)
     return need
+
+
+def _signed_symbols(arg: ir.Expr) -> set:
+    """The symbols of a denominator that drawing positive keeps it away from 0: not
+    those only under a spread or a size (``std``, ``var``, ``norm``: a reduction with
+    nonnegative values), which positive entries do not make nonzero -- drawn positive,
+    ``minimum(std(M), Z)`` is ``std(M)`` everywhere and its ``std`` is 0."""
+    out, stack, seen = set(), [arg], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ir.Symbol):
+            out.add(node)
+        elif isinstance(node, ir.Apply):
+            record = OPS[node.op]
+            if not (record.range == "nonnegative" and not record.elementwise and node.args):
+                stack.extend(node.args)
+    return out
 
 
 def sample(sym: ir.Symbol, dims: Mapping[str, int], rng: np.random.Generator,
