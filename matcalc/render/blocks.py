@@ -140,7 +140,9 @@ def _build(derivation, figures: bool = True) -> list[Block]:
         ex, ew = (r.explanation, r.entrywise) if small else (None, None)
         if ex is not None and ex.result is not None:
             blocks += _steps(ex, sym)
-            named = ex.result
+            # the steps end in the record's form; the result tidied whole may be shorter
+            # (the GP likelihood's cholesky adjoint is (inv(K) - outer(solve(K, y), ...)) / 2)
+            named = ex.result if ir.tree_size(ex.result) <= ir.tree_size(r.matrix) else r.matrix
         else:
             named = r.matrix
             if ew is not None:
