@@ -114,3 +114,19 @@ def test_erfc_of_a_huge_argument_in_60_digits():
     from matcalc.ops import mp
     assert mp._FUNCS["erfc"](mpmath.mpf("1e300")) < mpmath.mpf("1e-1000")
     assert mp._FUNCS["erfc"](mpmath.mpf("-1e300")) == 2
+
+
+def test_the_spread_of_a_constant_matrix_is_zero_and_has_no_derivative():
+    """rules/keepdims.reduction-of-a-constant: mean(c * ones(m, n)) = c and std of it is 0,
+    so std(minimum(std(M0), ones(m, n))) (every entry the same) is refused as 0/0 with a
+    clear message; before, rounding made its gradient a finite wrong number (seed 20261210)."""
+    import pytest
+
+    from matcalc.errors import DerivationError
+    doc = {"dims": {"n": 3, "m": 4}, "symbols": {"M0": {"shape": ["m", "n"]}},
+           "expr": "std(minimum(std(M0), ones(m, n)))", "wrt": ["M0"]}
+    with pytest.raises(DerivationError, match="0/0"):
+        matcalc.derive(doc)
+    d = matcalc.derive({"dims": {"n": 3}, "symbols": {"s": {"shape": []}},
+                        "expr": "sum(exp(s) - mean(exp(s) * ones(n, n)))", "wrt": ["s"]})
+    assert d.verified and d.results["s"].text == "0"

@@ -106,5 +106,27 @@ def _same_shape(out: ir.Expr, e: ir.Expr) -> ir.Expr | None:
     return out if out.shape == e.shape else None
 
 
-RULES = (ones_product_is_kept_sum, broadcast_outer_is_kept_reduction, centred_sums_to_zero, kept_sum_of_broadcast_factor)
+def _constant_matrix(a: ir.Expr) -> ir.Expr | None:
+    """``c`` when ``a`` is a scalar ``c`` broadcast over ones (``c * ones(m, n)``), else None."""
+    if B.is_op(a, "mul"):
+        x, y = a.args
+        for c, o in ((x, y), (y, x)):
+            if c.rank == 0 and B.is_ones(o):
+                return c
+    return None
+
+
+@rule("reduction-of-a-constant", "mean(c 1 1ᵀ) = c; var(c 1 1ᵀ) = std(c 1 1ᵀ) = 0 (every entry is c)",
+      ["mean", "var", "std"])
+def reduction_of_a_constant(e, ctx):
+    """``mean(minimum(s, 1) * ones(m, n)) → minimum(s, 1)``: so ``c - mean(c 1 1ᵀ)`` is 0."""
+    c = _constant_matrix(e.args[0])
+    if c is None:
+        return None
+    if e.op == "mean":
+        return c if not e.shape else B.mul(c, B.ones(e.shape))
+    return B.zeros(e.shape) if e.shape else B.ZERO
+
+
+RULES = (reduction_of_a_constant, ones_product_is_kept_sum, broadcast_outer_is_kept_reduction, centred_sums_to_zero, kept_sum_of_broadcast_factor)
 REGION = (broadcast_outer_is_kept_reduction,)
