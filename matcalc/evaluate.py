@@ -109,3 +109,21 @@ def first_nonfinite(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mappi
                 if not np.all(np.isfinite(evaluate(node, values, dims))):
                     return node
     return None
+
+
+def zero_over_zero(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str, int],
+                   seed: int = 0) -> bool:
+    """Whether ``expr`` is 0/0 at ``values``: at 60 digits, nudging every input by a
+    relative 1e-40 changes its value by more than 1e-9 (a regular formula moves by about
+    1e-40).  A spread of equal entries dividing their differences -- ``std`` of a
+    constant vector -- is such a point: its derivative does not exist there."""
+    rng = np.random.default_rng(seed)
+    with mp.precision(mp.DPS):
+        base = mp.to_float(_evaluate(expr, values, dims, True))
+        nudged = {k: mp.as_mp(np.asarray(v, dtype=float)) * (1 + mpmath.mpf("1e-40") * mp.as_mp(
+            rng.normal(size=np.shape(v)))) for k, v in values.items()}
+        moved = mp.to_float(_evaluate(expr, nudged, dims, True))
+    base, moved = np.asarray(base, dtype=float), np.asarray(moved, dtype=float)
+    if not (np.all(np.isfinite(base)) and np.all(np.isfinite(moved))):
+        return True
+    return bool(np.max(np.abs(moved - base), initial=0.0) > 1e-9 * max(np.max(np.abs(base), initial=0.0), 1e-300))

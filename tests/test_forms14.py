@@ -130,3 +130,23 @@ def test_the_spread_of_a_constant_matrix_is_zero_and_has_no_derivative():
     d = matcalc.derive({"dims": {"n": 3}, "symbols": {"s": {"shape": []}},
                         "expr": "sum(exp(s) - mean(exp(s) * ones(n, n)))", "wrt": ["s"]})
     assert d.verified and d.results["s"].text == "0"
+
+
+def test_a_derivative_that_is_zero_over_zero_is_not_judged_never_wrong():
+    """evaluate.zero_over_zero and verify/module: std(v0 @ (M2 * ones(n))) is the spread of
+    n equal entries; its chain-rule derivative is 0/0, which floats round to any number.
+    Nudging the inputs by 1e-40 at 60 digits moves such a formula by far more than 1e-40,
+    so the check says not judged (exit 1) instead of failing it (seed 20261210)."""
+    from matcalc.evaluate import zero_over_zero
+    from matcalc.verify.sample import draw_within
+
+    doc = {"dims": {"n": 3, "m": 4}, "symbols": {"M2": {"shape": ["m", 1]}, "v0": {"shape": ["m"]}},
+           "expr": "std(v0 @ (M2 * ones(n)), axis=0)", "wrt": ["M2"]}
+    d = matcalc.derive(doc)
+    assert d.verification["M2"].status == "not judged" and "0/0" in d.verification["M2"].why
+    # a regular formula is not flagged, at the same kind of point
+    ok = matcalc.derive({"dims": {"n": 3, "m": 4}, "symbols": {"X": {"shape": ["m", "n"]}},
+                         "expr": "std(X, axis=0)", "wrt": ["X"]})
+    p, r = ok.problem, ok.results["X"]
+    point = draw_within((), [p.expr, r.matrix], p.symbols, p.dims, np.random.default_rng(0))
+    assert ok.verified and not zero_over_zero(r.matrix, point, p.dims)

@@ -17,7 +17,7 @@ from types import ModuleType
 
 import numpy as np
 
-from ..evaluate import exact_slopes, evaluate
+from ..evaluate import evaluate, exact_slopes, zero_over_zero
 from ..shapes import dim_size
 from .budget import Progress
 from .differences import FAILED, NOT_JUDGED, PASSED, Check, check_function
@@ -120,6 +120,10 @@ def _check_result(p, r, module: ModuleType, seed: int, explain, stability: bool,
         slopes = lambda v, d, steps: exact_slopes(f_expr, v, p.dims, sym.name, d, steps)   # noqa: E731
         check = check_function(f, df, out_rank, sym, p.symbols, draw, exact=f_exact, slopes=slopes,
                                freeze=freezer(f_expr, p.dims), **common)
+        if check.cause == "differences" and point is not None and zero_over_zero(exact, point, p.dims):
+            return replace(check, status=NOT_JUDGED, cause="no point", why=(     # std of a constant vector
+                f"{name}'s formula is 0/0 at the points drawn (a spread of equal entries divides their "
+                "differences): the derivative does not exist there, so nothing is claimed"))
         if check.cause != "differences" or point is None or not _close(df(point), evaluate(
                 exact, point, p.dims, precise=True)):
             return check           # (code that is not the formula, even at an ordinary point, is wrong)
