@@ -34,3 +34,20 @@ def test_the_hessian_through_minimum_of_a_broadcast_quotient_verifies():
     d = matcalc.derive(doc)
     assert d.verification["v2"].status == "passed", d.verification["v2"].why
     assert "minimum(M0 + M1 ** 2, M1 / sigmoid(v2))" in d.results["v2"].text
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.xfail(strict=True, reason="open: the spread of a vector whose entries are equal by structure "
+                   "((a * ones(m, n)).T @ t) is not seen as 0, so its 0/0 derivative is checked and failed "
+                   "(exit 1) rather than refused; campaign seed 20261210, 1 of 5,000")
+def test_the_spread_of_entries_equal_by_structure_is_refused_not_failed():
+    doc = {"dims": {"n": 3, "m": 4}, "symbols": {"M2": {"shape": ["m", 1]}, "v0": {"shape": ["m"]}},
+           "expr": "std(tanh(tanh(v0)) @ ((0.25 / 2 + M2) * (2 + ones(n))), axis=0)", "wrt": ["M2"]}
+    from matcalc.errors import DerivationError
+    try:
+        d = matcalc.derive(doc)
+    except DerivationError:
+        return
+    assert d.verification["M2"].status != "failed"
