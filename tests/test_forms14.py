@@ -132,18 +132,28 @@ def test_the_spread_of_a_constant_matrix_is_zero_and_has_no_derivative():
     assert d.verified and d.results["s"].text == "0"
 
 
-def test_a_derivative_that_is_zero_over_zero_is_not_judged_never_wrong():
-    """evaluate.zero_over_zero and verify/module: std(v0 @ (M2 * ones(n))) is the spread of
-    n equal entries; its chain-rule derivative is 0/0, which floats round to any number.
-    Nudging the inputs by 1e-40 at 60 digits moves such a formula by far more than 1e-40,
-    so the check says not judged (exit 1) instead of failing it (seed 20261210)."""
+def test_a_derivative_that_is_zero_over_zero_is_seen_as_such():
+    """evaluate.zero_over_zero (the verifier's guard: such a formula is not judged, never
+    failed as wrong) and rules/keepdims.spread-of-equal-entries (which now refuses it up
+    front): std(v0 @ (M2 * ones(n))) is the spread of n equal entries; its chain-rule
+    derivative is 0/0, which floats round to any number (seed 20261210)."""
+    import pytest
+
+    from matcalc.errors import DerivationError
     from matcalc.evaluate import zero_over_zero
+    from matcalc.parse import parse
     from matcalc.verify.sample import draw_within
 
     doc = {"dims": {"n": 3, "m": 4}, "symbols": {"M2": {"shape": ["m", 1]}, "v0": {"shape": ["m"]}},
            "expr": "std(v0 @ (M2 * ones(n)), axis=0)", "wrt": ["M2"]}
-    d = matcalc.derive(doc)
-    assert d.verification["M2"].status == "not judged" and "0/0" in d.verification["M2"].why
+    with pytest.raises(DerivationError, match="divides by zero"):
+        matcalc.derive(doc)
+    symbols = {"M2": ir.Symbol(("m", 1), "M2"), "v0": ir.Symbol(("m",), "v0")}
+    dims = doc["dims"]
+    V = "(M2 * ones(m, n)).T @ v0"
+    formula = parse(f"sum(outer(v0, {V} - mean({V})), axis=1, keepdims=True) / (n * std({V}))", symbols, dims)
+    point = draw_within((), [formula], symbols, dims, np.random.default_rng(0))
+    assert zero_over_zero(formula, point, dims)
     # a regular formula is not flagged, at the same kind of point
     ok = matcalc.derive({"dims": {"n": 3, "m": 4}, "symbols": {"X": {"shape": ["m", "n"]}},
                          "expr": "sum(std(X, axis=0))", "wrt": ["X"]})

@@ -39,15 +39,17 @@ def test_the_hessian_through_minimum_of_a_broadcast_quotient_verifies():
 import pytest  # noqa: E402
 
 
-@pytest.mark.xfail(strict=True, reason="open: the spread of a vector whose entries are equal by structure "
-                   "((a * ones(m, n)).T @ t) is not seen as 0, so its 0/0 derivative is checked and failed "
-                   "(exit 1) rather than refused; campaign seed 20261210, 1 of 5,000")
 def test_the_spread_of_entries_equal_by_structure_is_refused_not_failed():
+    """rules/keepdims.spread-of-equal-entries (same_along): (a * ones(m, n)).T @ t has equal
+    entries, so its std is 0 and the derivative's 0/0 is refused with a clear message; it
+    was checked and failed (campaign seed 20261210)."""
     doc = {"dims": {"n": 3, "m": 4}, "symbols": {"M2": {"shape": ["m", 1]}, "v0": {"shape": ["m"]}},
            "expr": "std(tanh(tanh(v0)) @ ((0.25 / 2 + M2) * (2 + ones(n))), axis=0)", "wrt": ["M2"]}
     from matcalc.errors import DerivationError
-    try:
-        d = matcalc.derive(doc)
-    except DerivationError:
-        return
-    assert d.verification["M2"].status != "failed"
+    with pytest.raises(DerivationError, match="divides by zero"):
+        matcalc.derive(doc)
+    # a spread that is not of equal entries is kept, and verified
+    doc2 = dict(doc, symbols={"M2": {"shape": ["m", "n"]}, "v0": {"shape": ["m"]}},
+                expr="std(tanh(tanh(v0)) @ ((0.25 / 2 + M2) * (2 + ones(n))), axis=0)")
+    d = matcalc.derive(doc2)
+    assert d.verified and "std(" in d.results["M2"].text

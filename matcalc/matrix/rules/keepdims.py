@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ... import ir
 from .. import build as B
+from ...ops import OPS
 from .common import rule
 
 
@@ -128,5 +129,48 @@ def reduction_of_a_constant(e, ctx):
     return B.zeros(e.shape) if e.shape else B.ZERO
 
 
-RULES = (reduction_of_a_constant, ones_product_is_kept_sum, broadcast_outer_is_kept_reduction, centred_sums_to_zero, kept_sum_of_broadcast_factor)
+_BROADCASTING = ("add", "sub", "mul", "div", "neg", "pow")
+
+
+def same_along(e: ir.Expr, axis: int) -> bool:
+    """Whether every entry of ``e`` is the same along ``axis`` by its structure (for a
+    vector, axis 0: all its entries): ``c * ones(m, n)``, a ``[m, 1]`` column broadcast,
+    ``(a * ones(m, n)).T @ t`` (each entry ``Σ_i a_i t_i``), functions of such."""
+    if e.rank == 0 or e.shape[axis] == 1 or B.is_ones(e):
+        return True
+    if not isinstance(e, ir.Apply):
+        return False
+    if e.op == "transpose":
+        return same_along(e.args[0], 1 - axis if e.args[0].rank == 2 else axis)
+    if e.op == "matmul":
+        a, b = e.args
+        if a.rank == 2 and b.rank == 2:
+            return same_along(a, 0) if axis == 0 else same_along(b, 1)
+        return same_along(a, 0) if a.rank == 2 else same_along(b, 1) if b.rank == 2 else False
+    if e.op in _BROADCASTING or OPS[e.op].elementwise:
+        for x in e.args:          # an argument of lower rank is broadcast along the leading axes
+            at = axis - (e.rank - x.rank)
+            if at >= 0 and not same_along(x, at):
+                return False
+        return True
+    return False
+
+
+@rule("spread-of-equal-entries", "var(x) = std(x) = 0 and x - mean(x) = 0 where the entries of x are equal "
+      "by its structure ((a 1ᵀ)ᵀ t = (aᵀ t) 1)", ["var", "std", "sub"])
+def spread_of_equal_entries(e, ctx):
+    """``std((c * ones(m, n)).T @ t) → 0``: a 0 that divides shows the 0/0 it is."""
+    if e.op == "sub":
+        x, m = e.args
+        if B.is_op(m, "mean") and m.attr("axis") is None and m.args[0] == x and x.rank == 1 and same_along(x, 0):
+            return B.zeros(x.shape)
+        return None
+    x, axis = e.args[0], e.attr("axis")
+    axes = range(x.rank) if axis is None else [axis % max(x.rank, 1)]
+    if x.rank and all(same_along(x, k) for k in axes):
+        return B.zeros(e.shape) if e.shape else B.ZERO
+    return None
+
+
+RULES = (reduction_of_a_constant, spread_of_equal_entries, ones_product_is_kept_sum, broadcast_outer_is_kept_reduction, centred_sums_to_zero, kept_sum_of_broadcast_factor)
 REGION = (broadcast_outer_is_kept_reduction,)
