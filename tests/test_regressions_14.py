@@ -53,3 +53,17 @@ def test_the_spread_of_entries_equal_by_structure_is_refused_not_failed():
                 expr="std(tanh(tanh(v0)) @ ((0.25 / 2 + M2) * (2 + ones(n))), axis=0)")
     d = matcalc.derive(doc2)
     assert d.verified and "std(" in d.results["M2"].text
+
+
+def test_inverse_of_a_product_holding_an_inverse_does_not_crash():
+    """rules/products.inverse-of-product: the factor to drop was looked up by the matrix
+    under all its inverses, so a product holding inv(M9) (whose inverse is M9) was not
+    found and the rule raised ValueError (bench/forms.py on seed 7, before and after issue 13)."""
+    doc = {"dims": {"n": 2, "m": 3},
+           "symbols": {"M6": {"shape": ["m", "m"], "props": ["orthogonal"]},
+                       "M7": {"shape": ["m", "m"], "props": ["diagonal", "spd"]}, "M9": {"shape": ["m", "m"]},
+                       "v8": {"shape": ["m"], "props": ["constant"]}},
+           "expr": "det(M6 @ (M7 @ (diag(v8) @ inv(M9))))", "wrt": ["M6"]}
+    d = matcalc.derive(doc)
+    assert d.verified
+    assert d.results["M6"].text.startswith("det(M6 @ M7 @ (diag(v8) @ inv(M9))) * ")

@@ -74,12 +74,11 @@ def inverse_of_product(e, ctx):
             continue
         ps, transposed = read
         # the inverse's factors in the order they multiply (side 1: b's first; side 0: a's last)
-        order = [_one_inverse(p, transposed) for p in (ps if transposed else ps[::-1])]
-        k = 0 if side == 1 else -1
-        if not inverse_pair(other, order[k]):
+        order = list(range(len(ps))) if transposed else list(range(len(ps)))[::-1]
+        k = order[0 if side == 1 else -1]          # the factor of ps whose inverse meets `other`
+        if not inverse_pair(other, _one_inverse(ps[k], transposed)):
             continue
-        drop = ps.index(inverse_form(order[k])[0])
-        rest = ps[:drop] + ps[drop + 1:]
+        rest = ps[:k] + ps[k + 1:]     # (by position: a factor that is itself inv(M9) is not M9)
         inner = B.call("inv", product(rest))
         inner = B.T(inner) if transposed else inner
         return product(chain(a)[:-1] + [inner] + chain(b)[1:])
