@@ -38,6 +38,10 @@ def measure(repo: Path, n_random: int, seed: int) -> dict[str, dict]:
         except MatcalcError as exc:
             out[key] = {"refused": type(exc).__name__}
             return
+        except Exception as exc:      # a crash is counted as a refusal, and said, never fatal
+            print(f"crash: {type(exc).__name__}: {exc} in {key[:120]}", file=sys.stderr)
+            out[key] = {"refused": "crash"}
+            return
         for d in ds if isinstance(ds, list) else [ds]:
             for s, r in d.results.items():
                 ops = ir.tree_size(r.matrix, count=lambda node: isinstance(node, ir.Apply))
