@@ -17,9 +17,7 @@ are not drawn in practice: inputs are continuous random numbers.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,18 +26,9 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent)]           # this checkout's matcalc, not an installed one
 
 import matcalc  # noqa: E402
-from matcalc.codegen import emit_module  # noqa: E402
+from matcalc.codegen import emit_module, load_module  # noqa: E402
 from matcalc.errors import MatcalcError  # noqa: E402
 from matcalc.verify.sample import draw_within  # noqa: E402
-
-
-def load(source: str, name: str):
-    path = Path(tempfile.mkdtemp()) / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def cases(paths: list[str]) -> list[Path]:
@@ -82,8 +71,8 @@ def judge(d, points: int, rtol: float) -> tuple[str, str]:
     import jax.numpy as jnp
     import jax.scipy.special  # noqa: F401
 
-    numpy_mod = load(d.code, f"np_{d.name}")
-    xp_mod = load(emit_module(d, target="array-api"), f"xp_{d.name}")
+    numpy_mod = load_module(d.code, f"np_{d.name}")
+    xp_mod = load_module(emit_module(d, target="array-api"), f"xp_{d.name}")
     # the module's erf/erfc helpers are series and continued fractions behind np.where:
     # right values, but autodiff through the branch not taken gives nan; JAX's own here
     for name in ("_erf", "_erfc"):

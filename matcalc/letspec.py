@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from . import dimexpr, ir
 from .errors import SpecError, UnknownNameError, shown
 from .ops import CALLABLE
+from .matrix.share import inline
 from .parse import parse
 from .shapes import Dim
 from .yamlsource import Node, Source
@@ -166,23 +167,6 @@ def engine_form(lets: tuple[Let, ...], named: ir.Expr) -> tuple[ir.Expr, dict[st
     for x in lets:
         fulls[x.name] = inline(ir.rebalance(x.expr), fulls)
     return inline(ir.rebalance(named), fulls), fulls
-
-
-def inline(expr: ir.Expr, definitions: dict[str, ir.Expr]) -> ir.Expr:
-    """``expr`` with each symbol named in ``definitions`` replaced by its definition."""
-    if not definitions:
-        return expr
-    out: dict[ir.Expr, ir.Expr] = {}          # by equality, as ir.topological visits
-    for node in ir.topological(expr):
-        if isinstance(node, ir.Symbol) and node.name in definitions:
-            out[node] = definitions[node.name]
-        elif isinstance(node, ir.Apply):
-            args = [out[a] for a in node.args]
-            out[node] = node if all(x is y for x, y in zip(args, node.args)) else ir.apply(
-                node.op, args, dict(node.attrs))
-        else:
-            out[node] = node
-    return out[expr]
 
 
 def kind(value) -> str:

@@ -16,7 +16,6 @@ anything.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from contextlib import contextmanager
 
@@ -166,42 +165,19 @@ def default_sizes():
 # -- dimension arithmetic and the sizes the parser knows (reshape, slicing) -----------
 
 def dim_poly(dim: Dim) -> dict[tuple[str, ...], int]:
-    """``"m*n-1"`` → ``{("m", "n"): 1, (): -1}``: a dimension as a polynomial in the names."""
-    if isinstance(dim, int):
-        return {(): dim} if dim else {}
-    out: dict[tuple[str, ...], int] = {}
-    for sign, term in re.findall(r"([+-]?)([^+-]+)", str(dim).replace(" ", "")):
-        coef, names = -1 if sign == "-" else 1, []
-        for f in term.split("*"):
-            if f.isdigit():
-                coef *= int(f)
-            else:
-                names.append(f)
-        key = tuple(sorted(names))
-        out[key] = out.get(key, 0) + coef
-    return {k: v for k, v in out.items() if v}
+    """``"m*n-1"`` → ``{("m", "n"): 1, (): -1}``: a dimension as a polynomial in the names
+    (:func:`matcalc.dimexpr.of`; a leading ``-``, as in the index ``x[-1]``, read too)."""
+    return dimexpr.of("0" + dim if isinstance(dim, str) and dim.startswith("-") else dim)
 
 
 def dim_text(poly: dict[tuple[str, ...], int]) -> Dim:
     """The canonical dimension of a polynomial (an int when it is a number): ``n-1``, ``m*n``."""
-    terms = sorted(poly.items(), key=lambda kv: (-len(kv[0]), kv[0]))
-    if not terms:
-        return 0
-    if len(terms) == 1 and not terms[0][0]:
-        return terms[0][1]
-    out = ""
-    for names, coef in terms:
-        body = "*".join(([str(abs(coef))] if abs(coef) != 1 or not names else []) + list(names))
-        out += ("-" if coef < 0 else ("+" if out else "")) + body
-    return out
+    return dimexpr.text(poly)
 
 
 def dim_add(a: Dim, b: Dim, sign: int = 1) -> Dim:
     """``dim_add("n", 1, -1) == "n-1"``; ``dim_add("n-1", 1) == "n"``."""
-    poly = dict(dim_poly(a))
-    for k, v in dim_poly(b).items():
-        poly[k] = poly.get(k, 0) + sign * v
-    return dim_text({k: v for k, v in poly.items() if v})
+    return dimexpr.text(dimexpr.add(dim_poly(a), dim_poly(b), sign))
 
 
 # a stack, not a ContextVar: the engine's sympy budget runs passes in worker threads,

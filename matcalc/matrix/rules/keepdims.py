@@ -6,6 +6,7 @@ from __future__ import annotations
 from ... import ir
 from .. import build as B
 from ...ops import OPS
+from ..algebra import is_elementwise
 from .common import rule
 
 
@@ -24,13 +25,11 @@ def ones_product_is_kept_sum(e, ctx):
     return None
 
 
-# reductions along an axis that take keepdims (their records' parameter)
-_KEEPS = ("sum", "mean", "max", "min", "logsumexp", "var", "std")
 
 
 def _kept(v: ir.Expr, axis: int) -> ir.Expr | None:
     """``sum(M, axis=k)`` as ``sum(M, axis=k, keepdims=True)``, for a matrix M."""
-    if B.is_op(v, *_KEEPS) and v.args[0].rank == 2 and v.attr("axis") == axis and not v.attr("keepdims"):
+    if isinstance(v, ir.Apply) and "keepdims" in OPS[v.op].params and v.args[0].rank == 2 and v.attr("axis") == axis and not v.attr("keepdims"):
         attrs = dict(v.attrs)
         attrs["keepdims"] = True
         return ir.apply(v.op, list(v.args), attrs)
@@ -117,19 +116,14 @@ def _constant_matrix(a: ir.Expr) -> ir.Expr | None:
     return None
 
 
-@rule("reduction-of-a-constant", "mean(c 1 1ᵀ) = c; var(c 1 1ᵀ) = std(c 1 1ᵀ) = 0 (every entry is c)",
-      ["mean", "var", "std"])
+@rule("reduction-of-a-constant", "mean(c 1 1ᵀ) = c (every entry is c; its var and std are "
+      "spread-of-equal-entries)", ["mean"])
 def reduction_of_a_constant(e, ctx):
     """``mean(minimum(s, 1) * ones(m, n)) → minimum(s, 1)``: so ``c - mean(c 1 1ᵀ)`` is 0."""
     c = _constant_matrix(e.args[0])
     if c is None:
         return None
-    if e.op == "mean":
-        return c if not e.shape else B.mul(c, B.ones(e.shape))
-    return B.zeros(e.shape) if e.shape else B.ZERO
-
-
-_BROADCASTING = ("add", "sub", "mul", "div", "neg", "pow")
+    return c if not e.shape else B.mul(c, B.ones(e.shape))
 
 
 def same_along(e: ir.Expr, axis: int) -> bool:
@@ -147,7 +141,7 @@ def same_along(e: ir.Expr, axis: int) -> bool:
         if a.rank == 2 and b.rank == 2:
             return same_along(a, 0) if axis == 0 else same_along(b, 1)
         return same_along(a, 0) if a.rank == 2 else same_along(b, 1) if b.rank == 2 else False
-    if e.op in _BROADCASTING or OPS[e.op].elementwise:
+    if is_elementwise(e):
         for x in e.args:          # an argument of lower rank is broadcast along the leading axes
             at = axis - (e.rank - x.rank)
             if at >= 0 and not same_along(x, at):
