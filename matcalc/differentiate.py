@@ -96,7 +96,7 @@ def _sweep(expr: ir.Expr, names: set[str], seed: ir.Expr, steps: list[ChainStep]
     return out
 
 
-def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
+def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None, log: list | None = None) -> ir.Expr:
     """``∂expr/∂wrt`` for a vector (or scalar) ``expr`` and a vector or scalar
     ``wrt``: shape ``[out, in]`` (``[out]`` for a scalar ``wrt``).
 
@@ -115,10 +115,10 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
         return B.ZERO
     if wrt.rank == 0:
         return backprop(adjoint, u)     # the w with Jᵀu = w @ u
-    return recognize(adjoint, u)        # ∂(Jᵀu)/∂u, axes u's then wrt's: J
+    return recognize(adjoint, u, log)   # ∂(Jᵀu)/∂u, axes u's then wrt's: J (vec convention past 2 axes)
 
 
-def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
+def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None, log: list | None = None) -> ir.Expr:
     """The Hessian of a scalar ``expr`` w.r.t. a vector (or scalar) ``wrt``:
     the Jacobian of the gradient."""
     tidy = tidy or (lambda e: e)
@@ -127,7 +127,7 @@ def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None) -> ir.Expr:
         return B.ZERO
     if wrt.rank == 0:
         return tidy(backprop(grad, wrt))
-    return jacobian(grad, wrt, tidy)
+    return jacobian(grad, wrt, tidy, log)
 
 
 def per_symbol(chain: list[ChainStep], names: list[str]) -> dict[str, list[ChainStep]]:

@@ -7,6 +7,7 @@ simplify -> recognize -> tidy) -> outputs and verification.
 from __future__ import annotations
 
 import functools
+import itertools
 import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from .matrix.share import inline
 from .matrix.simplify import restore_shape, simplify
 from .record import MAX_STEP_NODES, Record, given_names, record, written_form
 from .render.text import to_text
-from .shapes import Shape, known_sizes
+from .shapes import Shape, known_sizes, shape_size
 from .spec import Problem, load
 from .steps import Entrywise, Explanation, entrywise, explain
 from .verify import FAILED, Check, Progress, check_module
@@ -60,6 +61,13 @@ class Result:
     rules: list[Step] = field(default_factory=list, repr=False)
     # a sentence on the result shown with it: "S does not occur in the expression: its derivative is 0"
     note: str | None = None
+    # order 2: the Hessian-vector product H vec(dS) as a matrix expression in the symbols and the
+    # direction ``direction`` (a symbol shaped like S, named dS); a mixed result ("W1,W2") names its pair
+    hvp: ir.Expr | None = None
+    direction: ir.Symbol | None = None
+    pair: tuple[str, str] | None = None
+    # a derivative in the vec convention: each term as the recognizer read it (matrix/kronecker.VecTerm)
+    vec_terms: list = field(default_factory=list, repr=False)
     # the steps are made from the recorded log once, when first asked for (printing
     # them is what most derivations never do): ``_make_steps`` fills the three below
     _make_steps: Any = field(default=None, repr=False, compare=False)
@@ -244,6 +252,9 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
             if name not in used:     # an unused parameter: the zero derivative, said so
                 d.results[name].note = f"{name} does not occur in the expression: its derivative is 0"
             d.results[name]._make_steps = functools.partial(_explain_steps, problem, work)
+        if problem.mixed:
+            for a, b in itertools.combinations(problem.wrt, 2):
+                d.results[f"{a},{b}"] = mixed(work, d.results[a], b)
         if verify:
             d.verification = check(work, d, seed=seed, targets=targets, progress=progress)
     return d
@@ -271,12 +282,13 @@ def differentiate(problem: Problem, name: str, known: tuple[ir.Expr, list[ChainS
 def _differentiate(problem: Problem, name: str, known=None) -> Result:
     expr, sym = problem.expr, problem.symbols[name]
     steps: list[ChainStep] = []
+    vec_terms: list = []
     gradient = None
     if problem.order == 2:
         kind = "hessian"
         gradient = restore_shape(simplify(backprop(expr, sym, steps=steps)), sym.shape)
-        raw = hessian(expr, sym, simplify)
-        shape = sym.shape * 2
+        raw = hessian(expr, sym, simplify, vec_terms)
+        shape = vec_shape(sym.shape, sym.shape)
     elif expr.rank == 0:
         kind = "gradient"
         if known is not None:
@@ -286,13 +298,59 @@ def _differentiate(problem: Problem, name: str, known=None) -> Result:
         shape = sym.shape
     else:
         kind = "jacobian"
-        raw = jacobian(expr, sym, simplify)
-        shape = expr.shape + sym.shape
+        raw = jacobian(expr, sym, simplify, vec_terms)
+        shape = vec_shape(expr.shape, sym.shape)
     facts: list[Fact] = []
     rules: list[Step] = []
     matrix = tidy(raw, shape, facts, rules) if not B.is_zero(raw) else restore_shape(raw, shape)
     named, let = written_form(matrix, problem.let, set(problem.symbols) | set(problem.dims), tidy)
-    return Result(name, kind, matrix, raw, steps, gradient, named, let, facts, rules)
+    out = Result(name, kind, matrix, raw, steps, gradient, named, let, facts, rules, vec_terms=vec_terms)
+    if kind == "hessian":
+        out.direction = direction(problem, sym)
+        out.hvp = hvp(gradient, sym, out.direction)
+    return out
+
+
+def vec_shape(out: Shape, inp: Shape) -> Shape:
+    """The shape of ``∂ out / ∂ inp``: ``out + inp`` up to two axes, else the 2-D
+    ``[size(out), size(inp)]`` of the vec convention (``∂ vec F / ∂ (vec X)ᵀ``)."""
+    if not out or not inp or len(out) + len(inp) <= 2:
+        return tuple(out) + tuple(inp)
+    return (shape_size(out), shape_size(inp))
+
+
+def direction(problem: Problem, sym: ir.Symbol) -> ir.Symbol:
+    """The direction of a Hessian-vector product: ``d`` + the symbol's name, with
+    trailing underscores until no symbol, dimension or let name has it (``dW_``)."""
+    taken = set(problem.symbols) | set(problem.dims) | {x.name for x in problem.let}
+    name = "d" + sym.name
+    while name in taken:
+        name += "_"
+    return ir.Symbol(sym.shape, name, sym.props - {"constant"} if sym.props else sym.props)
+
+
+def hvp(gradient: ir.Expr, sym: ir.Symbol, d: ir.Symbol) -> ir.Expr:
+    """``H vec(dS)`` with the shape of S, never the Hessian: the gradient of ``G : dS``
+    (``H`` is symmetric, so ``∂(G : dS)/∂S = Hᵀ dS = H dS``)."""
+    with budget():
+        if B.is_zero(gradient):
+            return restore_shape(B.ZERO, sym.shape)
+        inner = B.sum_(B.mul(gradient, d)) if sym.rank else B.mul(gradient, d)
+        return restore_shape(simplify(backprop(inner, sym)), sym.shape)
+
+
+def mixed(problem: Problem, first: Result, second: str) -> Result:
+    """``∂² J / ∂ vec W1 ∂ (vec W2)ᵀ``: the Jacobian of W1's gradient w.r.t. W2, ``[size(W1), size(W2)]``."""
+    sym = problem.symbols[second]
+    with budget():
+        terms: list = []
+        raw = jacobian(first.gradient, sym, simplify, terms) if not B.is_zero(first.gradient) else B.ZERO
+        shape = vec_shape(first.gradient.shape, sym.shape)
+        facts: list[Fact] = []
+        rules: list[Step] = []
+        matrix = tidy(raw, shape, facts, rules) if not B.is_zero(raw) else restore_shape(raw, shape)
+    return Result(f"{first.symbol},{second}", "mixed", matrix, raw, facts=facts, rules=rules,
+                  pair=(first.symbol, second), vec_terms=terms)
 
 
 def tidy(expr: ir.Expr, shape: Shape, facts: list[Fact], rules: list[Step]) -> ir.Expr:

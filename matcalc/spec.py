@@ -25,7 +25,7 @@ from .shapes import Shape, ShapeMismatch, default_sizes, show
 from .yamlsource import MAX_FILE_BYTES, Node, Source, read_source, read_yaml  # noqa: F401
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-DOC_KEYS = ("name", "description", "dims", "symbols", "let", "expr", "wrt", "order", "domain")
+DOC_KEYS = ("name", "description", "dims", "symbols", "let", "expr", "wrt", "order", "mixed", "domain")
 SYMBOL_KEYS = ("shape", "props")
 MAX_DIM = 100_000
 MAX_NAME = 100
@@ -42,6 +42,7 @@ class Problem:
     symbols: dict[str, ir.Symbol]
     wrt: tuple[str, ...]
     order: int = 1
+    mixed: bool = False                   # order 2: also every pair's mixed second derivative
     description: str = ""
     file: str | None = None
     line: int | None = None
@@ -147,10 +148,11 @@ def _problem(check: _Checker, node: Node, default_name: str) -> Problem:
     order = _order(check, doc.get("order"))
     wrt_not_let(check, doc.get("wrt"), lets)
     wrt = _wrt(check, doc.get("wrt"), symbols, expr, order, expr_node)
+    mixed = _mixed(check, doc.get("mixed"), order)
     domain = _domain(check, doc.get("domain"), {**symbols, **{x.name: x for x in named.symbols}}, dims)
     raw = {k: _unwrap(v) for k, v in doc.items()}
     return Problem(name=name, expr_text=text, expr=expr, dims=dims, symbols=symbols, wrt=wrt,
-                   order=order, description=description, file=check.source.file, line=node.line,
+                   order=order, mixed=mixed, description=description, file=check.source.file, line=node.line,
                    raw=raw, domain=tuple(g for g, _ in domain), domain_text=tuple(t for _, t in domain),
                    where=check.source.expr_locator(expr_node, text)(0, len(text)), let=lets,
                    expr_named=named if lets else None)
@@ -326,26 +328,25 @@ def _wrt(check: _Checker, node: Node | None, symbols: dict[str, ir.Symbol], expr
     return tuple(seen)
 
 
+def _mixed(check: _Checker, node: Node | None, order: int) -> bool:
+    """``mixed: true`` (order 2 only): every pair of wrt symbols' ∂²J/∂vec W1 ∂(vec W2)ᵀ too."""
+    if node is None:
+        return False
+    if not isinstance(node.value, bool):
+        check.fail(f"mixed must be true or false, not {shown(node.value)}", node, what="mixed")
+    if node.value and order != 2:
+        check.fail("mixed: true asks for mixed second derivatives, which need order: 2", node,
+                   "add order: 2, or drop mixed:", what="mixed")
+    return node.value
+
+
 def _check_derivative_shape(check: _Checker, expr: ir.Expr, sym: ir.Symbol, order: int, where,
                             what: str):
-    out, inp = expr.shape, sym.shape
-    if order == 2:
-        if out:
-            check.fail(f"a Hessian needs a scalar expression, but this one is {show(out)}", where,
-                       "take a scalar of it, such as sum(...)", what=what)
-        if len(inp) == 2:
-            check.fail(f"the Hessian w.r.t. the matrix {sym.name} would be a 4-D object", where,
-                       "matcalc gives Hessians w.r.t. vectors and scalars; use order: 1 for matrices",
-                       what=what)
-        return
-    if not out or not inp:
-        return
-    if len(out) == 1 and len(inp) == 1:
-        return
-    kind = "vector" if len(out) == 1 else "matrix"
-    check.fail(f"the expression is a {show(out)} {kind}, so its derivative w.r.t. the "
-               f"{show(inp)} {sym.name} would be a {len(out) + len(inp)}-D object", where,
-               "differentiate a scalar such as sum(...) or norm(..., 'fro') ** 2", what=what)
+    """Order 2 needs a scalar expression; any other derivative exists: a matrix one in the
+    vec convention (``∂ vec F / ∂ (vec X)ᵀ``)."""
+    if order == 2 and expr.shape:
+        check.fail(f"a Hessian needs a scalar expression, but this one is {show(expr.shape)}", where,
+                   "take a scalar of it, such as sum(...), or use order: 1 for its Jacobian", what=what)
 
 
 _COMPARISON = re.compile(r"[<>]=?")

@@ -33,15 +33,18 @@ from ..shapes import ShapeMismatch
 from . import build as B
 from .contraction import Factor, Reading, axis_sum, read_reading, read_term
 from .factoring import grouped
+from .kronecker import read_kron
 
 
 class _NoFactor(Exception):
     """An index factor with no matrix counterpart (the term is then not read)."""
 
 
-def recognize(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
+def recognize(L: ir.Expr, u: ir.Symbol, log: list | None = None) -> ir.Expr:
     """``∂L/∂u`` for ``L`` linear in ``u`` (ranks up to 1 each), axes ``u``'s then ``L``'s:
-    ``L = K u`` gives ``Kᵀ``, a scalar ``L = w @ u`` gives ``w``."""
+    ``L = K u`` gives ``Kᵀ``, a scalar ``L = w @ u`` gives ``w``.  With ``u`` or ``L`` a
+    matrix (and the other not a scalar) it is the 2-D matrix of the vec convention, each
+    term read in Kronecker form (:mod:`.kronecker`), appended to ``log`` when given."""
     if not any(s.name == u.name for s in L.symbols):
         return B.ZERO
     table: dict[str, ir.Expr] = {}
@@ -54,9 +57,9 @@ def recognize(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
         d = contract(differentiate(form, u.name, free[:u.rank], pool))
     except NotImplementedError as exc:        # u under an operation opaque in index form (kron)
         raise NoMatrixFormError(f"no index form to read the matrix off: {exc}") from None
+    if u.rank and L.rank and u.rank + L.rank > 2:       # a matrix and a vector or matrix
+        return _vec_convention(d, free, u, L, table, log)
     free = tuple(ix for ix in free if ix != UNIT)
-    if len(free) > 2:
-        raise NoMatrixFormError("a derivative with more than two axes (a Kronecker form) is not read yet")
     out, readings = B.ZERO, []
     try:
         for term in (d.terms if isinstance(d, Add) else (d,)):
@@ -68,6 +71,25 @@ def recognize(L: ir.Expr, u: ir.Symbol) -> ir.Expr:
         out = B.add(grouped(readings), out)
     except ShapeMismatch as exc:               # a broadcast the reading does not follow
         raise NoMatrixFormError(f"no reading: {exc}") from None
+    return out if not B.is_zero(out) else B.ZERO
+
+
+def _vec_convention(d: IExpr, free: tuple[Index, ...], u: ir.Symbol, L: ir.Expr, table,
+                    log: list | None = None) -> ir.Expr:
+    """``∂L/∂u`` with ``u`` or ``L`` a matrix, as the 2-D ``[size(u), size(L)]`` matrix of
+    the vec convention (:mod:`.kronecker`): each term in Kronecker form, or an ``einsum``."""
+    def pad(ixs):
+        ixs = [None if ix == UNIT else ix for ix in ixs]
+        return tuple(ixs + [None] * (2 - len(ixs)))
+    rows, cols = pad(list(free[:u.rank])), pad(list(free[u.rank:]))
+    out = B.ZERO
+    for term in (d.terms if isinstance(d, Add) else (d,)):
+        summed, raw = flatten_term(term)
+        factors = [_factor(f, table) for f in raw]
+        read = read_kron(factors, summed, rows, cols, log)
+        if read is None:
+            raise NoMatrixFormError("a term of the derivative has no Kronecker reading")
+        out = B.add(out, read)
     return out if not B.is_zero(out) else B.ZERO
 
 

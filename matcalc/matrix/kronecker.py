@@ -1,0 +1,140 @@
+"""Read a term with four free indices in the vec convention of Magnus and Neudecker.
+
+A derivative of a matrix ``F`` ``[a, b]`` w.r.t. a matrix ``X`` ``[m, n]`` has the
+entries ``T[i, j, p, q] = ∂F_ij / ∂X_pq``; the vec convention writes them as the
+2-D matrix ``∂ vec F / ∂ (vec X)ᵀ`` with row ``i + a j`` and column ``p + m q``
+(vec stacks columns).  A term of index notation, after the summed indices are
+contracted away (:mod:`.contraction`), is a graph over the free indices ``i, j``
+(rows) and ``p, q`` (columns); it has a Kronecker reading when its edges pair
+the indices one of three ways:
+
+* ``A_ip B_jq``           → ``B ⊗ A``                 (``vec(A X B) = (Bᵀ ⊗ A) vec X``)
+* ``A_iq B_jp``           → ``(B ⊗ A) K_mn``          (``K_mn vec X = vec Xᵀ``)
+* ``M_ij N_pq``           → ``vec(M) vec(N)ᵀ``        (an outer product of two vecs)
+
+with, for the first two, an edge between the two rows as ``diag(vec M)`` on the
+left and one between the two columns as ``diag(vec N)`` on the right
+(``M_ij A_ip δ_jq`` is ``diag(vec M) (I ⊗ A)``: an elementwise factor).  A vector
+is the column ``[n, 1]``: its missing index has size 1.  Weights on an index
+(``w_i``) go with the pair that holds it.  Anything else has no Kronecker
+reading (the caller writes an ``einsum``).
+
+>>> from matcalc.ir import Symbol
+>>> from matcalc.index.nodes import Index
+>>> from matcalc.render.text import to_text
+>>> A, Bm = Symbol(("a", "m"), "A"), Symbol(("n", "b"), "B")
+>>> i, j, p, q = Index("i", "a"), Index("j", "b"), Index("p", "m"), Index("q", "n")
+>>> to_text(read_kron([(A, (i, p)), (Bm, (q, j))], [], (i, j), (p, q)))
+'kron(B.T, A)'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import ir
+from ..index.nodes import Index
+from . import build as B
+from .contraction import Factor, Reading, _Graph, product, scaled
+
+
+@dataclass(frozen=True)
+class VecTerm:
+    """One term as read, the recognizer's log for the steps: ``c · diag(vec L) (B ⊗ A) [K] diag(vec R)``
+    (``kind`` ``straight`` or ``crossed``; ``left``/``right`` None when absent), or
+    ``c · vec(A) vec(B)ᵀ`` (``kind`` ``outer``).  The differential it stands for is
+    ``L ∘ (A (R ∘ dX) Bᵀ)`` (straight), ``L ∘ (A (R ∘ dX)ᵀ Bᵀ)`` (crossed), ``A (B : dX)``
+    (outer), and ``form`` is the Kronecker form the vec rules give it."""
+
+    kind: str
+    A: ir.Expr
+    B: ir.Expr
+    left: ir.Expr | None
+    right: ir.Expr | None
+    scale: ir.Expr | None
+    form: ir.Expr
+
+
+def read_kron(factors: list[Factor], summed: list[Index], rows: tuple[Index | None, Index | None],
+              cols: tuple[Index | None, Index | None], log: list[VecTerm] | None = None) -> ir.Expr | None:
+    """The term ``Σ_summed Π factors`` as a ``[size(rows), size(cols)]`` matrix in the vec
+    convention (``rows = (i, j)`` of ``F``, ``cols = (p, q)`` of ``X``; None for the size-1
+    axis of a vector), or None when it has no Kronecker reading."""
+    free = tuple(ix for ix in rows + cols if ix is not None)
+    graph = _Graph(factors, summed, free)
+    if not graph.reduce():
+        return None
+    (i, j), (p, q) = rows, cols
+    kinds = {_pair_kind(e.x, e.y, rows, cols) for e in graph.edges}
+    if "other" in kinds or ({"straight", "crossed"} <= kinds):
+        return None
+    left = right = None
+    if not kinds & {"straight", "crossed"}:                     # vec(M) vec(N)ᵀ
+        kind, A, Bm = "outer", _pair(graph, i, j), _pair(graph, p, q)
+        body = _outer(A, Bm)
+    else:
+        left, right = _edge(graph, i, j), _edge(graph, p, q)
+        if "crossed" in kinds:                                   # A_iq B_jp: (B ⊗ A) K
+            kind, A, Bm = "crossed", _pair(graph, i, q), _pair(graph, j, p)
+            body = B.call("kron", Bm, A)
+            if p is not None and q is not None:
+                body = B.matmul(body, B.call("commutation", dims=(p.dim, q.dim)))
+        else:                                                    # A_ip B_jq: B ⊗ A
+            kind, A, Bm = "straight", _pair(graph, i, p), _pair(graph, j, q)
+            body = B.call("kron", Bm, A)
+        if left is not None:
+            body = B.matmul(B.call("diag", B.call("vec", left)), body)
+        if right is not None:
+            body = B.matmul(body, B.call("diag", B.call("vec", right)))
+    form = scaled(graph.scalars, body)
+    if log is not None:
+        log.append(VecTerm(kind, A, Bm, left, right, product(graph.scalars), form))
+    return form
+
+
+def _pair_kind(x: Index, y: Index, rows, cols) -> str:
+    """How an edge between free indices ``x, y`` pairs them."""
+    pair = {x, y}
+    (i, j), (p, q) = rows, cols
+    if pair in ({i, p}, {j, q}):
+        return "straight"
+    if pair in ({i, q}, {j, p}):
+        return "crossed"
+    if pair in ({i, j}, {p, q}):
+        return "within"
+    return "other"
+
+
+def _edge(graph: _Graph, x: Index | None, y: Index | None) -> ir.Expr | None:
+    """The edge between ``x`` and ``y`` (axes in that order), taken out of the graph."""
+    if x is None or y is None:
+        return None
+    for e in graph.edges:
+        if {e.x, e.y} == {x, y}:
+            graph.drop(e)
+            return e.toward(x)
+    return None
+
+
+def _pair(graph: _Graph, x: Index | None, y: Index | None) -> ir.Expr:
+    """The factors on ``x`` and ``y`` (weights and the edge between them) as one
+    ``[dim x, dim y]`` matrix, a size-1 axis where the index is None."""
+    if x is None and y is None:
+        return B.ones((1, 1))
+    if x is None or y is None:
+        v = graph.vector(y if x is None else x)
+        n = (y if x is None else x).dim
+        return B.call("reshape", v, shape=(1, n) if x is None else (n, 1))
+    edge = _edge(graph, x, y)
+    return Reading([], graph.weights.pop(x, []), graph.weights.pop(y, []), edge, (x.dim, y.dim)).expr()
+
+
+def _outer(M: ir.Expr, N: ir.Expr) -> ir.Expr:
+    """``vec(M) vec(N)ᵀ``."""
+    return B.outer(_vec(M), _vec(N))
+
+
+def _vec(M: ir.Expr) -> ir.Expr:
+    if B.is_op(M, "reshape") and M.args[0].rank == 1:
+        return M.args[0]
+    return B.call("vec", M)
