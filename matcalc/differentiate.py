@@ -108,6 +108,9 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None, log: list | None = None) 
     """
     from .matrix.recognize import recognize
 
+    if B.is_op(expr, "vec") and expr.args[0].rank == 2 and wrt.rank:
+        # ∂ vec(vec F) / ∂ (vec X)ᵀ = ∂ vec F / ∂ (vec X)ᵀ: the rows of the vec convention are vec F's
+        return jacobian(expr.args[0], wrt, tidy, log)
     tidy = tidy or (lambda e: e)
     u = ir.Symbol(shape=expr.shape, name="_u")
     adjoint = tidy(backprop(expr, wrt, seed=u))
