@@ -333,10 +333,9 @@ def hvp(gradient: ir.Expr, sym: ir.Symbol, d: ir.Symbol) -> ir.Expr:
     """``H vec(dS)`` with the shape of S, never the Hessian: the gradient of ``G : dS``
     (``H`` is symmetric, so ``∂(G : dS)/∂S = Hᵀ dS = H dS``)."""
     with budget():
-        if B.is_zero(gradient):
-            return restore_shape(B.ZERO, sym.shape)
         inner = B.sum_(B.mul(gradient, d)) if sym.rank else B.mul(gradient, d)
-        return restore_shape(simplify(backprop(inner, sym)), sym.shape)
+        out = B.ZERO if B.is_zero(gradient) else simplify(backprop(inner, sym))
+        return B.zeros(sym.shape) if B.is_zero(out) else restore_shape(out, sym.shape)
 
 
 def mixed(problem: Problem, first: Result, second: str) -> Result:

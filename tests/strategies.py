@@ -329,13 +329,16 @@ def expressions(draw, shape=(), max_depth: int = 6) -> ir.Expr:
 
 
 @st.composite
-def derivations(draw, max_depth: int = 6) -> Drawn:
+def derivations(draw, max_depth: int = 6, kinds: tuple[str, ...] = ()) -> Drawn:
     """A scalar expression with a wrt symbol (order 1 or 2), or a vector
-    expression with a vector wrt (its Jacobian)."""
+    expression with a vector wrt (its Jacobian); ``kinds`` adds ``vec_jacobian``
+    (a matrix or vector w.r.t. a matrix or vector, in the vec convention) and
+    ``matrix_hessian`` (order 2 w.r.t. a matrix) to the draw."""
     scope = Scope()
     gen = _Gen(draw, scope)
-    kind = draw(st.sampled_from(("gradient",) * 6 + ("jacobian", "hessian")))
-    shape = ("n",) if kind == "jacobian" else ()
+    kind = draw(st.sampled_from(("gradient",) * 6 + ("jacobian", "hessian") + kinds))
+    shape = ("n",) if kind == "jacobian" else (draw(st.sampled_from((("n", "m"), ("n",), ("m", "n"))))
+                                               if kind == "vec_jacobian" else ())
     depth = draw(st.integers(min(3, max_depth), max_depth))
     expr = gen.expr(shape, depth)
     if kind == "jacobian":
@@ -346,15 +349,20 @@ def derivations(draw, max_depth: int = 6) -> Drawn:
     if kind in ("jacobian", "hessian"):
         candidates = [s for s in candidates if len(s.shape) == 1] or \
                      ([] if kind == "jacobian" else [s for s in candidates if s.shape == ()])
+    elif kind == "vec_jacobian":        # a matrix or vector w.r.t. a matrix or vector: the vec convention
+        candidates = [s for s in candidates if s.shape]
+    elif kind == "matrix_hessian":
+        candidates = [s for s in candidates if len(s.shape) == 2]
     if not candidates:
         # nothing to differentiate: add a term with a differentiable symbol
-        v = gen.leaf(("n",) if kind != "gradient" else gen.pick(SHAPES))
+        want = {"gradient": gen.pick(SHAPES), "vec_jacobian": shape, "matrix_hessian": ("n", "m")}
+        v = gen.leaf(want.get(kind, ("n",)))
         while not (isinstance(v, ir.Symbol) and _differentiable(v)):
             v = scope.symbol(draw, v.shape, "free")
-        extra = v if kind == "jacobian" else ir.apply("sum", [ir.apply("mul", [v, v])])
+        extra = v if kind in ("jacobian", "vec_jacobian") else ir.apply("sum", [ir.apply("mul", [v, v])])
         expr = ir.apply("add", [expr, extra])
         candidates = [v]
     wrt = draw(st.sampled_from(candidates))
     dims = draw(st.sampled_from(DIM_SIZES))
     symbols = {s.name: s for s in expr.symbols}
-    return Drawn(expr, to_text(expr), symbols, dict(dims), wrt.name, 2 if kind == "hessian" else 1)
+    return Drawn(expr, to_text(expr), symbols, dict(dims), wrt.name, 2 if "hessian" in kind else 1)
