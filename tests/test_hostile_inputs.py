@@ -365,7 +365,7 @@ def call_cases() -> list[Case]:
     pairs = [("x", "x"), ("x", "y"), ("X", "X"), ("A", "B"), ("c", "r"), ("s", "x"), ("X", "x"), ("x", "X")]
     two = {"outer": lambda a, b: len(a) == 1 and len(b) == 1,
            "dot": lambda a, b: numpy_accepts(np.matmul, a, b),
-           "kron": lambda a, b: len(a) == len(b) and len(a) >= 1}
+           "kron": lambda a, b: len(a) >= 1 and len(b) >= 1}     # a vector beside a matrix: its column
     for name, accepts in two.items():
         for a, b in pairs:
             shapes = {**OPERANDS, **SQUARE_SPD}
