@@ -15,6 +15,7 @@ from ..shapes import ShapeMismatch, dim_product, is_square, matmul, show
 from ..language import to_text
 from ..registry import OPS, Op, register
 from . import mp
+from .shape import dim_subscript
 
 
 def _label(node) -> str:
@@ -263,11 +264,16 @@ def kron(a, b):
 
 
 def _kron_fields(node, target):
-    """``[:, None]`` after a vector beside a matrix (numpy would read it as a row)."""
+    """``[:, None]`` after a vector beside a matrix (numpy would read it as a row); in
+    print, an identity factor with its size (``I_n ⊗ A``: its size is not A's)."""
     a, b = node.args
     mixed = a.rank != b.rank
     column = "[:, None]" if target == "numpy" else ""
-    return {"a": column if mixed and a.rank == 1 else "", "b": column if mixed and b.rank == 1 else ""}
+    out = {"a": column if mixed and a.rank == 1 else "", "b": column if mixed and b.rank == 1 else ""}
+    for k, x in enumerate(node.args):
+        sized = target in ("latex", "unicode") and B.is_eye(x)
+        out[f"i{k}"] = dim_subscript(x.shape[:1], target) if sized else ""
+    return out
 
 
 register(Op("inv", "call", 1, _square("inv"), array_api="_inv(xp, {0})", numpy="np.linalg.inv({0})", latex="{0:atom}^{{-1}}",
@@ -290,6 +296,7 @@ register(Op("dot", "call", 2, lambda s, a: matmul(s[0], s[1]), array_api="xp.mat
             latex="{0}^T {1}", doc="inner product (numpy's dot)",
             vjp=lambda g, node: OPS["matmul"].vjp(g, node), fn=np.dot, index=_index_dot))
 register(Op("kron", "call", 2, _kron, array_api="_kron(xp, {0}, {1})", numpy="np.kron({0}{a}, {1}{b})",
-            fields=_kron_fields, latex="{0:mul} \\otimes {1:mul}", unicode="{0:mul} ⊗ {1:mul}", binds="hadamard",
+            fields=_kron_fields, latex="{0:mul}{i0} \\otimes {1:mul}{i1}", unicode="{0:mul}{i0} ⊗ {1:mul}{i1}",
+            binds="hadamard",
             doc="Kronecker product (a vector beside a matrix is a column)", vjp=_vjp_kron,
             fn=kron, index=_index_kron))
