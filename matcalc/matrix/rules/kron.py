@@ -79,12 +79,15 @@ def kron_with_one_entry(e, ctx):
     return None
 
 
-@rule("kron-scalars-out", "(c A) ⊗ (d B) = c d (A ⊗ B); A ⊗ (-B) = -(A ⊗ B)", ["kron"], cookbook="509")
+@rule("kron-scalars-out", "(c A) ⊗ (d B) = c d (A ⊗ B); A ⊗ (-B) = -(A ⊗ B); A ⊗ (B / c) = (A ⊗ B) / c", ["kron"],
+      cookbook="509")
 def kron_scalars_out(e, ctx):
     (a, c), (b, d) = (split_scalar(x) for x in e.args)
     if c is None and d is None:
         return None
     scalar = c if d is None else d if c is None else B.mul(c, d)
+    if B.is_op(scalar, "div") and B.is_num(scalar.args[0], 1):     # A ⊗ (B / c) = (A ⊗ B) / c
+        return B.div(_kron(a, b), scalar.args[1])
     return B.mul(scalar, _kron(a, b))
 
 
