@@ -377,7 +377,7 @@ def call_cases() -> list[Case]:
                  ("ones()", "ExprSyntaxError"), ("eye()", "ExprSyntaxError"), ("eye(n, m)", "ShapeError"),
                  ("ones(n, m, k)", "ShapeError"), ("ones(0)", "ExprSyntaxError"), ("ones(-1)", "ExprSyntaxError"),
                  ("ones(1.5)", "ExprSyntaxError"), ("ones(x)", "ExprSyntaxError"), ("ones(s)", "ExprSyntaxError"),
-                 ("ones(n*m)", "derives"), ("ones(n*0)", "ExprSyntaxError"),    # products of dims: eye(m*n), as kron makes
+                 ("ones(n*m)", "derives"), ("ones(n*0)", "ExprSyntaxError"),    # eye(m*n), as kron makes
                  ("ones('n')", "ExprSyntaxError"), ("eye(q)", "ExprSyntaxError"),
                  ("ones(100000, 100000)", "derives")]
     out += [Case(f"call:{text}", doc(f"s * sum({text})"), expect, verify=(text != "ones(100000, 100000)"))

@@ -83,6 +83,12 @@ CASES = [
     ("diag(vec(A)) @ diag(vec(X))", "diag(vec(A * X))", "vec-linear"),
     ("vec(A) + 2 * vec(X)", "vec(A + 2 * X)", "vec-linear"),
     ("2 * vec(Y) - vec(P)", "vec(2 * Y - P)", "vec-linear"),
+    ("kron(eye(n), A + A.T).T", "kron(eye(n), A + A.T)", "transpose-symmetric-form"),     # S ⊗ T is symmetric
+    ("commutation(n, n).T", "commutation(n, n)", "transpose-symmetric-form"),
+    ("kron(A, D) * kron(X, E)", "kron(A * X, D * E)", "kron-hadamard"),
+    ("kron(ones(n, n), D) * kron(A, ones(m, m))", "kron(A, D)", "kron-hadamard"),
+    ("kron(eye(n), D) @ kron(x, E)", "kron(x, D @ E)", "kron-mixed-product"),         # x: the column [n, 1]
+    ("kron(A, D) @ kron(x, P @ w)", "kron(A @ x, D @ (P @ w))", "kron-mixed-product"),
     ("kron(A, D) @ kron(X, E) + kron(A, D)", "kron(A @ X, D @ E) + kron(A, D)", "kron-mixed-product"),
     ("reshape(vec(Y.T), (m, n))", "Y", "reshape-of-vec-transpose"),
     ("reshape(vec(Y.T), (n, m))", "reshape(Y, (n, m))", "reshape-of-vec-transpose"),
@@ -90,7 +96,6 @@ CASES = [
 # canonical: the factors carry the transpose or the inverse, one node more
 CANONICAL = [
     ("kron(A, D).T", "kron(A.T, D.T)", "kron-transpose"),
-    ("kron(eye(n), A + A.T).T", "kron(eye(n), A + A.T)", "kron-transpose"),
     ("inv(kron(X, D))", "kron(inv(X), inv(D))", "kron-inverse"),
     ("inv(kron(eye(n), X))", "kron(eye(n), inv(X))", "kron-inverse"),
 ]
@@ -138,7 +143,7 @@ def test_the_rules_are_listed_with_their_identities():
     for name in ("kron-of-identities", "kron-with-one-entry", "kron-scalars-out", "kron-transpose", "kron-inverse",
                  "kron-mixed-product", "kron-vec", "commutation-vec", "commutation-inverse", "commutation-swap",
                  "commutation-transpose", "commutation-trivial", "reshape-of-vec-transpose", "kron-factor",
-                 "vec-linear"):
+                 "kron-hadamard", "vec-linear"):
         assert name in table
     assert table["kron-mixed-product"] == ("(A ⊗ B)(C ⊗ D) = A C ⊗ B D; (I ⊗ A)(I ⊗ B) = I ⊗ A B", "(511)")
     assert table["kron-vec"][1] == "(520)"

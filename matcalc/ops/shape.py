@@ -174,7 +174,8 @@ def _commutation_shape(shapes, attrs):
     return (size, size)
 
 
-_SUBSCRIPT = dict(zip("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+_SUBSCRIPT = dict(zip("0123456789aehijklmnoprstuvx",
+                      "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))     # the letters unicode has subscripts for
 
 
 def _dim_print(dim, target: str) -> str:

@@ -79,8 +79,8 @@ def kron_with_one_entry(e, ctx):
     return None
 
 
-@rule("kron-scalars-out", "(c A) ⊗ (d B) = c d (A ⊗ B); A ⊗ (-B) = -(A ⊗ B); A ⊗ (B / c) = (A ⊗ B) / c", ["kron"],
-      cookbook="509")
+@rule("kron-scalars-out", "(c A) ⊗ (d B) = c d (A ⊗ B); A ⊗ (-B) = -(A ⊗ B); A ⊗ (B / c) = (A ⊗ B) / c",
+      ["kron"], cookbook="509")
 def kron_scalars_out(e, ctx):
     (a, c), (b, d) = (split_scalar(x) for x in e.args)
     if c is None and d is None:
@@ -121,10 +121,11 @@ def _pairwise(e: ir.Expr, merge) -> ir.Expr | None:
 
 
 def _mixed(x: ir.Expr, y: ir.Expr):
+    """``(A ⊗ B)(C ⊗ D)``; C and D may be vectors (columns): ``(A ⊗ B)(c ⊗ D) = A c ⊗ B D``."""
     if not (B.is_op(x, "kron") and B.is_op(y, "kron")):
         return None
     (a, b), (c, d) = x.args, y.args
-    if not all(f.rank == 2 for f in (a, b, c, d)):
+    if not (a.rank == 2 and b.rank == 2 and c.rank >= 1 and d.rank >= 1):
         return None
     if _same(a.shape[1], c.shape[0]) and _same(b.shape[1], d.shape[0]):
         return [_kron(B.matmul(a, c), B.matmul(b, d))]
@@ -268,6 +269,18 @@ def kron_factor(e, ctx):
     return None
 
 
+@rule("kron-hadamard", "(A ⊗ B) ∘ (C ⊗ D) = (A ∘ C) ⊗ (B ∘ D) for A, C of one shape and B, D of one shape; "
+      "(1 ⊗ B) ∘ (A ⊗ 1) = A ⊗ B", ["mul"])
+def kron_hadamard(e, ctx):
+    x, y = e.args
+    if not (B.is_op(x, "kron") and B.is_op(y, "kron")):
+        return None
+    (a, b), (c, d) = x.args, y.args
+    if a.shape == c.shape and b.shape == d.shape:
+        return _kron(B.mul(a, c), B.mul(b, d))
+    return None
+
+
 @rule("vec-linear", "vec(A) + vec(B) = vec(A + B), c vec(A) - vec(B) = vec(c A - B), vec(A) ∘ vec(B) = "
       "vec(A ∘ B) for A, B of one shape", ["add", "sub", "mul"], cookbook="522")
 def vec_linear(e, ctx):
@@ -293,4 +306,4 @@ def vec_linear(e, ctx):
 RULES = (kron_of_identities, kron_with_one_entry, kron_scalars_out, kron_transpose, kron_inverse,
          kron_mixed_product, kron_vec, commutation_vec, commutation_inverse, commutation_swap,
          commutation_transpose, commutation_trivial, reshape_of_vec_transpose)
-REGION = (kron_factor, vec_linear)
+REGION = (kron_factor, kron_hadamard, vec_linear)
