@@ -97,11 +97,12 @@ CASES = [
 CANONICAL = [
     ("kron(A, D).T", "kron(A.T, D.T)", "kron-transpose"),
     ("inv(kron(X, D))", "kron(inv(X), inv(D))", "kron-inverse"),
+    ("kron(P, D) @ vec(Y)", "vec(D @ Y @ P.T)", "kron-vec"),         # the Kronecker product never built
     ("inv(kron(eye(n), X))", "kron(eye(n), inv(X))", "kron-inverse"),
 ]
 # already as short as they go
 KEPT = ["kron(A.T, D) @ commutation(n, m)", "outer(vec(A), vec(X))", "diag(vec(Y)) @ kron(eye(n), D)",
-        "kron(ones(p, 1), A)", "kron(P, D) @ vec(Y)", "-kron(inv(X).T, inv(X))", "kron(X.T, eye(n)) + kron(eye(n), X)",
+        "kron(ones(p, 1), A)", "-kron(inv(X).T, inv(X))", "kron(X.T, eye(n)) + kron(eye(n), X)",
         "kron(x, diag(w))"]
 
 
@@ -220,6 +221,17 @@ def test_the_derivative_through_a_kron_of_a_vector_and_a_matrix():
     np.testing.assert_allclose(got["B"], np.einsum("ikl,i->kl", blocks, x), rtol=1e-12)
 
 
+def test_a_quadratic_form_in_vec_x_needs_no_kronecker_product():
+    """vec(X)ᵀ (A ⊗ C) vec(X) = tr(Xᵀ C X Aᵀ): ∂/∂X = C X Aᵀ + Cᵀ X A (Cookbook eq. 520 with eq. 116)."""
+    d = derive("vec(X) @ kron(A, C) @ vec(X)", {"X": {"shape": ["n", "p"]}, "A": {"shape": ["p", "p"]},
+                                                "C": {"shape": ["n", "n"]}}, ["X"])
+    assert d.results["X"].text == "C @ X @ A.T + C.T @ X @ A"
+    rng = np.random.default_rng(7)
+    X, A, C = rng.normal(size=(3, 2)), rng.normal(size=(2, 2)), rng.normal(size=(3, 3))
+    np.testing.assert_allclose(evaluate(d.results["X"].matrix, {"X": X, "A": A, "C": C}, {"n": 3, "p": 2, "q": 4}),
+                               C @ X @ A.T + C.T @ X @ A, rtol=1e-12)
+
+
 def test_a_commutation_gradient_tidies_to_a_multiple_of_x():
     """Issue 14 printed reshape(commutation(n, m) @ vec(X.T), (n, m)).T + ...: vec(X)ᵀ K_nm vec(Xᵀ) = ‖X‖²."""
     d = derive("sum(vec(X) * (commutation(n, m) @ vec(X.T)))", {"X": {"shape": ["m", "n"]}}, ["X"],
@@ -242,3 +254,28 @@ def test_dimension_products_in_constructors_are_checked(text, message):
         parse(text, SYMS, DIMS)
     assert message in str(err.value)
     assert "^" in str(err.value)
+
+
+def test_the_array_api_module_takes_the_column_too(tmp_path):
+    """The array-API helper ``_kron`` reads a vector beside a matrix as its column, as numpy's module does."""
+    import importlib.util
+
+    from matcalc.codegen import emit_module
+    array_api_compat = pytest.importorskip("array_api_compat")
+    d = derive("sum(G * kron(x, B)) + sum(H * kron(B, x))",
+               {"G": {"shape": ["n*p", "q"]}, "H": {"shape": ["n*p", "q"]}, "x": {"shape": ["n"]},
+                "B": {"shape": ["p", "q"]}}, ["x", "B"])
+    path = tmp_path / "xp_kron.py"
+    path.write_text(emit_module(d, "array-api"))
+    spec = importlib.util.spec_from_file_location("xp_kron", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(6)
+    G, H, x, Bm = rng.normal(size=(6, 4)), rng.normal(size=(6, 4)), rng.normal(size=3), rng.normal(size=(2, 4))
+    xp = array_api_compat.array_namespace(G)
+    want = np.sum(G * np.kron(x[:, None], Bm)) + np.sum(H * np.kron(Bm, x[:, None]))
+    np.testing.assert_allclose(module.value(G=G, H=H, x=x, B=Bm), want)
+    for s in ("x", "B"):
+        got = getattr(module, f"grad_{s}")(G=xp.asarray(G), H=H, x=x, B=Bm)
+        np.testing.assert_allclose(got, evaluate(d.results[s].matrix, {"G": G, "H": H, "x": x, "B": Bm},
+                                                 {"n": 3, "p": 2, "q": 4}), rtol=1e-12)

@@ -148,9 +148,11 @@ def _vec_trick(x: ir.Expr, y: ir.Expr):
     return None
 
 
-@rule("kron-vec", "(A ⊗ B) vec(X) = vec(B X Aᵀ), where that is no longer ((I ⊗ B) vec X = vec(B X))",
-      ["matmul"], cookbook="520")
+@rule("kron-vec", "(A ⊗ B) vec(X) = vec(B X Aᵀ): the Kronecker product never built ((I ⊗ B) vec X = vec(B X))",
+      ["matmul"], cookbook="520", canonical=True)
 def kron_vec(e, ctx):
+    """Canonical: ``Aᵀ`` may add a node, but ``n m × n m`` entries become two products
+    (and ``vec(B X Aᵀ) + vec(Bᵀ X A)`` then adds up under one vec)."""
     return _pairwise(e, _vec_trick)
 
 
