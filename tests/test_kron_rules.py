@@ -189,6 +189,16 @@ def test_commutation_subscripts_with_dimension_products():
     assert to_latex(B.call("kron", B.eye("m*n"), SYMS["A"])) == r"I_{mn} \otimes A"
 
 
+def test_ones_factors_carry_their_size():
+    """The block sums of kron's adjoint: (I_p ⊗ 1_rᵀ)(M ⊙ (1_{p×q} ⊗ B))(I_q ⊗ 1_s)."""
+    Bm, M = ir.Symbol(("r", "s"), "B"), ir.Symbol(("p*r", "q*s"), "M")
+    e = B.matmul(B.matmul(B.call("kron", B.eye("p"), B.ones((1, "r"))),
+                          B.mul(M, B.call("kron", B.ones(("p", "q")), Bm))), B.call("kron", B.eye("q"), B.ones(("s", 1))))
+    assert to_latex(e) == (r"\left(I_{p} \otimes \mathbf{1}_{r}^T\right) \left(M \odot \left(\mathbf{1}_{p \times q} "
+                           r"\otimes B\right)\right) \left(I_{q} \otimes \mathbf{1}_{s}\right)")
+    assert to_unicode(e) == "(Iₚ ⊗ 𝟏ᵣᵀ)(M ⊙ (𝟏_p×q ⊗ B))(I_q ⊗ 𝟏ₛ)"
+
+
 # -- a vector beside a matrix in kron is its column -----------------------------------
 
 def test_kron_of_a_vector_and_a_matrix_takes_the_column():

@@ -263,16 +263,33 @@ def kron(a, b):
     return np.kron(a, b)
 
 
+def _size_note(x, target: str) -> str:
+    """The subscript that gives an identity or all-ones factor of a Kronecker product its
+    size (its size is not the other factor's): ``I_n``, ``1_r`` (a column or a vector),
+    ``1_rᵀ`` (a row ones(1, r)), ``1_{p×q}``."""
+    if B.is_eye(x):
+        return dim_subscript(x.shape[:1], target)
+    if not B.is_ones(x):
+        return ""
+    shape = x.shape
+    if len(shape) == 1 or shape[1] == 1:
+        return dim_subscript(shape[:1], target)
+    if shape[0] == 1:
+        return dim_subscript(shape[1:], target) + ("^T" if target == "latex" else "ᵀ")
+    if target == "latex":
+        return dim_subscript(shape[:1], target)[:-1] + " \\times " + dim_subscript(shape[1:], target)[2:]
+    return f"_{shape[0]}×{shape[1]}"
+
+
 def _kron_fields(node, target):
     """``[:, None]`` after a vector beside a matrix (numpy would read it as a row); in
-    print, an identity factor with its size (``I_n ⊗ A``: its size is not A's)."""
+    print, an identity or all-ones factor with its size (:func:`_size_note`)."""
     a, b = node.args
     mixed = a.rank != b.rank
     column = "[:, None]" if target == "numpy" else ""
     out = {"a": column if mixed and a.rank == 1 else "", "b": column if mixed and b.rank == 1 else ""}
     for k, x in enumerate(node.args):
-        sized = target in ("latex", "unicode") and B.is_eye(x)
-        out[f"i{k}"] = dim_subscript(x.shape[:1], target) if sized else ""
+        out[f"i{k}"] = _size_note(x, target) if target in ("latex", "unicode") else ""
     return out
 
 
