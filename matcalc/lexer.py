@@ -173,6 +173,13 @@ class Literals:
         """A literal parameter: an integer axis, the string 'fro', or a dimension."""
         tok = self.tok
         if param is None:  # a dimension for ones / eye
+            after = self.tokens[self.pos + 1]
+            if tok.kind in ("name", "number") and after.kind == "op" and after.text == "*":
+                dim = self.dim_expr(f"a dimension of {op.written}")   # eye(m*n): a product, as kron makes
+                if isinstance(dim, int) and dim <= 0:
+                    raise self.error(ExprSyntaxError, f"a dimension must be positive, not {dim}", tok.start,
+                                     self.tokens[self.pos - 1].end)
+                return dim
             self.advance()
             if tok.kind == "name" and tok.text in self.scope.dims:
                 return tok.text

@@ -91,7 +91,7 @@ ROWS = [
     expr("softmax of a scalar", "sum(softmax(s))", ShapeError),
     expr("matrix exponent", "sum(X ** X)", ShapeError),
     expr("outer of matrices", "sum(outer(X, x))", ShapeError),
-    expr("kron of mixed ranks", "sum(kron(X, x))", ShapeError),
+    expr("kron of a scalar", "sum(kron(s, X))", ShapeError, "c * A"),
     expr("diag of a non-square matrix", "sum(diag(X))", ShapeError),
     expr("eye of two dims", "sum(eye(n, m))", ShapeError, "eye(n)"),
     expr("norm of a scalar", "norm(s)", ShapeError, "abs"),

@@ -124,9 +124,12 @@ HELPERS = {
     """x y^T of two vectors, by broadcasting."""
     return x[:, None] * y[None, :]''',
     "_kron": '''def _kron(xp, a, b):
-    """Kronecker product of two vectors or two matrices: xp.kron where the
-    library has it, else a broadcast product reshaped (entry (i p + k, j q + l)
-    of A (x) B is A_ij B_kl for B of shape (p, q))."""
+    """Kronecker product of two vectors or two matrices (a vector beside a matrix
+    is a column): xp.kron where the library has it, else a broadcast product
+    reshaped (entry (i p + k, j q + l) of A (x) B is A_ij B_kl for B of shape (p, q))."""
+    if a.ndim != b.ndim:
+        a = xp.reshape(a, (-1, 1)) if a.ndim == 1 else a
+        b = xp.reshape(b, (-1, 1)) if b.ndim == 1 else b
     kron = getattr(xp, "kron", None)
     if kron is not None:
         return kron(a, b)

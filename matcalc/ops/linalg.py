@@ -15,6 +15,7 @@ from ..shapes import ShapeMismatch, dim_product, is_square, matmul, show
 from ..language import to_text
 from ..registry import OPS, Op, register
 from . import mp
+from .shape import dim_subscript
 
 
 def _label(node) -> str:
@@ -158,16 +159,22 @@ def _block_sums(r, a, b):
         Ā_ij = Σ_kl R_(ip+k)(jq+l) B_kl = [(I_m ⊗ 1ᵀ_p) (R ∘ (1_mn ⊗ B)) (I_n ⊗ 1_q)]_ij
         B̄_kl = Σ_ij R_(ip+k)(jq+l) A_ij = [(1ᵀ_m ⊗ I_p) (R ∘ (A ⊗ 1_pq)) (1_n ⊗ I_q)]_kl
 
-    (vectors x [m], y [p]: x̄ = (I_m ⊗ 1ᵀ_p) (r ∘ (1_m ⊗ y)), ȳ = (1ᵀ_m ⊗ I_p) (r ∘ (x ⊗ 1_p)))."""
+    (vectors x [m], y [p]: x̄ = (I_m ⊗ 1ᵀ_p) (r ∘ (1_m ⊗ y)), ȳ = (1ᵀ_m ⊗ I_p) (r ∘ (x ⊗ 1_p));
+    a vector beside a matrix is its column, and its adjoint the column's rows summed:
+    x̄ = (I_m ⊗ 1ᵀ_p) (R ∘ (1_m ⊗ B)) 1_q for kron(x, B))."""
     m, p = a.shape[0], b.shape[0]
     rows_a = B.call("kron", B.eye(m), B.ones((1, p)))
     rows_b = B.call("kron", B.ones((1, m)), B.eye(p))
     da = B.matmul(rows_a, B.mul(r, B.call("kron", B.ones(a.shape), b)))
     db = B.matmul(rows_b, B.mul(r, B.call("kron", a, B.ones(b.shape))))
-    if a.rank == 2:
+    if a.rank == 2 and b.rank == 2:
         n, q = a.shape[1], b.shape[1]
         da = B.matmul(da, B.call("kron", B.eye(n), B.ones((q, 1))))
         db = B.matmul(db, B.call("kron", B.ones((n, 1)), B.eye(q)))
+    elif a.rank == 1 and b.rank == 2:        # kron(x, B) = kron(x 1ᵀ, B) column by column
+        da = B.matmul(da, B.ones((b.shape[1],)))
+    elif a.rank == 2 and b.rank == 1:        # kron(A, y): each column of A against y
+        db = B.matmul(db, B.ones((a.shape[1],)))
     return da, db
 
 
@@ -231,10 +238,59 @@ def _outer(shapes, attrs):
 
 
 def _kron(shapes, attrs):
+    """[p, q] ⊗ [r, s] is [p*r, q*s]; a vector beside a matrix is its column
+    ([n] ⊗ [r, s] is [n*r, s]); two vectors give a vector ([n] ⊗ [r] is [n*r])."""
     a, b = shapes
-    if not a or not b or len(a) != len(b):
-        raise ShapeMismatch(f"kron needs two vectors or two matrices, not {show(a)} and {show(b)}")
+    if not a or not b:
+        raise ShapeMismatch(f"kron needs two vectors or matrices, not {show(a)} and {show(b)}",
+                            "write c * A for a number times a matrix")
+    if len(a) != len(b):
+        a, b = _column(a), _column(b)
     return tuple(dim_product(x, y) for x, y in zip(a, b))
+
+
+def _column(shape):
+    """A vector's shape as the column it stands for in kron: [n] -> [n, 1]."""
+    return (shape[0], 1) if len(shape) == 1 else tuple(shape)
+
+
+def kron(a, b):
+    """numpy's kron, a vector beside a matrix taken as a column (numpy would take
+    it as a row): kron(x, B) = kron(x[:, None], B)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim != b.ndim:
+        a, b = (a.reshape(-1, 1) if a.ndim == 1 else a), (b.reshape(-1, 1) if b.ndim == 1 else b)
+    return np.kron(a, b)
+
+
+def _size_note(x, target: str) -> str:
+    """The subscript that gives an identity or all-ones factor of a Kronecker product its
+    size (its size is not the other factor's): ``I_n``, ``1_r`` (a column or a vector),
+    ``1_rᵀ`` (a row ones(1, r)), ``1_{p×q}``."""
+    if B.is_eye(x):
+        return dim_subscript(x.shape[:1], target)
+    if not B.is_ones(x):
+        return ""
+    shape = x.shape
+    if len(shape) == 1 or shape[1] == 1:
+        return dim_subscript(shape[:1], target)
+    if shape[0] == 1:
+        return dim_subscript(shape[1:], target) + ("^T" if target == "latex" else "ᵀ")
+    if target == "latex":
+        return dim_subscript(shape[:1], target)[:-1] + " \\times " + dim_subscript(shape[1:], target)[2:]
+    return f"_{shape[0]}×{shape[1]}"
+
+
+def _kron_fields(node, target):
+    """``[:, None]`` after a vector beside a matrix (numpy would read it as a row); in
+    print, an identity or all-ones factor with its size (:func:`_size_note`)."""
+    a, b = node.args
+    mixed = a.rank != b.rank
+    column = "[:, None]" if target == "numpy" else ""
+    out = {"a": column if mixed and a.rank == 1 else "", "b": column if mixed and b.rank == 1 else ""}
+    for k, x in enumerate(node.args):
+        out[f"i{k}"] = _size_note(x, target) if target in ("latex", "unicode") else ""
+    return out
 
 
 register(Op("inv", "call", 1, _square("inv"), array_api="_inv(xp, {0})", numpy="np.linalg.inv({0})", latex="{0:atom}^{{-1}}",
@@ -256,6 +312,8 @@ register(Op("outer", "call", 2, _outer, array_api="_outer(xp, {0}, {1})", numpy=
 register(Op("dot", "call", 2, lambda s, a: matmul(s[0], s[1]), array_api="xp.matmul({0}, {1})", numpy="np.dot({0}, {1})",
             latex="{0}^T {1}", doc="inner product (numpy's dot)",
             vjp=lambda g, node: OPS["matmul"].vjp(g, node), fn=np.dot, index=_index_dot))
-register(Op("kron", "call", 2, _kron, array_api="_kron(xp, {0}, {1})", numpy="np.kron({0}, {1})", latex="{0:mul} \\otimes {1:mul}", unicode="{0:mul} ⊗ {1:mul}", binds="hadamard",
-            doc="Kronecker product", vjp=_vjp_kron,
-            fn=np.kron, index=_index_kron))
+register(Op("kron", "call", 2, _kron, array_api="_kron(xp, {0}, {1})", numpy="np.kron({0}{a}, {1}{b})",
+            fields=_kron_fields, latex="{0:mul}{i0} \\otimes {1:mul}{i1}", unicode="{0:mul}{i0} ⊗ {1:mul}{i1}",
+            binds="hadamard",
+            doc="Kronecker product (a vector beside a matrix is a column)", vjp=_vjp_kron,
+            fn=kron, index=_index_kron))

@@ -174,11 +174,35 @@ def _commutation_shape(shapes, attrs):
     return (size, size)
 
 
+_SUBSCRIPT = dict(zip("0123456789aehijklmnoprstuvx",
+                      "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))     # the letters unicode has subscripts for
+
+
+def _dim_print(dim, target: str) -> str:
+    """``m*n`` as printed in a subscript: ``mn``, or ``p \\cdot q2`` (``p·q2``) where a factor
+    is longer than one letter."""
+    factors = str(dim).split("*")
+    glue = "" if all(len(f) == 1 for f in factors) else " \\cdot " if target == "latex" else "·"
+    return glue.join(factors)
+
+
+def dim_subscript(dims, target: str) -> str:
+    """Dimensions as a subscript: ``_{mn}`` (LaTeX) or ``ₘₙ`` (unicode) for ``(m, n)`` or
+    ``(m*n,)``; ``_{mn,k}`` where one is longer than a letter (``K_{mn,k}``, not ``K_{mnk}``)."""
+    texts = [_dim_print(d, target) for d in dims]
+    text = ("" if all(len(str(d)) == 1 for d in dims) else ",").join(texts)
+    if target == "latex":
+        return "_{" + text + "}"
+    return "".join(_SUBSCRIPT[c] for c in text) if all(c in _SUBSCRIPT for c in text) else "_" + text
+
+
 def _commutation_fields(node, target):
-    """``K_{mn}`` in LaTeX; ``m``, ``n`` for the array-API template."""
+    """``K_{mn}`` in LaTeX (``Kₘₙ`` in unicode); ``m``, ``n`` for the array-API template."""
     dims = [str(d) for d in node.attr("dims")]
     dims = dims * 2 if len(dims) == 1 else dims       # K_n is K_nn
-    if target in ("latex", "unicode", "text"):
+    if target in ("latex", "unicode"):
+        return {"mn": dim_subscript(dims, target)}
+    if target == "text":
         return {"mn": "".join(dims) if all(len(d) == 1 for d in dims) else ",".join(dims)}
     m, n = (" * ".join(d.split("*")) if "*" in d else d for d in dims)
     return {"m": f"({m})" if "*" in m else m, "n": f"({n})" if "*" in n else n}
@@ -187,7 +211,7 @@ def _commutation_fields(node, target):
 register(Op("commutation", "call", 0, _commutation_shape, dim_args=True, numpy="_commutation{dims}",
             array_api="xp.reshape(xp.permute_dims(xp.reshape(xp.eye({m} * {n}, dtype={like}.dtype, "
                       "device=device({like})), ({m} * {n}, {n}, {m})), (0, 2, 1)), ({m} * {n}, {m} * {n})).mT",
-            latex="K_{{{mn}}}", unicode="K_{mn}", fields=_commutation_fields, range="nonnegative",
+            latex="K{mn}", unicode="K{mn}", fields=_commutation_fields, range="nonnegative",
             doc="the commutation matrix K_mn: K_mn @ vec(A) = vec(A.T) for A [m, n]",
             fn=commutation, helpers=HELPERS, samples={"dims": (("n", 1), ("m", 1))},
             index=lambda node, args, idx, pool: I.Opaque(node, tuple(idx), "K")))

@@ -101,8 +101,8 @@ def _latex(e: ir.Expr) -> tuple[str, int]:
         return f"{sub[0][0]} + {sub[1][0]}", _ADD
     if op == "sub":
         return f"{sub[0][0]} - {_wrap(sub[1], _MUL)}", _ADD
-    if op == "neg":
-        return f"-{_wrap(sub[0], _MUL)}", _NEG
+    if op == "neg":         # -(A ⊗ B) = (-A) ⊗ B, -(A ⊙ B) = (-A) ⊙ B: no parentheses (as in unicode)
+        return f"-{_wrap(sub[0], _HADAMARD)}", _NEG
     if B.is_zeros(e):
         return "0", _ATOM                     # 0 * ones(n, n): the zero matrix
     if op == "mul":

@@ -11,8 +11,8 @@ from __future__ import annotations
 from functools import cache
 
 from ..rule import Rule
-from . import (clutter, diag, einsum, facts, inner, keepdims, powers, products, reductions, scalars, shape, sums,
-               transpose, triangles)
+from . import (clutter, diag, einsum, facts, inner, keepdims, kron, powers, products, reductions, scalars, shape,
+               sums, transpose, triangles)
 
 # the order rules are tried in, where several share a root op (the first that applies fires)
 _ORDER = (
@@ -21,10 +21,11 @@ _ORDER = (
     + facts.RULES[2:] + reductions.RULES
     + diag.RULES + scalars.RULES + inner.RULES + einsum.RULES + clutter.RULES + keepdims.RULES
     + triangles.RULES + powers.RULES
+    + kron.RULES      # Kronecker products, vec and commutation matrices (the vec convention of issue 15)
     + shape.RULES     # reshapes undone and products with unit vectors (eye(m)[j]), after the rules above
 )
 _REGION = (sums.RULES + transpose.REGION + scalars.REGION + facts.REGION + inner.REGION + clutter.REGION
-           + triangles.REGION + keepdims.REGION)
+           + triangles.REGION + keepdims.REGION + kron.REGION)
 
 
 

@@ -59,6 +59,11 @@ def is_symmetric(e: ir.Expr) -> bool:
         return e.shape[0] == e.shape[1]
     if e.op == "outer":                 # x xᵀ
         return e.args[0] == e.args[1]
+    if e.op == "kron":                  # S ⊗ T; K_nn (a permutation that is its own inverse)
+        return all(x.rank == 2 and is_symmetric(x) for x in e.args)
+    if e.op == "commutation":
+        dims = e.attr("dims")
+        return dims[0] == dims[-1]
     if e.op == "matmul":       # AᵀA, and Xᵀ S X for symmetric S (a congruence): a palindrome of transposes
         factors = chain(e)
         half, odd = divmod(len(factors), 2)
