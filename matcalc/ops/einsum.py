@@ -53,8 +53,8 @@ def _shape(shapes, attrs):
         for c, d in zip(t, s):
             if size.setdefault(c, d) != d:
                 raise ShapeMismatch(f"einsum letter {c!r} is {size[c]} in one operand and {d} in another")
-    if len(out) > 2:
-        raise ShapeMismatch("einsum results of more than two axes are not part of the language")
+    if len(out) > 4:     # 3 or 4 only reshaped at once to a vector or a matrix (ops/einsum_grouped.py)
+        raise ShapeMismatch("einsum results of more than four axes are not part of the language")
     return tuple(size[c] for c in out)
 
 
