@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from .. import ir
 from ..index.nodes import Index
 from . import build as B
+from ..shapes import shape_size
 from .contraction import Factor, Reading, _Graph, product, scaled
 
 
@@ -44,7 +45,8 @@ class VecTerm:
     (``kind`` ``straight`` or ``crossed``; ``left``/``right`` None when absent), or
     ``c · vec(A) vec(B)ᵀ`` (``kind`` ``outer``).  The differential it stands for is
     ``L ∘ (A (R ∘ dX) Bᵀ)`` (straight), ``L ∘ (A (R ∘ dX)ᵀ Bᵀ)`` (crossed), ``A (B : dX)``
-    (outer), and ``form`` is the Kronecker form the vec rules give it."""
+    (outer), and ``form`` is the Kronecker form the vec rules give it.  A term with no
+    Kronecker reading is ``kind`` ``einsum``: ``A`` and ``B`` are its ``reshape(einsum(...))``."""
 
     kind: str
     A: ir.Expr
@@ -90,6 +92,42 @@ def read_kron(factors: list[Factor], summed: list[Index], rows: tuple[Index | No
     if log is not None:
         log.append(VecTerm(kind, A, Bm, left, right, product(graph.scalars), form))
     return form
+
+
+def read_einsum(factors: list[Factor], summed: list[Index], rows: tuple[Index | None, Index | None],
+                cols: tuple[Index | None, Index | None], log: list[VecTerm] | None = None) -> ir.Expr:
+    """The term as ``reshape(einsum('...->jiqp', ...), (a*b, m*n))``: the einsum's output
+    letters ``j i q p`` so that numpy's row-major reshape puts ``T[i, j, p, q]`` at row
+    ``i + a j`` and column ``p + m q`` (the vec convention); the graph steps that apply
+    are kept (``A_il B_il`` is one operand ``A ∘ B``), scalars stand outside."""
+    graph = _Graph(factors, summed, tuple(ix for ix in rows + cols if ix is not None))
+    graph.reduce()
+    left = graph.factors()
+    scale = [M for M, idx in left if not idx]
+    operands = [(M, idx) for M, idx in left if idx]
+    row_ix = [ix for ix in reversed(rows) if ix is not None]       # j i: row i + a j
+    col_ix = [ix for ix in reversed(cols) if ix is not None]       # q p: column p + m q
+    seen = {ix for _, idx in operands for ix in idx}
+    operands += [(B.ones((ix.dim,)), (ix,)) for ix in row_ix + col_ix if ix not in seen]
+    letter = {ix: c for ix, c in zip(list(rows) + list(cols), "ijpq") if ix is not None}
+    spare = iter(c for c in EXTRA if c not in letter.values())
+    for _, idx in operands:
+        for ix in idx:
+            if ix not in letter:
+                letter[ix] = next(spare)
+    spec = ",".join("".join(letter[ix] for ix in idx) for _, idx in operands)
+    spec += "->" + "".join(letter[ix] for ix in row_ix + col_ix)
+    shape = (shape_size(tuple(ix.dim for ix in row_ix)), shape_size(tuple(ix.dim for ix in col_ix)))
+    body = ir.apply(GROUPED, [M for M, _ in operands], {"spec": spec, "shape": shape})
+    form = scaled(scale, body)
+    if log is not None:
+        log.append(VecTerm("einsum", body, body, None, None, product(scale), form))
+    return form
+
+
+# letters of the summed indices (i, j, p, q are the free ones)
+EXTRA = "klrstuvwabcdefghmnoxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+GROUPED = "einsum_grouped"      # reshape(einsum(...), (p, q)) as one node (ops/einsum_grouped.py)
 
 
 def _pair_kind(x: Index, y: Index, rows, cols) -> str:
