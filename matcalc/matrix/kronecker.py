@@ -45,7 +45,8 @@ class VecTerm:
     (``kind`` ``straight`` or ``crossed``; ``left``/``right`` None when absent), or
     ``c · vec(A) vec(B)ᵀ`` (``kind`` ``outer``).  The differential it stands for is
     ``L ∘ (A (R ∘ dX) Bᵀ)`` (straight), ``L ∘ (A (R ∘ dX)ᵀ Bᵀ)`` (crossed), ``A (B : dX)``
-    (outer), and ``form`` is the Kronecker form the vec rules give it.  A term with no
+    (outer), and ``form`` is the Kronecker form the vec rules give it.  Kind ``middle`` is
+    ``c · P diag(vec M) Q`` (``A = P``, ``B = Q``, ``left = M``, ``parts`` their own logs).  A term with no
     Kronecker reading is ``kind`` ``einsum``: ``A`` and ``B`` are its ``reshape(einsum(...))``."""
 
     kind: str
@@ -55,6 +56,8 @@ class VecTerm:
     right: ir.Expr | None
     scale: ir.Expr | None
     form: ir.Expr
+    # kind ``middle``: ``form = c · A diag(vec left) B`` and the readings of A and B
+    parts: tuple = ()
 
 
 def read_kron(factors: list[Factor], summed: list[Index], rows: tuple[Index | None, Index | None],
@@ -176,3 +179,117 @@ def _vec(M: ir.Expr) -> ir.Expr:
     if B.is_op(M, "reshape") and M.args[0].rank == 1:
         return M.args[0]
     return B.call("vec", M)
+
+
+# -- a term that the three pairings do not read: copies through δ, a middle diag ----------
+
+MAX_DEPTH = 2      # middle diags nested in one term (softmax regression's Hessian needs two)
+
+
+def read_vec(factors: list[Factor], summed: list[Index], rows: tuple[Index | None, Index | None],
+             cols: tuple[Index | None, Index | None], log: list[VecTerm] | None = None,
+             depth: int = MAX_DEPTH) -> ir.Expr | None:
+    """The term in Kronecker form, the shortest of: the three pairings (:func:`read_kron`);
+    the same after an edge is moved along a ``δ`` between a row and a column index
+    (``S_iq δ_jq X_ip = S_ij δ_jq X_ip``: ``diag(vec S) (I ⊗ X)``); a middle
+    ``P diag(vec M) Q`` (:func:`_middle`); None when none reads it."""
+    graph = _Graph(factors, summed, tuple(ix for ix in rows + cols if ix is not None))
+    graph.reduce()
+    reduced, left = graph.factors(), list(graph.summed)
+    found: list[tuple[ir.Expr, list[VecTerm]]] = []
+    for variant in _moved(reduced, rows, cols):
+        sub: list[VecTerm] = []
+        form = read_kron(variant, left, rows, cols, sub)
+        if form is not None:
+            found.append((form, sub))
+    if not found and depth > 0:
+        found = _middle(reduced, left, rows, cols, depth)
+    if not found:
+        return None
+    form, sub = min(found, key=lambda f: _size(f[0]))
+    if log is not None:
+        log.extend(sub)
+    return form
+
+
+def _size(e: ir.Expr) -> int:
+    return ir.tree_size(e, count=lambda n: isinstance(n, ir.Apply))
+
+
+def _moved(factors: list[Factor], rows, cols) -> list[list[Factor]]:
+    """The factors as they are, and with everything at one end of a ``δ_rc`` (``r`` a row
+    index, ``c`` a column index) moved to the other end (``δ_rc`` makes them equal)."""
+    out = [factors]
+    deltas = [idx for M, idx in factors if len(idx) == 2 and B.is_eye(M) and
+              ({idx[0], idx[1]} & set(rows) - {None}) and ({idx[0], idx[1]} & set(cols) - {None})]
+    for x, y in deltas:
+        for a, b in ((x, y), (y, x)):        # a → b in every other factor
+            out.append([(M, idx) if len(idx) == 2 and {x, y} == set(idx) and B.is_eye(M)
+                        else (M, tuple(b if ix == a else ix for ix in idx)) for M, idx in factors])
+    return out
+
+
+def _middle(factors: list[Factor], summed: list[Index], rows, cols, depth: int):
+    """``P diag(vec M) Q`` (Magnus–Neudecker): a hub index ``x`` (summed, or free and copied
+    through ``δ_xu``) and one of its edges ``M_xc`` become the middle pair ``(u, v)``
+    (``v`` a copy of ``c`` through ``δ_cv``); the factors on the rows' side read as ``P``
+    ``[size(rows), size(u, v)]``, those on the columns' side as ``Q``, each in Kronecker form.
+    ``-S_ij X_ip S_iq`` → ``-diag(vec S) (1 1ᵀ ⊗ I) diag(vec S) (I ⊗ X)``."""
+    row_set, col_set = set(rows) - {None}, set(cols) - {None}
+    if len(summed) > 1:
+        return []
+    hubs = list(summed) + [ix for ix in rows + cols if ix is not None]
+    found = []
+    for x in hubs:
+        for n, (M, idx) in enumerate(factors):
+            if len(idx) != 2 or x not in idx or idx[0] == idx[1] or B.is_eye(M):
+                continue
+            c = idx[1] if idx[0] == x else idx[0]
+            if c in summed:
+                continue
+            weight = M if idx[0] == x else B.T(M)                       # [x, c]
+            u, v = Index(f"u{depth}", x.dim), Index(f"v{depth}", c.dim)
+            sides = _split([f for m, f in enumerate(factors) if m != n], x, c, u, v, summed,
+                           row_set, col_set)
+            if sides is None:
+                continue
+            (p_factors, q_factors, scalars) = sides
+            p_log: list[VecTerm] = []
+            q_log: list[VecTerm] = []
+            P = read_vec(p_factors, [], rows, (u, v), p_log, depth - 1)
+            Q = read_vec(q_factors, [], (u, v), cols, q_log, depth - 1) if P is not None else None
+            if Q is None:
+                continue
+            mid = B.call("diag", B.call("vec", weight))
+            form = scaled(scalars, B.matmul(B.matmul(P, mid), Q))
+            found.append((form, [VecTerm("middle", P, Q, weight, None, product(scalars), form,
+                                         parts=(tuple(p_log), tuple(q_log)))]))
+    return found
+
+
+def _split(factors: list[Factor], x: Index, c: Index, u: Index, v: Index, summed, row_set, col_set):
+    """The factors of ``P`` (rows to ``(u, v)``) and of ``Q`` (``(u, v)`` to columns), and the
+    scalars; None when a factor joins the rows and the columns otherwise than through
+    ``x`` and ``c``.  ``x`` stands as ``u`` away from its own side (both sides when summed),
+    ``c`` as ``v``, and each is tied to its copy by a ``δ`` on its own side."""
+    side_of = {ix: "P" for ix in row_set} | {ix: "Q" for ix in col_set}
+    p_out: list[Factor] = []
+    q_out: list[Factor] = []
+    scalars = []
+    for own, copy in ((x, u), (c, v)):
+        if own in side_of:
+            (p_out if side_of[own] == "P" else q_out).append((B.eye(own.dim), (own, copy)))
+    for M, idx in factors:
+        if not idx:
+            scalars.append(M)
+            continue
+        sides = {side_of[ix] for ix in idx if ix in side_of and ix not in (x, c)}
+        if len(sides) > 1:
+            return None
+        side = sides.pop() if sides else side_of.get(x, side_of.get(c, "P"))
+        if any(ix in summed and ix != x for ix in idx):
+            return None
+        moved = tuple(u if ix == x and side_of.get(x) != side else
+                      v if ix == c and side_of.get(c) != side else ix for ix in idx)
+        (p_out if side == "P" else q_out).append((M, moved))
+    return p_out, q_out, scalars

@@ -33,7 +33,7 @@ from ..shapes import ShapeMismatch
 from . import build as B
 from .contraction import Factor, Reading, axis_sum, read_reading, read_term
 from .factoring import grouped
-from .kronecker import read_einsum, read_kron
+from .kronecker import read_einsum, read_vec
 
 
 class _NoFactor(Exception):
@@ -86,7 +86,7 @@ def _vec_convention(d: IExpr, free: tuple[Index, ...], u: ir.Symbol, L: ir.Expr,
     for term in (d.terms if isinstance(d, Add) else (d,)):
         summed, raw = flatten_term(term)
         factors = [_factor(f, table) for f in raw]
-        read = read_kron(factors, summed, rows, cols, log)
+        read = read_vec(factors, summed, rows, cols, log)
         if read is None:                     # no Kronecker reading: reshape(einsum(...->jiqp), ...)
             read = read_einsum(factors, summed, rows, cols, log)
         out = B.add(out, read)
