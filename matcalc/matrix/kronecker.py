@@ -30,6 +30,7 @@ reading (the caller writes an ``einsum``).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from .. import ir
@@ -81,16 +82,16 @@ def read_kron(factors: list[Factor], summed: list[Index], rows: tuple[Index | No
         left, right = _edge(graph, i, j), _edge(graph, p, q)
         if "crossed" in kinds:                                   # A_iq B_jp: (B ⊗ A) K
             kind, A, Bm = "crossed", _pair(graph, i, q), _pair(graph, j, p)
-            body = B.call("kron", Bm, A)
+            chain = [_kron(Bm, A)]
             if p is not None and q is not None:
-                body = B.matmul(body, B.call("commutation", dims=(p.dim, q.dim)))
+                chain.append(B.call("commutation", dims=(p.dim, q.dim)))
         else:                                                    # A_ip B_jq: B ⊗ A
             kind, A, Bm = "straight", _pair(graph, i, p), _pair(graph, j, q)
-            body = B.call("kron", Bm, A)
-        if left is not None:
-            body = B.matmul(B.call("diag", B.call("vec", left)), body)
-        if right is not None:
-            body = B.matmul(body, B.call("diag", B.call("vec", right)))
+            chain = [_kron(Bm, A)]
+        chain = ([B.call("diag", B.call("vec", left))] if left is not None else []) + chain + \
+            ([B.call("diag", B.call("vec", right))] if right is not None else [])
+        kept = [f for f in chain if not _identity(f)]             # I ⊗ I = I: X.T → K, exp(X) → diag(vec(exp(X)))
+        body = functools.reduce(B.matmul, kept) if kept else chain[0]
     form = scaled(graph.scalars, body)
     if log is not None:
         log.append(VecTerm(kind, A, Bm, left, right, product(graph.scalars), form))
@@ -212,6 +213,18 @@ def read_vec(factors: list[Factor], summed: list[Index], rows: tuple[Index | Non
     return form
 
 
+def _kron(Bm: ir.Expr, A: ir.Expr) -> ir.Expr:
+    """``B ⊗ A``; ``I ⊗ I`` is the one identity ``eye(size)``."""
+    if B.is_eye(Bm) and B.is_eye(A):
+        return B.eye(shape_size((Bm.shape[0], A.shape[0])))
+    return B.call("kron", Bm, A)
+
+
+def _identity(M: ir.Expr) -> bool:
+    """``eye(n)`` or ``kron(eye(m), eye(n))``: a factor of a product that changes nothing."""
+    return B.is_eye(M) or (B.is_op(M, "kron") and all(B.is_eye(a) for a in M.args))
+
+
 def _size(e: ir.Expr) -> int:
     return ir.tree_size(e, count=lambda n: isinstance(n, ir.Apply))
 
@@ -260,8 +273,9 @@ def _middle(factors: list[Factor], summed: list[Index], rows, cols, depth: int):
             Q = read_vec(q_factors, [], (u, v), cols, q_log, depth - 1) if P is not None else None
             if Q is None:
                 continue
-            mid = B.call("diag", B.call("vec", weight))
-            form = scaled(scalars, B.matmul(B.matmul(P, mid), Q))
+            chain = [f for f in B.matrix_factors(P) + [B.call("diag", B.call("vec", weight))] + B.matrix_factors(Q)
+                     if not _identity(f)]
+            form = scaled(scalars, functools.reduce(B.matmul, chain))
             found.append((form, [VecTerm("middle", P, Q, weight, None, product(scalars), form,
                                          parts=(tuple(p_log), tuple(q_log)))]))
     return found

@@ -58,8 +58,9 @@ def _rows(out: str, size: dict, target) -> int:
                 same_size(tuple(size[x] for x in out[c:]), target[1:]):
             return c
     raise ShapeMismatch(f"reshape of einsum(...->{out}) to {show(target)} does not group whole letters",
-                        f"the rows must run over the first letters, e.g. ({' * '.join(map(str, [size[x] for x in out[:2]]))}, "
-                        f"{' * '.join(map(str, [size[x] for x in out[2:]]))}) for '{out}'")
+                        f"the rows run over the first letters, the columns over the rest: e.g. "
+                        f"({shape_size(tuple(size[x] for x in out[:2]))}, {shape_size(tuple(size[x] for x in out[2:]))}) "
+                        f"for '{out}'")
 
 
 def _normalize(shapes, attrs):
