@@ -90,10 +90,8 @@ class Parser(Literals, Comparisons):
             node = ir.apply(op, args, attrs, span=ir.Span(start, end))
             if OPS[op].check is not None:
                 OPS[op].check(node)
-            node = self.fused(op, node)
-            if node.rank > 2 and op in WIDE:     # einsum('...->jiqp'): only as reshape's argument
-                return node
-            if node.rank > 2:    # reshape(A, (p, q, r)): the language has vectors and matrices
+            node = self.fused(op, node)      # a wide einsum('...->jiqp') waits for its reshape
+            if node.rank > 2 and op not in WIDE:    # reshape(A, (p, q, r)): vectors and matrices only
                 raise ShapeMismatch(f"a result of {node.rank} axes {show(node.shape)} is not part of the language",
                                     "reshape to a vector or a matrix")
             return node
@@ -108,14 +106,13 @@ class Parser(Literals, Comparisons):
         """``reshape(einsum(...->jiqp), (p, q))`` as the one node the IR holds for it
         (:data:`~matcalc.registry.FUSE`); a result of more than two axes anywhere else is an error."""
         one = FUSE[op](node) if op in FUSE else None
-        if one is not None:
-            return one
-        for arg in node.args:
-            if isinstance(arg, ir.Apply) and arg.rank > 2 and arg.op in WIDE:
-                self.wide_error(arg)
-        return node
+        for arg in node.args if one is None else ():
+            self.narrow(arg)
+        return one if one is not None else node
 
-    def wide_error(self, node: ir.Apply):
+    def narrow(self, node: ir.Expr):
+        if not (isinstance(node, ir.Apply) and node.rank > 2 and node.op in WIDE):
+            return
         message, hint = WIDE[node.op]
         span = node.span or ir.Span(0, 1)
         raise self.error(ShapeError, f"{message}: `{excerpt(self.text[span.start:span.end], 80)}` has "
@@ -150,8 +147,7 @@ class Parser(Literals, Comparisons):
         expr, _ = self.expr()
         if self.tok.kind != "end":
             raise self.unexpected("expected an operator or the end of the expression")
-        if isinstance(expr, ir.Apply) and expr.rank > 2 and expr.op in WIDE:
-            self.wide_error(expr)
+        self.narrow(expr)
         return expr
 
     def expr(self) -> tuple[ir.Expr, int]:
