@@ -87,9 +87,9 @@ def test_softmax_regression_hessian_wrt_W(values):
     H = evaluate(r.matrix, values, DIMS)
     np.testing.assert_allclose(H, jacobian_fd(grad, values["W"]), atol=1e-8)
     np.testing.assert_allclose(H, H.T, atol=1e-12)
-    S, XD = "diag(vec(softmax(X @ W, axis=1)))", "kron(eye(k), X.T @ diag(sum(Y, axis=1)))"
-    assert to_text(r.matrix) == (f"({XD} - {XD} @ {S} @ kron(ones(k, k), eye(n))) @ {S} @ kron(eye(k), X) / n"
-                                 " + 2 * lam * eye(k*m)")
+    S = "diag(vec(softmax(X @ W, axis=1)))"      # (I ⊗ Xᵀ)(D − D (1 1ᵀ ⊗ I) D)(I ⊗ diag(Y 1) X) / n + 2 lam I
+    assert to_text(r.matrix) == (f"(kron(eye(k), X.T) - kron(eye(k), X.T) @ {S} @ kron(ones(k, k), eye(n))) @ {S} "
+                                 "@ kron(eye(k), diag(sum(Y, axis=1)) @ X) / n + 2 * lam * eye(k*m)")
     assert [t.kind for t in r.vec_terms] == ["middle", "middle", "straight"]
 
 
@@ -102,9 +102,9 @@ def test_summed_hub_hessian(values):
     H = evaluate(r.matrix, values, DIMS)
     np.testing.assert_allclose(H, jacobian_fd(lambda W: 2 * X.T @ (np.exp(X @ W) * np.exp(X @ W).sum(1, keepdims=True)),
                                               values["W"]), rtol=1e-6, atol=1e-6)
-    assert to_text(r.matrix) == ("2 * (kron(eye(k), X.T @ diag(sum(exp(X @ W), axis=1))) + kron(eye(k), X.T) @ "
-                                 "diag(vec(exp(X @ W))) @ kron(ones(k, k), eye(n))) @ diag(vec(exp(X @ W))) @ "
-                                 "kron(eye(k), X)")
+    E = "diag(vec(exp(X @ W)))"
+    assert to_text(r.matrix) == (f"2 * kron(eye(k), X.T) @ ({E} @ (kron(eye(k), diag(sum(exp(X @ W), axis=1)) @ X) "
+                                 f"+ kron(ones(k, k), eye(n)) @ {E} @ kron(eye(k), X)))")
 
 
 # -- random terms, read directly ----------------------------------------------------
@@ -234,3 +234,25 @@ def test_hostile_reshaped_einsum(text, words):
     assert words in message and "^" in message and message.count("error") == 1
     if "direct argument" in words:
         assert "hint: write reshape(einsum(" in message
+
+
+def test_two_layer_hessian_has_einsum_terms_that_are_right(values):
+    """Softmax cross-entropy after a tanh layer, w.r.t. the first weights: terms with two
+    hubs are the einsum form (a diag(Y 1) between two summed indices merges them first)."""
+    rng = np.random.default_rng(3)
+    doc = {"dims": DIMS, "symbols": {"X": {"shape": ["n", "m"]}, "W1": {"shape": ["m", "m"]},
+                                     "W2": {"shape": ["m", "k"]}, "Y": {"shape": ["n", "k"]}},
+           "expr": "-sum(Y * log(softmax(tanh(X @ W1) @ W2, axis=1)))", "wrt": ["W1"], "order": 2}
+    r = result(doc, "W1")
+    vals = {"X": values["X"], "Y": values["Y"], "W1": rng.normal(size=(M, M)), "W2": rng.normal(size=(M, K))}
+    X, Y, W2 = vals["X"], vals["Y"], vals["W2"]
+
+    def grad(W1):
+        T = np.tanh(X @ W1)
+        return X.T @ ((softmax(T @ W2) * Y.sum(axis=1, keepdims=True) - Y) @ W2.T * (1 - T ** 2))
+
+    np.testing.assert_allclose(evaluate(r.matrix, vals, DIMS), jacobian_fd(grad, vals["W1"]), atol=1e-7)
+    text = to_text(r.matrix)
+    assert "reshape(einsum('pk,kq,kl,jl,lq,ki,kj,k->jiqp', X.T, " in text and ", (m*m, m*m))" in text
+    assert "diag(sum(Y, axis=1))" not in text.split("reshape(einsum(")[1].split("), (m*m")[0]
+    assert any(t.kind == "einsum" for t in r.vec_terms)

@@ -104,6 +104,7 @@ def read_einsum(factors: list[Factor], summed: list[Index], rows: tuple[Index | 
     letters ``j i q p`` so that numpy's row-major reshape puts ``T[i, j, p, q]`` at row
     ``i + a j`` and column ``p + m q`` (the vec convention); the graph steps that apply
     are kept (``A_il B_il`` is one operand ``A ∘ B``), scalars stand outside."""
+    factors, summed = merged(factors, summed)
     graph = _Graph(factors, summed, tuple(ix for ix in rows + cols if ix is not None))
     graph.reduce()
     left = graph.factors()
@@ -194,6 +195,7 @@ def read_vec(factors: list[Factor], summed: list[Index], rows: tuple[Index | Non
     the same after an edge is moved along a ``δ`` between a row and a column index
     (``S_iq δ_jq X_ip = S_ij δ_jq X_ip``: ``diag(vec S) (I ⊗ X)``); a middle
     ``P diag(vec M) Q`` (:func:`_middle`); None when none reads it."""
+    factors, summed = merged(factors, summed)
     graph = _Graph(factors, summed, tuple(ix for ix in rows + cols if ix is not None))
     graph.reduce()
     reduced, left = graph.factors(), list(graph.summed)
@@ -223,6 +225,21 @@ def _kron(Bm: ir.Expr, A: ir.Expr) -> ir.Expr:
 def _identity(M: ir.Expr) -> bool:
     """``eye(n)`` or ``kron(eye(m), eye(n))``: a factor of a product that changes nothing."""
     return B.is_eye(M) or (B.is_op(M, "kron") and all(B.is_eye(a) for a in M.args))
+
+
+def merged(factors: list[Factor], summed: list[Index]) -> tuple[list[Factor], list[Index]]:
+    """A summed index joined to another by ``δ`` or ``diag(v)`` is that index:
+    ``Σ_r A_kr diag(v)_rs B_si`` has ``r = s`` → ``A_kr v_r B_ri`` (one hub fewer)."""
+    factors, summed = list(factors), list(summed)
+    for n, (M, idx) in enumerate(factors):
+        diagonal = B.is_eye(M) or (B.is_op(M, "diag") and M.args[0].rank == 1)
+        if len(idx) != 2 or idx[0] == idx[1] or not diagonal or not set(idx) & set(summed):
+            continue
+        gone, kept = (idx[1], idx[0]) if idx[1] in summed else idx
+        rest = [(F, tuple(kept if ix == gone else ix for ix in at)) for m, (F, at) in enumerate(factors) if m != n]
+        weight = [] if B.is_eye(M) else [(M.args[0], (kept,))]
+        return merged(rest + weight, [ix for ix in summed if ix != gone])
+    return factors, summed
 
 
 def _size(e: ir.Expr) -> int:
