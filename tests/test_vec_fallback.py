@@ -256,3 +256,16 @@ def test_two_layer_hessian_has_einsum_terms_that_are_right(values):
     assert "reshape(einsum('pk,kq,kl,jl,lq,ki,kj,k->jiqp', X.T, " in text and ", (m*m, m*m))" in text
     assert "diag(sum(Y, axis=1))" not in text.split("reshape(einsum(")[1].split("), (m*m")[0]
     assert any(t.kind == "einsum" for t in r.vec_terms)
+
+
+@pytest.mark.parametrize("expr,f", [
+    ("vec(X)", lambda X: vec(X)),
+    ("reshape(X, (m, n))", lambda X: X.reshape(M, N)),
+    ("X @ reshape(X, (m, n))", lambda X: X @ X.reshape(M, N)),
+    ("exp(reshape(X, (n*m,)))", lambda X: np.exp(X.reshape(-1))),
+])
+def test_reshape_and_vec_are_read_not_refused(values, expr, f):
+    """Their index form holds a selection tensor of 3 or 4 axes: split into 2-D selections."""
+    doc = {"dims": DIMS, "symbols": {"X": {"shape": ["n", "m"]}}, "expr": expr, "wrt": ["X"]}
+    r = result(doc, "X")
+    np.testing.assert_allclose(evaluate(r.matrix, values, DIMS), jacobian_fd(f, values["X"]), atol=1e-8)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from .. import ir
 from ..index.nodes import Index
 from . import build as B
-from ..shapes import shape_size
+from ..shapes import same_size, shape_size
 from .contraction import Factor, Reading, _Graph, product, scaled
 
 
@@ -128,6 +128,37 @@ def read_einsum(factors: list[Factor], summed: list[Index], rows: tuple[Index | 
     if log is not None:
         log.append(VecTerm("einsum", body, body, None, None, product(scale), form))
     return form
+
+
+def selector(sizes: tuple, t: int) -> ir.Expr:
+    """``P[r, l]``: 1 where ``l`` is digit ``t`` of ``r`` in the mixed radix ``sizes`` (row-major),
+    ``kron(ones((before, 1)), kron(eye(sizes[t]), ones((after, 1))))``."""
+    before, after = shape_size(tuple(sizes[:t])), shape_size(tuple(sizes[t + 1:]))
+    out = B.eye(sizes[t])
+    if after != 1:
+        out = B.call("kron", out, B.ones((after, 1)))
+    if before != 1:
+        out = B.call("kron", B.ones((before, 1)), out)
+    return out
+
+
+def split_selection(M: ir.Expr, idx: tuple[Index, ...], r: Index) -> list[Factor] | None:
+    """A selection tensor ``S = reshape(eye(N), out + in)`` (how reshape and vec are written in
+    index form) as 2-D factors over a new summed index ``r`` of size N: ``S_(o)(a) =
+    Σ_r Π_t P_t[r, o_t] Π_t P_t[r, a_t]`` (``P_t`` the :func:`selector` of each axis); None
+    for any other tensor."""
+    if not (B.is_op(M, "reshape") and B.is_eye(M.args[0])):
+        return None
+    dims = tuple(M.shape)
+    cut = next((c for c in range(1, len(dims)) if dims[:c] and same_size(dims[:c], M.args[0].shape[:1])), None)
+    if cut is None:
+        return None
+    out: list[Factor] = []
+    for group, at in ((dims[:cut], idx[:cut]), (dims[cut:], idx[cut:])):
+        for t, ix in enumerate(at):
+            if group[t] != 1:
+                out.append((selector(group, t), (r, ix)))
+    return out
 
 
 # letters of the summed indices (i, j, p, q are the free ones)

@@ -27,6 +27,7 @@ import numpy as np
 from .. import ir
 from ..index import nodes as I
 from ..matrix import build as B
+from ..matrix.kronecker import selector
 from ..registry import CALLABLE, FUSE, OPS, WIDE, Op, register
 from ..shapes import ShapeMismatch, same_size, shape_size, show
 from . import array_api
@@ -73,6 +74,10 @@ def _normalize(shapes, attrs):
     size = letter_sizes(spec, shapes)
     if not set(out) <= set(size):
         raise ShapeMismatch(f"einsum output letters {out!r} must each appear in an operand")
+    letters = tuple(size[c] for c in out)
+    if not same_size(letters, target):
+        raise ShapeMismatch(f"reshape cannot make {show(target)} of einsum(...->{out}) {show(letters)}: "
+                            "the sizes differ", f"the new shape must hold {shape_size(letters)} entries")
     rows = _rows(out, size, target)
     cut = [out] if len(target) == 1 else [out[:rows], out[rows:]]      # each axis as the letters' product
     return {SPEC: spec, SHAPE: tuple(shape_size(tuple(size[c] for c in g)) for g in cut), ROWS: rows}
@@ -92,12 +97,7 @@ def _shape(shapes, attrs):
     if not 3 <= len(out) <= 4:
         raise ShapeMismatch(f"reshape(einsum(...)) is for 3 or 4 output letters, not {len(out)}",
                             "write einsum(...) alone for one or two")
-    target = attrs[SHAPE]
-    letters = tuple(size[c] for c in out)
-    if not same_size(letters, target):
-        raise ShapeMismatch(f"reshape cannot make {show(target)} of einsum(...->{out}) {show(letters)}: "
-                            "the sizes differ", f"the new shape must hold {shape_size(letters)} entries")
-    return tuple(target)
+    return tuple(attrs[SHAPE])       # checked against the letters' sizes by _normalize
 
 
 def grouped(a, rows: int):
@@ -126,18 +126,6 @@ array_api.HELPERS["_grouped"] = '''def _grouped(xp, a, rows):
     for d in a.shape[:rows]:
         n *= int(d)
     return xp.reshape(a, (n, -1))'''
-
-
-def selector(sizes: tuple, t: int) -> ir.Expr:
-    """``P[r, l]``: 1 where letter ``l`` is digit ``t`` of ``r`` in the mixed radix ``sizes``,
-    ``kron(ones((before, 1)), kron(eye(sizes[t]), ones((after, 1))))``."""
-    before, after = shape_size(sizes[:t]), shape_size(sizes[t + 1:])
-    out = B.eye(sizes[t])
-    if after != 1:
-        out = B.call("kron", out, B.ones((after, 1)))
-    if before != 1:
-        out = B.call("kron", B.ones((before, 1)), out)
-    return out
 
 
 def _split(node) -> list[tuple[int, str, ir.Expr | None]]:
@@ -231,7 +219,8 @@ register(Op(NAME, "call", -1, _shape, params=(SPEC, SHAPE, ROWS),
             helpers={"_grouped": GROUPED_SOURCE}, arity_of=_count,
             samples={SPEC: ("ij,ik->jik", "ij,kl->ijkl", "ij,ik,il->jilk", "ij,jk->ijk"),
                      SHAPE: (("m*n", "n"), ("n", "m*n"), ("n*n", "m*n"), ("m*n*n",), ("n*n", "n*n"),
-                             ("m*n", "m*n"), ("n*n", "m"), ("n", "n*m")), ROWS: (None,)}))
+                             ("m*n", "m*n"), ("n*n", "m"), ("n", "n*m"),
+                             ("n",), ("n", "n"), (1, "n"), ("m", "n")), ROWS: (None,)}))
 del CALLABLE[OPS[NAME].written]      # written only as reshape(einsum(...), shape): the parser fuses
 FUSE["reshape"] = fuse
 WIDE["einsum"] = ("an einsum with more than two output letters is allowed only as the direct argument "
