@@ -211,7 +211,7 @@ def _count(attrs) -> int:
 
 
 register(Op(NAME, "call", -1, _shape, params=(SPEC, SHAPE, ROWS),
-            numpy="_grouped(np.einsum({spec}, {args}), {rows})",
+            numpy="_grouped(np.einsum({spec}, {args}, optimize=True), {rows})",
             array_api="_grouped(xp, xp.einsum({spec}, {args}), {rows})",
             doc="an einsum of 3 or 4 output letters reshaped at once: "
                 "reshape(einsum('ij,ip,iq->jiqp', S, X, S), (k*n, k*m))",
