@@ -217,15 +217,18 @@ def _vec(M: ir.Expr) -> ir.Expr:
 # -- a term that the three pairings do not read: copies through δ, a middle diag ----------
 
 MAX_DEPTH = 2      # middle diags nested in one term (softmax regression's Hessian needs two)
+TRIES = 200        # readings tried for one term before it is left to the einsum
 
 
 def read_vec(factors: list[Factor], summed: list[Index], rows: tuple[Index | None, Index | None],
              cols: tuple[Index | None, Index | None], log: list[VecTerm] | None = None,
-             depth: int = MAX_DEPTH) -> ir.Expr | None:
+             depth: int = MAX_DEPTH, budget: list[int] | None = None) -> ir.Expr | None:
     """The term in Kronecker form, the shortest of: the three pairings (:func:`read_kron`);
     the same after an edge is moved along a ``δ`` between a row and a column index
     (``S_iq δ_jq X_ip = S_ij δ_jq X_ip``: ``diag(vec S) (I ⊗ X)``); a middle
-    ``P diag(vec M) Q`` (:func:`_middle`); None when none reads it."""
+    ``P diag(vec M) Q`` (:func:`_middle`); None when none reads it (or the search has
+    tried ``TRIES`` readings: a term with no Kronecker reading costs milliseconds)."""
+    budget = [TRIES] if budget is None else budget
     factors, summed = merged(factors, summed)
     graph = _Graph(factors, summed, tuple(ix for ix in rows + cols if ix is not None))
     graph.reduce()
@@ -233,11 +236,12 @@ def read_vec(factors: list[Factor], summed: list[Index], rows: tuple[Index | Non
     found: list[tuple[ir.Expr, list[VecTerm]]] = []
     for variant in _moved(reduced, rows, cols):
         sub: list[VecTerm] = []
+        budget[0] -= 1
         form = read_kron(variant, left, rows, cols, sub)
         if form is not None:
             found.append((form, sub))
-    if not found and depth > 0:
-        found = _middle(reduced, left, rows, cols, depth)
+    if not found and depth > 0 and budget[0] > 0:
+        found = _middle(reduced, left, rows, cols, depth, budget)
     if not found:
         return None
     form, sub = min(found, key=lambda f: _size(f[0]))
@@ -290,7 +294,7 @@ def _moved(factors: list[Factor], rows, cols) -> list[list[Factor]]:
     return out
 
 
-def _middle(factors: list[Factor], summed: list[Index], rows, cols, depth: int):
+def _middle(factors: list[Factor], summed: list[Index], rows, cols, depth: int, budget: list[int]):
     """``P diag(vec M) Q`` (Magnus–Neudecker): a hub index ``x`` (summed, or free and copied
     through ``δ_xu``) and one of its edges ``M_xc`` become the middle pair ``(u, v)``
     (``v`` a copy of ``c`` through ``δ_cv``); the factors on the rows' side read as ``P``
@@ -302,8 +306,10 @@ def _middle(factors: list[Factor], summed: list[Index], rows, cols, depth: int):
     hubs = list(summed) + [ix for ix in rows + cols if ix is not None]
     found = []
     for x in hubs:
+        if len({ix for _, idx in factors if len(idx) == 2 and x in idx for ix in idx} - {x}) < 2:
+            continue                                  # not a hub: fewer than two neighbours
         for n, (M, idx) in enumerate(factors):
-            if len(idx) != 2 or x not in idx or idx[0] == idx[1] or B.is_eye(M):
+            if len(idx) != 2 or x not in idx or idx[0] == idx[1] or B.is_eye(M) or budget[0] <= 0:
                 continue
             c = idx[1] if idx[0] == x else idx[0]
             if c in summed:
@@ -317,8 +323,8 @@ def _middle(factors: list[Factor], summed: list[Index], rows, cols, depth: int):
             (p_factors, q_factors, scalars) = sides
             p_log: list[VecTerm] = []
             q_log: list[VecTerm] = []
-            P = read_vec(p_factors, [], rows, (u, v), p_log, depth - 1)
-            Q = read_vec(q_factors, [], (u, v), cols, q_log, depth - 1) if P is not None else None
+            P = read_vec(p_factors, [], rows, (u, v), p_log, depth - 1, budget)
+            Q = read_vec(q_factors, [], (u, v), cols, q_log, depth - 1, budget) if P is not None else None
             if Q is None:
                 continue
             chain = [f for f in B.matrix_factors(P) + [B.call("diag", B.call("vec", weight))] + B.matrix_factors(Q)
