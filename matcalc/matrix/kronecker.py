@@ -315,7 +315,7 @@ def _middle(factors: list[Factor], summed: list[Index], rows, cols, depth: int, 
             if c in summed:
                 continue
             weight = M if idx[0] == x else B.T(M)                       # [x, c]
-            u, v = Index(f"u{depth}", x.dim), Index(f"v{depth}", c.dim)
+            u, v = Index(f"μ{depth}", x.dim), Index(f"ν{depth}", c.dim)      # names no pool gives
             sides = _split([f for m, f in enumerate(factors) if m != n], x, c, u, v, summed,
                            row_set, col_set)
             if sides is None:

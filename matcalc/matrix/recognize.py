@@ -158,7 +158,7 @@ def _factors(term: IExpr, table) -> tuple[list[Index], list[Factor]]:
     for f in raw:
         parts = None
         if isinstance(f, Opaque) and f.expr.rank > 2:
-            r = Index(f"_r{len(summed)}", f.expr.args[0].shape[0] if f.expr.args else 1)
+            r = Index(f"ρ{len(summed)}", f.expr.args[0].shape[0] if f.expr.args else 1)
             parts = split_selection(f.expr, f.indices, r)
             summed = summed + [r] if parts is not None else summed
         factors.extend(parts if parts is not None else [_factor(f, table)])
