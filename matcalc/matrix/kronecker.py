@@ -35,8 +35,8 @@ from dataclasses import dataclass
 
 from .. import ir
 from ..index.nodes import Index
-from . import build as B
 from ..shapes import same_size, shape_size
+from . import build as B
 from .contraction import Factor, Reading, _Graph, product, scaled
 
 

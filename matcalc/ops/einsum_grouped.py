@@ -142,7 +142,7 @@ def _split(node) -> list[tuple[int, str, ir.Expr | None]]:
 
 def _index(node, args, idx, pool):
     """``E_rc = Σ P_j[r, j] P_i[r, i] ... Π operands`` (the selections split each axis)."""
-    terms, out = parse_spec(node.attr(SPEC))
+    terms, _ = parse_spec(node.attr(SPEC))
     at, factors = {}, []
     for axis, c, sel in _split(node):
         if sel is None:
@@ -223,6 +223,6 @@ register(Op(NAME, "call", -1, _shape, params=(SPEC, SHAPE, ROWS),
                              ("n",), ("n", "n"), (1, "n"), ("m", "n")), ROWS: (None,)}))
 del CALLABLE[OPS[NAME].written]      # written only as reshape(einsum(...), shape): the parser fuses
 FUSE["reshape"] = fuse
-WIDE["einsum"] = ("an einsum with more than two output letters is allowed only as the direct argument "
-                  "of a reshape to a vector or a matrix",
+WIDE["einsum"] = (("an einsum with more than two output letters is allowed only as the direct argument "
+                   "of a reshape to a vector or a matrix"),
                   "write reshape(einsum('ij,ip,iq->jiqp', S, X, S), (k*n, k*m)): rows over j, i, columns over q, p")
