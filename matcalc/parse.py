@@ -23,6 +23,7 @@ from .errors import ExprSyntaxError, ForbiddenSyntaxError, ShapeError, UnknownNa
 from .lexer import (OP_MESSAGES, PY_KEYWORDS, STRING_PREFIXES, Comparisons, Literals, Locate, Scope, Token,
                     default_locate, tokenize)
 from .ops import CALLABLE, OPS, PREC_ADD, PREC_MUL
+from .registry import FUSE, WIDE
 from .shapes import ShapeMismatch, known_sizes, show
 
 MAX_DEPTH = 1000
@@ -89,7 +90,8 @@ class Parser(Literals, Comparisons):
             node = ir.apply(op, args, attrs, span=ir.Span(start, end))
             if OPS[op].check is not None:
                 OPS[op].check(node)
-            if node.rank > 2:    # reshape(A, (p, q, r)): the language has vectors and matrices
+            node = self.fused(op, node)      # a wide einsum('...->jiqp') waits for its reshape
+            if node.rank > 2 and op not in WIDE:    # reshape(A, (p, q, r)): vectors and matrices only
                 raise ShapeMismatch(f"a result of {node.rank} axes {show(node.shape)} is not part of the language",
                                     "reshape to a vector or a matrix")
             return node
@@ -99,6 +101,22 @@ class Parser(Literals, Comparisons):
                 hint = self.transpose_hint(args, "right" in hint)
             raise self.error(ShapeError, f"{exc.message} in `{excerpt(self.text[start:end], 80)}`", start, end,
                              hint) from None
+
+    def fused(self, op: str, node: ir.Apply) -> ir.Apply:
+        """``reshape(einsum(...->jiqp), (p, q))`` as the one node the IR holds for it
+        (:data:`~matcalc.registry.FUSE`); a result of more than two axes anywhere else is an error."""
+        one = FUSE[op](node) if op in FUSE else None
+        for arg in node.args if one is None else ():
+            self.narrow(arg)
+        return one if one is not None else node
+
+    def narrow(self, node: ir.Expr):
+        if not (isinstance(node, ir.Apply) and node.rank > 2 and node.op in WIDE):
+            return
+        message, hint = WIDE[node.op]
+        span = node.span or ir.Span(0, 1)
+        raise self.error(ShapeError, f"{message}: `{excerpt(self.text[span.start:span.end], 80)}` has "
+                         f"{node.rank} axes {show(node.shape)}", span.start, span.end, hint)
 
     def transpose_hint(self, args, right: bool) -> str:
         """``did you mean X @ W.T?`` with the user's own operand text."""
@@ -129,6 +147,7 @@ class Parser(Literals, Comparisons):
         expr, _ = self.expr()
         if self.tok.kind != "end":
             raise self.unexpected("expected an operator or the end of the expression")
+        self.narrow(expr)
         return expr
 
     def expr(self) -> tuple[ir.Expr, int]:

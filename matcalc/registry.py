@@ -169,6 +169,12 @@ class Rewrite:
 OPS: dict[str, Op] = {}
 CALLABLE: dict[str, Op] = {}   # spelling in a call -> op
 REWRITES: dict[str, list[Rewrite]] = {}   # root op -> its rewrites
+# A form of two calls that the IR holds as one node, so that no node has more than two
+# axes: reshape(einsum('ij,ip,iq->jiqp', S, X, S), (k*n, k*m)).  FUSE[outer op](node) gives
+# the one node (None: not that form); WIDE[inner op] = (message, hint) when a result of
+# more than two axes of that op stands anywhere else (the parser's error).
+FUSE: dict[str, Callable[[Any], Any]] = {}
+WIDE: dict[str, tuple[str, str]] = {}
 # (name, identity, make): more equal forms of an elementwise subtree, make(sympy expr) -> the
 # form or None, which the elementwise algebra offers beside its own (where's merged choices)
 ALGEBRA_FORMS: list[tuple[str, str, Callable[[Any], Any]]] = []

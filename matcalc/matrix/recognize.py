@@ -33,7 +33,7 @@ from ..shapes import ShapeMismatch
 from . import build as B
 from .contraction import Factor, Reading, axis_sum, read_reading, read_term
 from .factoring import grouped
-from .kronecker import read_kron
+from .kronecker import read_einsum, read_vec, split_selection
 
 
 class _NoFactor(Exception):
@@ -84,11 +84,10 @@ def _vec_convention(d: IExpr, free: tuple[Index, ...], u: ir.Symbol, L: ir.Expr,
     rows, cols = pad(list(free[:u.rank])), pad(list(free[u.rank:]))
     out = B.ZERO
     for term in (d.terms if isinstance(d, Add) else (d,)):
-        summed, raw = flatten_term(term)
-        factors = [_factor(f, table) for f in raw]
-        read = read_kron(factors, summed, rows, cols, log)
-        if read is None:
-            raise NoMatrixFormError("a term of the derivative has no Kronecker reading")
+        summed, factors = _factors(term, table)
+        read = read_vec(factors, summed, rows, cols, log)
+        if read is None:                     # no Kronecker reading: reshape(einsum(...->jiqp), ...)
+            read = read_einsum(factors, summed, rows, cols, log)
         out = B.add(out, read)
     return out if not B.is_zero(out) else B.ZERO
 
@@ -136,20 +135,34 @@ def _reading(term: IExpr, free: tuple[Index, ...], table, shape) -> Reading | No
     """A term over two free indices read with its parts apart, for :func:`grouped`."""
     if len(free) != 2 or len(shape) != 2:
         return None
-    summed, raw = flatten_term(term)
-    return read_reading([_factor(f, table) for f in raw], summed, free)
+    summed, factors = _factors(term, table)
+    return read_reading(factors, summed, free)
 
 
 def _read(term: IExpr, free: tuple[Index, ...], table, shape) -> ir.Expr:
     """One product term as a matrix expression (an ``einsum`` where it has no reading)."""
-    summed, raw = flatten_term(term)
-    factors = [_factor(f, table) for f in raw]
+    summed, factors = _factors(term, table)
     out, left = read_term(factors, summed, free)
     if out is None:
         out = einsum_of(left, free)
     if out.shape != shape and not B.is_zero(out) and out.rank < len(shape):
         out = B.mul(out, B.ones(shape))       # a scalar or vector term broadcast in the sum
     return out
+
+
+def _factors(term: IExpr, table) -> tuple[list[Index], list[Factor]]:
+    """A product term's summed indices and its factors as matrices; a selection tensor of
+    three or four axes (reshape, vec) is split into 2-D selections over a new summed index."""
+    summed, raw = flatten_term(term)
+    factors: list[Factor] = []
+    for f in raw:
+        parts = None
+        if isinstance(f, Opaque) and f.expr.rank > 2:
+            r = Index(f"ρ{len(summed)}", f.expr.args[0].shape[0] if f.expr.args else 1)
+            parts = split_selection(f.expr, f.indices, r)
+            summed = summed + [r] if parts is not None else summed
+        factors.extend(parts if parts is not None else [_factor(f, table)])
+    return summed, factors
 
 
 def _factor(f: IExpr, table) -> Factor:

@@ -20,5 +20,6 @@ from ..registry import (CALLABLE, OPS, PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, 
 from . import arith, constants, einsum, elementwise, linalg, reductions  # noqa: F401  (fill the registry)
 from . import stats  # noqa: F401  (max min var std)
 from . import choice  # noqa: F401,E402  (where, clip, erf, stop_gradient)
+from . import einsum_grouped  # noqa: F401,E402  (reshape(einsum('ij,ip,iq->jiqp', ...), (p, q)))
 from . import arith, constants, einsum, elementwise, factor, linalg, reductions  # noqa: F401  (fill the registry)
 from . import arith, constants, einsum, elementwise, linalg, reductions, shape  # noqa: F401  (fill the registry)

@@ -9,7 +9,9 @@ product of the operands with the letters missing from the output summed::
     einsum('ik,jk->ij', A, B)_ij = Σ_k A_ik B_jk
 
 and its VJP is an einsum again: the adjoint of operand ``t`` puts the output
-adjoint ``G`` in the place of ``t``, ``Ā = einsum('ij,jk->ik', G, B)``.
+adjoint ``G`` in the place of ``t``, ``Ā = einsum('ij,jk->ik', G, B)``.  Three or four
+output letters only as the argument of a reshape to a vector or a matrix, which the
+parser fuses into one node (:mod:`.einsum_grouped`).
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ def _shape(shapes, attrs):
         for c, d in zip(t, s):
             if size.setdefault(c, d) != d:
                 raise ShapeMismatch(f"einsum letter {c!r} is {size[c]} in one operand and {d} in another")
-    if len(out) > 2:
-        raise ShapeMismatch("einsum results of more than two axes are not part of the language")
+    if len(out) > 4:     # 3 or 4 only reshaped at once to a vector or a matrix (ops/einsum_grouped.py)
+        raise ShapeMismatch("einsum results of more than four axes are not part of the language")
     return tuple(size[c] for c in out)
 
 
@@ -116,7 +118,8 @@ def einsum_text(node) -> str:
 
 register(Op("einsum", "call", -1, _shape, params=(PARAM,), numpy="np.einsum({spec}, {args})",
             latex="\\operatorname{{einsum}}_{{\\texttt{{{spec}}}}}\\left({args}\\right)",
-            doc="numpy's einsum, explicit form: einsum('ij,jk->ik', A, B)", normalize=_normalize,
+            doc="numpy's einsum, explicit form: einsum('ij,jk->ik', A, B); 3 or 4 output letters "
+                "reshaped at once: reshape(einsum('ij,ip,iq->jiqp', S, X, S), (k*n, k*m))", normalize=_normalize,
             vjp=_vjp, fn=einsum, index=_index, leading_string=einsum_text,
             samples={PARAM: SAMPLES}, arity_of=operand_count,
             array_api="xp.einsum({spec}, {args})"))
