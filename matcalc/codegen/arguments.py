@@ -29,6 +29,14 @@ _FIXED = {fixed}
 _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]'''
 
+# A function with an argument besides the symbols (hvp_S's direction dS, shaped like S):
+# its own declarations, the symbols' and then its own, looked up by the function's name.
+EXTENDED = '''# Functions that take an argument besides the symbols (a Hessian-vector product's direction):
+# their declared shapes, the symbols' first.
+_EXTENDED = {extended}
+_LAYOUT = {{function: ([len(dims) for _, dims in declared], [dim for _, dims in declared for dim in dims])
+           for function, declared in _EXTENDED.items()}}'''
+
 # The check is a few list comprehensions over all the arguments at once (a loop
 # with a test per axis costs microseconds a call); where it fails, _refuse goes
 # through them one by one for the message.
@@ -36,10 +44,11 @@ NUMPY = '''def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
     ValueError naming it, rather than broadcasting into a wrong answer."""
+    ndims, axes = _LAYOUT.get(function, (_NDIMS, _AXES))
     arrays = [np.asarray(value) for value in values]
     sizes = [size for array in arrays for size in array.shape]
-    named = {**dict(zip(_AXES, sizes)), **_FIXED}
-    if ([array.ndim for array in arrays] != _NDIMS or [named[dim] for dim in _AXES] != sizes
+    named = {**dict(zip(axes, sizes)), **_FIXED}
+    if ([array.ndim for array in arrays] != ndims or [named[dim] for dim in axes] != sizes
             or not {array.dtype.kind for array in arrays} <= set("biuf")):
         raise _refuse(function, values, [a.shape if a.dtype.kind in "biuf" else None for a in arrays])
     return (*[array.astype(np.float64, copy=False) for array in arrays], *[named[dim] for dim in dims])'''
@@ -51,9 +60,10 @@ PORTABLE = '''def _arguments(function, dims, *values):
     broadcasting into a wrong answer."""
     shapes = [() if type(value) in (int, float) else getattr(value, "shape", None)
               if getattr(getattr(value, "dtype", None), "kind", "f") in "biuf" else None for value in values]
-    if None in shapes or [len(shape) for shape in shapes] != _NDIMS:
+    ndims, axes = _LAYOUT.get(function, (_NDIMS, _AXES))
+    if None in shapes or [len(shape) for shape in shapes] != ndims:
         raise _refuse(function, values, shapes)
-    known = [(dim, size) for dim, size in zip(_AXES, [size for shape in shapes for size in shape])
+    known = [(dim, size) for dim, size in zip(axes, [size for shape in shapes for size in shape])
              if isinstance(size, int)]                    # (a lazy array's unknown size is NaN)
     named = {**dict(known), **_FIXED}
     if any(named[dim] != size for dim, size in known):
@@ -65,8 +75,8 @@ REFUSE = '''def _refuse(function, values, shapes):
     """The ValueError for the first wrong argument (shapes[i] is None where values[i]
     is not numeric): which argument of which function, its declared shape, what was
     given, and for sizes that disagree, both arguments."""
-    seen = {}
-    for index, ((name, declared), shape) in enumerate(zip(_DECLARED, shapes)):
+    seen, declarations = {}, _EXTENDED.get(function, _DECLARED)
+    for index, ((name, declared), shape) in enumerate(zip(declarations, shapes)):
         wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
         where = f"{function}(): argument {name}"
         if shape is None:
@@ -88,7 +98,7 @@ REFUSE = '''def _refuse(function, values, shapes):
                 if first == index:
                     return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
                                       f"axes {at} and {axis} are both {dim}")
-                them, theirs = _DECLARED[first]
+                them, theirs = declarations[first]
                 return ValueError(f"{function}(): arguments {them} and {name} disagree on the size of {dim}: "
                                   f"{them} has shape {tuple(shapes[first])} (declared "
                                   f"[{', '.join(str(dim) for dim in theirs)}]), {name} has shape {shape} "
@@ -103,27 +113,32 @@ REFUSE = '''def _refuse(function, values, shapes):
 MANY = 32
 
 VALUES = '''def _values(function, symbols):
-    """The keyword arguments in _DECLARED's order; a missing or unknown one is a
-    TypeError, as a signature would raise."""
-    if len(symbols) != len(_DECLARED) or any(name not in symbols for name, _ in _DECLARED):
-        missing = [name for name, _ in _DECLARED if name not in symbols]
-        unknown = sorted(set(symbols) - {name for name, _ in _DECLARED})
+    """The keyword arguments in _DECLARED's order (_EXTENDED's for a function with a
+    direction); a missing or unknown one is a TypeError, as a signature would raise."""
+    declared = _EXTENDED.get(function, _DECLARED)
+    if len(symbols) != len(declared) or any(name not in symbols for name, _ in declared):
+        missing = [name for name, _ in declared if name not in symbols]
+        unknown = sorted(set(symbols) - {name for name, _ in declared})
         raise TypeError(f"{function}() " + (f"missing keyword arguments: {', '.join(missing)}" if missing
                                             else f"got unexpected keyword arguments: {', '.join(unknown)}"))
-    return [symbols[name] for name, _ in _DECLARED]'''
+    return [symbols[name] for name, _ in declared]'''
 
 
 def many(symbols: Mapping[str, ir.Symbol]) -> bool:
     return len(symbols) > MANY
 
 
-def declarations(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int]) -> str:
+def declarations(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int],
+                 extra: Mapping[str, ir.Symbol] | None = None) -> str:
     """The module-level constants the helper reads: the declared shapes, in the
     signature's order, written with ``repr`` (names are identifiers, but no text
-    of the user's is printed any other way)."""
+    of the user's is printed any other way); ``extra`` maps a function that takes
+    one more argument (``hvp_W``) to it (the direction ``dW``)."""
     declared = tuple((name, tuple(sym.shape)) for name, sym in symbols.items())
-    return DECLARATIONS.format(declared=repr(declared), fixed=repr({d: d for sym in symbols.values() for d in sym.shape
-                                           if isinstance(d, int)}))
+    text = DECLARATIONS.format(declared=repr(declared), fixed=repr({d: d for sym in symbols.values() for d in sym.shape
+                                                                  if isinstance(d, int)}))
+    extended = {function: declared + ((sym.name, tuple(sym.shape)),) for function, sym in (extra or {}).items()}
+    return text + "\n" + EXTENDED.format(extended=repr(extended))
 
 
 def carried(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int]) -> tuple[str, ...]:
