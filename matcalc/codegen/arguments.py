@@ -29,8 +29,9 @@ _FIXED = {fixed}
 _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]'''
 
-# A function with an argument besides the symbols (hvp_S's direction dS, shaped like S):
-# its own declarations, the symbols' and then its own, looked up by the function's name.
+# A module with a function that takes an argument besides the symbols (hvp_S's direction
+# dS, shaped like S) also declares those functions' arguments, the symbols' first, and its
+# helpers look the function's declarations up there (:func:`_extended`).
 EXTENDED = '''# Functions that take an argument besides the symbols (a Hessian-vector product's direction):
 # their declared shapes, the symbols' first.
 _EXTENDED = {extended}
@@ -44,11 +45,10 @@ NUMPY = '''def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
     ValueError naming it, rather than broadcasting into a wrong answer."""
-    ndims, axes = _LAYOUT.get(function, (_NDIMS, _AXES))
     arrays = [np.asarray(value) for value in values]
     sizes = [size for array in arrays for size in array.shape]
-    named = {**dict(zip(axes, sizes)), **_FIXED}
-    if ([array.ndim for array in arrays] != ndims or [named[dim] for dim in axes] != sizes
+    named = {**dict(zip(_AXES, sizes)), **_FIXED}
+    if ([array.ndim for array in arrays] != _NDIMS or [named[dim] for dim in _AXES] != sizes
             or not {array.dtype.kind for array in arrays} <= set("biuf")):
         raise _refuse(function, values, [a.shape if a.dtype.kind in "biuf" else None for a in arrays])
     return (*[array.astype(np.float64, copy=False) for array in arrays], *[named[dim] for dim in dims])'''
@@ -60,10 +60,9 @@ PORTABLE = '''def _arguments(function, dims, *values):
     broadcasting into a wrong answer."""
     shapes = [() if type(value) in (int, float) else getattr(value, "shape", None)
               if getattr(getattr(value, "dtype", None), "kind", "f") in "biuf" else None for value in values]
-    ndims, axes = _LAYOUT.get(function, (_NDIMS, _AXES))
-    if None in shapes or [len(shape) for shape in shapes] != ndims:
+    if None in shapes or [len(shape) for shape in shapes] != _NDIMS:
         raise _refuse(function, values, shapes)
-    known = [(dim, size) for dim, size in zip(axes, [size for shape in shapes for size in shape])
+    known = [(dim, size) for dim, size in zip(_AXES, [size for shape in shapes for size in shape])
              if isinstance(size, int)]                    # (a lazy array's unknown size is NaN)
     named = {**dict(known), **_FIXED}
     if any(named[dim] != size for dim, size in known):
@@ -75,8 +74,8 @@ REFUSE = '''def _refuse(function, values, shapes):
     """The ValueError for the first wrong argument (shapes[i] is None where values[i]
     is not numeric): which argument of which function, its declared shape, what was
     given, and for sizes that disagree, both arguments."""
-    seen, declarations = {}, _EXTENDED.get(function, _DECLARED)
-    for index, ((name, declared), shape) in enumerate(zip(declarations, shapes)):
+    seen = {}
+    for index, ((name, declared), shape) in enumerate(zip(_DECLARED, shapes)):
         wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
         where = f"{function}(): argument {name}"
         if shape is None:
@@ -98,7 +97,7 @@ REFUSE = '''def _refuse(function, values, shapes):
                 if first == index:
                     return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
                                       f"axes {at} and {axis} are both {dim}")
-                them, theirs = declarations[first]
+                them, theirs = _DECLARED[first]
                 return ValueError(f"{function}(): arguments {them} and {name} disagree on the size of {dim}: "
                                   f"{them} has shape {tuple(shapes[first])} (declared "
                                   f"[{', '.join(str(dim) for dim in theirs)}]), {name} has shape {shape} "
@@ -113,15 +112,33 @@ REFUSE = '''def _refuse(function, values, shapes):
 MANY = 32
 
 VALUES = '''def _values(function, symbols):
-    """The keyword arguments in _DECLARED's order (_EXTENDED's for a function with a
-    direction); a missing or unknown one is a TypeError, as a signature would raise."""
-    declared = _EXTENDED.get(function, _DECLARED)
-    if len(symbols) != len(declared) or any(name not in symbols for name, _ in declared):
-        missing = [name for name, _ in declared if name not in symbols]
-        unknown = sorted(set(symbols) - {name for name, _ in declared})
+    """The keyword arguments in _DECLARED's order; a missing or unknown one is a
+    TypeError, as a signature would raise."""
+    if len(symbols) != len(_DECLARED) or any(name not in symbols for name, _ in _DECLARED):
+        missing = [name for name, _ in _DECLARED if name not in symbols]
+        unknown = sorted(set(symbols) - {name for name, _ in _DECLARED})
         raise TypeError(f"{function}() " + (f"missing keyword arguments: {', '.join(missing)}" if missing
                                             else f"got unexpected keyword arguments: {', '.join(unknown)}"))
-    return [symbols[name] for name, _ in declared]'''
+    return [symbols[name] for name, _ in _DECLARED]'''
+
+
+def _extended(template: str, first: str, names: dict[str, str]) -> str:
+    """``template`` reading a function's own declarations: the line ``first`` after the
+    docstring, and each module constant in ``names`` replaced by the local it names."""
+    end = template.index('"""', template.index('"""') + 3) + 3
+    head, body = template[:end], template[end:]
+    for constant, local in names.items():
+        body = body.replace(constant, local)
+    return head + "\n    " + first + body
+
+
+NUMPY_EXTENDED = _extended(NUMPY, "ndims, axes = _LAYOUT.get(function, (_NDIMS, _AXES))",
+                           {"_NDIMS": "ndims", "_AXES": "axes"})
+PORTABLE_EXTENDED = _extended(PORTABLE, "ndims, axes = _LAYOUT.get(function, (_NDIMS, _AXES))",
+                              {"_NDIMS": "ndims", "_AXES": "axes"})
+REFUSE_EXTENDED = _extended(REFUSE, "declarations = _EXTENDED.get(function, _DECLARED)",
+                            {"_DECLARED": "declarations"})
+VALUES_EXTENDED = _extended(VALUES, "declared = _EXTENDED.get(function, _DECLARED)", {"_DECLARED": "declared"})
 
 
 def many(symbols: Mapping[str, ir.Symbol]) -> bool:
@@ -137,7 +154,9 @@ def declarations(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int],
     declared = tuple((name, tuple(sym.shape)) for name, sym in symbols.items())
     text = DECLARATIONS.format(declared=repr(declared), fixed=repr({d: d for sym in symbols.values() for d in sym.shape
                                                                   if isinstance(d, int)}))
-    extended = {function: declared + ((sym.name, tuple(sym.shape)),) for function, sym in (extra or {}).items()}
+    if not extra:
+        return text
+    extended = {function: declared + ((sym.name, tuple(sym.shape)),) for function, sym in extra.items()}
     return text + "\n" + EXTENDED.format(extended=repr(extended))
 
 
@@ -147,7 +166,11 @@ def carried(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int]) -> tuple[
     return tuple(d for d in dims if d in used)
 
 
-def helpers(portable: bool, by_name: bool = False) -> list[str]:
+def helpers(portable: bool, by_name: bool = False, extended: bool = False) -> list[str]:
     """The helper functions' source, for the numpy or the array-API module
-    (``by_name``: functions that take ``**symbols``, see :data:`MANY`)."""
+    (``by_name``: functions that take ``**symbols``, see :data:`MANY`; ``extended``:
+    some function takes an argument besides the symbols, see :data:`EXTENDED`)."""
+    if extended:
+        return [PORTABLE_EXTENDED if portable else NUMPY_EXTENDED, REFUSE_EXTENDED] + \
+            ([VALUES_EXTENDED] if by_name else [])
     return [PORTABLE if portable else NUMPY, REFUSE] + ([VALUES] if by_name else [])

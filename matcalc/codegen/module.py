@@ -184,7 +184,7 @@ def _emit(derivation, portable: bool) -> str:
         out += [line for h in sorted(used & set(array_api.HELPERS)) for line in ("", array_api.HELPERS[h], "")]
     else:
         out += [line for h in sorted(used & set(HELPERS)) for line in ("", HELPERS[h], "")]
-    out += [line for h in arguments.helpers(portable, by_name) for line in ("", h, "")]
+    out += [line for h in arguments.helpers(portable, by_name, bool(extra)) for line in ("", h, "")]
     alias_lines = aliases(renamed, used)
     if alias_lines:
         out += ["", *alias_lines, ""]

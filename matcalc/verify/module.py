@@ -23,11 +23,18 @@ from ..shapes import dim_size
 from .budget import Progress
 from .differences import FAILED, NOT_JUDGED, PASSED, Check, check_function
 from .frozen import freezer
+from .memory import needed
 from .parts import Part, fixed_direction, hvp_disagreement, names, parts, with_direction
 from .sample import draw_within, margin, solves
 from .stability import points, probe, probe_dims
 from .together import check_together, disagreement, together_names
 
+
+
+# The most bytes (as float64) of intermediates a failed comparison's formula is evaluated
+# with at 60 digits (each entry a Python number: a [m*n, m*n] Hessian at the declared dims
+# would take minutes): past that, the failure stands as measured in float64.
+PRECISE = 8 * 2 * 200_000
 
 
 def check_module(problem, results: Mapping, module: ModuleType, *, seed: int = 0,
@@ -130,13 +137,16 @@ def _check_result(p, results, r, module: ModuleType, seed: int, explain, stabili
         slopes = lambda v, d, steps: exact_slopes(base_expr, v, p.dims, sym.name, d, steps)   # noqa: E731
         check = check_function(f, df, base_expr.rank, sym, p.symbols, draw, exact=f_exact, slopes=slopes,
                                freeze=freezer(base_expr, p.dims), along=along, **common)
+        if check.cause == "differences" and part.base != "value":
+            check = replace(check, why=f"{part.name} disagrees with finite differences of {part.base}" + (
+                f" along {part.direction.name}" if part.direction is not None else ""))
         at = with_direction(part, point, d0) if point is not None else None
         if check.cause == "differences" and at is not None and zero_over_zero(exact, at, p.dims):
             return replace(check, status=NOT_JUDGED, cause="no point", why=(     # std of a constant vector
                 f"{part.name}'s formula is 0/0 at the points drawn (a spread of equal entries divides their "
                 "differences): the derivative does not exist there, so nothing is claimed"))
-        if check.cause != "differences" or at is None or not _close(
-                fn(**at), evaluate(exact, at, p.dims, precise=True)):
+        if check.cause != "differences" or at is None or needed({}, [exact, base_expr], p.dims) > PRECISE \
+                or not _close(fn(**at), evaluate(exact, at, p.dims, precise=True)):
             return check           # (code that is not the formula, even at an ordinary point, is wrong)
         precise = check_function(f, lambda v: evaluate(exact, with_direction(part, v, fixed_direction(
             part, v, seed)), p.dims, precise=True), base_expr.rank, sym, p.symbols, draw, exact=f_exact,
