@@ -3,8 +3,11 @@
 loaded as a module (what ``Derivation.function()`` returns and what the
 numerical check runs).
 
-The module imports numpy only and defines ``value(**symbols)``, ``grad_S`` /
-``hess_S`` for each wrt symbol, and ``value_and_grad``.  Work shared between
+The module imports numpy only and defines ``value(**symbols)``, for each wrt
+symbol the functions of :func:`functions` (``grad_S``; ``jac_S`` for a Jacobian, the
+2-D ``∂ vec F / ∂ (vec S)ᵀ`` past two axes; ``hess_S``, ``grad_S`` and
+``hvp_S(**symbols, dS=...)`` for order 2; ``hess_W1_W2`` for a mixed result), and
+``value_and_grad``.  Work shared between
 the value and the derivatives is computed once (common subexpressions become
 named intermediates), and the numerics are the stable ones: softmax and
 friends subtract the maximum, ``log(softmax(A))`` is computed as
@@ -264,8 +267,8 @@ def load_module(source: str, name: str = "matcalc_generated") -> types.ModuleTyp
 
 def callables(derivation) -> types.ModuleType:
     """The module's functions as Python callables, without writing a file:
-    the emitted numpy module itself, loaded (``value``, ``grad_S`` /
-    ``hess_S``, ``value_and_grad``)."""
+    the emitted numpy module itself, loaded (``value``, ``grad_S``, ``jac_S``,
+    ``hess_S``, ``hvp_S``, ``hess_W1_W2``, ``value_and_grad``)."""
     return load_module(derivation.code, f"matcalc_{derivation.name}")
 
 

@@ -1,11 +1,13 @@
 """Checking the emitted module itself: what "verified" means.
 
 Every function the module defines is run on the same prop-respecting inputs
-(inside the declared ``domain:``): each ``grad_S`` is compared with finite
-differences of the module's ``value``, each ``hess_S`` with finite differences
-of the module's ``grad_S``, ``value_and_grad`` with the standalone functions,
-and each derivative function passes the stability probe
-(:mod:`.stability`).  A function that raises, or returns the wrong shape,
+(inside the declared ``domain:``): each ``grad_S`` and ``jac_S`` is compared with
+finite differences of the module's ``value``, each ``hess_S`` and ``hvp_S`` with
+finite differences of the module's ``grad_S``, each ``hess_W1_W2`` with those of
+``grad_W1`` along ``W2`` (:mod:`.parts`; in the column-stacking convention,
+:mod:`.vec`), ``value_and_grad`` with the standalone functions and ``hvp_S`` with
+``hess_S`` times the direction, and each derivative function passes the stability
+probe (:mod:`.stability`).  A function that raises, or returns the wrong shape,
 fails the check with that sentence.
 """
 
