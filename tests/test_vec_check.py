@@ -255,3 +255,21 @@ def test_a_failed_vec_check_exits_1(tmp_path, monkeypatch):
     result = run_cli("derive", str(path), "--json")
     assert result.exit_code == 1
     assert json.loads(result.output)["verification"]["X"]["status"] == "failed"
+
+
+# -- 60 digits ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["kron(X, X.T)", "kron(eye(m), X) @ commutation(n, m)", "vec(X)",
+                                  "diag(vec(exp(X)))", "reshape(X, (n, m))", "einsum('ij,kj->ik', X, X)"])
+def test_the_exact_evaluator_reads_the_vec_forms(text):
+    """The stability probe and the failed-comparison re-check evaluate a result at 60
+    digits: kron, commutation, vec, reshape and einsum go through it as through float64."""
+    from matcalc.evaluate import evaluate
+    from matcalc.parse import parse
+
+    d = matcalc.derive({"name": "vec15", "dims": dict(DIMS), "symbols": {"X": sym(["m", "n"])}, "expr": "X.T",
+                        "wrt": ["X"]}, verify=False)
+    e = parse(text, d.problem.symbols, d.problem.dims)
+    X = {"X": np.random.default_rng(0).normal(size=(3, 4))}
+    exact = evaluate(e, X, d.problem.dims, precise=True)
+    np.testing.assert_allclose(exact, evaluate(e, X, d.problem.dims), rtol=1e-14, atol=1e-15)
