@@ -156,8 +156,11 @@ def index(directory: Path, cases: list[Case]) -> str:
         results = []
         for d in case.derivations:
             for s, r in d.results.items():
-                lhs = {"gradient": "∂J/∂", "jacobian": "∂J/∂", "hessian": "∂²J/∂"}[r.kind] + uni_name(s)
-                lhs += "²" if r.kind == "hessian" else ""
+                if r.kind == "mixed":        # ∂²J/∂W1∂W2
+                    lhs = "∂²J/" + "".join("∂" + uni_name(x) for x in r.pair)
+                else:
+                    lhs = {"gradient": "∂J/∂", "jacobian": "∂J/∂", "hessian": "∂²J/∂"}[r.kind] + uni_name(s)
+                    lhs += "²" if r.kind == "hessian" else ""
                 results.append(f"{lhs} = {to_unicode(r.matrix)}")
         result = _cell("; ".join(results)) if results else "(not derived)"
         lines.append(f"| {name} ({links}) | {what} | {result} |")

@@ -29,6 +29,15 @@ _FIXED = {fixed}
 _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]'''
 
+# A module with a function that takes an argument besides the symbols (hvp_S's direction
+# dS, shaped like S) also declares those functions' arguments, the symbols' first, and its
+# helpers look the function's declarations up there (:func:`_extended`).
+EXTENDED = '''# Functions that take an argument besides the symbols (a Hessian-vector product's direction):
+# their declared shapes, the symbols' first.
+_EXTENDED = {extended}
+_LAYOUT = {{function: ([len(dims) for _, dims in declared], [dim for _, dims in declared for dim in dims])
+           for function, declared in _EXTENDED.items()}}'''
+
 # The check is a few list comprehensions over all the arguments at once (a loop
 # with a test per axis costs microseconds a call); where it fails, _refuse goes
 # through them one by one for the message.
@@ -113,17 +122,42 @@ VALUES = '''def _values(function, symbols):
     return [symbols[name] for name, _ in _DECLARED]'''
 
 
+def _extended(template: str, first: str, names: dict[str, str]) -> str:
+    """``template`` reading a function's own declarations: the line ``first`` after the
+    docstring, and each module constant in ``names`` replaced by the local it names."""
+    end = template.index('"""', template.index('"""') + 3) + 3
+    head, body = template[:end], template[end:]
+    for constant, local in names.items():
+        body = body.replace(constant, local)
+    return head + "\n    " + first + body
+
+
+NUMPY_EXTENDED = _extended(NUMPY, "ndims, axes = _LAYOUT.get(function, (_NDIMS, _AXES))",
+                           {"_NDIMS": "ndims", "_AXES": "axes"})
+PORTABLE_EXTENDED = _extended(PORTABLE, "ndims, axes = _LAYOUT.get(function, (_NDIMS, _AXES))",
+                              {"_NDIMS": "ndims", "_AXES": "axes"})
+REFUSE_EXTENDED = _extended(REFUSE, "declarations = _EXTENDED.get(function, _DECLARED)",
+                            {"_DECLARED": "declarations"})
+VALUES_EXTENDED = _extended(VALUES, "declared = _EXTENDED.get(function, _DECLARED)", {"_DECLARED": "declared"})
+
+
 def many(symbols: Mapping[str, ir.Symbol]) -> bool:
     return len(symbols) > MANY
 
 
-def declarations(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int]) -> str:
+def declarations(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int],
+                 extra: Mapping[str, ir.Symbol] | None = None) -> str:
     """The module-level constants the helper reads: the declared shapes, in the
     signature's order, written with ``repr`` (names are identifiers, but no text
-    of the user's is printed any other way)."""
+    of the user's is printed any other way); ``extra`` maps a function that takes
+    one more argument (``hvp_W``) to it (the direction ``dW``)."""
     declared = tuple((name, tuple(sym.shape)) for name, sym in symbols.items())
-    return DECLARATIONS.format(declared=repr(declared), fixed=repr({d: d for sym in symbols.values() for d in sym.shape
-                                           if isinstance(d, int)}))
+    text = DECLARATIONS.format(declared=repr(declared), fixed=repr({d: d for sym in symbols.values() for d in sym.shape
+                                                                  if isinstance(d, int)}))
+    if not extra:
+        return text
+    extended = {function: declared + ((sym.name, tuple(sym.shape)),) for function, sym in extra.items()}
+    return text + "\n" + EXTENDED.format(extended=repr(extended))
 
 
 def carried(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int]) -> tuple[str, ...]:
@@ -132,7 +166,11 @@ def carried(symbols: Mapping[str, ir.Symbol], dims: Mapping[str, int]) -> tuple[
     return tuple(d for d in dims if d in used)
 
 
-def helpers(portable: bool, by_name: bool = False) -> list[str]:
+def helpers(portable: bool, by_name: bool = False, extended: bool = False) -> list[str]:
     """The helper functions' source, for the numpy or the array-API module
-    (``by_name``: functions that take ``**symbols``, see :data:`MANY`)."""
+    (``by_name``: functions that take ``**symbols``, see :data:`MANY`; ``extended``:
+    some function takes an argument besides the symbols, see :data:`EXTENDED`)."""
+    if extended:
+        return [PORTABLE_EXTENDED if portable else NUMPY_EXTENDED, REFUSE_EXTENDED] + \
+            ([VALUES_EXTENDED] if by_name else [])
     return [PORTABLE if portable else NUMPY, REFUSE] + ([VALUES] if by_name else [])

@@ -12,6 +12,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ..shapes import show
+from .latex import to_latex
+from .text import to_text
 
 MAX_TREE_NODES = 60
 
@@ -62,13 +64,15 @@ def derivation(console: Console, d, path: Path, shapes: bool, show_code: bool, s
             console.print(Text(d.problem.description, style="italic"))
         for name, r in d.results.items():
             console.print()
-            what = {"gradient": "∂J/∂", "jacobian": "∂J/∂", "hessian": "∂²J/∂"}[r.kind] + name
-            if r.kind == "hessian":
-                what += "²"
-            line = Text(f"{what} ", style="bold")
+            line = Text(f"{_what(r)} ", style="bold")
             line.append(f"({r.kind}, {show(r.shape)})", style="cyan")
             console.print(line)
             console.print(Text("  " + r.text, style="bold green"))
+            if r.hvp is not None:
+                hvp = Text(f"  H vec({r.direction.name}) ", style="bold")
+                hvp.append(f"({show(r.hvp.shape)})", style="cyan")
+                hvp.append(f" = {to_text(r.hvp)}")
+                console.print(hvp)
             if r.note:
                 console.print(Text("  " + r.note, style="yellow"))
     if d.verification:
@@ -92,10 +96,29 @@ def derivation(console: Console, d, path: Path, shapes: bool, show_code: bool, s
     console.print()
 
 
-def as_dict(d) -> dict:
-    from .latex import to_latex
-    from .text import to_text
+def _what(r) -> str:
+    """The derivative's name in the terminal: ``∂J/∂X``, ``∂²J/∂X²``, ``∂²J/∂W1∂W2``."""
+    if r.kind == "mixed":
+        return "∂²J/" + "".join(f"∂{s}" for s in r.pair)
+    return ("∂²J/∂" if r.kind == "hessian" else "∂J/∂") + r.symbol + ("²" if r.kind == "hessian" else "")
 
+
+def _result(r) -> dict:
+    """One entry of the JSON's ``results``: its matrix text, LaTeX, shape (integers or
+    dimension texts such as ``"m*n"``) and kind; for order 2 also the Hessian-vector
+    product ``hvp`` (in the symbols and the direction ``dS``), for a mixed result its pair."""
+    out = {"matrix": r.text, "latex": to_latex(r.written), "shape": list(r.shape), "kind": r.kind,
+           **({"note": r.note} if r.note else {}),
+           **({"let": {n: to_text(e) for n, e in r.let}} if r.let else {})}
+    if r.hvp is not None:
+        out["hvp"] = {"matrix": to_text(r.hvp), "latex": to_latex(r.hvp), "shape": list(r.hvp.shape),
+                      "direction": r.direction.name}
+    if r.pair is not None:
+        out["pair"] = list(r.pair)
+    return out
+
+
+def as_dict(d) -> dict:
     return {
         "name": d.name,
         "expr": d.expr,
@@ -103,10 +126,7 @@ def as_dict(d) -> dict:
         "shape": list(d.shape),
         "wrt": list(d.problem.wrt),
         **({"let": {x.name: x.text for x in d.problem.let}} if getattr(d.problem, "let", ()) else {}),
-        "results": {name: {"matrix": r.text, "latex": to_latex(r.written), "shape": list(r.shape),
-                           "kind": r.kind, **({"note": r.note} if r.note else {}),
-                           **({"let": {n: to_text(e) for n, e in r.let}} if r.let else {})}
-                    for name, r in d.results.items()},
+        "results": {name: _result(r) for name, r in d.results.items()},
         "code": d.code,
         "verification": {name: {"max_abs_error": _number(c.max_abs_error),
                                 "max_rel_error": _number(c.max_rel_error), "passed": c.passed,

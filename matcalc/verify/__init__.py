@@ -8,8 +8,8 @@ anything is allocated when it is too much (:mod:`.memory`).
 """
 
 from .budget import EVALUATIONS, Progress
-from .differences import (FAILED, NOT_JUDGED, PASSED, REL_TOL, SCALES, Check, check_derivative,
-                          check_function)
+from .differences import FAILED, NOT_JUDGED, PASSED, REL_TOL, SCALES, Check, check_function
+from .evaluated import check_derivative
 from .module import check_module
 from .sample import UNSCALED, direction, domains, draw_inputs, draw_within, entry_directions, margin, sample
 

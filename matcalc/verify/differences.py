@@ -15,9 +15,9 @@ truncation error is O(h^4) and its rounding error about ``eps |f| / h``
 (times the condition number of a square symbol that goes through a solve),
 or, when larger, the scatter of ``f`` about a parabola through nine points
 within ``h / 100`` of ``X``, divided by ``h`` (``cos(M @ N)`` with entries
-of 1e6 carries rounding noise of ``eps 1e6`` in its argument).  A comparison passes when its error is at most ``1e-6`` times its size (the larger
-of the two sides, and at least 0.1% of ``|G| |V|``) plus that rounding floor.  A
-gradient 0.1% off is 1000 times over the tolerance.
+of 1e6 carries rounding noise of ``eps 1e6`` in its argument).  A comparison passes when its
+error is at most ``1e-6`` times its size (the larger of the two sides, and at least 0.1% of
+``|G| |V|``) plus that rounding floor.  A gradient 0.1% off is 1000 times over the tolerance.
 
 Scales: the inputs are drawn once and checked at scales 1, 1e-3 and 1e3.  Where the value is
 not finite at the drawn point, it is shrunk (x0.1, x0.01) and then drawn again; where no point
@@ -40,11 +40,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import ir
-from ..evaluate import evaluate
 from .budget import EVALUATIONS, SCALE_WORST, WORST_COMPARISON, Budget, Spent
-from .frozen import freezer
 from .noise import kink, scatter_of, unresolvable
-from .sample import UNSCALED, direction, draw_inputs, entry_count, entry_directions, scaled, solves
+from .sample import UNSCALED, direction, entry_count, entry_directions, scaled
+from .vec import along as predict
 
 REL_TOL = 1e-6
 STEP = 1e-3
@@ -87,33 +86,24 @@ Values = Mapping[str, np.ndarray]
 Fn = Callable[[Values], np.ndarray]
 
 
-def check_derivative(expr: ir.Expr, wrt: ir.Symbol, derivative: ir.Expr, symbols, dims,
-                     *, seed: int = 0, directions: int = 4, max_entries: int = 400,
-                     values: Values | None = None, scales: tuple[float, ...] = SCALES,
-                     evaluations: int = EVALUATIONS) -> Check:
-    """Compare ``derivative`` (gradient, Jacobian or the gradient of a Hessian
-    check) with central differences of ``expr``, both IR evaluated by
-    :func:`matcalc.evaluate.evaluate`, at random prop-respecting inputs
-    (see :func:`check_function`)."""
-    return check_function(lambda v: evaluate(expr, v, dims), lambda v: evaluate(derivative, v, dims),
-                          expr.rank, wrt, symbols, lambda rng: draw_inputs([expr, derivative], symbols, dims, rng),
-                          seed=seed, directions=directions, max_entries=max_entries, values=values, scales=scales,
-                          solve=solves([expr, derivative], wrt), evaluations=evaluations, freeze=freezer(expr, dims))
-
-
 def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, *, seed: int = 0,
                    directions: int = 4, max_entries: int = 400, values: Values | None = None,
                    scales: tuple[float, ...] = SCALES, inside: Callable[[Values], bool] | None = None,
                    explain: Callable[[Values], str] | None = None, solve: bool = True,
                    evaluations: int = EVALUATIONS, progress: Spent | None = None,
-                   exact: Fn | None = None, slopes: Callable | None = None, freeze=None) -> Check:
+                   exact: Fn | None = None, slopes: Callable | None = None, freeze=None,
+                   along: Callable | None = None, project: Callable | None = None) -> Check:
     """Compare ``df`` with central differences of ``f`` (functions of the symbols'
     values, ``f`` of rank ``out_rank``) at random points ``draw(rng)`` (None when
     no point can be drawn inside the declared domain).
 
     ``df`` has shape ``f.shape + wrt.shape`` collapsed as matcalc states results:
     the gradient of a scalar has the shape of ``wrt``; the Jacobian of a vector
-    w.r.t. a vector is ``[out, in]``.
+    w.r.t. a vector is ``[out, in]``; past two axes the 2-D ``[size(f), size(wrt)]``
+    of the vec convention (:mod:`.vec`).  ``along(values, v)``, where given, is the
+    predicted change along ``v`` itself (a Hessian-vector product; ``df`` then only
+    sizes it), and ``project`` the part of ``f``'s output that is compared (its
+    symmetric part where ``f`` is the gradient of a symmetric symbol).
 
     The inputs are drawn once and checked at several scales (x1, x1e-3, x1e3:
     symbols whose props fix their size, such as orthogonal or onehot ones, keep
@@ -139,7 +129,8 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
     budget = Budget(evaluations, progress)
     f = budget.counted(f)
     run = _Run(f, df, out_rank, wrt, symbols, rng, directions, max_entries, inside,
-               draw if values is None else None, budget, solve, exact, slopes, freeze=freeze)
+               draw if values is None else None, budget, solve, exact, slopes, freeze=freeze,
+               along=along, project=project)
     shape: tuple[int, ...] = ()
     finite, last = 0, None
     for _ in range(1 if values is not None else DRAWS):
@@ -169,6 +160,11 @@ def check_function(f: Fn, df: Fn, out_rank: int, wrt: ir.Symbol, symbols, draw, 
                            "is defined with a `domain:` entry such as `b - A @ x > 0`", "no point")
     return _not_judged(wrt, shape, directions, "finite differences cannot resolve the function at any random "
                        "point tried (it jumps, bends or is not finite within every step)", "unresolvable")
+
+
+def _part(run: _Run, a) -> np.ndarray:
+    """The part of ``f``'s output the check compares (all of it, or its projection)."""
+    return np.asarray(a) if run.project is None else run.project(np.asarray(a))
 
 
 def _not_judged(wrt, shape, directions, why: str, cause: str) -> Check:
@@ -204,6 +200,8 @@ class _Run:
     slopes: Callable | None = None  # differences of f at 60 digits (tried EXACT_TRIES times: exact_tries)
     exact_tries: list = field(default_factory=lambda: [0])
     freeze: Callable | None = None  # point -> f about it, with stop_gradient's values held there
+    along: Callable | None = None   # (values, v) -> the predicted change along v (df only sizes it)
+    project: Callable | None = None  # the part of f's output compared (symmetric part, ...)
 
 
 def _check_scales(run: _Run, base: Values, scales: tuple[float, ...], shape) -> Check | None:
@@ -260,7 +258,7 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
     ``strict`` (the first scale) keeps the tight noise model and never skips
     the whole scale.  The entries compared are those the budget allows this
     scale (``scales_left`` share what is left), a random subset where not all fit."""
-    f_of, df, out_rank, wrt, rng = run.f, run.df, run.out_rank, run.wrt, run.rng
+    f_of, df, wrt, rng = run.f, run.df, run.wrt, run.rng
     f_of = f_of if run.freeze is None else run.budget.counted(run.freeze(values))
     x0 = values[wrt.name]
     d = np.asarray(df(values), dtype=float)
@@ -281,11 +279,7 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
         h = min(h, 1e-2 * float(np.min(np.linalg.eigvalsh(x0))))
 
     def predicted(v):
-        if out_rank == 0:
-            return np.sum(np.broadcast_to(d, x0.shape) * v)
-        if x0.ndim == 0:
-            return d * v
-        return d @ v   # Jacobian [out, in] times direction [in]
+        return run.along(values, v) if run.along is not None else predict(d, v, f0.shape)
 
     errs_abs, errs_rel, ok = [], [], []
     d_norm = float(np.linalg.norm(d))
@@ -323,7 +317,7 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
     def compare(v):
         # at most unit size (Frobenius, which bounds the spectral norm: x0 ± 2hv stays in an spd cone)
         v = v / max(1.0, float(np.linalg.norm(v)))
-        pr = predicted(v)
+        pr = pr0 = predicted(v)
         best = None
         clean = False     # some step where f is straight and its differences settle
         bends: dict[float, float] = {}   # second difference / step, by step (for kink)
@@ -334,6 +328,7 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
             p1, m1, p2, m2 = (f(x0 + step * v), f(x0 - step * v), f(x0 + 2 * step * v), f(x0 - 2 * step * v))
             plus, minus = p1 - m1, p2 - m2
             fd = (8 * plus - minus) / (12 * step)
+            fd, pr = _part(run, fd), _part(run, pr0)
             err = float(np.max(np.abs(fd - pr))) if np.size(fd) else 0.0
             # how far the two central differences inside the stencil disagree: the
             # noise of evaluating f here (large for ill-conditioned inputs)
@@ -369,7 +364,7 @@ def _check_at(run: _Run, values: Values, strict: bool = True, scales_left: int =
         if not passed and run.slopes is not None and run.exact_tries[0] < EXACT_TRIES:
             run.exact_tries[0] += 1
             with np.errstate(all="ignore"):
-                exact_err = min(float(np.max(np.abs(np.asarray(fd) - pr))) if np.size(fd) else 0.0
+                exact_err = min(float(np.max(np.abs(_part(run, fd) - pr))) if np.size(fd) else 0.0
                                 for fd in run.slopes(values, v, (h * 1e-5, h * 1e-8)))
             err, passed = (exact_err, True) if np.isfinite(exact_err) and exact_err <= REL_TOL * size else (err, False)
 

@@ -136,9 +136,12 @@ def ensure_fits(problem, results) -> None:
     """Raise :class:`CheckTooLarge` when the check of ``results`` needs more memory
     than it may use (before anything is drawn)."""
     exprs = [problem.expr, *getattr(problem, "domain", ())]
-    for r in results.values():
-        exprs += [r.matrix] + ([r.gradient] if r.gradient is not None else [])
-    need = needed(problem.symbols, exprs, problem.dims)
+    symbols = dict(problem.symbols)
+    for r in results.values():    # (a Hessian or Jacobian in the vec convention: [size(F), size(X)])
+        exprs += [e for e in (r.matrix, r.gradient, r.hvp) if e is not None]
+        if r.direction is not None:        # a Hessian-vector product's direction is an input too
+            symbols[r.direction.name] = r.direction
+    need = needed(symbols, exprs, problem.dims)
     limit, source = available()
     if limit is None or need <= limit:
         return
