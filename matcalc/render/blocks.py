@@ -275,8 +275,7 @@ def _entry_steps(ew, sym) -> list[Block]:
         blocks.append(Block("text", (f"{step}. Name the intermediates:",)))
         blocks.append(Block("math", tuple((Math(uni_name(d.name), latex_name(d.name)), _m(d.expr),
                                            _shape_math(d.full.shape)) for d in ew.definitions)))
-    i_u = f"_{ew.out.name}" if ew.out is not None else ""
-    i_l = f"_{{{ew.out.name}}}" if ew.out is not None else ""
+    i_u, i_l = _subscript(ew.out)
     x_u, x_l = uni_name(sym.name), latex_name(sym.name)
     if ew.kind == "jacobian":
         f_u, f_l = f"J{i_u}", f"J{i_l}"
@@ -287,11 +286,11 @@ def _entry_steps(ew, sym) -> list[Block]:
     step += 1
     blocks.append(Block("text", (f"{step}. {what}",)))
     blocks.append(Block("math", ((Math(f_u, f_l), _mi(ew.entry), None),)))
-    q_u = f"_{ew.wrt.name}" if ew.wrt is not None else ""
-    q_l = f"_{{{ew.wrt.name}}}" if ew.wrt is not None else ""
+    q_u, q_l = _subscript(ew.wrt)
     step += 1
-    blocks.append(Block("text", (f"{step}. Differentiated entry by entry (",
-                                 Math("∂x_i/∂x_q = δ_iq", "\\partial x_i/\\partial x_q = \\delta_{iq}"),
+    delta = (Math("∂X_ij/∂X_pq = δ_ip δ_jq", "\\partial X_{ij}/\\partial X_{pq} = \\delta_{ip}\\delta_{jq}")
+             if len(ew.wrt) == 2 else Math("∂x_i/∂x_q = δ_iq", "\\partial x_i/\\partial x_q = \\delta_{iq}"))
+    blocks.append(Block("text", (f"{step}. Differentiated entry by entry (", delta,
                                  ", deltas contracted, intermediates folded back):")))
     if ew.kind == "jacobian":
         lhs = Math(f"∂J{i_u}/∂{x_u}{q_u}", f"\\frac{{\\partial J{i_l}}}{{\\partial {x_l}{q_l}}}")
@@ -300,6 +299,12 @@ def _entry_steps(ew, sym) -> list[Block]:
                    f"\\frac{{\\partial^2 J}}{{\\partial {x_l}{i_l} \\partial {x_l}{q_l}}}")
     blocks.append(Block("math", ((lhs, _mi(ew.derivative), None),)))
     return blocks
+
+
+def _subscript(indices) -> tuple[str, str]:
+    """``_ij`` and ``_{ij}`` for the indices (i, j); nothing for none."""
+    names = "".join(ix.name for ix in indices)
+    return (f"_{names}", f"_{{{names}}}") if names else ("", "")
 
 
 def _differential(r, sym) -> list[Block]:
