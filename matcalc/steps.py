@@ -28,7 +28,15 @@ from .index.calculus import collect, contract, differentiate, fold
 from .index.lower import Pool, lower
 from .index.nodes import UNIT, Entry, IExpr, Index, Mul, Sum
 from .matrix.rule import Fact, Step
-from .record import ELEMENTWISE_NAMED, NAMED, Definition, choose_names, given_names, substitute, unname
+from .record import (
+    ELEMENTWISE_NAMED,
+    NAMED,
+    Definition,
+    choose_names,
+    given_names,
+    substitute,
+    unname,
+)
 
 __all__ = ["Adjoint", "Definition", "Edge", "Entrywise", "Explanation", "consistent", "entrywise", "explain"]
 
@@ -66,10 +74,11 @@ class Explanation:
 
 
 def explain(problem, result) -> Explanation | None:
-    """The steps of one gradient result, from its record (None for Jacobians and
-    Hessians, which are shown entry by entry, and for a result with no record)."""
+    """The steps of one gradient result, from its record; for a Hessian w.r.t. a matrix,
+    those of the gradient it differentiates (None for Jacobians and other Hessians, which
+    are shown entry by entry, and for a result with no record)."""
     log = getattr(result, "record", None)
-    if result.kind != "gradient" or log is None:
+    if result.kind not in ("gradient", "hessian") or log is None:
         return None
     definitions = list(log.definitions)
     shapes = {d.name: d.full.shape for d in definitions}
