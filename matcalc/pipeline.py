@@ -7,8 +7,8 @@ simplify -> recognize -> tidy) -> outputs and verification.
 from __future__ import annotations
 
 import functools
-import inspect
 import itertools
+import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -357,8 +357,8 @@ def mixed(problem: Problem, first: Result, second: str) -> Result:
         facts: list[Fact] = []
         rules: list[Step] = []
         matrix = tidy(raw, shape, facts, rules) if not B.is_zero(raw) else restore_shape(raw, shape)
-    return Result(f"{first.symbol},{second}", "mixed", matrix, raw, gradient=first.gradient, facts=facts, rules=rules,
-                  pair=(first.symbol, second), vec_terms=terms)
+    return Result(f"{first.symbol},{second}", "mixed", matrix, raw, facts=facts, rules=rules,
+                  pair=(first.symbol, second), vec_terms=terms, gradient=first.gradient)
 
 
 def tidy(expr: ir.Expr, shape: Shape, facts: list[Fact], rules: list[Step]) -> ir.Expr:

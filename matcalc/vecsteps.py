@@ -27,7 +27,7 @@ a size-1 axis left out: ``A dX reshape(x, (1, n))ᵀ`` is ``A dX x``).
 >>> t = VecTerm("straight", A, Bm, None, None, None, B.call("kron", Bm, A))
 >>> from matcalc.render.text import to_text
 >>> to_text(differential(t, dX)), term_rules(t)
-('A @ dX @ B.T', ('product',))
+('A @ dX @ B.T', ('vec-product',))
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ from .matrix.rule import Fact, Step
 __all__ = ["VEC_RULE_KEYS", "VecSteps", "differential", "is_vec", "term_rules", "vec_steps"]
 
 # the vec rules a term uses, by key (matcalc.render.vecblocks prints each identity):
-# product vec(ABC) = (Cᵀ ⊗ A) vec B, transpose vec(Xᵀ) = K_mn vec X,
-# hadamard vec(A ∘ B) = diag(vec A) vec B, outer vec(A (B : X)) = vec(A) vec(B)ᵀ vec X
-VEC_RULE_KEYS = ("product", "transpose", "hadamard", "outer")
+# vec-product vec(ABC) = (Cᵀ ⊗ A) vec B, vec-transpose vec(Xᵀ) = K_mn vec X,
+# vec-hadamard vec(A ∘ B) = diag(vec A) vec B, vec-outer vec(A (B : X)) = vec(A) vec(B)ᵀ vec X
+VEC_RULE_KEYS = ("vec-product", "vec-transpose", "vec-hadamard", "vec-outer")
 
 
 @dataclass
@@ -60,7 +60,8 @@ class VecSteps:
     dX: ir.Symbol                      # the differential of X, a symbol named d + X's name
     terms: list[VecTerm]
     differentials: list[ir.Expr]       # each term's differential in dX
-    forms: list[ir.Expr]               # each term's Kronecker form, as printed (kron_form)
+    forms: list[ir.Expr]               # each term's Kronecker form, for printing (kron_form: a vector
+                                       # factor is the row xᵀ it stands for, so kron(xᵀ, A) only prints)
     rules: list[str]                   # keys of VEC_RULES, in the order first used
     fired: tuple[Step, ...] = ()       # the tidy rules (Result.rules)
     facts: tuple[Fact, ...] = ()
@@ -135,14 +136,14 @@ def is_identity(M: ir.Expr | None) -> bool:
 def term_rules(t: VecTerm, wrt_rank: int = 2) -> tuple[str, ...]:
     """The vec rules that turn the term's differential into its Kronecker form, in order."""
     if t.kind == "outer":
-        return ("outer",)
-    out = ["hadamard"] if t.left is not None else []
+        return ("vec-outer",)
+    out = ["vec-hadamard"] if t.left is not None else []
     if not (is_identity(t.A) and is_identity(t.B)):
-        out.append("product")
+        out.append("vec-product")
     if t.kind == "crossed" and wrt_rank == 2:
-        out.append("transpose")
-    if t.right is not None and "hadamard" not in out:
-        out.append("hadamard")
+        out.append("vec-transpose")
+    if t.right is not None and "vec-hadamard" not in out:
+        out.append("vec-hadamard")
     return tuple(out)
 
 

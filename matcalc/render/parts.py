@@ -45,9 +45,16 @@ def partial(target: str, indices: str = "") -> Math:
 
 
 def shape_math(shape) -> Math:
+    """``[m*n, m*n]`` and ``\\mathbb{R}^{mn \\times mn}`` (a product of dimensions written as one)."""
     if not shape:
         return Math("scalar", "\\mathbb{R}")
-    return Math(show(shape), "\\mathbb{R}^{" + " \\times ".join(str(d) for d in shape) + "}")
+    return Math(show(shape), "\\mathbb{R}^{" + " \\times ".join(_dim_latex(d) for d in shape) + "}")
+
+
+def _dim_latex(d) -> str:
+    """``m*n`` -> ``mn``, ``batch*k`` -> ``batch \\cdot k``."""
+    factors = str(d).split("*")
+    return "".join(factors) if all(len(f) == 1 or f.isdigit() for f in factors) else " \\cdot ".join(factors)
 
 
 def fact_text(f: Fact) -> Math:

@@ -26,14 +26,14 @@ from .unicode import to_unicode
 # the vec rules in the words of Magnus and Neudecker (vec stacks columns), by the key
 # matcalc.vecsteps gives each: (unicode, LaTeX)
 VEC_RULES = {
-    "product": ("vec(ABC) = (Cᵀ ⊗ A) vec B",
+    "vec-product": ("vec(ABC) = (Cᵀ ⊗ A) vec B",
                 "\\operatorname{vec}(ABC) = (C^T \\otimes A) \\operatorname{vec} B"),
-    "transpose": ("vec(Xᵀ) = K_mn vec X for X [m, n]",
+    "vec-transpose": ("vec(Xᵀ) = K_mn vec X for X [m, n]",
                   ("\\operatorname{vec}(X^T) = K_{mn} \\operatorname{vec} X"
                   " \\text{ for } X \\in \\mathbb{R}^{m \\times n}")),
-    "hadamard": ("vec(A ⊙ B) = diag(vec A) vec B",
+    "vec-hadamard": ("vec(A ⊙ B) = diag(vec A) vec B",
                  "\\operatorname{vec}(A \\odot B) = \\operatorname{diag}(\\operatorname{vec} A) \\operatorname{vec} B"),
-    "outer": ("vec(A (B : X)) = vec(A) vec(B)ᵀ vec X",
+    "vec-outer": ("vec(A (B : X)) = vec(A) vec(B)ᵀ vec X",
               ("\\operatorname{vec}(A\\,(B : X)) = \\operatorname{vec}(A) \\operatorname{vec}(B)^T"
               " \\operatorname{vec} X")),
 }
