@@ -196,7 +196,7 @@ def test_hessian_of_a_trace_shows_the_gradient_then_its_differential_and_the_hvp
     np.testing.assert_allclose(evaluate(r.vec.form_total, values, p.dims), H, rtol=1e-12)
     np.testing.assert_allclose(vec(evaluate(r.hvp, {**values, "dX": dX}, p.dims)), H @ vec(dX), rtol=1e-10)
     np.testing.assert_allclose(vec(evaluate(r.vec.total, {**values, "dX": dX}, p.dims)), H @ vec(dX), rtol=1e-10)
-    grad = lambda vals: (vals["A"] + vals["A"].T) @ vals["X"]     # noqa: E731  (by hand)
+    grad = lambda vals: (vals["A"] + vals["A"].T) @ vals["X"]
     np.testing.assert_allclose(vec(_fd(grad, values, "X", dX)), H @ vec(dX), rtol=1e-6)
 
 
@@ -242,6 +242,11 @@ def derived():
 def test_latex_and_markdown_hold_the_differential_the_vec_rules_and_the_boxed_result(derived):
     axb, xt, inv, exp, square, tanh, trace, mixed = derived
     for d, dJ, rule, box in (
+            (square, "dJ &= X \\,dX + dX\\, X", "\\operatorname{vec}(ABC)",
+             "(\\operatorname{vec} X)^T} = X^T \\otimes I + I \\otimes X} \\in \\mathbb{R}^{n^{2} \\times n^{2}}"),
+            (tanh, "dJ &= \\operatorname{vec}\\left(\\operatorname{diag}(1 - \\tanh(W x)^{2}) \\,dW\\, x\\right)",
+             "&= \\left(x^T \\otimes \\operatorname{diag}(1 - \\tanh(W x)^{2})\\right) \\,d\\operatorname{vec} W",
+             "\\boxed{\\frac{\\partial J}{\\partial (\\operatorname{vec} W)^T} = "),
             (axb, "dJ &= A \\,dX\\, B", "\\operatorname{vec}(ABC) = (C^T \\otimes A) \\operatorname{vec} B",
              "\\boxed{\\frac{\\partial \\operatorname{vec} J}{\\partial (\\operatorname{vec} X)^T} = B^T \\otimes A}"),
             (xt, "dJ &= dX^T", "\\operatorname{vec}(X^T) = K_{mn} \\operatorname{vec} X",
@@ -250,8 +255,8 @@ def test_latex_and_markdown_hold_the_differential_the_vec_rules_and_the_boxed_re
              "= -\\left(X^{-T} \\otimes X^{-1}\\right)}"),
             (exp, "dJ &= \\exp(X) \\odot \\,dX", "\\operatorname{diag}(\\operatorname{vec} A)", "\\boxed"),
             (trace, "dG &= \\left(A + A^T\\right)^T \\,dX", "(C^T \\otimes A)",
-             "\\boxed{\\frac{\\partial^2 J}{\\partial \\operatorname{vec} X\\, \\partial (\\operatorname{vec} X)^T}"
-             " = I \\otimes \\left(A + A^T\\right)}"),
+             ("\\boxed{\\frac{\\partial^2 J}{\\partial \\operatorname{vec} X\\, \\partial (\\operatorname{vec} X)^T}"
+              " = I \\otimes \\left(A + A^T\\right)}")),
             (mixed, "dG &= 2 \\left(\\left(X W_{1} W_{2} - X\\right)^T X\\right)^T \\,dW_{2}^T",
              "K_{mn}", "\\partial \\operatorname{vec} W_{1}\\, \\partial (\\operatorname{vec} W_{2})^T}")):
         latex, md = d.latex(), d.markdown()

@@ -14,6 +14,7 @@ from ..index.calculus import collect
 from ..index.nodes import Add
 from ..ops import OPS
 from ..record import MAX_STEP_NODES
+from . import vecblocks
 from .latex import name as latex_name
 from .latex import to_latex
 from .parts import Block, Math, fact_text, rules_fired
@@ -22,7 +23,6 @@ from .parts import join as _join
 from .parts import math_of as _m
 from .parts import partial as _d
 from .parts import shape_math as _shape_math
-from . import vecblocks
 from .text import to_text
 from .unicode import name as uni_name
 from .unicode import to_unicode
@@ -85,7 +85,7 @@ def _build(derivation, figures: bool = True) -> list[Block]:
                 named = ew.result
             if small:
                 blocks += _differential(r, sym)
-        lhs = vecblocks.lhs(v) if v is not None else _lhs(r, sym)
+        lhs = vecblocks.lhs(r, p) or _lhs(r, sym)
         blocks.append(Block("result", (lhs, _m(named), _shape_math(r.shape))))
         if r.let:       # too long to write out: in named intermediates (matrix/share.py)
             named = r.named

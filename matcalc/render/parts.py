@@ -54,7 +54,10 @@ def shape_math(shape) -> Math:
 def _dim_latex(d) -> str:
     """``m*n`` -> ``mn``, ``batch*k`` -> ``batch \\cdot k``."""
     factors = str(d).split("*")
-    return "".join(factors) if all(len(f) == 1 or f.isdigit() for f in factors) else " \\cdot ".join(factors)
+    if not all(len(f) == 1 or f.isdigit() for f in factors):
+        return " \\cdot ".join(factors)
+    counts = {f: factors.count(f) for f in factors}          # n*n -> n^{2}
+    return "".join(f if k == 1 else f"{f}^{{{k}}}" for f, k in counts.items())
 
 
 def fact_text(f: Fact) -> Math:

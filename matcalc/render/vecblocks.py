@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from .. import ir
+from ..vecsteps import is_vec
 from .latex import name as latex_name
 from .latex import to_latex
 from .parts import Block, Math, fact_text, join, math_of, rules_fired
@@ -39,16 +40,21 @@ VEC_RULES = {
 }
 
 
-def lhs(v) -> Math:
-    """The boxed result's left side: ``∂ vec J/∂(vec X)ᵀ``, ``∂²J/∂vec X ∂(vec X)ᵀ`` or
-    ``∂²J/∂vec W₁ ∂(vec W₂)ᵀ`` (``vec`` left out for a vector)."""
-    x_u, x_l = _vec(v.wrt.name, v.wrt.rank)
-    if v.wrt.rank == 2:
+def lhs(r, problem) -> Math | None:
+    """The boxed result's left side in the vec convention: ``∂ vec J/∂(vec X)ᵀ``,
+    ``∂²J/∂vec X ∂(vec X)ᵀ`` or ``∂²J/∂vec W₁ ∂(vec W₂)ᵀ`` (``vec`` left out for a vector);
+    None when ``r`` is no derivative in the vec convention."""
+    if not is_vec(problem, r):
+        return None
+    wrt = problem.symbols[r.pair[1] if r.pair else r.symbol]
+    x_u, x_l = _vec(wrt.name, wrt.rank)
+    if wrt.rank == 2:
         x_u, x_l = f"({x_u})", f"({x_l})"
-    if v.kind == "jacobian":
-        f_u, f_l = _vec("J", len(v.of_shape))
-        return Math(f"∂{' ' if len(v.of_shape) == 2 else ''}{f_u}/∂{x_u}ᵀ", f"\\frac{{\\partial {f_l}}}{{\\partial {x_l}^T}}")
-    w_u, w_l = _vec(v.gradient_of, len(v.of_shape))
+    if r.kind == "jacobian":
+        f_u, f_l = _vec("J", problem.expr.rank)
+        space = " " if problem.expr.rank == 2 else ""
+        return Math(f"∂{space}{f_u}/∂{x_u}ᵀ", f"\\frac{{\\partial {f_l}}}{{\\partial {x_l}^T}}")
+    w_u, w_l = _vec(r.pair[0] if r.pair else r.symbol, r.gradient.rank)
     return Math(f"∂²J/∂{w_u} ∂{x_u}ᵀ", f"\\frac{{\\partial^2 J}}{{\\partial {w_l}\\, \\partial {x_l}^T}}")
 
 
@@ -135,14 +141,18 @@ def _d(e: ir.Expr, v) -> Math:
 
 
 def differential_math(e: ir.Expr, d_name: str, name: str) -> Math:
-    """``e`` printed, its symbol ``d_name`` (d + ``name``) written ``d X`` in LaTeX, thin spaces around it."""
+    """``e`` printed, its symbol ``d_name`` (d + ``name``, maybe with trailing underscores) written
+    ``dX`` (``dX'``) in LaTeX, with thin spaces around it."""
     latex = to_latex(e)
-    if d_name == "d" + name:      # a thin space either side: A \, dX \, B, not AdXB
-        d = "d" + latex_name(name)
+    rest = d_name.removeprefix("d" + name)
+    if d_name.startswith("d" + name) and set(rest) <= {"_"}:   # a thin space either side: A \, dX \, B
+        d = "d" + latex_name(name) + "'" * len(rest)          # dX_ (a symbol had the name dX): dX'
         latex = re.sub(re.escape(latex_name(d_name)) + r"(\^T|\^\{[^{}]*\})?",
                        lambda m: f"\\,{d}{m.group(1) or ''}\\,", latex)
         latex = latex.removeprefix("\\,").removesuffix("\\,").replace("\\left(\\,", "\\left(")
         latex = latex.replace("\\,\\right)", "\\right)")
+        latex = re.sub(r"\\, ([+-]) ", r" \1 ", latex)
+        latex = re.sub(r" ([+-]) \\,", r" \1 ", latex)
     return Math(to_unicode(e), latex)
 
 
@@ -159,7 +169,8 @@ def hvp(r, sym) -> list[Block]:
     else:
         left, right = Math(f"H {d_m.unicode}", f"H {d_m.latex}"), body
     grad = Math(f"G : {d_m.unicode}", f"G : {d_m.latex}")
-    return [Block("text", ("Hessian-vector product, never building H: H is symmetric, so ", left,
+    H = Math("H", "H")
+    return [Block("text", ("Hessian-vector product, never building ", H, ": ", H, " is symmetric, so ", left,
                            " is the gradient of ", grad, " with respect to ", _name(sym.name), ", ",
                            _gradient("G", sym.name), ":")),
             Block("math", ((left, right, None),))]
