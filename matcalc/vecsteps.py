@@ -186,7 +186,8 @@ def _outer_term(t: VecTerm, x: ir.Expr) -> ir.Expr:
 
 def kron_form(t: VecTerm, wrt: ir.Symbol) -> ir.Expr:
     """``t.form`` as printed: a vector factor as the row ``vᵀ`` or the column ``v`` it is
-    (``reshape(x, (1, n)) ⊗ A`` is ``xᵀ ⊗ A``), and ``I ⊗ I`` left out as ``I dX I`` is."""
+    (``reshape(x, (1, n)) ⊗ A`` is ``xᵀ ⊗ A``), and ``I ⊗ I`` left out as ``I dX I`` is
+    (the identity alone: ``I``)."""
     if t.kind == "outer":
         return t.form
     body = None
@@ -199,7 +200,7 @@ def kron_form(t: VecTerm, wrt: ir.Symbol) -> ir.Expr:
         body = _then(B.call("diag", B.call("vec", t.left)), body)
     if t.right is not None:
         body = _then(body, B.call("diag", B.call("vec", t.right)))
-    return t.form if body is None else _scaled(t.scale, body)
+    return _scaled(t.scale, B.eye(t.form.shape[0]) if body is None else body)     # I dX I: vec dX = I d vec X
 
 
 def _then(a: ir.Expr | None, b: ir.Expr | None) -> ir.Expr:

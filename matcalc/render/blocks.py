@@ -12,6 +12,7 @@ from __future__ import annotations
 from .. import ir
 from ..index.calculus import collect
 from ..index.nodes import Add
+from ..matrix import build as B
 from ..ops import OPS
 from ..record import MAX_STEP_NODES
 from . import vecblocks
@@ -106,7 +107,8 @@ def _build(derivation, figures: bool = True) -> list[Block]:
         blocks.append(Block("code", ("In the expression language: ", lets + r.text)))
         if r.kind == "hessian" and r.hvp is not None and sym.rank:
             blocks += vecblocks.hvp(r, sym)
-            blocks.append(Block("code", ("In the expression language: ", to_text(r.hvp))))
+            blocks.append(Block("code", ("In the expression language: ", to_text(r.hvp) if not B.is_zero_matrix(r.hvp)
+                                         else "0")))
         c = derivation.verification.get(symbol)
         if c is not None:
             blocks.append(Block("text", (_verdict(c, figures),)))

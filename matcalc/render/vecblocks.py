@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from .. import ir
+from ..matrix import build as B
 from ..vecsteps import is_vec
 from .latex import name as latex_name
 from .latex import to_latex
@@ -81,7 +82,8 @@ def steps(v, step: int) -> list[Block]:
     blocks.append(Block("math", tuple(rows)))
     step += 1
     named = [Math(*VEC_RULES[k]) for k in v.rules]
-    blocks.append(Block("text", (f"{step}. Vectorized (vec stacks columns) with ", *join(named), ":")))
+    said = (" with ", *join(named)) if named else ()
+    blocks.append(Block("text", (f"{step}. Vectorized (vec stacks columns)", *said, ":")))
     blocks.append(Block("math", _vectorized(v)))
     fired = rules_fired(v.fired)
     using = ("using ", *join([fact_text(f) for f in v.facts])) if v.facts else ()
@@ -162,10 +164,11 @@ def hvp(r, sym) -> list[Block]:
         return []
     d = r.direction
     d_m = differential_math(d, d.name, sym.name)
-    body = differential_math(r.hvp, d.name, sym.name)
-    if sym.rank == 2:
+    zero = B.is_zero_matrix(r.hvp)
+    body = Math("0", "0") if zero else differential_math(r.hvp, d.name, sym.name)
+    if sym.rank == 2:         # H vec(dX) = vec((A + Aᵀ) dX)
         left = Math(f"H vec({d_m.unicode})", f"H \\operatorname{{vec}}({d_m.latex})")
-        right = Math(f"vec({body.unicode})", f"\\operatorname{{vec}}\\left({body.latex}\\right)")
+        right = body if zero else Math(f"vec({body.unicode})", f"\\operatorname{{vec}}\\left({body.latex}\\right)")
     else:
         left, right = Math(f"H {d_m.unicode}", f"H {d_m.latex}"), body
     grad = Math(f"G : {d_m.unicode}", f"G : {d_m.latex}")
