@@ -24,6 +24,7 @@ from matcalc.matrix import simplify as simplify_module
 from matcalc.matrix.kronecker import VecTerm
 from matcalc.render.document import build, to_console_lines
 from matcalc.render.text import to_text
+from matcalc.render.unicode import to_unicode
 from matcalc.vecsteps import differential, kron_form
 from matcalc.verify import draw_inputs
 
@@ -315,3 +316,27 @@ def test_the_differential_is_named_apart_from_a_symbol_called_dX():
     assert r.vec.dX.name == "dX_" and r.direction.name == "dX_"
     text = joined(d)
     assert "dG = (A + Aᵀ)ᵀ dX_" in text and "H vec(dX_)" in text
+
+
+def test_identity_zero_and_vector_cases_read_plainly():
+    """``2 A`` w.r.t. A: ``d vec J = 2I d vec A`` (no rule to name); a linear J: ``dG = 0`` and
+    ``H vec(dX) = 0``; a Hessian w.r.t. a vector gets its product ``H dx`` too."""
+    scaled = matcalc.derive(doc("scaled", {"n": 3, "m": 2}, {"A": ["n", "m"]}, "2 * A", "A"), verify=False)
+    lines = [line.strip() for line in console(scaled, 1000)]
+    assert "4. Vectorized (vec stacks columns):" in lines and "= 2I d vec A" in lines
+    check_jacobian_numbers(scaled, "A")
+    linear = matcalc.derive(doc("linear", {"n": 3, "m": 2}, {"A": ["m", "n"], "X": ["n", "m"]}, "trace(A @ X)", "X",
+                                order=2), verify=False)
+    lines = [line.strip() for line in console(linear, 1000)]
+    assert "G  = Aᵀ" in lines and "dG = 0" in lines and "H vec(dX) = 0" in lines
+    assert "∂²J/∂vec X ∂(vec X)ᵀ = 0   [m*n, m*n]" in lines
+    quad = matcalc.derive(doc("quad", {"n": 3}, {"A": ["n", "n"], "x": ["n"]}, "x @ A @ x", "x", order=2),
+                          verify=False)
+    lines = [line.strip() for line in console(quad, 1000)]
+    r = quad.results["x"]
+    hvp_line = next(line for line in lines if line.startswith("H dx = "))
+    assert hvp_line == f"H dx = {to_unicode(r.hvp)}" and "dx" in hvp_line
+    values = _values(quad, np.random.default_rng(2))
+    dx = np.random.default_rng(4).standard_normal(3)
+    np.testing.assert_allclose(evaluate(r.hvp, {**values, "dx": dx}, quad.problem.dims),
+                               (values["A"] + values["A"].T) @ dx, rtol=1e-10)
