@@ -9,7 +9,7 @@ is derived as Magnus and Neudecker write it:
 
        straight   L ∘ (A (R ∘ dX) Bᵀ)        crossed   L ∘ (A (R ∘ dX)ᵀ Bᵀ)        outer   A tr(Bᵀ dX)
 
-2. vectorized with the vec rules, each named where first used (:data:`VEC_RULES`)::
+2. vectorized with the vec rules, each named where first used (:data:`VEC_RULE_KEYS`)::
 
        vec(A B C) = (Cᵀ ⊗ A) vec B      vec(Xᵀ) = K_mn vec X
        vec(A ∘ B) = diag(vec A) vec B   vec(A (B : X)) = vec(A) vec(B)ᵀ vec X
@@ -98,9 +98,7 @@ def vec_steps(problem, result) -> VecSteps | None:
     else:
         of, wrt, gradient, gradient_of = "J", problem.symbols[result.symbol], None, None
     taken = set(problem.symbols) | set(problem.dims) | {x.name for x in getattr(problem, "let", ())}
-    if of == "G":
-        while of in taken:
-            of += "_"
+    of = _free(of, taken) if of == "G" else of
     dX = ir.Symbol(wrt.shape, _free("d" + wrt.name, taken))
     terms = list(result.vec_terms)
     rules: list[str] = []

@@ -207,7 +207,7 @@ def test_mixed_second_derivative_steps_and_numbers():
     assert r.kind == "mixed" and r.vec is not None
     lines = [line.strip() for line in console(d, 1000)]
     assert "Mixed second derivative with respect to W₁ and W₂" in lines
-    step = next(line for line in lines if line.startswith("1. The gradient G = ∂J/∂W₁"))
+    step = next(line for line in lines if line.startswith("1. The gradient G = ∂J/∂W₁ (its steps are above"))
     assert step.endswith("and its differential in W₂, term by term:")
     assert "dG = 2((XW₁ W₂ − X)ᵀX)ᵀ dW₂ᵀ + 2XᵀX W₁ dW₂ W₂ᵀ" in lines
     heading = next(line for line in lines if line.startswith("2. Vectorized"))

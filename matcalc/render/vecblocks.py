@@ -68,7 +68,8 @@ def steps(v, step: int) -> list[Block]:
     rows = []
     if v.gradient is not None:
         what = (f"{step}. The gradient ", _gradient(v.of, v.gradient_of))
-        blocks.append(Block("text", (*what, " (derived as for order 1) and its differential in ", x,
+        where = " (its steps are above, with its Hessian)" if v.kind == "mixed" else ""
+        blocks.append(Block("text", (*what, where, " and its differential in ", x,
                                      ", term by term:") if v.differentials else (*what, ":")))
         rows.append((Math(f_u, f_l), math_of(v.gradient), None))
     else:
