@@ -340,3 +340,23 @@ def test_identity_zero_and_vector_cases_read_plainly():
     dx = np.random.default_rng(4).standard_normal(3)
     np.testing.assert_allclose(evaluate(r.hvp, {**values, "dx": dx}, quad.problem.dims),
                                (values["A"] + values["A"].T) @ dx, rtol=1e-10)
+
+
+def test_a_hessian_is_not_called_h_when_an_intermediate_is():
+    """tanh(X W1) is the intermediate H: the Hessian-vector product is ∇²J vec(dW₂)."""
+    d = matcalc.derive(doc("two_layer_output", {"n": 5, "d": 3, "h": 4, "k": 2},
+                           {"X": ["n", "d"], "W1": ["d", "h"], "W2": ["h", "k"], "Y": ["n", "k"]},
+                           "sum((tanh(X @ W1) @ W2 - Y) ** 2) / n", "W2", order=2), verify=False)
+    r = d.results["W2"]
+    lines = [line.strip() for line in console(d, 1000)]
+    assert "H  = tanh(Z₁)   [n, h]" in lines
+    assert any(line.startswith("∇²J vec(dW₂) = vec(") for line in lines)
+    assert not any(line.startswith("H vec(") for line in lines)
+    assert "\\nabla^2 J \\operatorname{vec}(dW_{2})" in d.latex()
+    values = _values(d, np.random.default_rng(9))
+    dW = np.random.default_rng(10).standard_normal(values["W2"].shape)
+    H = np.tanh(values["X"] @ values["W1"])
+    np.testing.assert_allclose(evaluate(r.hvp, {**values, "dW2": dW}, d.problem.dims), 2 * H.T @ H @ dW / 5,
+                               rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(evaluate(r.matrix, values, d.problem.dims)) @ vec(dW),
+                               vec(2 * H.T @ H @ dW / 5), rtol=1e-10)

@@ -106,7 +106,8 @@ def _build(derivation, figures: bool = True) -> list[Block]:
         lets = "".join(f"let {n} = {to_text(e)}; " for n, e in r.let)
         blocks.append(Block("code", ("In the expression language: ", lets + r.text)))
         if r.kind == "hessian" and r.hvp is not None and sym.rank:
-            blocks += vecblocks.hvp(r, sym)
+            shown = [d.name for d in getattr(r.explanation or r.entrywise, "definitions", ())] if small else []
+            blocks += vecblocks.hvp(r, sym, set(p.symbols) | set(p.dims) | {x.name for x in p.let} | set(shown))
             blocks.append(Block("code", ("In the expression language: ", to_text(r.hvp) if not B.is_zero_matrix(r.hvp)
                                          else "0")))
         c = derivation.verification.get(symbol)

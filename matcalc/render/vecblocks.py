@@ -159,24 +159,28 @@ def differential_math(e: ir.Expr, d_name: str, name: str) -> Math:
     return Math(to_unicode(e), latex)
 
 
-def hvp(r, sym) -> list[Block]:
-    """The Hessian-vector product: the gradient of ``G : dX`` (``H`` is symmetric), never ``H``."""
+def hvp(r, sym, taken: set[str] = frozenset()) -> list[Block]:
+    """The Hessian-vector product: the gradient of ``G : dX`` (``H`` is symmetric), never ``H``.
+    The Hessian is called ``H``, or ``∇²J`` when ``H`` is a name in ``taken`` (an intermediate)."""
     if r.hvp is None or r.direction is None or sym.rank == 0:
         return []
+    H = Math("H", "H") if "H" not in taken else Math("∇²J", "\\nabla^2 J")
     d = r.direction
     d_m = differential_math(d, d.name, sym.name)
     zero = B.is_zero_matrix(r.hvp)
     body = Math("0", "0") if zero else differential_math(r.hvp, d.name, sym.name)
     if sym.rank == 2:         # H vec(dX) = vec((A + Aᵀ) dX)
-        left = Math(f"H vec({d_m.unicode})", f"H \\operatorname{{vec}}({d_m.latex})")
+        left = Math(f"{H.unicode} vec({d_m.unicode})", f"{H.latex} \\operatorname{{vec}}({d_m.latex})")
         right = body if zero else Math(f"vec({body.unicode})", f"\\operatorname{{vec}}\\left({body.latex}\\right)")
     else:
-        left, right = Math(f"H {d_m.unicode}", f"H {d_m.latex}"), body
-    grad = Math(f"G : {d_m.unicode}", f"G : {d_m.latex}")
-    H = Math("H", "H")
+        left, right = Math(f"{H.unicode} {d_m.unicode}", f"{H.latex} {d_m.latex}"), body
+    g = "G"
+    while g in taken:          # as matcalc.vecsteps names the gradient
+        g += "_"
+    grad = Math(f"{uni_name(g)} : {d_m.unicode}", f"{latex_name(g)} : {d_m.latex}")
     return [Block("text", ("Hessian-vector product, never building ", H, ": ", H, " is symmetric, so ", left,
                            " is the gradient of ", grad, " with respect to ", _name(sym.name), ", ",
-                           _gradient("G", sym.name), ":")),
+                           _gradient(g, sym.name), ":")),
             Block("math", ((left, right, None),))]
 
 
