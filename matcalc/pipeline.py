@@ -28,6 +28,7 @@ from .render.text import to_text
 from .shapes import Shape, known_sizes, shape_size
 from .spec import Problem, load
 from .steps import Entrywise, Explanation, entrywise, explain
+from .vecsteps import VecSteps, vec_steps
 from .verify import FAILED, Check, Progress, check_module
 
 
@@ -74,6 +75,7 @@ class Result:
     _record: Record | None = field(default=None, repr=False, compare=False)
     _explanation: Explanation | None = field(default=None, repr=False, compare=False)
     _entrywise: Entrywise | None = field(default=None, repr=False, compare=False)
+    _vec: VecSteps | None = field(default=None, repr=False, compare=False)
 
     def _steps_made(self) -> Result:
         if self._make_steps is not None:
@@ -92,6 +94,11 @@ class Result:
     @property
     def entrywise(self) -> Entrywise | None:
         return self._steps_made()._entrywise
+
+    @property
+    def vec(self) -> VecSteps | None:
+        """The steps in the vec convention (d vec F = J d vec X), read off ``vec_terms``."""
+        return self._steps_made()._vec
 
     @property
     def written(self) -> ir.Expr:
@@ -255,6 +262,7 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
         if problem.mixed:
             for a, b in itertools.combinations(problem.wrt, 2):
                 d.results[f"{a},{b}"] = mixed(work, d.results[a], b)
+                d.results[f"{a},{b}"]._make_steps = functools.partial(_explain_steps, problem, work)
         if verify:
             d.verification = check(work, d, seed=seed, targets=targets, progress=progress)
     return d
@@ -349,7 +357,7 @@ def mixed(problem: Problem, first: Result, second: str) -> Result:
         rules: list[Step] = []
         matrix = tidy(raw, shape, facts, rules) if not B.is_zero(raw) else restore_shape(raw, shape)
     return Result(f"{first.symbol},{second}", "mixed", matrix, raw, facts=facts, rules=rules,
-                  pair=(first.symbol, second), vec_terms=terms)
+                  pair=(first.symbol, second), vec_terms=terms, gradient=first.gradient)
 
 
 def tidy(expr: ir.Expr, shape: Shape, facts: list[Fact], rules: list[Step]) -> ir.Expr:
@@ -378,12 +386,14 @@ def _explain_steps(problem: Problem, work: Problem, r: Result) -> None:
 
 
 def _make_steps(problem: Problem, work: Problem, r: Result) -> None:
-    if r.kind == "gradient" and not B.is_zero(r.raw):
+    r._vec = vec_steps(problem, r)        # a Hessian w.r.t. a matrix: its gradient's log, then the vec steps
+    grad = r.raw if r.kind == "gradient" else r.gradient if r._vec is not None and r.kind == "hessian" else None
+    if grad is not None and not (B.is_zero(grad) or B.is_zeros(grad)):
         taken = set(problem.symbols) | set(problem.dims) | {"J"}
-        r._record = record(work.expr, work.symbols[r.symbol], r.raw, r.steps, taken, tidy,
+        r._record = record(work.expr, work.symbols[r.symbol], grad, r.steps, taken, tidy,
                            given_names(problem.let))
         r._explanation = explain(problem, r)
-    elif r.kind != "gradient":
+    elif r.kind in ("jacobian", "hessian"):
         r._entrywise = entrywise(problem, r)
 
 

@@ -28,7 +28,15 @@ from .index.calculus import collect, contract, differentiate, fold
 from .index.lower import Pool, lower
 from .index.nodes import UNIT, Entry, IExpr, Index, Mul, Sum
 from .matrix.rule import Fact, Step
-from .record import ELEMENTWISE_NAMED, NAMED, Definition, choose_names, given_names, substitute, unname
+from .record import (
+    ELEMENTWISE_NAMED,
+    NAMED,
+    Definition,
+    choose_names,
+    given_names,
+    substitute,
+    unname,
+)
 
 __all__ = ["Adjoint", "Definition", "Edge", "Entrywise", "Explanation", "consistent", "entrywise", "explain"]
 
@@ -66,10 +74,11 @@ class Explanation:
 
 
 def explain(problem, result) -> Explanation | None:
-    """The steps of one gradient result, from its record (None for Jacobians and
-    Hessians, which are shown entry by entry, and for a result with no record)."""
+    """The steps of one gradient result, from its record; for a Hessian w.r.t. a matrix,
+    those of the gradient it differentiates (None for Jacobians and other Hessians, which
+    are shown entry by entry, and for a result with no record)."""
     log = getattr(result, "record", None)
-    if result.kind != "gradient" or log is None:
+    if result.kind not in ("gradient", "hessian") or log is None:
         return None
     definitions = list(log.definitions)
     shapes = {d.name: d.full.shape for d in definitions}
@@ -140,13 +149,14 @@ def consistent(problem, ex: Explanation, result_matrix: ir.Expr, seed: int = 0) 
 @dataclass
 class Entrywise:
     """The steps of a Jacobian or Hessian: the function's entries in index
-    notation and their derivatives, entry by entry."""
+    notation and their derivatives, entry by entry (``∂J_ij/∂X_pq`` for a matrix
+    of a matrix: four indices, each delta contracted)."""
 
     kind: str                       # "jacobian" | "hessian"
     definitions: list[Definition]
     label: str                      # "J" or "∂J/∂x" (the gradient, for a Hessian)
-    out: Index | None               # the entry's index (i), None for a scalar function
-    wrt: Index | None               # the derivative's index (q), None for a scalar wrt
+    out: tuple[Index, ...]          # the entry's indices (i) or (i, j); () for a scalar function
+    wrt: tuple[Index, ...]          # the derivative's indices (q) or (p, q); () for a scalar wrt
     entry: IExpr                    # the function's entry, named intermediates as atoms
     derivative: IExpr               # ∂ entry / ∂x_q, deltas contracted, definitions folded
     result: ir.Expr                 # the matrix form, named intermediates as symbols
@@ -158,7 +168,7 @@ def entrywise(problem, result) -> Entrywise | None:
         return None
     sym = problem.symbols[result.symbol]
     target = problem.expr if result.kind == "jacobian" else result.gradient
-    if target is None or target.rank > 1 or sym.rank > 1:
+    if target is None or target.rank > 2 or sym.rank > 2:
         return None
     taken = set(problem.symbols) | set(problem.dims) | {"J"}
     names = choose_names(problem.expr, taken, given_names(getattr(problem, "let", ())))   # the user's let names win
@@ -170,14 +180,11 @@ def entrywise(problem, result) -> Entrywise | None:
             letter += "_"
         names[root] = letter           # J = softmax(x): call it S, so S_i δ_iq - S_i S_q reads
     definitions = [Definition(n, substitute(node, names, keep=node), node) for node, n in names.items()]
-    out = Index("i", target.shape[0]) if target.rank == 1 else None
-    wrt = Index("q", sym.shape[0]) if sym.rank == 1 else None
-    pool = Pool({"i", "q", "p"})
-    out_idx = (out,) if out is not None else ()
-    entry = collect(lower(substitute(target, names), out_idx, pool))
+    out_idx = tuple(Index(n, d) for n, d in zip("ij", target.shape))
+    wrt = tuple(Index(n, d) for n, d in zip("pq" if sym.rank == 2 else "q", sym.shape))
+    pool = Pool({"i", "j", "p", "q"})
     try:
-        derivative = contract(differentiate(lower(target, out_idx, pool), sym.name,
-                                            (wrt,) if wrt is not None else (), pool))
+        derivative = contract(differentiate(lower(target, out_idx, pool), sym.name, wrt, pool))
     except NotImplementedError:
         return None
     derivative = collect(derivative)
@@ -185,12 +192,18 @@ def entrywise(problem, result) -> Entrywise | None:
         p2 = Pool()
         idx = tuple(p2.fresh(dim) for dim in d.expr.shape)
         derivative = fold(derivative, d.name, idx, lower(d.expr, idx, p2))
+    if result.kind == "jacobian" and root in names and names[root] not in given_names(getattr(problem, "let", ())).values() \
+            and names[root] not in {e.name for e in _entries(derivative)}:
+        # J = A X B named Z only to read J_ij = Z_ij: the derivative A_ip B_qj never uses it
+        del names[root]
+        definitions = [d for d in definitions if d.full is not root]
+    entry = collect(lower(substitute(target, names), out_idx, pool))
     label = "J" if result.kind == "jacobian" else f"∂J/∂{sym.name}"
     named = substitute(result.matrix, {d.full: d.name for d in definitions})
     used = {e.name for e in _entries(entry) | _entries(derivative)} | {s.name for s in named.symbols}
     definitions = [d for d in definitions if d.name in used or any(
         d.name in {s.name for s in other.expr.symbols} for other in definitions if other.name in used)]
-    return Entrywise(result.kind, definitions, label, out, wrt, entry, derivative, named)
+    return Entrywise(result.kind, definitions, label, out_idx, wrt, entry, derivative, named)
 
 
 def _entries(e) -> set:

@@ -9,96 +9,26 @@ differentiates or simplifies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .. import ir
 from ..index.calculus import collect
 from ..index.nodes import Add
-from ..matrix.rule import Fact, Step
+from ..matrix import build as B
 from ..ops import OPS
 from ..record import MAX_STEP_NODES
-from ..props import PROPS
-from ..shapes import show
-from .latex import entry as latex_entry, index_latex, name as latex_name, to_latex
+from . import vecblocks
+from .latex import name as latex_name
+from .latex import to_latex
+from .parts import Block, Math, fact_text, rules_fired
+from .parts import index_math as _mi
+from .parts import join as _join
+from .parts import math_of as _m
+from .parts import partial as _d
+from .parts import shape_math as _shape_math
 from .text import to_text
-from .unicode import index_unicode, name as uni_name, to_unicode
+from .unicode import name as uni_name
+from .unicode import to_unicode
 
-
-@dataclass(frozen=True)
-class Math:
-    unicode: str
-    latex: str
-
-
-@dataclass(frozen=True)
-class Block:
-    kind: str                      # "title" | "section" | "text" | "user" | "math" | "result" | "code"
-    # ("user": a paragraph of the user's own text, the description: escaped, never markup)
-    parts: tuple = ()              # text: str and Math pieces; math: rows of (lhs Math, rhs Math, note)
-
-
-def _m(expr: ir.Expr) -> Math:
-    return Math(to_unicode(expr), to_latex(expr))
-
-
-def _mi(e) -> Math:
-    return Math(index_unicode(e), index_latex(e))
-
-
-def _d(target: str, indices: str = "") -> Math:
-    """∂J/∂W or ∂J/∂W_pq."""
-    sub_u = f"_{indices}" if indices else ""
-    return Math(f"∂J/∂{uni_name(target)}{sub_u}", f"\\frac{{\\partial J}}{{\\partial {latex_entry(target, indices)}}}")
-
-
-def _shape_math(shape) -> Math:
-    if not shape:
-        return Math("scalar", "\\mathbb{R}")
-    return Math(show(shape), "\\mathbb{R}^{" + " \\times ".join(str(d) for d in shape) + "}")
-
-
-def fact_text(f: Fact) -> Math:
-    s = f.subject
-    if f.kind in ("onehot", "stochastic"):
-        why = "one-hot" if f.kind == "onehot" else "a probability vector"
-        nm = uni_name(s.name)
-        if s.rank == 1:
-            return Math(f"Σ_i {nm}_i = 1 ({nm} is {why})",
-                        f"\\sum_i {latex_name(s.name)}_i = 1 \\text{{ ({latex_name(s.name)} is {why})}}")
-        return Math(f"Σ_j {nm}_ij = 1 (each row of {nm} is {why})",
-                    f"\\sum_j {latex_name(s.name)}_{{ij}} = 1 \\text{{ (each row of }} {latex_name(s.name)}"
-                    f"\\text{{ is {why})}}")
-    if f.kind == "symmetric":
-        base = next(iter(sorted(x.name for x in s.symbols if "symmetric" in x.props)), "?")
-        return Math(f"{to_unicode(ir.apply('transpose', [s]))} = {to_unicode(s)} ({uni_name(base)} is symmetric)",
-                    f"{to_latex(ir.apply('transpose', [s]))} = {to_latex(s)} \\text{{ (}}{latex_name(base)}"
-                    f"\\text{{ is symmetric)}}")
-    if f.kind == "orthogonal":
-        return Math(f"{uni_name(s.name)}ᵀ{uni_name(s.name)} = I ({uni_name(s.name)} is orthogonal)",
-                    f"{latex_name(s.name)}^T {latex_name(s.name)} = I \\text{{ (}}{latex_name(s.name)}"
-                    f"\\text{{ is orthogonal)}}")
-    said = PROPS[f.kind].says(s.name) if f.kind in PROPS and PROPS[f.kind].sentence and isinstance(s, ir.Symbol) \
-        else f.kind    # a prop's own sentence: "L is lower triangular: tril(L) = L"
-    return Math(said, f"\\text{{{said}}}")
-
-
-MAX_RULES_SHOWN = 4
-
-
-def rules_fired(log: tuple[Step, ...]) -> list[str]:
-    """The rules that tidied one adjoint, as a short line a person reads: each rule
-    with an identity once, in the order it first fired, by the name ``matcalc rules``
-    lists it under (``transpose-product``); at most four, then "...".  A prop's rule
-    is left out: the "using" sentence beside it already says the fact."""
-    names: list[str] = []
-    for step in log:
-        rule = step.rule
-        if not getattr(rule, "identity", "") or getattr(rule, "requires", ()):
-            continue
-        words = " ".join(rule.name.replace("_", " ").split())
-        if words and words not in names:
-            names.append(words)
-    return names if len(names) <= MAX_RULES_SHOWN else names[:MAX_RULES_SHOWN] + ["..."]
+__all__ = ["Block", "Math", "build", "fact_text", "rules_fired"]
 
 
 def build(derivation, *, figures: bool = True) -> list[Block]:
@@ -131,14 +61,20 @@ def _build(derivation, figures: bool = True) -> list[Block]:
         blocks.append(Block("text", ("Defined where ", *_join([Math(f"{to_unicode(g)} > 0", f"{to_latex(g)} > 0")
                                                              for g in p.domain]), " (every entry).")))
     for symbol, r in derivation.results.items():
-        sym = p.symbols[symbol]
-        title = {"gradient": "Gradient", "jacobian": "Jacobian", "hessian": "Hessian"}[r.kind]
-        blocks.append(Block("section", (f"{title} with respect to ", Math(uni_name(symbol), latex_name(symbol)))))
+        sym = p.symbols[r.pair[1] if r.pair else symbol]
+        blocks.append(Block("section", _section(r)))
         if not small:
             blocks.append(Block("text", (f"(The steps are not shown for an expression of more than "
                                          f"{MAX_STEP_NODES} nodes.)",)))
         ex, ew = (r.explanation, r.entrywise) if small else (None, None)
-        if ex is not None and ex.result is not None:
+        v = r.vec if small else None
+        if v is not None:           # in the vec convention: d vec F = (...) d vec X
+            named = r.matrix
+            before = _steps(ex, sym, "the gradient") if ex is not None and ex.result is not None else \
+                _entry_steps(ew, sym) if ew is not None else []
+            blocks += before + vecblocks.steps(v, sum(b.kind == "text" and _numbered(b) for b in before))
+            ex = ew = None
+        elif ex is not None and ex.result is not None:
             blocks += _steps(ex, sym)
             # the steps end in the record's form; the result tidied whole may be shorter
             # (the GP likelihood's cholesky adjoint is (inv(K) - outer(solve(K, y), ...)) / 2)
@@ -150,8 +86,7 @@ def _build(derivation, figures: bool = True) -> list[Block]:
                 named = ew.result
             if small:
                 blocks += _differential(r, sym)
-        lhs = _d(symbol) if r.kind != "hessian" else Math(f"∂²J/∂{uni_name(symbol)}²",
-                                                             f"\\frac{{\\partial^2 J}}{{\\partial {latex_name(symbol)}^2}}")
+        lhs = vecblocks.lhs(r, p) or _lhs(r, sym)
         blocks.append(Block("result", (lhs, _m(named), _shape_math(r.shape))))
         if r.let:       # too long to write out: in named intermediates (matrix/share.py)
             named = r.named
@@ -170,10 +105,42 @@ def _build(derivation, figures: bool = True) -> list[Block]:
             blocks.append(Block("text", (r.note + ".",)))
         lets = "".join(f"let {n} = {to_text(e)}; " for n, e in r.let)
         blocks.append(Block("code", ("In the expression language: ", lets + r.text)))
+        if r.kind == "hessian" and r.hvp is not None and sym.rank:
+            shown = [d.name for d in getattr(r.explanation or r.entrywise, "definitions", ())] if small else []
+            blocks += vecblocks.hvp(r, sym, set(p.symbols) | set(p.dims) | {x.name for x in p.let} | set(shown))
+            blocks.append(Block("code", ("In the expression language: ", to_text(r.hvp) if not B.is_zero_matrix(r.hvp)
+                                         else "0")))
         c = derivation.verification.get(symbol)
         if c is not None:
             blocks.append(Block("text", (_verdict(c, figures),)))
     return blocks
+
+
+def _section(r) -> tuple:
+    """``Jacobian with respect to X``; ``Mixed second derivative with respect to W₁ and W₂``."""
+    if r.pair:
+        a, b = r.pair
+        return ("Mixed second derivative with respect to ", Math(uni_name(a), latex_name(a)), " and ",
+                Math(uni_name(b), latex_name(b)))
+    title = {"gradient": "Gradient", "jacobian": "Jacobian", "hessian": "Hessian"}[r.kind]
+    return (f"{title} with respect to ", Math(uni_name(r.symbol), latex_name(r.symbol)))
+
+
+def _lhs(r, sym) -> Math:
+    """∂J/∂X, ∂²J/∂x², or ∂²J/∂w₁∂w₂ᵀ for the boxed result."""
+    if r.pair:
+        a, b = r.pair
+        return Math(f"∂²J/∂{uni_name(a)}∂{uni_name(b)}ᵀ",
+                    f"\\frac{{\\partial^2 J}}{{\\partial {latex_name(a)}\\, \\partial {latex_name(b)}^T}}")
+    if r.kind == "hessian":
+        return Math(f"∂²J/∂{uni_name(sym.name)}²", f"\\frac{{\\partial^2 J}}{{\\partial {latex_name(sym.name)}^2}}")
+    return _d(sym.name)
+
+
+def _numbered(b: Block) -> bool:
+    """Is ``b`` the heading of a numbered step ("3. Vectorized ...")?"""
+    head = b.parts[0] if b.parts and isinstance(b.parts[0], str) else ""
+    return head[:1].isdigit() and ". " in head[:5]
 
 
 def _verdict(c, figures: bool) -> str:
@@ -203,16 +170,7 @@ def _uses(expr: ir.Expr, name: str, ex) -> bool:
     return name in seen
 
 
-def _join(items: list[Math]) -> list:
-    out: list = []
-    for n, m in enumerate(items):
-        if n:
-            out.append(", ")
-        out.append(m)
-    return out
-
-
-def _steps(ex, sym) -> list[Block]:
+def _steps(ex, sym, what: str = "the result") -> list[Block]:
     blocks: list[Block] = []
     step = 0
     if ex.definitions:
@@ -257,7 +215,7 @@ def _steps(ex, sym) -> list[Block]:
     step += 1
     blocks.append(Block("text", (f"{step}. In differential (Frobenius) form, ",
                                  Math(f"dJ = G : d{uni_name(sym.name)}", f"dJ = G : d{latex_name(sym.name)}"),
-                                 ", which gives the result:")))
+                                 f", which gives {what}:")))
     rhs = ex.result
     blocks.append(Block("math", ((Math("dJ", "dJ"), Math(f"({to_unicode(rhs)}) : d{uni_name(sym.name)}",
                                                            f"\\left({to_latex(rhs)}\\right) : d{latex_name(sym.name)}"),
@@ -275,8 +233,7 @@ def _entry_steps(ew, sym) -> list[Block]:
         blocks.append(Block("text", (f"{step}. Name the intermediates:",)))
         blocks.append(Block("math", tuple((Math(uni_name(d.name), latex_name(d.name)), _m(d.expr),
                                            _shape_math(d.full.shape)) for d in ew.definitions)))
-    i_u = f"_{ew.out.name}" if ew.out is not None else ""
-    i_l = f"_{{{ew.out.name}}}" if ew.out is not None else ""
+    i_u, i_l = _subscript(ew.out)
     x_u, x_l = uni_name(sym.name), latex_name(sym.name)
     if ew.kind == "jacobian":
         f_u, f_l = f"J{i_u}", f"J{i_l}"
@@ -287,11 +244,11 @@ def _entry_steps(ew, sym) -> list[Block]:
     step += 1
     blocks.append(Block("text", (f"{step}. {what}",)))
     blocks.append(Block("math", ((Math(f_u, f_l), _mi(ew.entry), None),)))
-    q_u = f"_{ew.wrt.name}" if ew.wrt is not None else ""
-    q_l = f"_{{{ew.wrt.name}}}" if ew.wrt is not None else ""
+    q_u, q_l = _subscript(ew.wrt)
     step += 1
-    blocks.append(Block("text", (f"{step}. Differentiated entry by entry (",
-                                 Math("∂x_i/∂x_q = δ_iq", "\\partial x_i/\\partial x_q = \\delta_{iq}"),
+    delta = (Math("∂X_ij/∂X_pq = δ_ip δ_jq", "\\partial X_{ij}/\\partial X_{pq} = \\delta_{ip}\\delta_{jq}")
+             if len(ew.wrt) == 2 else Math("∂x_i/∂x_q = δ_iq", "\\partial x_i/\\partial x_q = \\delta_{iq}"))
+    blocks.append(Block("text", (f"{step}. Differentiated entry by entry (", delta,
                                  ", deltas contracted, intermediates folded back):")))
     if ew.kind == "jacobian":
         lhs = Math(f"∂J{i_u}/∂{x_u}{q_u}", f"\\frac{{\\partial J{i_l}}}{{\\partial {x_l}{q_l}}}")
@@ -300,6 +257,12 @@ def _entry_steps(ew, sym) -> list[Block]:
                    f"\\frac{{\\partial^2 J}}{{\\partial {x_l}{i_l} \\partial {x_l}{q_l}}}")
     blocks.append(Block("math", ((lhs, _mi(ew.derivative), None),)))
     return blocks
+
+
+def _subscript(indices) -> tuple[str, str]:
+    """``_ij`` and ``_{ij}`` for the indices (i, j); nothing for none."""
+    names = "".join(ix.name for ix in indices)
+    return (f"_{names}", f"_{{{names}}}") if names else ("", "")
 
 
 def _differential(r, sym) -> list[Block]:
