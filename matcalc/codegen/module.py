@@ -31,7 +31,7 @@ import types
 from .. import __version__, ir
 from ..language import to_text
 from ..matrix import build as B
-from ..ops import OPS, array_api
+from ..ops import EMIT_RULES, OPS, array_api
 from ..shapes import show
 from . import arguments
 from .emit import Emitter, shared_nodes
@@ -39,6 +39,8 @@ from .names import Namespace, aliases
 from .numerics import share_logs, stabilize
 
 HELPERS = {name: source for op in OPS.values() for name, source in op.helpers.items()}
+HELPERS.update((name, source) for rules in EMIT_RULES.values() for rule in rules
+               for name, source in rule.helpers.items())
 TARGETS = ("numpy", "array-api")
 
 
