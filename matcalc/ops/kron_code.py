@@ -19,6 +19,8 @@ interleaved             kron(M, eye(a))                            _kron_eye(M, 
 scaled-blocks           diag(v) @ kron(eye(a), M) (and M's right)  _eye_kron(a, v.reshape(a, p, 1) * M)
 block-diagonal-product  kron(eye(a), M) @ V,  P @ kron(eye(a), M)  (M @ V.reshape(a, q, -1)).reshape(-1, s)
 interleaved-product     kron(M, eye(a)) @ V,  P @ kron(M, eye(a))  (M @ V.reshape(q, -1)).reshape(-1, s)
+vec-of-transpose        vec(Y.T)                                   Y.reshape(-1): Y read row by row
+commutation-inverse     commutation(n, m) @ commutation(m, n) = I  np.eye(m * n)
 commutation-rows        commutation(m, n) @ V                      V.reshape(n, m, -1).transpose(1, 0, 2)...
 commutation-columns     P @ commutation(m, n)                      P.reshape(-1, m, n).transpose(0, 2, 1)...
 kron-sum-in-place       kron(eye(a), A) + kron(eye(a), B) + cI + D  one array: blocks, diagonal, D added in place
@@ -101,7 +103,10 @@ def _numpy(pr) -> bool:
 
 
 def _operand(pr, e: ir.Expr) -> str:
-    """``e`` as the object of a method call (numpy) or a call's argument (array API)."""
+    """``e`` as the object of a method call (numpy) or a call's argument (array API);
+    ``vec(Yᵀ)``, about to be reshaped, as ``Y`` (its row-major reading is the same)."""
+    if B.is_op(e, "vec") and B.is_op(e.args[0], "transpose") and e not in pr.names:
+        e = e.args[0].args[0]
     return pr.wrap(e, PREC_POSTFIX) if _numpy(pr) else pr.text(e)
 
 
@@ -260,6 +265,22 @@ def _commutation_sizes(e: ir.Expr):
     return dims[0], dims[-1]
 
 
+def _vec_of_transpose(node, pr):
+    """vec(Yᵀ) stacks the columns of Yᵀ, the rows of Y: Y read row by row."""
+    y = node.args[0]
+    if not B.is_op(y, "transpose"):
+        return None
+    return _reshape(pr, _operand(pr, y.args[0]), ["-1"]), PREC_POSTFIX
+
+
+def _commutation_inverse(node, pr):
+    """commutation(n, m) @ commutation(m, n) = eye(m*n) (K_nm = K_mnᵀ = K_mn⁻¹)."""
+    left, right = (_commutation_sizes(a) for a in node.args)
+    if left is None or right is None or left != tuple(reversed(right)):
+        return None
+    return B.eye(node.shape[0])
+
+
 def _commutation_rows(node, pr):
     """commutation(m, n) @ V: row j m + i of V goes to row i n + j, so V read as
     [n, m, s] is transposed to [m, n, s] (for a vector: v as [n, m], transposed)."""
@@ -298,5 +319,8 @@ emit_rule(EmitRule("scaled-blocks", "diag(v) @ kron(eye(a), M) = blocks diag(v_i
                    {EYE_KRON: HELPERS[EYE_KRON]}))
 emit_rule(EmitRule("block-diagonal-product", "kron(eye(a), M) vec(V) = vec(M V)", "matmul", _block_product))
 emit_rule(EmitRule("interleaved-product", "kron(M, eye(a)) vec(V) = vec(V Mᵀ)", "matmul", _interleaved_product))
+emit_rule(EmitRule("vec-of-transpose", "vec(Yᵀ) = Y read row by row", "vec", _vec_of_transpose))
+emit_rule(EmitRule("commutation-inverse", "commutation(n, m) @ commutation(m, n) = eye(m*n)", "matmul",
+                   _commutation_inverse))
 emit_rule(EmitRule("commutation-rows", "commutation(m, n) vec(A) = vec(A.T)", "matmul", _commutation_rows))
 emit_rule(EmitRule("commutation-columns", "vec(A)ᵀ commutation(m, n) = vec(A.T)ᵀ for A [n, m]", "matmul", _commutation_columns))
