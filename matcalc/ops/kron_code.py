@@ -11,6 +11,7 @@ Kronecker product of two general matrices.
 ======================  =========================================  ==============================================
 rule                    identity                                   numpy
 ======================  =========================================  ==============================================
+kron-vector-as-column   kron(x, M), x [n]: x is the column [n, 1]   np.kron(x.reshape(n, 1), M)
 kron-of-eyes            kron(eye(a), eye(b)) = eye(a*b)            np.eye(a * b)
 scalar-into-kron        c kron(A, B) = kron(A, c B)                the factor scaled, not the product
 kron-mixed-product      kron(A, B) @ kron(C, D) = kron(AC, BD)     two small products, one Kronecker product
@@ -111,9 +112,37 @@ def _operand(pr, e: ir.Expr) -> str:
 
 
 def _reshape(pr, text: str, dims: list[str]) -> str:
+    """``text`` reshaped to ``dims``; a reshape of a reshape is one reshape (both read
+    the entries in row-major order)."""
     if _numpy(pr):
+        open_ = _opening(text, len(text) - 1) if text.endswith(")") else -1
+        if open_ > 0 and text[:open_].endswith(".reshape"):
+            text = text[:open_ - len(".reshape")]
         return f"{text}.reshape({', '.join(dims)})"
-    return f"{pr.namespace()}.reshape({text}, ({', '.join(dims)}{',' if len(dims) == 1 else ''}))"
+    call = f"{pr.namespace()}.reshape("
+    if text.startswith(call) and _opening(text, len(text) - 1) == len(call) - 1:
+        text = text[len(call):_top_comma(text, len(call))]
+    return f"{call}{text}, ({', '.join(dims)}{',' if len(dims) == 1 else ''}))"
+
+
+def _opening(text: str, close: int) -> int:
+    """Where the parenthesis closed at ``close`` opens."""
+    depth = 0
+    for i in range(close, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    return -1
+
+
+def _top_comma(text: str, start: int) -> int:
+    """The first comma at the nesting depth of ``start``."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(text[i], 0)
+        if depth == 0 and text[i] == ",":
+            return i
+    return len(text)
 
 
 def _permute(pr, text: str, axes: tuple[int, ...]) -> str:
@@ -130,6 +159,16 @@ def _product(pr, left: str, right: str) -> str:
 
 
 # -- the rules ------------------------------------------------------------------------
+
+def _vector_as_column(node, pr):
+    """In ``kron`` a ``[n]`` vector beside a matrix is the column ``[n, 1]``
+    (``kron(x, eye(k))`` is ``[n*k, k]``); numpy's ``kron`` would read it as a row."""
+    ranks = [a.rank for a in node.args]
+    if sorted(ranks) != [1, 2]:
+        return None
+    column = [ir.apply("reshape", [a], {"shape": (a.shape[0], 1)}) if a.rank == 1 else a for a in node.args]
+    return B.call("kron", *column)
+
 
 def _kron_of_eyes(node, pr):
     if B.is_eye(node.args[0]) and B.is_eye(node.args[1]):
@@ -307,6 +346,8 @@ def _commutation_columns(node, pr):
     return _reshape(pr, moved, [pr.dim(p.shape[0]), "-1"]), PREC_POSTFIX
 
 
+emit_rule(EmitRule("kron-vector-as-column", "kron(x, M) = kron(reshape(x, (n, 1)), M) for x [n]", "kron",
+                   _vector_as_column))
 emit_rule(EmitRule("kron-of-eyes", "kron(eye(a), eye(b)) = eye(a*b)", "kron", _kron_of_eyes))
 emit_rule(EmitRule("block-diagonal", "kron(eye(a), M): M on the diagonal a times", "kron", _block_diagonal,
                    {EYE_KRON: HELPERS[EYE_KRON]}))
