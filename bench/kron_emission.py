@@ -87,6 +87,13 @@ def main(quick: bool = False) -> None:
          {**s, "V": ir.Symbol(("m*n", "k"), "V")}, {"n": n, "m": m, "k": 50}, {"A": A, "V": V},
          lambda: np.kron(np.eye(m), A) @ V, max(3, repeat // 3), 1.2)
 
+    Y, Z = rng.standard_normal((30, 40)), rng.standard_normal((20, 50))   # kron(Y, Z) @ V, V [2000, 20]
+    V = rng.standard_normal((40 * 50, 20))
+    case("kron(Y, Z) @ V, Y [30, 40], Z [20, 50]  vs np.kron then @", "kron(Y, Z) @ V",
+         {"Y": ir.Symbol(("p", "q"), "Y"), "Z": ir.Symbol(("r", "s"), "Z"), "V": ir.Symbol(("q*s", "k"), "V")},
+         {"p": 30, "q": 40, "r": 20, "s": 50, "k": 20}, {"Y": Y, "Z": Z, "V": V},
+         lambda: np.kron(Y, Z) @ V, max(3, repeat // 3), 1.0)
+
     p, q, r = 30, 40, 300               # P [r, p*q] @ commutation(p, q)
     P = rng.standard_normal((r, p * q))
     case("P @ commutation(30, 40), P [300, 1200]  vs dense K", "P @ commutation(m, n)",

@@ -64,6 +64,11 @@ CASES = [
      ("_commutation(",)),
     ("commutation-inverse", "commutation(n, m) @ commutation(m, n)", ["np.eye(m * n)"], ("_commutation(",)),
     ("vec-of-transpose", "vec(X.T)", ["X.reshape(-1)"], (".T",)),
+    ("kron-product", "kron(X, A) @ V", ["(A @ (X @ V.reshape(m, -1)).reshape(n, n, -1)).reshape(-1, k)"],
+     FORBIDDEN + ("np.kron",)),
+    ("kron-product", "P @ kron(X.T, A)", ["(X @ (P.reshape(-1, m, n) @ A)).reshape(k, -1)"], FORBIDDEN + ("np.kron",)),
+    ("kron-product", "kron(X.T, A) @ vec(A)", ["(X.T @ A.T.reshape(n, n) @ A.T).reshape(-1)"], FORBIDDEN + ("np.kron",)),
+    ("kron-product", "vec(A.T) @ kron(X, A)", ["(X.T @ A.reshape(n, n) @ A).reshape(-1)"], FORBIDDEN + ("np.kron",)),
     ("scaled-blocks", "diag(vec(S)) @ kron(eye(k), X)", ["_eye_kron(k, S.T[:, :, None] * X)"], FORBIDDEN),
     ("scaled-blocks", "kron(eye(m), A) @ diag(vec(W))", ["_eye_kron(m, A * W.T[:, None, :])"], FORBIDDEN),
     ("scaled-blocks", "diag(v) @ kron(eye(m), A)", ["_eye_kron(m, v.reshape(m, n, 1) * A)"], FORBIDDEN),
@@ -107,7 +112,8 @@ def _run(e, target="numpy", xp=None):
             exec(HELPERS[h], namespace)  # noqa: S102
         namespace.update(_values())
     else:
-        exec("from array_api_compat import array_namespace, device, is_numpy_array\n" + array_api.INPUTS, namespace)
+        exec("from array_api_compat import array_namespace, device, is_numpy_array\n" + array_api.INPUTS,  # noqa: S102
+             namespace)
         for h in sorted(array_api.helpers_of(" ".join(f"{h}(" for h in helpers))):
             exec(array_api.HELPERS[h], namespace)  # noqa: S102
         namespace.update(xp=xp, **{k: xp.asarray(v) for k, v in _values().items()})

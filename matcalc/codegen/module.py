@@ -10,7 +10,10 @@ named intermediates), and the numerics are the stable ones: softmax and
 friends subtract the maximum, ``log(softmax(A))`` is computed as
 ``log_softmax(A)``, ``softplus`` is ``logaddexp``, ``logdet`` is ``slogdet``
 (NaN where det < 0, as log of a negative number), ``inv(A) @ B`` is
-``solve(A, B)`` and ``diag(v) @ M`` is ``v[:, None] * M``.  Each function first
+``solve(A, B)`` and ``diag(v) @ M`` is ``v[:, None] * M``; Kronecker and vec forms
+are computed by the emission rules of :mod:`matcalc.ops.kron_code` (a product with
+``kron(eye(a), M)`` or ``commutation(m, n)`` is a reshape, never an explicit matrix
+product).  Each function first
 checks its arguments against the declared shapes (:mod:`.arguments`), and every
 name the code introduces keeps clear of the symbols' and dimensions' names
 (:mod:`.names`).

@@ -24,6 +24,7 @@ vec-of-transpose        vec(Y.T)                                   Y.reshape(-1)
 commutation-inverse     commutation(n, m) @ commutation(m, n) = I  np.eye(m * n)
 commutation-rows        commutation(m, n) @ V                      V.reshape(n, m, -1).transpose(1, 0, 2)...
 commutation-columns     P @ commutation(m, n)                      P.reshape(-1, m, n).transpose(0, 2, 1)...
+kron-product            kron(A, B) @ V,  P @ kron(A, B)            (B @ (A @ V.reshape(q, -1)).reshape(p, s, -1))...
 kron-sum-in-place       kron(eye(a), A) + kron(eye(a), B) + cI + D  one array: blocks, diagonal, D added in place
 ======================  =========================================  ==============================================
 
@@ -37,7 +38,7 @@ from __future__ import annotations
 from .. import ir
 from ..matrix import build as B
 from ..registry import PREC_ATOM, PREC_MUL, PREC_POSTFIX, EmitRule, emit_rule
-from ..shapes import dim_product, show
+from ..shapes import dim_product
 
 EYE_KRON = "_eye_kron"
 KRON_EYE = "_kron_eye"
@@ -200,7 +201,8 @@ def _scalar_into_kron(node, pr):
 def _mixed_product(node, pr):
     """kron(A, B) @ kron(C, D) = kron(A @ C, B @ D) where the products are defined."""
     left, right = node.args
-    if not (B.is_op(left, "kron") and B.is_op(right, "kron") and left.rank == 2 and right.rank == 2):
+    if not (B.is_op(left, "kron") and B.is_op(right, "kron")
+            and all(a.rank == 2 for a in left.args + right.args)):
         return None
     (a, b), (c, d) = left.args, right.args
     if a.shape[1] != c.shape[0] or b.shape[1] != d.shape[0]:
@@ -297,6 +299,32 @@ def _interleaved_product(node, pr):
     return _reshape(pr, out, ["-1"] if p.rank == 1 else [pr.dim(p.shape[0]), "-1"]), PREC_POSTFIX
 
 
+def _kron_product(node, pr):
+    """kron(A, B) @ V = vec-wise B (A V') for V' the rows of V read as [q, s, .]:
+    (A ⊗ B) vec(Y) = vec(B Y Aᵀ); and P @ kron(A, B) = Aᵀ (P' B) for each row of P read
+    as [p, r].  Two small products; the Kronecker product is never built."""
+    left, right = node.args
+    general = [a for a in node.args if B.is_op(a, "kron") and all(f.rank == 2 for f in a.args)]
+    other = right if general and general[0] is left else left
+    if not general or _diag_vector(other) is not None or B.is_op(other, "kron", "commutation"):
+        return None
+    if general[0] is left:           # A [p, q], B [r, s], V [q*s, .]
+        (a, b), v = left.args, right
+        if v.rank == 1:
+            out = f"{pr.wrap(a, PREC_MUL)} @ {_reshape(pr, _operand(pr, v), [pr.dim(a.shape[1]), pr.dim(b.shape[1])])}"
+            return _reshape(pr, _product(pr, out, pr.wrap(B.T(b), PREC_MUL, True)), ["-1"]), PREC_POSTFIX
+        inner = _product(pr, pr.wrap(a, PREC_MUL), _reshape(pr, _operand(pr, v), [pr.dim(a.shape[1]), "-1"]))
+        out = _product(pr, pr.wrap(b, PREC_MUL), _reshape(pr, inner, [pr.dim(a.shape[0]), pr.dim(b.shape[1]), "-1"]))
+        return _reshape(pr, out, ["-1", pr.dim(v.shape[1])]), PREC_POSTFIX
+    (a, b), p = right.args, left      # P [., p*r]
+    if p.rank == 1:
+        out = f"{pr.wrap(B.T(a), PREC_MUL)} @ {_reshape(pr, _operand(pr, p), [pr.dim(a.shape[0]), pr.dim(b.shape[0])])}"
+        return _reshape(pr, _product(pr, out, pr.wrap(b, PREC_MUL, True)), ["-1"]), PREC_POSTFIX
+    inner = _product(pr, _reshape(pr, _operand(pr, p), ["-1", pr.dim(a.shape[0]), pr.dim(b.shape[0])]),
+                     pr.wrap(b, PREC_MUL, True))
+    return _reshape(pr, _product(pr, pr.wrap(B.T(a), PREC_MUL), inner), [pr.dim(p.shape[0]), "-1"]), PREC_POSTFIX
+
+
 def _commutation_sizes(e: ir.Expr):
     if not B.is_op(e, "commutation"):
         return None
@@ -365,3 +393,4 @@ emit_rule(EmitRule("commutation-inverse", "commutation(n, m) @ commutation(m, n)
                    _commutation_inverse))
 emit_rule(EmitRule("commutation-rows", "commutation(m, n) vec(A) = vec(A.T)", "matmul", _commutation_rows))
 emit_rule(EmitRule("commutation-columns", "vec(A)ᵀ commutation(m, n) = vec(A.T)ᵀ for A [n, m]", "matmul", _commutation_columns))
+emit_rule(EmitRule("kron-product", "kron(A, B) vec(Y) = vec(B Y Aᵀ)", "matmul", _kron_product))

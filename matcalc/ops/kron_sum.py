@@ -18,7 +18,15 @@ from .. import ir
 from ..matrix import build as B
 from ..registry import PREC_ATOM, EmitRule, emit_rule
 from ..shapes import show
-from .kron_code import ADD_DIAGONAL, EYE_KRON, HELPERS, KRON_EYE, MOST_TERMS, eye_left, eye_right
+from .kron_code import (
+    ADD_DIAGONAL,
+    EYE_KRON,
+    HELPERS,
+    KRON_EYE,
+    MOST_TERMS,
+    eye_left,
+    eye_right,
+)
 
 BLOCKS, INTERLEAVED, DIAGONAL, DENSE = "blocks", "interleaved", "diagonal", "dense"
 
