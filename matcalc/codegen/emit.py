@@ -54,6 +54,7 @@ class Emitter:
         self.helpers: set[str] = set()
         self.refs: set[str] = set()    # the arguments, dimensions and namespace variable printed
         self.counter = len(self.names)
+        self.scratch: dict = {}        # what an emission rule remembers while printing one function
 
     def value(self, e: ir.Expr) -> str:
         """The code of a root: its deep parts named first (:meth:`_bound`)."""
@@ -303,8 +304,6 @@ def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
     # `in` a list compares deep trees field by field, recursively)
     tops = set(roots)
     return {n for n, k in uses.items() if k >= 2 or (k >= 1 and n in tops)}
-
-
 
 
 def expression(e: ir.Expr, target: str = "numpy", np_name: str = "np", like: str = "") -> tuple[list[str], str, set[str]]:

@@ -31,28 +31,30 @@ from .kron_code import (
 BLOCKS, INTERLEAVED, DIAGONAL, DENSE = "blocks", "interleaved", "diagonal", "dense"
 
 
-def signed_terms(node: ir.Expr, pr) -> list[tuple[bool, ir.Expr | None, ir.Expr]] | None:
+def signed_terms(node: ir.Expr, pr, inner: list | None = None) -> list[tuple[bool, ir.Expr | None, ir.Expr]] | None:
     """``[(negated, scalar factor or None, term)]``: the terms of the sum ``node``
-    left to right, through ``+``, ``-``, negation and scalar multiples; None past
-    :data:`MOST_TERMS`.  Iterative, and only unnamed, unshared nodes are opened."""
+    left to right, through ``+``, ``-``, negation and scalar multiples (the nodes
+    opened are appended to ``inner``); None past :data:`MOST_TERMS`.  Iterative, and
+    only unnamed, unshared nodes are opened."""
     out: list[tuple[bool, ir.Expr | None, ir.Expr]] = []
     stack: list[tuple[ir.Expr, bool, ir.Expr | None]] = [(node, False, None)]
     while stack:
         e, negated, scale = stack.pop()
-        opened = e is node or (e not in pr.names and e not in pr.shared)
-        same = isinstance(e, ir.Apply) and all(a.shape == node.shape for a in e.args)
-        if opened and same and B.is_op(e, "add", "sub"):
-            stack.append((e.args[1], negated != (e.op == "sub"), scale))
-            stack.append((e.args[0], negated, scale))
-        elif opened and same and B.is_op(e, "neg"):
-            stack.append((e.args[0], not negated, scale))
-        elif opened and B.is_op(e, "mul") and sorted(a.rank for a in e.args) == [0, 2]:
-            c, x = sorted(e.args, key=lambda a: a.rank)
+        op = e.op if isinstance(e, ir.Apply) and (e is node or (e not in pr.names and e not in pr.shared)) else None
+        if op in ("add", "sub", "neg") and all(a.shape == node.shape for a in e.args):
+            if op != "neg":
+                stack.append((e.args[1], negated != (op == "sub"), scale))
+            stack.append((e.args[0], negated != (op == "neg"), scale))
+        elif op == "mul" and e.args[0].rank + e.args[1].rank == 2 and e.rank == 2:
+            c, x = e.args if e.args[0].rank == 0 else reversed(e.args)
             stack.append((x, negated, c if scale is None else B.mul(scale, c)))
         else:
             out.append((negated, scale, e))
-        if len(out) > MOST_TERMS:
-            return None
+            if len(out) > MOST_TERMS:
+                return None
+            continue
+        if inner is not None:
+            inner.append(e)
     return out
 
 
@@ -78,12 +80,16 @@ def _plus(total: ir.Expr | None, negated: bool, x: ir.Expr) -> ir.Expr:
 def _sum_in_place(node, pr):
     """Σ kron(eye(a), A_k) = kron(eye(a), Σ A_k) (and with eye on the right), then the
     diagonal and the dense terms added into that one array."""
-    numpy = pr.target == "numpy"
-    terms = signed_terms(node, pr) if node.rank == 2 else None
+    numpy, plain = pr.target == "numpy", pr.scratch.setdefault("sums without structure", set())
+    if node.rank != 2 or node in plain:
+        return None
+    inner: list[ir.Expr] = []
+    terms = signed_terms(node, pr, inner)
     if not terms or len(terms) < 2:
         return None
     kinds = [_kind(t, pr) for _, _, t in terms]
-    if not any(k in (BLOCKS, INTERLEAVED) for k, _ in kinds):
+    if not any(k in (BLOCKS, INTERLEAVED) for k, _ in kinds) and not (numpy and DIAGONAL in dict(kinds)):
+        plain.update(inner)      # the sums inside hold no such term either
         return None
     groups: dict[tuple, ir.Expr] = {}
     diagonal, dense = None, []
@@ -96,6 +102,8 @@ def _sum_in_place(node, pr):
             diagonal = _plus(diagonal, negated, d if scale is None else B.mul(scale, d))
         else:
             dense.append((negated, t if scale is None else B.mul(scale, t)))
+    if not groups:
+        return _diagonal_in_place(node, pr, diagonal, dense)
     pieces = [B.call("kron", B.eye(a), g) if kind == BLOCKS else B.call("kron", g, B.eye(a))
               for (kind, a), g in groups.items()]
     if not numpy or (len(pieces) == 1 and diagonal is None and not dense):
@@ -108,6 +116,29 @@ def _sum_in_place(node, pr):
             total = _plus(total, negated, x)
         return total
     return _written_in_place(node, pr, groups, diagonal, dense, len(terms))
+
+
+def _diagonal_in_place(node, pr, diagonal, dense):
+    """D + c I (or + diag(v)) with D an array made here: D, then its diagonal added to,
+    instead of an identity built, scaled and added (three passes over the matrix)."""
+    total = None
+    for negated, x in dense:
+        total = _plus(total, negated, x)
+    if total is None or not _made_here(total, pr):
+        return None
+    name = pr.fresh()
+    pr.statement(f"{name} = {pr.text(total)}  # {show(node.shape)}: its diagonal is added to below")
+    pr.statement(f"{pr.helper(ADD_DIAGONAL)}({name}, {pr.text(diagonal)})")
+    return name, PREC_ATOM
+
+
+def _made_here(e: ir.Expr, pr) -> bool:
+    """A new array that nothing else holds: the result of arithmetic or of a product
+    (not a symbol, a view such as a transpose or a reshape, or a value named for reuse;
+    a product with a commutation matrix is a reshape, which may be a view)."""
+    if e in pr.names or e in pr.shared or not B.is_op(e, "add", "sub", "mul", "div", "neg", "pow", "matmul"):
+        return False
+    return not (B.is_op(e, "matmul") and any(B.is_op(a, "commutation") for a in e.args))
 
 
 def _written_in_place(node, pr, groups, diagonal, dense, count: int):
