@@ -84,6 +84,8 @@ CASES = [
     ("kron-sum-in-place", lambda s: B.sub(B.add(B.add(B.call("kron", B.eye("m"), s["A"]), B.mul(s["c"], _mn(s))),
                                              B.call("kron", s["C"], B.eye("n"))), s["D"]),
      ["t1 = _eye_kron(m, A)", "_kron_eye(C, n, t1)", "_add_diagonal(t1, c)", "t1 -= D"], FORBIDDEN),
+    ("kron-sum-in-place", "kron(C.T, eye(m)) + kron(eye(m), C)",          # the Jacobian of C @ C
+     ["t1 = _kron_eye(C.T, m)", "_eye_kron(m, C, t1)"], FORBIDDEN + ("np.kron",)),
     ("kron-sum-in-place", lambda s: B.add(B.matmul(s["D"], s["D"]), B.mul(s["c"], _mn(s))),
      ["t1 = D @ D", "_add_diagonal(t1, c)"], ("np.eye",)),
     ("kron-sum-in-place", lambda s: B.sub(B.add(s["D"], s["D"].__class__(("m*n", "m*n"), "D")), B.eye("m*n")),

@@ -126,8 +126,9 @@ def _diagonal_in_place(node, pr, diagonal, dense):
         total = _plus(total, negated, x)
     if total is None or not _made_here(total, pr):
         return None
+    text = pr.text(total)
     name = pr.fresh()
-    pr.statement(f"{name} = {pr.text(total)}  # {show(node.shape)}: its diagonal is added to below")
+    pr.statement(f"{name} = {text}  # {show(node.shape)}: its diagonal is added to below")
     pr.statement(f"{pr.helper(ADD_DIAGONAL)}({name}, {pr.text(diagonal)})")
     return name, PREC_ATOM
 
@@ -142,12 +143,13 @@ def _made_here(e: ir.Expr, pr) -> bool:
 
 
 def _written_in_place(node, pr, groups, diagonal, dense, count: int):
-    name = pr.fresh()
+    name = ""
     for k, ((kind, a), g) in enumerate(groups.items()):
         helper = pr.helper(EYE_KRON if kind == BLOCKS else KRON_EYE)
         args = f"{pr.dim(a)}, {pr.text(g)}" if kind == BLOCKS else f"{pr.text(g)}, {pr.dim(a)}"
-        if k == 0:
-            pr.statement(f"{name} = {helper}({args})  # {show(node.shape)}: the {count} terms below, in one array")
+        if k == 0:      # named after its parts, which may name intermediates of their own
+            name = pr.fresh()
+            pr.statement(f"{name} = {helper}({args})  # {show(node.shape)}: a sum of {count} terms, in one array")
         else:
             pr.statement(f"{helper}({args}, {name})")
     if diagonal is not None:
