@@ -193,8 +193,9 @@ class Emitter:
         return _dim_code(d)
 
     def helper(self, name: str) -> str:
-        """A helper function's name as the function sees it (an argument may hide it)."""
-        self.helpers.add(name)
+        """A helper function's name as the function sees it (an argument may hide it),
+        marked as used with the helpers it calls."""
+        self.helpers.update({name} if self.target == "numpy" else array_api.helpers_of(f"{name}("))
         return self.renamed.get(name, name)
 
     def namespace(self) -> str:

@@ -28,8 +28,9 @@ kron-product            kron(A, B) @ V,  P @ kron(A, B)            (B @ (A @ V.r
 kron-sum-in-place       kron(eye(a), A) + kron(eye(a), B) + cI + D  one array: blocks, diagonal, D added in place
 ======================  =========================================  ==============================================
 
-The array-API target prints the same reshapes and transposes (``xp.reshape``,
-``xp.permute_dims``; arrays there may be immutable, so nothing is written in place:
+The array-API target prints the same reshapes and transposes (``_reshape(xp, ...)``,
+which first gathers a Dask array into one chunk, and ``xp.permute_dims``; arrays there
+may be immutable, so nothing is written in place:
 ``kron(eye(a), M)`` stays a Kronecker product, merged sums included).
 """
 
@@ -43,6 +44,7 @@ from ..shapes import dim_product
 EYE_KRON = "_eye_kron"
 KRON_EYE = "_kron_eye"
 ADD_DIAGONAL = "_add_diagonal"
+RESHAPE = "_reshape"       # the array-API target's reshape (matcalc.ops.array_api.HELPERS)
 HELPERS = {
     EYE_KRON: '''def _eye_kron(a, blocks, out=None):
     """kron(eye(a), M) for blocks = M [p, q], or the block-diagonal matrix of
@@ -120,9 +122,12 @@ def _reshape(pr, text: str, dims: list[str]) -> str:
         if open_ > 0 and text[:open_].endswith(".reshape"):
             text = text[:open_ - len(".reshape")]
         return f"{text}.reshape({', '.join(dims)})"
-    call = f"{pr.namespace()}.reshape("
-    if text.startswith(call) and _opening(text, len(text) - 1) == len(call) - 1:
-        text = text[len(call):_top_comma(text, len(call))]
+    ns = pr.namespace()
+    call = f"{pr.helper(RESHAPE)}({ns}, "
+    for inner in (call, f"{ns}.reshape("):
+        if text.startswith(inner) and _opening(text, len(text) - 1) == inner.index("("):
+            text = text[len(inner):_top_comma(text, len(inner))]
+            break
     return f"{call}{text}, ({', '.join(dims)}{',' if len(dims) == 1 else ''}))"
 
 
@@ -151,7 +156,9 @@ def _permute(pr, text: str, axes: tuple[int, ...]) -> str:
 
 
 def _mT(pr, text: str) -> str:
-    return f"{text}.T" if _numpy(pr) else f"{text}.mT"
+    """The transpose of a matrix: ``.T``, which the standard defines for 2-D arrays
+    (Dask has no ``.mT``)."""
+    return f"{text}.T"
 
 
 def _product(pr, left: str, right: str) -> str:
