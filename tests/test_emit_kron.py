@@ -62,6 +62,8 @@ CASES = [
     ("commutation-rows", "commutation(n, m) @ (commutation(m, n) @ D)",
      ["D.reshape(n, m, -1).transpose(1, 0, 2).reshape(m, n, -1).transpose(1, 0, 2)"],
      ("_commutation(",)),
+    ("commutation-columns", "kron(eye(m), A) @ commutation(m, n)",
+     ["_eye_kron(m, A).reshape(-1, m, n).transpose(0, 2, 1)"], FORBIDDEN),
     ("commutation-inverse", "commutation(n, m) @ commutation(m, n)", ["np.eye(m * n)"], ("_commutation(",)),
     ("vec-of-transpose", "vec(X.T)", ["X.reshape(-1)"], (".T",)),
     ("kron-product", "kron(X, A) @ V", ["(A @ (X @ V.reshape(m, -1)).reshape(n, n, -1)).reshape(-1, k)"],

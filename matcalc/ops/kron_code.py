@@ -28,7 +28,9 @@ kron-product            kron(A, B) @ V,  P @ kron(A, B)            (B @ (A @ V.r
 kron-sum-in-place       kron(eye(a), A) + kron(eye(a), B) + cI + D  one array: blocks, diagonal, D added in place
 ======================  =========================================  ==============================================
 
-The array-API target prints the same reshapes and transposes (``_reshape(xp, ...)``,
+``vec-of-transpose`` and the commutation rules are in :mod:`.vec_code` (registered
+first), ``kron-sum-in-place`` in :mod:`.kron_sum`, the spellings per target in
+:mod:`.code_spelling`.  The array-API target prints the same reshapes and transposes (``_reshape(xp, ...)``,
 which first gathers a Dask array into one chunk, and ``xp.permute_dims``; arrays there
 may be immutable, so nothing is written in place:
 ``kron(eye(a), M)`` stays a Kronecker product, merged sums included).
@@ -40,11 +42,14 @@ from .. import ir
 from ..matrix import build as B
 from ..registry import PREC_ATOM, PREC_MUL, PREC_POSTFIX, EmitRule, emit_rule
 from ..shapes import dim_product
+from .code_spelling import numpy_target as _numpy
+from .code_spelling import operand as _operand
+from .code_spelling import product as _product
+from .code_spelling import reshape as _reshape
 
 EYE_KRON = "_eye_kron"
 KRON_EYE = "_kron_eye"
 ADD_DIAGONAL = "_add_diagonal"
-RESHAPE = "_reshape"       # the array-API target's reshape (matcalc.ops.array_api.HELPERS)
 HELPERS = {
     EYE_KRON: '''def _eye_kron(a, blocks, out=None):
     """kron(eye(a), M) for blocks = M [p, q], or the block-diagonal matrix of
@@ -98,72 +103,6 @@ def _diag_vector(e: ir.Expr):
 def _fresh(e: ir.Expr, pr) -> bool:
     """Not computed elsewhere in the function: no named or shared value is rebuilt."""
     return e not in pr.names and e not in pr.shared
-
-
-# -- spelling, per target -------------------------------------------------------------
-
-def _numpy(pr) -> bool:
-    return pr.target == "numpy"
-
-
-def _operand(pr, e: ir.Expr) -> str:
-    """``e`` as the object of a method call (numpy) or a call's argument (array API);
-    ``vec(Yᵀ)``, about to be reshaped, as ``Y`` (its row-major reading is the same)."""
-    if B.is_op(e, "vec") and B.is_op(e.args[0], "transpose") and e not in pr.names:
-        e = e.args[0].args[0]
-    return pr.wrap(e, PREC_POSTFIX) if _numpy(pr) else pr.text(e)
-
-
-def _reshape(pr, text: str, dims: list[str]) -> str:
-    """``text`` reshaped to ``dims``; a reshape of a reshape is one reshape (both read
-    the entries in row-major order)."""
-    if _numpy(pr):
-        open_ = _opening(text, len(text) - 1) if text.endswith(")") else -1
-        if open_ > 0 and text[:open_].endswith(".reshape"):
-            text = text[:open_ - len(".reshape")]
-        return f"{text}.reshape({', '.join(dims)})"
-    ns = pr.namespace()
-    call = f"{pr.helper(RESHAPE)}({ns}, "
-    for inner in (call, f"{ns}.reshape("):
-        if text.startswith(inner) and _opening(text, len(text) - 1) == inner.index("("):
-            text = text[len(inner):_top_comma(text, len(inner))]
-            break
-    return f"{call}{text}, ({', '.join(dims)}{',' if len(dims) == 1 else ''}))"
-
-
-def _opening(text: str, close: int) -> int:
-    """Where the parenthesis closed at ``close`` opens."""
-    depth = 0
-    for i in range(close, -1, -1):
-        depth += {")": 1, "(": -1}.get(text[i], 0)
-        if depth == 0:
-            return i
-    return -1
-
-
-def _top_comma(text: str, start: int) -> int:
-    """The first comma at the nesting depth of ``start``."""
-    depth = 0
-    for i in range(start, len(text)):
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(text[i], 0)
-        if depth == 0 and text[i] == ",":
-            return i
-    return len(text)
-
-
-def _permute(pr, text: str, axes: tuple[int, ...]) -> str:
-    return f"{text}.transpose{axes}" if _numpy(pr) else f"{pr.namespace()}.permute_dims({text}, {axes})"
-
-
-def _mT(pr, text: str) -> str:
-    """The transpose of a matrix: ``.T``, which the standard defines for 2-D arrays
-    (Dask has no ``.mT``)."""
-    return f"{text}.T"
-
-
-def _product(pr, left: str, right: str) -> str:
-    """A product that is then reshaped: parenthesized before numpy's ``.reshape``."""
-    return f"({left} @ {right})" if _numpy(pr) else f"{left} @ {right}"
 
 
 # -- the rules ------------------------------------------------------------------------
@@ -332,55 +271,6 @@ def _kron_product(node, pr):
     return _reshape(pr, _product(pr, pr.wrap(B.T(a), PREC_MUL), inner), [pr.dim(p.shape[0]), "-1"]), PREC_POSTFIX
 
 
-def _commutation_sizes(e: ir.Expr):
-    if not B.is_op(e, "commutation"):
-        return None
-    dims = e.attr("dims")
-    return dims[0], dims[-1]
-
-
-def _vec_of_transpose(node, pr):
-    """vec(Yᵀ) stacks the columns of Yᵀ, the rows of Y: Y read row by row."""
-    y = node.args[0]
-    if not B.is_op(y, "transpose"):
-        return None
-    return _reshape(pr, _operand(pr, y.args[0]), ["-1"]), PREC_POSTFIX
-
-
-def _commutation_inverse(node, pr):
-    """commutation(n, m) @ commutation(m, n) = eye(m*n) (K_nm = K_mnᵀ = K_mn⁻¹)."""
-    left, right = (_commutation_sizes(a) for a in node.args)
-    if left is None or right is None or left != tuple(reversed(right)):
-        return None
-    return B.eye(node.shape[0])
-
-
-def _commutation_rows(node, pr):
-    """commutation(m, n) @ V: row j m + i of V goes to row i n + j, so V read as
-    [n, m, s] is transposed to [m, n, s] (for a vector: v as [n, m], transposed)."""
-    sizes, v = _commutation_sizes(node.args[0]), node.args[1]
-    if sizes is None:
-        return None
-    m, n = (pr.dim(d) for d in sizes)
-    if v.rank == 1:
-        return _reshape(pr, _mT(pr, _reshape(pr, _operand(pr, v), [n, m])), ["-1"]), PREC_POSTFIX
-    moved = _permute(pr, _reshape(pr, _operand(pr, v), [n, m, "-1"]), (1, 0, 2))
-    return _reshape(pr, moved, ["-1", pr.dim(v.shape[1])]), PREC_POSTFIX
-
-
-def _commutation_columns(node, pr):
-    """P @ commutation(m, n): column i n + j of P goes to column j m + i, so each row
-    of P read as [m, n] is transposed (for a vector: p as [m, n], transposed)."""
-    p, sizes = node.args[0], _commutation_sizes(node.args[1])
-    if sizes is None:
-        return None
-    m, n = (pr.dim(d) for d in sizes)
-    if p.rank == 1:
-        return _reshape(pr, _mT(pr, _reshape(pr, _operand(pr, p), [m, n])), ["-1"]), PREC_POSTFIX
-    moved = _permute(pr, _reshape(pr, _operand(pr, p), ["-1", m, n]), (0, 2, 1))
-    return _reshape(pr, moved, [pr.dim(p.shape[0]), "-1"]), PREC_POSTFIX
-
-
 emit_rule(EmitRule("kron-vector-as-column", "kron(x, M) = kron(reshape(x, (n, 1)), M) for x [n]", "kron",
                    _vector_as_column))
 emit_rule(EmitRule("kron-of-eyes", "kron(eye(a), eye(b)) = eye(a*b)", "kron", _kron_of_eyes))
@@ -395,9 +285,4 @@ emit_rule(EmitRule("scaled-blocks", "diag(v) @ kron(eye(a), M) = blocks diag(v_i
                    {EYE_KRON: HELPERS[EYE_KRON]}))
 emit_rule(EmitRule("block-diagonal-product", "kron(eye(a), M) vec(V) = vec(M V)", "matmul", _block_product))
 emit_rule(EmitRule("interleaved-product", "kron(M, eye(a)) vec(V) = vec(V Mᵀ)", "matmul", _interleaved_product))
-emit_rule(EmitRule("vec-of-transpose", "vec(Yᵀ) = Y read row by row", "vec", _vec_of_transpose))
-emit_rule(EmitRule("commutation-inverse", "commutation(n, m) @ commutation(m, n) = eye(m*n)", "matmul",
-                   _commutation_inverse))
-emit_rule(EmitRule("commutation-rows", "commutation(m, n) vec(A) = vec(A.T)", "matmul", _commutation_rows))
-emit_rule(EmitRule("commutation-columns", "vec(A)ᵀ commutation(m, n) = vec(A.T)ᵀ for A [n, m]", "matmul", _commutation_columns))
 emit_rule(EmitRule("kron-product", "kron(A, B) vec(Y) = vec(B Y Aᵀ)", "matmul", _kron_product))
