@@ -64,6 +64,12 @@ CASES = [
      ("_commutation(",)),
     ("commutation-columns", "kron(eye(m), A) @ commutation(m, n)",
      ["_eye_kron(m, A).reshape(-1, m, n).transpose(0, 2, 1)"], FORBIDDEN),
+    ("commutation-rows", "commutation(n, m) @ vec(X)", ["X.reshape(-1)"], FORBIDDEN + (".T",)),
+    ("commutation-columns", "vec(X) @ commutation(m, n)", ["X.reshape(-1)"], FORBIDDEN + (".T",)),
+    ("commutation-columns", "vec(W.T) @ commutation(n, m)", ["W.T.reshape(-1)"], FORBIDDEN),
+    ("transpose-into-operator", "commutation(m, n).T @ V", ["V.reshape(m, n, -1).transpose(1, 0, 2)"], FORBIDDEN),
+    ("transpose-into-operator", "P @ kron(eye(m), A).T", ["(P.reshape(-1, n) @ A.T).reshape(k, -1)"], FORBIDDEN),
+    ("transpose-into-operator", "kron(X, A).T @ kron(X, A) @ V", ["np.kron(X.T @ X, A.T @ A)"], FORBIDDEN),
     ("commutation-inverse", "commutation(n, m) @ commutation(m, n)", ["np.eye(m * n)"], ("_commutation(",)),
     ("vec-of-transpose", "vec(X.T)", ["X.reshape(-1)"], (".T",)),
     ("kron-product", "kron(X, A) @ V", ["(A @ (X @ V.reshape(m, -1)).reshape(n, n, -1)).reshape(-1, k)"],
@@ -239,6 +245,17 @@ def test_a_row_major_mix_up_would_be_caught():
     mixed = evaluate(_expr("P @ commutation(n, m)"), values, DIMS)
     assert not np.allclose(_run(_expr("P @ commutation(m, n)"))[1], mixed)
     assert not np.allclose(_run(_expr("vec(W)"))[1], values["W"].reshape(-1))
+
+
+def test_an_operator_used_only_in_products_is_never_built():
+    """kron(C, A) and commutation(n, m) used twice, only as factors: no name, no np.kron, no _commutation."""
+    from matcalc.codegen.emit import Emitter, shared_nodes
+
+    k, c, x = _expr("kron(eye(m), A)"), _expr("commutation(n, m)"), _expr("vec(X)")
+    roots = [B.matmul(k, x), B.matmul(B.T(k), B.matmul(k, x)), B.matmul(B.T(c), B.matmul(c, x))]
+    em = Emitter("np", shared_nodes(roots))
+    code = "\n".join([em.value(r) for r in roots] + em.lines)
+    assert "_eye_kron" not in code and "_commutation" not in code and "@ t" not in code, code
 
 
 def test_a_module_carries_the_helpers_and_clears_names():

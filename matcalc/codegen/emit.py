@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from .. import ir
 from ..matrix import build as B
-from ..ops import EMIT_RULES, OPS, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, array_api
+from ..ops import EMIT_RULES, OPS, is_operator, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, array_api
 from ..language import to_text
 from .. import dimexpr
 from ..shapes import dim_names, show
@@ -287,9 +287,12 @@ def _dim_code(d) -> str:
 
 
 def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
-    """Subexpressions used more than once across ``roots`` (counted by structure)."""
+    """Subexpressions used more than once across ``roots`` (counted by structure);
+    not a structured operator (``kron(eye(a), M)``, ``commutation(m, n)``, ...) used
+    only as a factor of products, which the emission rules apply without building it."""
     uses: Counter = Counter()
     seen: set[ir.Expr] = set()
+    loose: set[ir.Expr] = set(roots)         # used other than as a factor of a product
     stack = list(roots)
     for r in roots:
         uses[r] += 0
@@ -301,10 +304,12 @@ def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
         for c in node.children():
             uses[c] += 1
             stack.append(c)
+            if not B.is_op(node, "matmul", "transpose"):
+                loose.add(c)
     # a root that is also used inside another root is shared too (looked up by hash:
     # `in` a list compares deep trees field by field, recursively)
     tops = set(roots)
-    return {n for n, k in uses.items() if k >= 2 or (k >= 1 and n in tops)}
+    return {n for n, k in uses.items() if (k >= 2 or (k >= 1 and n in tops)) and (n in loose or not is_operator(n))}
 
 
 def expression(e: ir.Expr, target: str = "numpy", np_name: str = "np", like: str = "") -> tuple[list[str], str, set[str]]:

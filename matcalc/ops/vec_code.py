@@ -15,6 +15,36 @@ from ..registry import PREC_POSTFIX, EmitRule, emit_rule
 from .code_spelling import operand, permute, reshape, transposed
 
 
+def is_operator(e: ir.Expr) -> bool:
+    """A matrix the emitted code applies without building it when it is a factor of a
+    product: a Kronecker product, a commutation matrix, or the transpose of one."""
+    if B.is_op(e, "transpose"):
+        e = e.args[0]
+    return B.is_op(e, "kron", "commutation")
+
+
+def _transposed_operator(e: ir.Expr) -> ir.Expr | None:
+    """kron(A, B)ᵀ = kron(Aᵀ, Bᵀ), commutation(m, n)ᵀ = commutation(n, m); None for others."""
+    if not B.is_op(e, "transpose"):
+        return None
+    inner = e.args[0]
+    if B.is_op(inner, "kron") and all(a.rank == 2 for a in inner.args):
+        return B.call("kron", *(B.T(a) for a in inner.args))
+    if B.is_op(inner, "commutation"):
+        dims = inner.attr("dims")
+        return ir.apply("commutation", (), {"dims": (dims[-1], dims[0])})
+    return None
+
+
+def _transpose_into_operator(node, pr):
+    """A product with kron(A, B)ᵀ or commutation(m, n)ᵀ is a product with kron(Aᵀ, Bᵀ) or
+    commutation(n, m), which the rules below apply without building it."""
+    moved = [_transposed_operator(a) for a in node.args]
+    if moved == [None, None]:
+        return None
+    return ir.apply("matmul", [m if m is not None else a for m, a in zip(moved, node.args)])
+
+
 def _commutation_sizes(e: ir.Expr):
     if not B.is_op(e, "commutation"):
         return None
@@ -44,6 +74,8 @@ def _commutation_rows(node, pr):
     sizes, v = _commutation_sizes(node.args[0]), node.args[1]
     if sizes is None:
         return None
+    if B.is_op(v, "vec") and v.args[0].rank == 2 and tuple(v.args[0].shape) == sizes:
+        return B.call("vec", B.T(v.args[0]))          # K_mn vec(A) = vec(Aᵀ) itself
     m, n = (pr.dim(d) for d in sizes)
     if v.rank == 1:
         return reshape(pr, transposed(pr, reshape(pr, operand(pr, v), [n, m])), ["-1"]), PREC_POSTFIX
@@ -57,6 +89,8 @@ def _commutation_columns(node, pr):
     p, sizes = node.args[0], _commutation_sizes(node.args[1])
     if sizes is None:
         return None
+    if B.is_op(p, "vec") and p.args[0].rank == 2 and tuple(p.args[0].shape) == sizes[::-1]:
+        return B.call("vec", B.T(p.args[0]))          # vec(A)ᵀ K_mn = vec(Aᵀ)ᵀ for A [n, m]
     m, n = (pr.dim(d) for d in sizes)
     if p.rank == 1:
         return reshape(pr, transposed(pr, reshape(pr, operand(pr, p), [m, n])), ["-1"]), PREC_POSTFIX
@@ -64,6 +98,8 @@ def _commutation_columns(node, pr):
     return reshape(pr, moved, [pr.dim(p.shape[0]), "-1"]), PREC_POSTFIX
 
 
+emit_rule(EmitRule("transpose-into-operator", "kron(A, B)ᵀ = kron(Aᵀ, Bᵀ), commutation(m, n)ᵀ = commutation(n, m)",
+                   "matmul", _transpose_into_operator))
 emit_rule(EmitRule("vec-of-transpose", "vec(Yᵀ) = Y read row by row", "vec", _vec_of_transpose))
 emit_rule(EmitRule("commutation-inverse", "commutation(n, m) @ commutation(m, n) = eye(m*n)", "matmul",
                    _commutation_inverse))
