@@ -166,7 +166,24 @@ class Rewrite:
     apply: Callable[[Any], Any]
 
 
+@dataclass(frozen=True)
+class EmitRule:
+    """A cheaper way to compute a node in emitted code, same value: its name, the
+    identity as a person writes it, the op at the root of its left side, and
+    ``apply(node, printer)`` giving None (no match), an equal IR node (printed in
+    its place), or ``(text, precedence)``.  ``printer`` is the code generator's
+    :class:`~matcalc.codegen.emit.Emitter`; ``helpers`` the numpy helper functions
+    the text calls (name -> source).  :mod:`matcalc.ops.kron_code` holds them."""
+
+    name: str
+    identity: str
+    root: str
+    apply: Callable[[Any, Any], Any]
+    helpers: Mapping[str, str] = field(default_factory=dict)
+
+
 OPS: dict[str, Op] = {}
+EMIT_RULES: dict[str, list[EmitRule]] = {}   # root op -> its emission rules, in order
 CALLABLE: dict[str, Op] = {}   # spelling in a call -> op
 REWRITES: dict[str, list[Rewrite]] = {}   # root op -> its rewrites
 # A form of two calls that the IR holds as one node, so that no node has more than two
@@ -182,6 +199,11 @@ ALGEBRA_FORMS: list[tuple[str, str, Callable[[Any], Any]]] = []
 
 def rewrite(rule: Rewrite) -> Rewrite:
     REWRITES.setdefault(rule.root, []).append(rule)
+    return rule
+
+
+def emit_rule(rule: EmitRule) -> EmitRule:
+    EMIT_RULES.setdefault(rule.root, []).append(rule)
     return rule
 
 

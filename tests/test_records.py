@@ -152,7 +152,9 @@ def test_every_call_prints_and_parses_back(name):
 
 def test_helpers_come_with_their_records():
     from matcalc.codegen import HELPERS
-    assert set(HELPERS) == {h for op in OPS.values() for h in op.helpers}
+    from matcalc.ops import EMIT_RULES      # and with the emission rules (matcalc/ops/kron_code.py)
+    assert set(HELPERS) == ({h for op in OPS.values() for h in op.helpers}
+                            | {h for rules in EMIT_RULES.values() for rule in rules for h in rule.helpers})
     for name, op in OPS.items():
         for helper in op.helpers:
             assert helper in op.numpy, (name, helper)

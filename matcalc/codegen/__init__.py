@@ -4,8 +4,9 @@
 :mod:`.module` assembles and loads the module.
 """
 
+from .emit import expression
 from .module import HELPERS, TARGETS, callables, docstring, emit_module, load_module
 from .numerics import nonnegative, share_logs, stabilize
 
-__all__ = ["HELPERS", "TARGETS", "callables", "docstring", "emit_module", "load_module", "nonnegative",
+__all__ = ["HELPERS", "TARGETS", "callables", "docstring", "emit_module", "expression", "load_module", "nonnegative",
            "share_logs", "stabilize"]

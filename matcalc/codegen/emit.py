@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from .. import ir
 from ..matrix import build as B
-from ..ops import OPS, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, array_api
+from ..ops import EMIT_RULES, OPS, is_operator, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX, PREC_POW, array_api
 from ..language import to_text
 from .. import dimexpr
 from ..shapes import dim_names, show
@@ -54,6 +54,7 @@ class Emitter:
         self.helpers: set[str] = set()
         self.refs: set[str] = set()    # the arguments, dimensions and namespace variable printed
         self.counter = len(self.names)
+        self.scratch: dict = {}        # what an emission rule remembers while printing one function
 
     def value(self, e: ir.Expr) -> str:
         """The code of a root: its deep parts named first (:meth:`_bound`)."""
@@ -126,6 +127,9 @@ class Emitter:
                 text = repr(float(v))
             return text, (PREC_NEG if text.startswith("-") else PREC_ATOM)
         assert isinstance(e, ir.Apply)
+        special = self._rules(e)
+        if special is not None:
+            return special
         op, args = OPS[e.op], e.args
         if e.op == "matmul":
             special = self._matmul(*args)
@@ -169,6 +173,39 @@ class Emitter:
                                           "keepdims_kw": ", keepdims=True" if e.attr("keepdims") else "",
                                           "spec": repr(e.attr("spec")), "args": ", ".join(parts)})  # einsum: variadic
         return text, PREC_ATOM
+
+    def _rules(self, e: ir.Apply) -> tuple[str, int] | None:
+        """The first :class:`~matcalc.ops.EmitRule` of ``e``'s op that matches
+        (``kron(eye(a), M)`` assembled block by block, ...): its text, or the
+        equal node it gives printed in ``e``'s place."""
+        for rule in EMIT_RULES.get(e.op, ()):
+            out = rule.apply(e, self)
+            if out is None:
+                continue
+            return out if isinstance(out, tuple) else self.code(out)
+        return None
+
+    # -- what an emission rule prints with -------------------------------------------
+
+    def dim(self, d) -> str:
+        """The code of a dimension (``m * n``), its names marked as used."""
+        self.refs.update(dim_names(d))
+        return _dim_code(d)
+
+    def helper(self, name: str) -> str:
+        """A helper function's name as the function sees it (an argument may hide it),
+        marked as used with the helpers it calls."""
+        self.helpers.update({name} if self.target == "numpy" else array_api.helpers_of(f"{name}("))
+        return self.renamed.get(name, name)
+
+    def namespace(self) -> str:
+        """The variable holding numpy (or the caller's array namespace), marked as used."""
+        self.refs.add(self.np)
+        return self.np
+
+    def statement(self, line: str) -> None:
+        """A line of the function body, before the expression being printed."""
+        self.lines.append(line)
 
     def _template(self, op) -> str:
         """The op's spelling for this target, with the namespace variable filled in
@@ -250,9 +287,12 @@ def _dim_code(d) -> str:
 
 
 def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
-    """Subexpressions used more than once across ``roots`` (counted by structure)."""
+    """Subexpressions used more than once across ``roots`` (counted by structure);
+    not a structured operator (``kron(eye(a), M)``, ``commutation(m, n)``, ...) used
+    only as a factor of products, which the emission rules apply without building it."""
     uses: Counter = Counter()
     seen: set[ir.Expr] = set()
+    loose: set[ir.Expr] = set(roots)         # used other than as a factor of a product
     stack = list(roots)
     for r in roots:
         uses[r] += 0
@@ -264,9 +304,22 @@ def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
         for c in node.children():
             uses[c] += 1
             stack.append(c)
+            if not B.is_op(node, "matmul", "transpose"):
+                loose.add(c)
     # a root that is also used inside another root is shared too (looked up by hash:
     # `in` a list compares deep trees field by field, recursively)
     tops = set(roots)
-    return {n for n, k in uses.items() if k >= 2 or (k >= 1 and n in tops)}
+    return {n for n, k in uses.items() if (k >= 2 or (k >= 1 and n in tops)) and (n in loose or not is_operator(n))}
 
 
+def expression(e: ir.Expr, target: str = "numpy", np_name: str = "np", like: str = "") -> tuple[list[str], str, set[str]]:
+    """One expression as code: ``(lines, text, helpers)``, the lines (named
+    intermediates, arrays written in place) to run first, the text of the value,
+    and the helper functions they call (sources in :data:`matcalc.codegen.HELPERS`,
+    or :data:`matcalc.ops.array_api.HELPERS` for ``target="array-api"``, whose
+    ``np_name`` is the namespace variable and ``like`` an argument constants copy
+    dtype and device from).  Every emission rule applies, as in a module's
+    functions (:func:`matcalc.codegen.emit_module`, which prints each root the same way)."""
+    em = Emitter(np_name, shared_nodes([e]), target=target, like=like)
+    text = em.value(e)
+    return em.lines, text, em.helpers

@@ -13,7 +13,10 @@ named intermediates), and the numerics are the stable ones: softmax and
 friends subtract the maximum, ``log(softmax(A))`` is computed as
 ``log_softmax(A)``, ``softplus`` is ``logaddexp``, ``logdet`` is ``slogdet``
 (NaN where det < 0, as log of a negative number), ``inv(A) @ B`` is
-``solve(A, B)`` and ``diag(v) @ M`` is ``v[:, None] * M``.  Each function first
+``solve(A, B)`` and ``diag(v) @ M`` is ``v[:, None] * M``; Kronecker and vec forms
+are computed by the emission rules of :mod:`matcalc.ops.kron_code` (a product with
+``kron(eye(a), M)`` or ``commutation(m, n)`` is a reshape, never an explicit matrix
+product).  Each function first
 checks its arguments against the declared shapes (:mod:`.arguments`), and every
 name the code introduces keeps clear of the symbols' and dimensions' names
 (:mod:`.names`).
@@ -34,7 +37,7 @@ import types
 from .. import __version__, ir
 from ..language import to_text
 from ..matrix import build as B
-from ..ops import OPS, array_api
+from ..ops import EMIT_RULES, OPS, array_api
 from ..shapes import show
 from . import arguments
 from .emit import Emitter, shared_nodes
@@ -42,6 +45,8 @@ from .names import Namespace, aliases
 from .numerics import share_logs, stabilize
 
 HELPERS = {name: source for op in OPS.values() for name, source in op.helpers.items()}
+HELPERS.update((name, source) for rules in EMIT_RULES.values() for rule in rules
+               for name, source in rule.helpers.items())
 TARGETS = ("numpy", "array-api")
 
 

@@ -17,9 +17,12 @@ Modules: :mod:`.arith` (``+ - * / ** @ .T``), :mod:`.elementwise`
 
 from ..registry import (CALLABLE, OPS, PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX,  # noqa: F401
                         PREC_POW, REWRITES, Op, Rewrite, ShapeRule, register, rewrite)
+from ..registry import EMIT_RULES, EmitRule, emit_rule  # noqa: F401
 from . import arith, constants, einsum, elementwise, linalg, reductions  # noqa: F401  (fill the registry)
 from . import stats  # noqa: F401  (max min var std)
 from . import choice  # noqa: F401,E402  (where, clip, erf, stop_gradient)
 from . import einsum_grouped  # noqa: F401,E402  (reshape(einsum('ij,ip,iq->jiqp', ...), (p, q)))
 from . import arith, constants, einsum, elementwise, factor, linalg, reductions  # noqa: F401  (fill the registry)
 from . import arith, constants, einsum, elementwise, linalg, reductions, shape  # noqa: F401  (fill the registry)
+from . import vec_code, kron_code, kron_sum  # noqa: F401,E402,I001  (emission rules for vec/Kronecker forms, in this order)
+from .vec_code import is_operator  # noqa: F401,E402

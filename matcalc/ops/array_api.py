@@ -22,6 +22,8 @@ numpy              array-API module
 ``trace``          ``_trace``: ``sum(_diag(A))``
 ``outer``          ``_outer``: ``x[:, None] * y[None, :]``
 ``kron``           ``_kron``: ``xp.kron`` where present, else broadcast + reshape
+``a.reshape`` of   ``_reshape``: ``xp.reshape``, a Dask array gathered into one
+a Kronecker rule   chunk first (see :mod:`matcalc.ops.kron_code`)
 ``inv``, ``det``,  ``_inv``, ``_solve``, ``_det``, ``_logdet``: ``xp.linalg``
                    (``_logdet`` NaN where det < 0, like numpy's ``_logdet``);
 ``solve``,         for Dask (no det or slogdet; inv and solve that need square
@@ -137,6 +139,11 @@ HELPERS = {
         return xp.reshape(a[:, None] * b[None, :], (a.shape[0] * b.shape[0],))
     blocks = a[:, None, :, None] * b[None, :, None, :]
     return xp.reshape(blocks, (a.shape[0] * b.shape[0], a.shape[1] * b.shape[1]))''',
+    "_reshape": '''def _reshape(xp, a, shape):
+    """xp.reshape, for the reshapes that stand for Kronecker and commutation
+    products; a Dask array is gathered into one chunk first (Dask reshapes only
+    along chunk boundaries)."""
+    return xp.reshape(a.rechunk(-1) if _chunked(a) else a, shape)''',
     "_inv": '''def _inv(xp, a):
     """Matrix inverse (for dask: see _gathered)."""
     return _gathered("inv", a.shape, a) if _chunked(a) else xp.linalg.inv(a)''',
@@ -180,7 +187,7 @@ def _logdet_of_numpy(a):
 }
 
 # helper -> the helpers its source calls
-NEEDS = {"_trace": ("_diag",), "_inv": ("_gathered",), "_solve": ("_gathered",), "_det": ("_gathered",), "_cholesky": ("_gathered",),
+NEEDS = {"_trace": ("_diag",), "_reshape": ("_gathered",), "_inv": ("_gathered",), "_solve": ("_gathered",), "_det": ("_gathered",), "_cholesky": ("_gathered",),
          "_logdet": ("_gathered",)}
 
 # inv(A) @ B is printed as a solve (see matcalc.codegen.Emitter._matmul)

@@ -135,7 +135,7 @@ def _vec_fields(node, target):
     transpose = node.args[0].rank == 2
     if target == "numpy":
         return {"t": ".T" if transpose else ""}
-    return {"t": ".mT" if transpose else ""}
+    return {"t": ".T" if transpose else ""}      # .T: the standard's 2-D transpose (Dask has no .mT)
 
 
 register(Op("vec", "call", 1, _vec_shape, fields=_vec_fields, language="vec({0})",
@@ -210,7 +210,7 @@ def _commutation_fields(node, target):
 
 register(Op("commutation", "call", 0, _commutation_shape, dim_args=True, numpy="_commutation{dims}",
             array_api="xp.reshape(xp.permute_dims(xp.reshape(xp.eye({m} * {n}, dtype={like}.dtype, "
-                      "device=device({like})), ({m} * {n}, {n}, {m})), (0, 2, 1)), ({m} * {n}, {m} * {n})).mT",
+                      "device=device({like})), ({m} * {n}, {n}, {m})), (0, 2, 1)), ({m} * {n}, {m} * {n})).T",
             latex="K{mn}", unicode="K{mn}", fields=_commutation_fields, range="nonnegative",
             doc="the commutation matrix K_mn: K_mn @ vec(A) = vec(A.T) for A [m, n]",
             fn=commutation, helpers=HELPERS, samples={"dims": (("n", 1), ("m", 1))},
