@@ -19,177 +19,329 @@ median of the paired ratios of one repetition.  Targets:
    1.2x of ``np.kron(np.eye(m), A + A.T)``.
 
 A matcalc contender that cannot be derived yet prints "n/a (reason)"; the rest
-of the table still prints.  The hand-written contenders live here as plain
-functions (tests/test_bench_higher_order.py checks them against each other and
-against finite differences).  Recipes and measurements: bench/HIGHER_ORDER_NOTES.md.
+of the table still prints; a matcalc result that disagrees with the hand one is
+reported WRONG and not timed.  The hand-written contenders are plain functions in
+bench/higher_order_hand.py (tests/test_bench_higher_order.py checks them against each
+other and against finite differences).  Recipes and timings: bench/HIGHER_ORDER_NOTES.md.
 """
 
 from __future__ import annotations
 
 import os
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
-os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+if __name__ == "__main__":           # before numpy and jax load; not when a test imports this
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = "1"
+    os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
-import numpy as np  # noqa: E402
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
-# ---------------------------------------------------------------- softmax regression
+import numpy as np
 
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]    # the hand contenders; this checkout's matcalc
 
-def softmax_rows(Z: np.ndarray) -> np.ndarray:
-    """softmax(Z, axis=1), shifted by the row maximum."""
-    E = np.exp(Z - Z.max(axis=1, keepdims=True))
-    return E / E.sum(axis=1, keepdims=True)
+from higher_order_hand import (
+    sr_hess_blocks,
+    sr_hess_syrk,
+    sr_hess_vech,
+    sr_hvp,
+    sr_value_and_grad,
+    trace_hess_blocks,
+    trace_hess_kron,
+)
 
-
-def sr_value_and_grad(X, W, Y, lam):
-    """J and dJ/dW = X.T @ (S - Y) / n + 2 lam W, S = softmax(X @ W, axis=1)."""
-    n = X.shape[0]
-    Z = X @ W
-    Z -= Z.max(axis=1, keepdims=True)
-    E = np.exp(Z)
-    s = E.sum(axis=1, keepdims=True)
-    value = -(np.sum(Y * Z) - np.sum(Y.sum(axis=1, keepdims=True) * np.log(s))) / n \
-        + lam * np.sum(W * W)
-    return value, X.T @ (E / s - Y) / n + 2 * lam * W
-
-
-def sr_hvp(X, W, Y, lam, dW):
-    """H vec(dW) as a matrix: X.T @ (S * U - S * sum(S * U, axis=1)) / n + 2 lam dW,
-    U = X @ dW.  Never builds H; two more [n, m] x [m, k] products than the gradient."""
-    n = X.shape[0]
-    S = softmax_rows(X @ W)
-    SU = S * (X @ dW)
-    R = SU - S * SU.sum(axis=1, keepdims=True)
-    return X.T @ R / n + 2 * lam * dW
+# ---------------------------------------------------------------- the harness
 
 
-def _add_ridge(H, n, lam):
-    H /= n
-    H.flat[:: H.shape[0] + 1] += 2 * lam
-    return H
+@dataclass
+class Contender:
+    """One timed callable, or None with the reason it is not available."""
+    name: str
+    run: Callable[[], object] | None
+    why: str = ""
+    check: Callable[[object], str] | None = None    # result -> "" when right, else what is wrong
+    number: int = 1                                 # calls per timed sample
+    times: list[float] = field(default_factory=list)
+
+    def warm_up(self, budget: float = 0.05) -> None:
+        """Two calls (jax compiles on the first), the check, and the calls per sample
+        that make a sample last about ``budget`` seconds."""
+        try:
+            result = self.run()
+            if self.check is not None and (wrong := self.check(result)):
+                self.run, self.why = None, wrong
+                return
+            start = time.perf_counter()
+            self.run()
+            self.number = max(1, int(budget / max(time.perf_counter() - start, 1e-9)))
+        except Exception as exc:  # noqa: BLE001 -- a contender that crashes is reported, not fatal
+            self.run, self.why = None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:70]}"
+
+    def sample(self) -> None:
+        start = time.perf_counter()
+        for _ in range(self.number):
+            self.run()
+        self.times.append((time.perf_counter() - start) / self.number)
 
 
-def sr_hess_kron_loop(X, W, Y, lam):
-    """The textbook sum, one row at a time:
-    H = sum_i kron(diag(s_i) - s_i s_i^T, x_i x_i^T) / n + 2 lam I.  Reference only."""
-    n, m = X.shape
-    S = softmax_rows(X @ W)
-    H = np.zeros((m * S.shape[1],) * 2)
-    for i in range(n):
-        s, x = S[i], X[i]
-        H += np.kron(np.diag(s) - np.outer(s, s), np.outer(x, x))
-    return _add_ridge(H, n, lam)
+@dataclass
+class Target:
+    """ratio = time(num) / time(den), the median of the paired ratios, and its bound."""
+    label: str
+    num: str
+    den: str
+    bound: float
+    at_most: bool                                   # ratio <= bound, else ratio >= bound
 
 
-def sr_hess_einsum(X, W, Y, lam):
-    """einsum form: H4[q,p,r,t] = sum_i X_ip X_it (S_iq d_qr - S_iq S_ir), by
-    einsum('iq,ip,ir,it->qprt', ...) (optimize) minus the block diagonal."""
-    n, m = X.shape
-    S = softmax_rows(X @ W)
-    k = S.shape[1]
-    H4 = -np.einsum("iq,ip,ir,it->qprt", S, X, S, X, optimize=True)
-    for q in range(k):
-        H4[q, :, q, :] += X.T @ (X * S[:, q:q + 1])
-    return _add_ridge(H4.reshape(m * k, m * k), n, lam)
+def agreeing(reference, extract=lambda r: r, rtol: float = 1e-8) -> Callable[[object], str]:
+    """A check: the result (through ``extract``) equals ``reference`` up to rtol of its size."""
+    ref = np.asarray(reference, dtype=float)
+
+    def check(result) -> str:
+        got = np.asarray(extract(result), dtype=float)
+        if got.shape != ref.shape:
+            return f"WRONG shape {got.shape}, expected {ref.shape}"
+        err = float(np.max(np.abs(got - ref))) / max(float(np.max(np.abs(ref))), 1e-300)
+        return "" if err <= rtol else f"WRONG: max relative difference {err:.1e} from the hand result"
+    return check
 
 
-def sr_hess_syrk(X, W, Y, lam):
-    """Khatri-Rao Gram: H = (blockdiag_q(X.T diag(S_q) X) - M.T @ M) / n + 2 lam I,
-    M[i, p + m q] = X_ip S_iq (one syrk, M.T @ M on the same buffer)."""
-    n, m = X.shape
-    S = softmax_rows(X @ W)
-    k = S.shape[1]
-    M = (S[:, :, None] * X[:, None, :]).reshape(n, k * m)
-    H = M.T @ M
-    H *= -1
-    H4 = H.reshape(k, m, k, m)
-    for q in range(k):
-        H4[q, :, q, :] += X.T @ M[:, q * m:(q + 1) * m]
-    return _add_ridge(H, n, lam)
+def measure(contenders: list[Contender], reps: int) -> None:
+    """Warm every contender up, then ``reps`` rounds, each timing every available contender
+    once, starting one further along the list each round (interleaved, rotating)."""
+    for c in contenders:
+        if c.run is not None:
+            c.warm_up()
+    live = [c for c in contenders if c.run is not None]
+    for r in range(reps):
+        for c in live[r % len(live):] + live[: r % len(live)] if live else []:
+            c.sample()
 
 
-def _fill_last_blocks(H4):
-    """Blocks in block row or column k-1 from the others: the rows of diag(s) - s s^T sum
-    to 0 (sum_q s_q = 1), so block (q, k-1) = -sum_{r<k-1} block (q, r); H is symmetric."""
-    k = H4.shape[0]
-    H4[: k - 1, :, k - 1, :] = -H4[: k - 1, :, : k - 1, :].sum(axis=2)
-    H4[k - 1, :, : k - 1, :] = H4[: k - 1, :, k - 1, :].transpose(2, 0, 1)
-    H4[k - 1, :, k - 1, :] = -H4[: k - 1, :, k - 1, :].sum(axis=0)
-    return H4
+def paired(contenders: list[Contender], num: str, den: str) -> tuple[float | None, str]:
+    """The median over rounds of time(num) / time(den), or None and why not."""
+    by = {c.name: c for c in contenders}
+    for name in (num, den):
+        if by[name].run is None:
+            return None, f"n/a ({name}: n/a)"
+    return float(np.median(np.array(by[num].times) / np.array(by[den].times))), ""
 
 
-def sr_hess_blocks(X, W, Y, lam, rowsum=False):
-    """Block rows: for each q one gemm (X * S_q).T @ [X * (1 - S_q) | -X * S_r for r > q]
-    gives the blocks (q, r >= q) = X.T diag(S_q d_qr - S_q S_r) X; the lower blocks are
-    transposes.  ``rowsum``: blocks of q or r = k-1 from the zero row sums (k-1 gemms)."""
-    n, m = X.shape
-    S = softmax_rows(X @ W)
-    k = S.shape[1]
-    kk = k - 1 if rowsum else k
-    M = (X[:, None, :] * S[:, :kk, None]).reshape(n, kk * m)     # M[:, q m + p] = X_p S_q
-    H4 = np.empty((k, m, k, m))
-    R = np.empty((n, kk * m))
-    np.negative(M, out=R)
-    for q in range(kk):
-        Mq = M[:, q * m:(q + 1) * m]
-        np.subtract(X, Mq, out=R[:, q * m:(q + 1) * m])            # X (1 - S_q)
-        B = (Mq.T @ R[:, q * m:]).reshape(m, kk - q, m)
-        H4[q, :, q:kk, :] = B
-        H4[q + 1:kk, :, q, :] = B[:, 1:, :].transpose(1, 2, 0)
-    if rowsum:
-        _fill_last_blocks(H4)
-    return _add_ridge(H4.reshape(k * m, k * m), n, lam)
+# ---------------------------------------------------------------- matcalc and jax contenders
 
 
-def sr_hess_syrk_rowsum(X, W, Y, lam):
-    """Khatri-Rao Gram on the first k-1 classes only: H[:(k-1)m, :(k-1)m] =
-    (blockdiag_q(X.T diag(S_q) X) - M.T @ M) / n with M[i, p + m q] = X_ip S_iq, q < k-1
-    (one syrk); block row and column k-1 from the zero row sums of diag(s) - s s^T."""
-    n, m = X.shape
-    S = softmax_rows(X @ W)
-    k = S.shape[1]
-    M = (S[:, : k - 1, None] * X[:, None, :]).reshape(n, (k - 1) * m)
-    H4 = np.empty((k, m, k, m))
-    top = H4[: k - 1, :, : k - 1, :]
-    np.negative((M.T @ M).reshape(k - 1, m, k - 1, m), out=top)
-    for q in range(k - 1):
-        top[q, :, q, :] += X.T @ M[:, q * m:(q + 1) * m]
-    _fill_last_blocks(H4)
-    return _add_ridge(H4.reshape(k * m, k * m), n, lam)
+def matcalc_module(spec: dict):
+    """(the emitted module of ``spec``, "") or (None, why matcalc cannot give it yet)."""
+    import matcalc
+    try:
+        d = matcalc.derive(spec, verify=False)
+    except matcalc.MatcalcError as exc:             # a refusal is the expected answer today
+        return None, "matcalc: " + str(exc).strip().splitlines()[0].removeprefix("spec error: ")[:90]
+    except Exception as exc:  # noqa: BLE001 -- a crash is reported, the table still prints
+        return None, f"matcalc crashed: {type(exc).__name__}: {str(exc).splitlines()[0][:70]}"
+    module = d.function()
+    module.__code_text__ = d.code
+    return module, ""
 
 
-def _pairs(k):
-    """Upper-triangle pairs (q <= r) of range(k), as two index arrays."""
-    return np.triu_indices(k)
+def emitted(module, why: str, name: str, attr: str, call, check=None) -> Contender:
+    """Contender ``name`` calling ``call(module.attr)``, or n/a with the reason."""
+    if module is None:
+        return Contender(name, None, why)
+    f = getattr(module, attr, None)
+    if f is None:
+        return Contender(name, None, f"the emitted module defines no {attr}")
+    return Contender(name, lambda: call(f), check=check)
 
 
-def sr_hess_vech(X, W, Y, lam, rowsum=True):
-    """Both symmetries: G[(p<=t), (q<=r)] = sum_i X_ip X_it A_i[q, r], A_i = diag(s_i) -
-    s_i s_i^T, one gemm Z.T @ T with Z = vech(x_i x_i^T) [n, m(m+1)/2] (formed one p at
-    a time) and T = vech(A_i) [n, kk(kk+1)/2]; then scattered into H.  ``rowsum``: only
-    q, r < k-1 (the rest from zero row sums)."""
-    n, m = X.shape
-    S = softmax_rows(X @ W)
-    k = S.shape[1]
-    kk = k - 1 if rowsum else k
-    qa, ra = _pairs(kk)
-    T = -S[:, qa] * S[:, ra]
-    diag = qa == ra
-    T[:, diag] += S[:, :kk]
-    npair = qa.size
-    G = np.empty((m, m, npair))                                    # G[p, t, pair], p <= t
-    XT = np.ascontiguousarray(X.T)
-    Z = np.empty((m, n))
-    for p in range(m):                                             # Z = X[:, p:].T * X[:, p]
-        np.multiply(XT[p:], XT[p], out=Z[: m - p])
-        np.matmul(Z[: m - p], T, out=G[p, p:, :])
-    pu, tu = np.triu_indices(m, 1)
-    G[tu, pu, :] = G[pu, tu, :]
-    H4 = np.empty((k, m, k, m))
-    H4[qa, :, ra, :] = G.transpose(2, 0, 1)
-    H4[ra, :, qa, :] = G.transpose(2, 1, 0)
-    if rowsum:
-        _fill_last_blocks(H4)
-    return _add_ridge(H4.reshape(k * m, k * m), n, lam)
+def function_code(module, attr: str) -> str:
+    """The text of ``def attr`` in the emitted module (to its next top-level def)."""
+    code = getattr(module, "__code_text__", "")
+    start = code.find(f"\ndef {attr}(")
+    if start < 0:
+        return ""
+    end = code.find("\ndef ", start + 1)
+    return code[start:] if end < 0 else code[start:end]
+
+
+def jax_or_none():
+    """jax with float64 on, or None when it is not installed."""
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def jax_softmax_contenders(X, W, Y, lam, dW, hess_ref) -> list[Contender]:
+    """jax.jit(jax.hessian(J)) put into the vec convention inside the jit (H4[p, q, p', q']
+    -> [q p, q' p'] -> [m k, m k]), value_and_grad and the jvp-of-grad HVP, all jitted."""
+    names = ("jax.hessian (jit)", "jax value_and_grad", "jax hvp")
+    jax = jax_or_none()
+    if jax is None:
+        return [Contender(name, None, "jax is not installed") for name in names]
+    jnp = jax.numpy
+    m, k = W.shape
+
+    def J(W, X, Y, lam):
+        return -jnp.sum(Y * jax.nn.log_softmax(X @ W, axis=1)) / X.shape[0] + lam * jnp.sum(W * W)
+
+    hess = jax.jit(lambda W, X, Y, lam: jnp.transpose(jax.hessian(J)(W, X, Y, lam), (1, 0, 3, 2))
+                   .reshape(m * k, m * k))
+    vg = jax.jit(jax.value_and_grad(J))
+    hvp = jax.jit(lambda W, X, Y, lam, dW: jax.jvp(lambda w: jax.grad(J)(w, X, Y, lam), (W,), (dW,))[1])
+    Xj, Wj, Yj, dWj = map(jnp.asarray, (X, W, Y, dW))
+    return [Contender(names[0], lambda: hess(Wj, Xj, Yj, lam).block_until_ready(),
+                      check=agreeing(hess_ref)),
+            Contender(names[1], lambda: jax.block_until_ready(vg(Wj, Xj, Yj, lam))),
+            Contender(names[2], lambda: hvp(Wj, Xj, Yj, lam, dWj).block_until_ready())]
+
+
+# ---------------------------------------------------------------- the two cases
+
+SOFTMAX = "-sum(Y * log(softmax(X @ W, axis=1))) / n + lam * sum(W * W)"
+SOFTMAX_SYMBOLS = {"X": {"shape": ["n", "m"]}, "W": {"shape": ["m", "k"]},
+                   "Y": {"shape": ["n", "k"], "props": ["onehot"]}, "lam": {"shape": []}}
+BEST = "hand hess: vech + row sums"
+JAX_HESS = "jax.hessian (jit)"
+
+
+@dataclass
+class Case:
+    title: str
+    contenders: list[Contender]
+    targets: list[Target]                           # the issue's
+    context: list[Target]                           # the same kind of line, for reading them
+    notes: list[str] = field(default_factory=list)
+
+
+def softmax_case(n: int, m: int, k: int, seed: int = 0) -> Case:
+    """Softmax regression: matcalc's hvp_W, hess_W, value_and_grad against the hand
+    contenders and jax.  A module without value_and_grad at order 2 borrows order 1's."""
+    rng = np.random.default_rng(seed)
+    X, W = rng.standard_normal((n, m)), 0.1 * rng.standard_normal((m, k))
+    Y, lam, dW = np.eye(k)[rng.integers(0, k, n)], 0.01, rng.standard_normal((m, k))
+    sym = {"X": X, "W": W, "Y": Y, "lam": lam}
+    H, (v, g), hv = sr_hess_vech(X, W, Y, lam), sr_value_and_grad(X, W, Y, lam), sr_hvp(X, W, Y, lam, dW)
+    spec = {"name": "softmax_regression", "dims": {"n": n, "m": m, "k": k}, "symbols": SOFTMAX_SYMBOLS,
+            "expr": SOFTMAX, "wrt": ["W"], "order": 2}
+    mod2, why2 = matcalc_module(spec)
+    mod1, why1 = (mod2, why2) if hasattr(mod2, "value_and_grad") else matcalc_module({**spec, "order": 1})
+    contenders = [
+        emitted(mod1, why1, "matcalc value_and_grad", "value_and_grad", lambda f: f(**sym),
+                check=agreeing(np.append(g, v), lambda r: np.append(r[1]["W"], r[0]))),
+        emitted(mod2, why2, "matcalc hvp_W", "hvp_W", lambda f: f(**sym, dW=dW), check=agreeing(hv)),
+        emitted(mod2, why2, "matcalc hess_W", "hess_W", lambda f: f(**sym), check=agreeing(H)),
+        Contender("hand value_and_grad", lambda: sr_value_and_grad(X, W, Y, lam)),
+        Contender("hand hvp", lambda: sr_hvp(X, W, Y, lam, dW)),
+        Contender(BEST, lambda: sr_hess_vech(X, W, Y, lam)),
+        Contender("hand hess: vech", lambda: sr_hess_vech(X, W, Y, lam, rowsum=False), check=agreeing(H)),
+        Contender("hand hess: Khatri-Rao syrk", lambda: sr_hess_syrk(X, W, Y, lam), check=agreeing(H)),
+        Contender("hand hess: block rows", lambda: sr_hess_blocks(X, W, Y, lam), check=agreeing(H)),
+        *jax_softmax_contenders(X, W, Y, lam, dW, H)]
+    targets = [Target("1  hvp_W <= 4x value_and_grad", "matcalc hvp_W", "matcalc value_and_grad", 4, True),
+               Target("2a hess_W >= 10x faster than jax.hessian", JAX_HESS, "matcalc hess_W", 10, False),
+               Target("2b hess_W >= 1x the best hand assembly", BEST, "matcalc hess_W", 1, False)]
+    context = [Target("hand hvp / hand value_and_grad", "hand hvp", "hand value_and_grad", 4, True),
+               Target("matcalc hvp_W / jax value_and_grad", "matcalc hvp_W", "jax value_and_grad", 4, True),
+               Target("jax hvp / jax value_and_grad", "jax hvp", "jax value_and_grad", 4, True),
+               Target("matcalc value_and_grad / jax's", "matcalc value_and_grad", "jax value_and_grad", 1, True)]
+    context += [Target(f"jax.hessian / {name[11:]}", JAX_HESS, name, 10, False)
+                for name in (BEST, "hand hess: vech", "hand hess: Khatri-Rao syrk", "hand hess: block rows")]
+    context += [Target(f"{name[11:]} / matcalc hess_W", name, "matcalc hess_W", 1, False)
+                for name in ("hand hess: vech", "hand hess: Khatri-Rao syrk")]
+    return Case(f"softmax regression w.r.t. W, (n, m, k) = ({n}, {m}, {k})", contenders, targets, context)
+
+
+def trace_case(n: int, m: int, seed: int = 0) -> Case:
+    """trace(X.T @ A @ X) w.r.t. X [n, m]: matcalc's hess_X against np.kron(np.eye(m), A + A.T);
+    its emitted code must not mention a commutation matrix."""
+    rng = np.random.default_rng(seed)
+    X, A = rng.standard_normal((n, m)), rng.standard_normal((n, n))
+    ref = trace_hess_kron(A, m)
+    spec = {"name": "trace_quadratic", "dims": {"n": n, "m": m}, "expr": "trace(X.T @ A @ X)",
+            "symbols": {"X": {"shape": ["n", "m"]}, "A": {"shape": ["n", "n"]}}, "wrt": ["X"], "order": 2}
+    mod, why = matcalc_module(spec)
+    kron = "np.kron(np.eye(m), A + A.T)"
+    contenders = [emitted(mod, why, "matcalc hess_X", "hess_X", lambda f: f(X=X, A=A), check=agreeing(ref)),
+                  Contender(kron, lambda: trace_hess_kron(A, m)),
+                  Contender("hand zeros + diagonal blocks", lambda: trace_hess_blocks(A, m), check=agreeing(ref))]
+    code = function_code(mod, "hess_X") if mod is not None else ""
+    notes = []
+    if code:
+        uses = "commutation" in code.lower()
+        notes.append("hess_X's emitted code " + ("MENTIONS a commutation matrix" if uses
+                                                 else "has no commutation matrix"))
+        if uses:
+            contenders[0].run, contenders[0].why = None, "its code builds a commutation matrix"
+    return Case(f"trace(X.T @ A @ X) w.r.t. X, (n, m) = ({n}, {m})", contenders,
+                [Target("3  hess_X within 1.2x np.kron", "matcalc hess_X", kron, 1.2, True)],
+                [Target("hand zeros + diagonal blocks / np.kron", "hand zeros + diagonal blocks", kron, 1.2, True)],
+                notes)
+
+
+# ---------------------------------------------------------------- the table
+
+
+def verdict(t: Target, contenders: list[Contender]) -> tuple[str, str]:
+    """(the line for one target, "holds" | "MISSES" | "n/a")."""
+    ratio, why = paired(contenders, t.num, t.den)
+    bound = f"{'<=' if t.at_most else '>='} {t.bound:g}"
+    if ratio is None:
+        return f"  {t.label:<46} {'':>8}  {bound:<7} {why}", "n/a"
+    ok = ratio <= t.bound if t.at_most else ratio >= t.bound
+    return f"  {t.label:<46} {ratio:8.2f}  {bound:<7} {'holds' if ok else 'MISSES'}", "holds" if ok else "MISSES"
+
+
+def report(case: Case) -> list[str]:
+    """Print one case: each contender's median time, then the targets and context ratios
+    (time(first) / time(second), the median of the paired ratios)."""
+    print(f"\n{case.title}")
+    for c in case.contenders:
+        shown = f"{np.median(c.times) * 1e3:10.2f} ms" if c.run is not None else f"  n/a ({c.why})"
+        print(f"  {c.name:<32}{shown}")
+    for note in case.notes:
+        print(f"  note: {note}")
+    print(f"  {'target: time(a) / time(b)':<46} {'ratio':>8}  bound")
+    outcomes = []
+    for t in case.targets:
+        line, outcome = verdict(t, case.contenders)
+        print(line)
+        outcomes.append(outcome)
+    print("  context:")
+    for t in case.context:
+        line, outcome = verdict(t, case.contenders)
+        print("  " + line.replace(outcome, outcome.lower()))
+    return outcomes
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    ap.add_argument("--reps", type=int, default=None, help="interleaved rounds (default 7, quick 3)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    reps = args.reps or (3 if args.quick else 7)
+    jax = jax_or_none()
+    print(f"numpy {np.__version__}, jax {jax.__version__ if jax else 'absent'}; float64, BLAS and XLA "
+          f"threads pinned to {os.environ.get('OPENBLAS_NUM_THREADS', '?')}; {reps} interleaved rounds")
+    cases = [softmax_case(*((400, 12, 4) if args.quick else (10000, 100, 10)), seed=args.seed),
+             trace_case(*((30, 4) if args.quick else (200, 20)), seed=args.seed)]
+    outcomes = []
+    for case in cases:
+        measure(case.contenders, reps)
+        outcomes += report(case)
+    print("\ntargets: " + ", ".join(f"{outcomes.count(o)} {o}" for o in ("holds", "MISSES", "n/a")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
