@@ -87,6 +87,20 @@ def sr_hess_syrk(X, W, Y, lam):
     return _add_ridge(H, n, lam)
 
 
+def sr_hess_blocks_all(X, W, Y, lam):
+    """The direct reading of (I_k kron X)^T D (I_k kron X) / n, D's blocks diagonal
+    D_qr = diag(S_q d_qr - S_q S_r): k^2 gemms X.T @ (X * w_qr), no symmetry used."""
+    n, m = X.shape
+    S = softmax_rows(X @ W)
+    k = S.shape[1]
+    H4 = np.empty((k, m, k, m))
+    for q in range(k):
+        for r in range(k):
+            w = S[:, q] * ((q == r) - S[:, r])
+            H4[q, :, r, :] = X.T @ (X * w[:, None])
+    return _add_ridge(H4.reshape(k * m, k * m), n, lam)
+
+
 def _fill_last_blocks(H4):
     """Blocks in block row or column k-1 from the others: the rows of diag(s) - s s^T sum
     to 0 (sum_q s_q = 1), so block (q, k-1) = -sum_{r<k-1} block (q, r); H is symmetric."""
@@ -142,11 +156,29 @@ def _pairs(k):
     return np.triu_indices(k)
 
 
-def sr_hess_vech(X, W, Y, lam, rowsum=True):
+def vech_gram(X, T, chunk=512):
+    """G[p, t, j] = sum_i X_ip X_it T_ij for p <= t (t < p left 0): the rows p..m-1 of
+    vech(x_i x_i^T) times T, one gemm per p, over chunks of ``chunk`` rows of X so that
+    the products X_ip X_it stay in cache."""
+    n, m = X.shape
+    G = np.zeros((m, m, T.shape[1]))
+    Z, P = np.empty((m, chunk)), np.empty((m, T.shape[1]))
+    for start in range(0, n, chunk):
+        Xc = np.ascontiguousarray(X[start:start + chunk].T)
+        Tc = np.ascontiguousarray(T[start:start + chunk])
+        for p in range(m):
+            z = Z[: m - p, : Xc.shape[1]]
+            np.multiply(Xc[p:], Xc[p], out=z)
+            np.matmul(z, Tc, out=P[: m - p])
+            G[p, p:] += P[: m - p]
+    return G
+
+
+def sr_hess_vech(X, W, Y, lam, rowsum=True, chunk=512):
     """Both symmetries: G[(p<=t), (q<=r)] = sum_i X_ip X_it A_i[q, r], A_i = diag(s_i) -
-    s_i s_i^T, one gemm Z.T @ T with Z = vech(x_i x_i^T) [n, m(m+1)/2] (formed one p at
-    a time) and T = vech(A_i) [n, kk(kk+1)/2]; then scattered into H.  ``rowsum``: only
-    q, r < k-1 (the rest from zero row sums)."""
+    s_i s_i^T, as Z.T @ T with Z = vech(x_i x_i^T) [n, m(m+1)/2] (``vech_gram``) and
+    T = vech(A_i) [n, kk(kk+1)/2], then scattered into H.  ``rowsum``: only q, r < k-1
+    (the rest from zero row sums)."""
     n, m = X.shape
     S = softmax_rows(X @ W)
     k = S.shape[1]
@@ -155,13 +187,7 @@ def sr_hess_vech(X, W, Y, lam, rowsum=True):
     T = -S[:, qa] * S[:, ra]
     diag = qa == ra
     T[:, diag] += S[:, :kk]
-    npair = qa.size
-    G = np.empty((m, m, npair))                                    # G[p, t, pair], p <= t
-    XT = np.ascontiguousarray(X.T)
-    Z = np.empty((m, n))
-    for p in range(m):                                             # Z = X[:, p:].T * X[:, p]
-        np.multiply(XT[p:], XT[p], out=Z[: m - p])
-        np.matmul(Z[: m - p], T, out=G[p, p:, :])
+    G = vech_gram(X, T, chunk)                                     # G[p, t, pair], p <= t
     pu, tu = np.triu_indices(m, 1)
     G[tu, pu, :] = G[pu, tu, :]
     H4 = np.empty((k, m, k, m))

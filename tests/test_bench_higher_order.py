@@ -57,6 +57,8 @@ ASSEMBLIES = {
     "syrk": hand.sr_hess_syrk,
     "syrk rowsum": hand.sr_hess_syrk_rowsum,
     "blocks": hand.sr_hess_blocks,
+    "all blocks": hand.sr_hess_blocks_all,
+    "vech chunk 7": lambda *a: hand.sr_hess_vech(*a, chunk=7),
     "blocks rowsum": lambda *a: hand.sr_hess_blocks(*a, rowsum=True),
     "vech rowsum": hand.sr_hess_vech,
     "vech": lambda *a: hand.sr_hess_vech(*a, rowsum=False),
