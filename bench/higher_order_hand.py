@@ -42,6 +42,14 @@ def sr_hvp(X, W, Y, lam, dW):
     return X.T @ R / n + 2 * lam * dW
 
 
+def sr_hvp_literal(X, W, Y, lam, dW):
+    """The HVP as printed, evaluated term by term with nothing shared: softmax(X @ W)
+    three times and X @ dW twice (what an emitter without common subexpressions runs)."""
+    n = X.shape[0]
+    return X.T @ (softmax_rows(X @ W) * (X @ dW) - softmax_rows(X @ W)
+                  * np.sum(softmax_rows(X @ W) * (X @ dW), axis=1, keepdims=True)) / n + 2 * lam * dW
+
+
 def _add_ridge(H, n, lam):
     H /= n
     H.flat[:: H.shape[0] + 1] += 2 * lam
@@ -151,11 +159,6 @@ def sr_hess_syrk_rowsum(X, W, Y, lam):
     return _add_ridge(H4.reshape(k * m, k * m), n, lam)
 
 
-def _pairs(k):
-    """Upper-triangle pairs (q <= r) of range(k), as two index arrays."""
-    return np.triu_indices(k)
-
-
 def vech_gram(X, T, chunk=512):
     """G[p, t, j] = sum_i X_ip X_it T_ij for p <= t (t < p left 0): the rows p..m-1 of
     vech(x_i x_i^T) times T, one gemm per p, over chunks of ``chunk`` rows of X so that
@@ -174,25 +177,35 @@ def vech_gram(X, T, chunk=512):
     return G
 
 
+def kron_gram(X, T, k, out=None, chunk=512):
+    """H4[q, p, r, t] = sum_i A_i[q, r] X_ip X_it, i.e. sum_i kron(A_i, x_i x_i^T) as
+    [k, m, k, m], for symmetric k x k weights A_i given by their upper triangles:
+    T[i, j] = A_i[qa[j], ra[j]], (qa, ra) = np.triu_indices(k).  Both symmetries used:
+    one Gram of vech(x_i x_i^T) against T (``vech_gram``), then two scatters.  ``out``:
+    an array [K, m, K, m], K >= k, whose leading k x k blocks are written."""
+    m = X.shape[1]
+    qa, ra = np.triu_indices(k)
+    G = vech_gram(X, T, chunk)                      # G[p, t, j] for p <= t
+    pu, tu = np.triu_indices(m, 1)
+    G[tu, pu, :] = G[pu, tu, :]                     # x x^T symmetric
+    H4 = np.empty((k, m, k, m)) if out is None else out
+    H4[qa, :, ra, :] = G.transpose(2, 0, 1)
+    H4[ra, :, qa, :] = G.transpose(2, 1, 0)         # block (r, q) = block (q, r)^T
+    return H4
+
+
 def sr_hess_vech(X, W, Y, lam, rowsum=True, chunk=512):
-    """Both symmetries: G[(p<=t), (q<=r)] = sum_i X_ip X_it A_i[q, r], A_i = diag(s_i) -
-    s_i s_i^T, as Z.T @ T with Z = vech(x_i x_i^T) [n, m(m+1)/2] (``vech_gram``) and
-    T = vech(A_i) [n, kk(kk+1)/2], then scattered into H.  ``rowsum``: only q, r < k-1
-    (the rest from zero row sums)."""
+    """H = sum_i kron(A_i, x_i x_i^T) / n + 2 lam I, A_i = diag(s_i) - s_i s_i^T, by
+    ``kron_gram`` (both symmetries) with T[i, (q, r)] = S_iq d_qr - S_iq S_ir.
+    ``rowsum``: only q, r < k-1 (the rest from the zero row sums of A_i)."""
     n, m = X.shape
     S = softmax_rows(X @ W)
     k = S.shape[1]
     kk = k - 1 if rowsum else k
-    qa, ra = _pairs(kk)
+    qa, ra = np.triu_indices(kk)
     T = -S[:, qa] * S[:, ra]
-    diag = qa == ra
-    T[:, diag] += S[:, :kk]
-    G = vech_gram(X, T, chunk)                                     # G[p, t, pair], p <= t
-    pu, tu = np.triu_indices(m, 1)
-    G[tu, pu, :] = G[pu, tu, :]
-    H4 = np.empty((k, m, k, m))
-    H4[qa, :, ra, :] = G.transpose(2, 0, 1)
-    H4[ra, :, qa, :] = G.transpose(2, 1, 0)
+    T[:, qa == ra] += S[:, :kk]
+    H4 = kron_gram(X, T, kk, out=np.empty((k, m, k, m)), chunk=chunk)
     if rowsum:
         _fill_last_blocks(H4)
     return _add_ridge(H4.reshape(k * m, k * m), n, lam)

@@ -98,6 +98,7 @@ def test_softmax_gradient_and_hvp():
     dW = np.random.default_rng(3).standard_normal(W.shape)
     H = hand.sr_hess_kron_loop(X, W, Y, lam)
     np.testing.assert_allclose(vec(hand.sr_hvp(X, W, Y, lam, dW)), H @ vec(dW), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(vec(hand.sr_hvp_literal(X, W, Y, lam, dW)), H @ vec(dW), rtol=0, atol=1e-13)
 
 
 @pytest.mark.parametrize("n, m", [(5, 3), (4, 1), (1, 4)])
@@ -143,3 +144,16 @@ def test_jax_contenders_agree_in_the_vec_convention():
         c.warm_up(budget=0.0)
         assert c.run is not None, c.why              # the check turns a disagreement into n/a
     np.testing.assert_allclose(np.asarray(contenders[2].run()), hand.sr_hvp(X, W, Y, lam, dW), atol=1e-12)
+
+
+def test_kron_gram_is_the_sum_of_kronecker_products():
+    """The helper a generator can emit for sum_i kron(A_i, x_i x_i^T), A_i symmetric."""
+    rng = np.random.default_rng(5)
+    n, m, k = 13, 3, 4
+    X = rng.standard_normal((n, m))
+    A = rng.standard_normal((n, k, k))
+    A = A + A.transpose(0, 2, 1)
+    qa, ra = np.triu_indices(k)
+    H4 = hand.kron_gram(X, A[:, qa, ra], k, chunk=5)
+    expected = sum(np.kron(A[i], np.outer(X[i], X[i])) for i in range(n))
+    np.testing.assert_allclose(H4.reshape(k * m, k * m), expected, rtol=0, atol=1e-12)
