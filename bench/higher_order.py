@@ -4,7 +4,7 @@
     python bench/higher_order.py --quick    # small sizes, a smoke run
 
 1 pinned BLAS (and XLA) thread, float64.  Contenders are interleaved (every
-repetition times each contender once, in rotating order) and each target is the
+repetition times each contender once, in a shuffled order) and each target is the
 median of the paired ratios of one repetition.  Targets:
 
 1. softmax regression J(W) = -sum(Y * log(softmax(X @ W, axis=1))) / n
@@ -86,6 +86,10 @@ class Contender:
             self.run, self.why = None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:70]}"
 
     def sample(self) -> None:
+        """One timed sample: the mean of ``number`` calls, after one untimed call when the
+        contender is cheap (its first call after another's may meet cold caches and pages)."""
+        if self.number > 1:
+            self.run()
         start = time.perf_counter()
         for _ in range(self.number):
             self.run()
@@ -115,16 +119,18 @@ def agreeing(reference, extract=lambda r: r, rtol: float = 1e-8) -> Callable[[ob
     return check
 
 
-def measure(contenders: list[Contender], reps: int) -> None:
+def measure(contenders: list[Contender], reps: int, seed: int = 0) -> None:
     """Warm every contender up, then ``reps`` rounds, each timing every available contender
-    once, starting one further along the list each round (interleaved, rotating)."""
+    once, in an order shuffled afresh each round (interleaved: what disturbs a round
+    disturbs all its contenders, and none always follows the same one)."""
     for c in contenders:
         if c.run is not None:
             c.warm_up()
     live = [c for c in contenders if c.run is not None]
-    for r in range(reps):
-        for c in live[r % len(live):] + live[: r % len(live)] if live else []:
-            c.sample()
+    rng = np.random.default_rng(seed)
+    for _ in range(reps):
+        for i in rng.permutation(len(live)):
+            live[i].sample()
 
 
 def fastest(contenders: list[Contender], prefix: str) -> str | None:
@@ -358,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
              trace_case(*((30, 4) if args.quick else (200, 20)), seed=args.seed)]
     outcomes = []
     for case in cases:
-        measure(case.contenders, reps)
+        measure(case.contenders, reps, args.seed)
         outcomes += report(case)
     print("\ntargets: " + ", ".join(f"{outcomes.count(o)} {o}" for o in ("holds", "MISSES", "n/a")))
     return 0

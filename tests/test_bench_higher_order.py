@@ -157,3 +157,13 @@ def test_kron_gram_is_the_sum_of_kronecker_products():
     H4 = hand.kron_gram(X, A[:, qa, ra], k, chunk=5)
     expected = sum(np.kron(A[i], np.outer(X[i], X[i])) for i in range(n))
     np.testing.assert_allclose(H4.reshape(k * m, k * m), expected, rtol=0, atol=1e-12)
+
+
+def test_commutation_products_by_reshapes():
+    """The recipes in bench/HIGHER_ORDER_NOTES.md for K @ M and M @ K without K."""
+    m, n, N = 3, 5, 4
+    rng = np.random.default_rng(6)
+    K = hand.commutation(m, n)
+    M, M2 = rng.standard_normal((m * n, N)), rng.standard_normal((N, m * n))
+    np.testing.assert_array_equal(K @ M, M.reshape(n, m, N).transpose(1, 0, 2).reshape(m * n, N))
+    np.testing.assert_array_equal(M2 @ K, M2.reshape(N, m, n).transpose(0, 2, 1).reshape(N, m * n))
