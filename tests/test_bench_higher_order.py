@@ -167,3 +167,46 @@ def test_commutation_products_by_reshapes():
     M, M2 = rng.standard_normal((m * n, N)), rng.standard_normal((N, m * n))
     np.testing.assert_array_equal(K @ M, M.reshape(n, m, N).transpose(1, 0, 2).reshape(m * n, N))
     np.testing.assert_array_equal(M2 @ K, M2.reshape(N, m, n).transpose(0, 2, 1).reshape(N, m * n))
+
+
+def _fake_module(row_major=False):
+    """What matcalc's order-2 module will offer (value_and_grad, hvp_W, hess_W, hess_X),
+    from the hand functions; ``row_major``: hess_W in the wrong (row-stacking) order."""
+    from types import SimpleNamespace
+
+    def hess_W(*, X, W, Y, lam):
+        H = hand.sr_hess_vech(X, W, Y, lam, rowsum=False)
+        if row_major:
+            m, k = W.shape
+            H = H.reshape(k, m, k, m).transpose(1, 0, 3, 2).reshape(m * k, m * k)
+        return H
+
+    def value_and_grad(*, X, W, Y, lam):
+        value, grad = hand.sr_value_and_grad(X, W, Y, lam)
+        return value, {"W": grad}
+
+    return SimpleNamespace(
+        value_and_grad=value_and_grad, hess_W=hess_W,
+        hvp_W=lambda *, X, W, Y, lam, dW: hand.sr_hvp(X, W, Y, lam, dW),
+        hess_X=lambda *, X, A: hand.trace_hess_blocks(A, X.shape[1]),
+        __code_text__="\ndef hess_X(*, X, A):\n    return _blocks(A + A.T)\n")
+
+
+@pytest.mark.parametrize("row_major", [False, True])
+def test_harness_times_an_order_2_module_and_catches_a_row_major_hessian(monkeypatch, capsys, row_major):
+    monkeypatch.setattr(bench, "jax_or_none", lambda: None)
+    monkeypatch.setattr(bench, "matcalc_module", lambda spec: (_fake_module(row_major), ""))
+    outcomes = []
+    for case in (bench.softmax_case(40, 3, 4), bench.trace_case(6, 2)):
+        bench.measure(case.contenders, 2)
+        outcomes += bench.report(case)
+        by = {c.name: c for c in case.contenders}
+    out = capsys.readouterr().out
+    assert "hess_X's emitted code has no commutation matrix" in out
+    assert outcomes[0] in ("holds", "MISSES") and outcomes[3] in ("holds", "MISSES")   # targets 1, 3
+    assert outcomes[1] == "n/a"                                                        # 2a: no jax
+    assert by["matcalc hess_X"].run is not None
+    if row_major:
+        assert outcomes[2] == "n/a" and "matcalc hess_W" in out and "WRONG" in out
+    else:
+        assert outcomes[2] in ("holds", "MISSES") and "WRONG" not in out

@@ -16,8 +16,14 @@ with, for the first two, an edge between the two rows as ``diag(vec M)`` on the
 left and one between the two columns as ``diag(vec N)`` on the right
 (``M_ij A_ip δ_jq`` is ``diag(vec M) (I ⊗ A)``: an elementwise factor).  A vector
 is the column ``[n, 1]``: its missing index has size 1.  Weights on an index
-(``w_i``) go with the pair that holds it.  Anything else has no Kronecker
-reading (the caller writes an ``einsum``).
+(``w_i``) go with the pair that holds it.
+
+:func:`read_vec` reads more terms: an edge moved along a ``δ`` between a row and a
+column index (``S_iq δ_jq X_ip = S_ij δ_jq X_ip``), and a hub index (joined to three
+free indices or more) split through a middle diag, ``P diag(vec M) Q`` with ``P`` and
+``Q`` read the same way (``-S_ij X_ip S_iq = -diag(vec S) (1 1ᵀ ⊗ I) diag(vec S) (I ⊗ X)``;
+two of them nested give softmax regression's Hessian).  What none reads is
+:func:`read_einsum`'s ``reshape(einsum('...->jiqp', ...), (a*b, m*n))``: never a refusal.
 
 >>> from matcalc.ir import Symbol
 >>> from matcalc.index.nodes import Index
