@@ -173,7 +173,7 @@ def hvp(r, sym, taken: set[str] = frozenset()) -> list[Block]:
         left = Math(f"{H.unicode} vec({d_m.unicode})", f"{H.latex} \\operatorname{{vec}}({d_m.latex})")
         right = body if zero else Math(f"vec({body.unicode})", f"\\operatorname{{vec}}\\left({body.latex}\\right)")
     else:
-        left, right = Math(f"{H.unicode} {d_m.unicode}", f"{H.latex} {d_m.latex}"), body
+        left, right = Math(f"{H.unicode} {d_m.unicode}", f"{H.latex} \\, {d_m.latex}"), body
     g = "G"
     while g in taken:          # as matcalc.vecsteps names the gradient
         g += "_"

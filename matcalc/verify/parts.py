@@ -89,12 +89,17 @@ def fixed_direction(part: Part, values, seed: int) -> np.ndarray | None:
 AGREE = 1e-7    # an HVP and the Hessian times the direction: the same numbers to rounding
 
 
-def hvp_disagreement(part: Part, hess, hvp, values, seed: int, tries: int = 3) -> str:
+def hvp_disagreement(part: Part, hess, hvp, grad, values, seed: int, tries: int = 3) -> str:
     """Why ``hvp(dS)`` disagrees with ``reshape(hess vec(dS), S)`` at ``values`` for
-    random ``dS`` (projected as the differences are), or ''."""
+    random ``dS`` (projected as the differences are), or ''.  Each is compared on the
+    scale of its terms, so that rounding around a 0 is no disagreement (a Hessian that
+    is 0 for every input, written as terms that cancel): ``|H| |dS|``, and the natural
+    ``|G| |dS| / |S|`` of a gradient ``G``."""
     rng = np.random.default_rng(seed + 11)
     h = np.asarray(hess(**values), dtype=float)
     x = np.asarray(values[part.wrt.name], dtype=float)
+    g = float(np.max(np.abs(np.asarray(grad(**values), dtype=float)), initial=0.0))
+    natural = g / max(float(np.max(np.abs(x), initial=0.0)), 1e-300)
     project = part.project or (lambda a: a)
     for _ in range(tries):
         d = direction(part.wrt, x, rng)
@@ -108,7 +113,8 @@ def hvp_disagreement(part: Part, hess, hvp, values, seed: int, tries: int = 3) -
             continue
         # rounding of H vec(dS): eps times sum_j |H_ij| |dS_j|
         bound = float(np.max(np.abs(h) @ np.abs(np.ravel(d, order="F")), initial=0.0)) if h.ndim == 2 else 0.0
-        size = max(float(np.max(np.abs(want), initial=0.0)), bound, 1e-300)
+        size = max(float(np.max(np.abs(want), initial=0.0)), bound, natural * float(np.max(np.abs(d), initial=0.0)),
+                   1e-300)
         err = float(np.max(np.abs(got - want), initial=0.0)) / size
         if err > AGREE:
             return (f"{part.name}() disagrees with hess_{part.wrt.name}() times the direction "
