@@ -7,13 +7,14 @@ simplify -> recognize -> tidy) -> outputs and verification.
 from __future__ import annotations
 
 import functools
-import itertools
 import inspect
+import itertools
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import ir
+from . import higher, ir
+from .checking import check
 from .differentiate import ChainStep, backprop, gradients, hessian, jacobian, per_symbol
 from .errors import MatcalcError, SpecError
 from .ir import deep_recursion
@@ -25,11 +26,11 @@ from .matrix.share import inline
 from .matrix.simplify import restore_shape, simplify
 from .record import MAX_STEP_NODES, Record, given_names, record, written_form
 from .render.text import to_text
-from .shapes import Shape, known_sizes, shape_size
+from .shapes import Shape, known_sizes
 from .spec import Problem, load
 from .steps import Entrywise, Explanation, entrywise, explain
 from .vecsteps import VecSteps, vec_steps
-from .verify import FAILED, Check, Progress, check_module
+from .verify import Check, Progress
 
 
 @dataclass
@@ -296,7 +297,7 @@ def _differentiate(problem: Problem, name: str, known=None) -> Result:
         kind = "hessian"
         gradient = restore_shape(simplify(backprop(expr, sym, steps=steps)), sym.shape)
         raw = hessian(expr, sym, simplify, vec_terms)
-        shape = vec_shape(sym.shape, sym.shape)
+        shape = higher.vec_shape(sym.shape, sym.shape)
     elif expr.rank == 0:
         kind = "gradient"
         if known is not None:
@@ -307,54 +308,28 @@ def _differentiate(problem: Problem, name: str, known=None) -> Result:
     else:
         kind = "jacobian"
         raw = jacobian(expr, sym, simplify, vec_terms)
-        shape = vec_shape(expr.shape, sym.shape)
+        shape = higher.vec_shape(expr.shape, sym.shape)
     facts: list[Fact] = []
     rules: list[Step] = []
     matrix = tidy(raw, shape, facts, rules) if not B.is_zero(raw) else restore_shape(raw, shape)
+    if kind == "hessian" and sym.rank == 2:     # for a symmetric S, the symmetric one
+        matrix = higher.symmetric_part(matrix, sym)
     named, let = written_form(matrix, problem.let, set(problem.symbols) | set(problem.dims), tidy)
     out = Result(name, kind, matrix, raw, steps, gradient, named, let, facts, rules, vec_terms=vec_terms)
     if kind == "hessian":
-        out.direction = direction(problem, sym)
-        out.hvp = hvp(gradient, sym, out.direction)
+        taken = set(problem.symbols) | set(problem.dims) | {x.name for x in problem.let}
+        out.direction = higher.direction(taken, sym)
+        out.hvp = higher.hvp(gradient, sym, out.direction)
     return out
-
-
-def vec_shape(out: Shape, inp: Shape) -> Shape:
-    """The shape of ``∂ out / ∂ inp``: ``out + inp`` up to two axes, else the 2-D
-    ``[size(out), size(inp)]`` of the vec convention (``∂ vec F / ∂ (vec X)ᵀ``)."""
-    if not out or not inp or len(out) + len(inp) <= 2:
-        return tuple(out) + tuple(inp)
-    return (shape_size(out), shape_size(inp))
-
-
-def direction(problem: Problem, sym: ir.Symbol) -> ir.Symbol:
-    """The direction of a Hessian-vector product: ``d`` + the symbol's name, with
-    trailing underscores until no symbol, dimension or let name has it (``dW_``)."""
-    taken = set(problem.symbols) | set(problem.dims) | {x.name for x in problem.let}
-    name = "d" + sym.name
-    while name in taken:
-        name += "_"
-    return ir.Symbol(sym.shape, name, sym.props - {"constant"} if sym.props else sym.props)
-
-
-def hvp(gradient: ir.Expr, sym: ir.Symbol, d: ir.Symbol) -> ir.Expr:
-    """``H vec(dS)`` with the shape of S, never the Hessian: the gradient of ``G : dS``
-    (``H`` is symmetric, so ``∂(G : dS)/∂S = Hᵀ dS = H dS``)."""
-    with budget():
-        inner = B.sum_(B.mul(gradient, d)) if sym.rank else B.mul(gradient, d)
-        out = B.ZERO if B.is_zero(gradient) else simplify(backprop(inner, sym))
-        return B.zeros(sym.shape) if B.is_zero(out) else restore_shape(out, sym.shape)
 
 
 def mixed(problem: Problem, first: Result, second: str) -> Result:
     """``∂² J / ∂ vec W1 ∂ (vec W2)ᵀ``: the Jacobian of W1's gradient w.r.t. W2, ``[size(W1), size(W2)]``."""
-    sym = problem.symbols[second]
+    terms: list = []
+    raw, shape = higher.mixed(first.gradient, problem.symbols[second], terms)
+    facts: list[Fact] = []
+    rules: list[Step] = []
     with budget():
-        terms: list = []
-        raw = jacobian(first.gradient, sym, simplify, terms) if not B.is_zero(first.gradient) else B.ZERO
-        shape = vec_shape(first.gradient.shape, sym.shape)
-        facts: list[Fact] = []
-        rules: list[Step] = []
         matrix = tidy(raw, shape, facts, rules) if not B.is_zero(raw) else restore_shape(raw, shape)
     return Result(f"{first.symbol},{second}", "mixed", matrix, raw, facts=facts, rules=rules,
                   pair=(first.symbol, second), vec_terms=terms, gradient=first.gradient)
@@ -413,48 +388,3 @@ def read_back(text: str, let: list[tuple[str, str]], problem: Problem, shape: Sh
         full[name] = e
         env[name] = let_symbol(name, e)
     return inline(parse(text, env, problem.dims), full)
-
-
-def check(problem: Problem, derivation: Derivation, *, seed: int = 0,
-          targets: tuple[str, ...] = ("numpy",), progress: Progress | None = None) -> dict[str, Check]:
-    """Run every function of each target's emitted module against finite
-    differences, each other and exact arithmetic (:func:`matcalc.verify.check_module`);
-    a result passes when it passes in every module.  Sizes whose check would not
-    fit in memory are refused first (:func:`matcalc.verify.memory.ensure_fits`)."""
-    from .codegen import emit_module, load_module
-    from .verify.memory import ensure_fits
-
-    ensure_fits(problem, derivation.results)
-    out: dict[str, Check] = {}
-    for index, target in enumerate(targets):
-        label = "" if target == "numpy" else f"the {target} module: "
-        try:
-            source = derivation.code if target == "numpy" else emit_module(derivation, target)
-            module = load_module(source, f"matcalc_{problem.name}")
-        except Exception as exc:   # noqa: BLE001  (a module that does not load is the finding)
-            why = f"{label}the emitted module does not load: {type(exc).__name__}: {exc}"
-            checks = {name: Check(name, (), float("nan"), float("nan"), 0, 0, FAILED, (), why, "runs")
-                      for name in derivation.results}
-        else:
-            checks = check_module(problem, derivation.results, module, seed=seed,
-                                  explain=lambda values: _explain(problem.expr, values, problem.dims),
-                                  progress=_offset(progress, index, len(targets), f"{problem.name}: {label}"))
-        for name, c in checks.items():
-            if name not in out or (out[name].passed and not c.passed):
-                out[name] = replace(c, why=label + c.why) if c.why and label else c
-    return out
-
-
-def _offset(progress: Progress | None, index: int, count: int, prefix: str) -> Progress | None:
-    """``progress`` for the ``index``-th of ``count`` modules checked in turn."""
-    if progress is None:
-        return None
-    return lambda text, done, total: progress(prefix + text, index * total + done, count * total)
-
-
-def _explain(expr: ir.Expr, values, dims) -> str:
-    """Which part of ``expr`` is not finite at ``values``: the innermost such node."""
-    from .evaluate import first_nonfinite
-
-    node = first_nonfinite(expr, values, dims)
-    return f"`{to_text(node)}` is not finite there" if node is not None else ""
