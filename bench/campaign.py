@@ -70,7 +70,7 @@ def emitter_before_issue_11():
         REWRITES["sub"] = saved[2]
 
 
-def expressions(n: int, seed: int, shrink_budget: int, before: bool = False):
+def expressions(n: int, seed: int, shrink_budget: int, before: bool = False, kinds: tuple[str, ...] = ()):
     counts: Counter = Counter()
     earlier: Counter = Counter()      # outcomes with the emitter before issue 11 (--before)
     functions = [0, 0, 0]             # functions run, modules loaded, derivations made
@@ -82,7 +82,7 @@ def expressions(n: int, seed: int, shrink_budget: int, before: bool = False):
 
     @settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(derivations())
+    @given(derivations(kinds=kinds))
     def run(drawn):
         outcome = examine(drawn.doc)
         counts[outcome.kind] += 1
@@ -175,11 +175,14 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="write every distinct failure (drawn and shrunk) here")
     ap.add_argument("--before", action="store_true", help="also derive each expression with the emitter "
                     "before issue 11, and count what the stability probe rejects there")
+    ap.add_argument("--higher", action="store_true", help="draw mostly derivatives in the vec convention: "
+                    "matrix or vector expressions w.r.t. matrices or vectors, and Hessians w.r.t. matrices")
     args = ap.parse_args(argv)
+    kinds = ("vec_jacobian",) * 8 + ("matrix_hessian",) * 8 if args.higher else ()
 
     print(f"random expressions: {args.n:,} (seed {args.seed})", file=sys.stderr)
     counts, times, failures, refusals, earlier, functions = (
-        expressions(args.n, args.seed, args.shrink_budget, args.before) if args.n
+        expressions(args.n, args.seed, args.shrink_budget, args.before, kinds) if args.n
         else (Counter(), [], [], Counter(), Counter(), [0, 0, 0]))
     print(f"parser fuzz: {args.fuzz:,} inputs", file=sys.stderr)
     pcounts, slowest, pcrashes = parser_fuzz(args.fuzz, args.seed) if args.fuzz else (Counter(), (0.0, ""), [])

@@ -40,6 +40,7 @@ from matcalc.index.einsum import evaluate_index
 from matcalc.index.lower import Pool, lower
 from matcalc.ops import OPS
 from matcalc.parse import parse
+from matcalc.codegen.module import functions
 from matcalc.pipeline import read_back
 from matcalc.render.text import to_text
 from matcalc.verify import draw_inputs
@@ -141,9 +142,8 @@ def examine(doc: dict, *, seed: int = 0, check_index: bool = True) -> Outcome:
 def _judge(d, seed: int, check_index: bool, seconds: float) -> Outcome:
     outcome = _judge_results(d, seed, check_index, seconds)
     module = d.function()          # the module the check ran loads, and defines what it should
-    names = ["value", "value_and_grad"] + [f"{'hess' if r.kind == 'hessian' else 'grad'}_{s}"
-                                           for s, r in d.results.items()]
-    names += [f"grad_{s}" for s, r in d.results.items() if r.kind == "hessian"]
+    names = ["value", "value_and_grad"] + [name for s, r in d.results.items()
+                                           for name, _ in functions(d.problem, s, r)]
     missing = [n for n in names if not callable(getattr(module, n, None))]
     if missing:
         return Outcome("crash", f"the emitted module defines no {missing[0]}", seconds, "module")
