@@ -226,6 +226,12 @@ def test_the_inputs_are_never_written():
         np.testing.assert_array_equal(namespace[name], value)
 
 
+def test_a_commutation_product_is_not_written_in_place():
+    """K_mn.T @ D is a reshape of D (a view of the argument when m or n is 1): c I is added, not written into it."""
+    code, _ = _run(B.add(B.matmul(B.T(_expr("commutation(m, n)")), SYMS["D"]), B.eye("m*n")))
+    assert "_add_diagonal" not in code, code
+
+
 def test_a_shared_kron_is_computed_once_and_not_opened():
     """kron(eye(m), A) used twice is named once; the sum adds the name, it does not rebuild it."""
     k = _expr("kron(eye(m), A)")

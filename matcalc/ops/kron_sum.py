@@ -136,10 +136,13 @@ def _diagonal_in_place(node, pr, diagonal, dense):
 def _made_here(e: ir.Expr, pr) -> bool:
     """A new array that nothing else holds: the result of arithmetic or of a product
     (not a symbol, a view such as a transpose or a reshape, or a value named for reuse;
-    a product with a commutation matrix is a reshape, which may be a view)."""
+    a product with a commutation matrix or its transpose is a reshape, which may be a
+    view when m or n is 1)."""
     if e in pr.names or e in pr.shared or not B.is_op(e, "add", "sub", "mul", "div", "neg", "pow", "matmul"):
         return False
-    return not (B.is_op(e, "matmul") and any(B.is_op(a, "commutation") for a in e.args))
+    return not (B.is_op(e, "matmul") and any(B.is_op(a, "commutation") or (B.is_op(a, "transpose") and
+                                                                          B.is_op(a.args[0], "commutation"))
+                                             for a in e.args))
 
 
 def _written_in_place(node, pr, groups, diagonal, dense, count: int):
