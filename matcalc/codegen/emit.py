@@ -165,7 +165,9 @@ class Emitter:
         if op.fields is not None:     # A.reshape(p, q), X[:, 0]: the argument binds like .T
             named = op.fields(e, self.target)
             self.refs.update(x for text in named.values() for x in re.findall(r"[A-Za-z_]\w*", text))
-            return template.format(*[self.wrap(a, PREC_POSTFIX) for a in args], **named), PREC_ATOM
+            postfix = re.search(r"\{\d\}[.\[{]", template)    # an argument followed by .x, [i] or a field
+            return template.format(*[self.wrap(a, PREC_POSTFIX) if postfix else self.text(a) for a in args],
+                                   **named), PREC_ATOM
         axis = e.attr("axis")
         parts = [self.text(a) for a in args]
         text = template.format(*parts, **{**dict(e.attrs), "axis": axis,     # other params by name: {k}

@@ -282,15 +282,10 @@ def _size_note(x, target: str) -> str:
 
 
 def _kron_fields(node, target):
-    """``[:, None]`` after a vector beside a matrix (numpy would read it as a row); in
-    print, an identity or all-ones factor with its size (:func:`_size_note`)."""
-    a, b = node.args
-    mixed = a.rank != b.rank
-    column = "[:, None]" if target == "numpy" else ""
-    out = {"a": column if mixed and a.rank == 1 else "", "b": column if mixed and b.rank == 1 else ""}
-    for k, x in enumerate(node.args):
-        out[f"i{k}"] = _size_note(x, target) if target in ("latex", "unicode") else ""
-    return out
+    """In print, an identity or all-ones factor with its size (:func:`_size_note`); in code a
+    vector beside a matrix is made its column by the emission rule kron-vector-as-column."""
+    return {f"i{k}": _size_note(x, target) if target in ("latex", "unicode") else ""
+            for k, x in enumerate(node.args)}
 
 
 register(Op("inv", "call", 1, _square("inv"), array_api="_inv(xp, {0})", numpy="np.linalg.inv({0})", latex="{0:atom}^{{-1}}",
@@ -312,7 +307,7 @@ register(Op("outer", "call", 2, _outer, array_api="_outer(xp, {0}, {1})", numpy=
 register(Op("dot", "call", 2, lambda s, a: matmul(s[0], s[1]), array_api="xp.matmul({0}, {1})", numpy="np.dot({0}, {1})",
             latex="{0}^T {1}", doc="inner product (numpy's dot)",
             vjp=lambda g, node: OPS["matmul"].vjp(g, node), fn=np.dot, index=_index_dot))
-register(Op("kron", "call", 2, _kron, array_api="_kron(xp, {0}, {1})", numpy="np.kron({0}{a}, {1}{b})",
+register(Op("kron", "call", 2, _kron, array_api="_kron(xp, {0}, {1})", numpy="np.kron({0}, {1})",
             fields=_kron_fields, latex="{0:mul}{i0} \\otimes {1:mul}{i1}", unicode="{0:mul}{i0} ⊗ {1:mul}{i1}",
             binds="hadamard",
             doc="Kronecker product (a vector beside a matrix is a column)", vjp=_vjp_kron,
