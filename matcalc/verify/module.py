@@ -244,7 +244,7 @@ def _agreement(p, r, module, judged_parts, point, seed: int) -> str:
             for part in judged_parts:
                 if part.direction is not None:
                     found = hvp_disagreement(part, getattr(module, f"hess_{r.symbol}"), getattr(module, part.name),
-                                             getattr(module, f"grad_{r.symbol}"), point, seed)
+                                             getattr(module, f"grad_{r.symbol}"), point, seed, module.value)
                     if found:
                         return found
         except np.linalg.LinAlgError:

@@ -89,17 +89,22 @@ def fixed_direction(part: Part, values, seed: int) -> np.ndarray | None:
 AGREE = 1e-7    # an HVP and the Hessian times the direction: the same numbers to rounding
 
 
-def hvp_disagreement(part: Part, hess, hvp, grad, values, seed: int, tries: int = 3) -> str:
+def hvp_disagreement(part: Part, hess, hvp, grad, values, seed: int, value=None, tries: int = 3) -> str:
     """Why ``hvp(dS)`` disagrees with ``reshape(hess vec(dS), S)`` at ``values`` for
     random ``dS`` (projected as the differences are), or ''.  Each is compared on the
     scale of its terms, so that rounding around a 0 is no disagreement (a Hessian that
     is 0 for every input, written as terms that cancel): ``|H| |dS|``, and the natural
-    ``|G| |dS| / |S|`` of a gradient ``G``."""
+    ``|G| |dS| / |S|`` of a gradient ``G`` and ``|J| |dS| / |S|²`` of the value ``J`` (a
+    Hessian and gradient that are 0 by cancellation leave rounding on the value's scale)."""
     rng = np.random.default_rng(seed + 11)
     h = np.asarray(hess(**values), dtype=float)
     x = np.asarray(values[part.wrt.name], dtype=float)
     g = float(np.max(np.abs(np.asarray(grad(**values), dtype=float)), initial=0.0))
-    natural = g / max(float(np.max(np.abs(x), initial=0.0)), 1e-300)
+    width = max(float(np.max(np.abs(x), initial=0.0)), 1e-300)
+    natural = g / width
+    if value is not None:
+        j = np.abs(np.asarray(value(**values), dtype=float))
+        natural = max(natural, float(np.max(j, initial=0.0)) / width ** 2 if np.all(np.isfinite(j)) else 0.0)
     project = part.project or (lambda a: a)
     for _ in range(tries):
         d = direction(part.wrt, x, rng)
