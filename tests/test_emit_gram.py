@@ -113,6 +113,16 @@ def test_derivation_check_passes(case):
     assert d.verification[key].passed
 
 
+def test_zero_row_sums_only_when_shown():
+    """softmax's weights diag(s) - s sᵀ annihilate 1 (its rows sum to 1): the last block row
+    is filled from the others; sigmoid's and the first layer's weights do not."""
+    shown = []
+    for title, spec, function, _, _ in CASES[:6]:
+        d = matcalc.derive({"name": "t", "dims": DIMS, **spec}, verify=False)
+        shown.append("zero_row_sums=True" in function_code(d.code, function))
+    assert shown == [True, True, True, False, False, False]
+
+
 def test_merged_sum_is_one_gram():
     """2 (A D1 A' - 2 A D2 A') is one Gram with the weights D1 - 2 D2, not two."""
     d = matcalc.derive({"name": "t", "dims": DIMS, **CASES[3][1]}, verify=False)
@@ -157,6 +167,10 @@ def test_helpers_against_the_plain_sum():
         np.testing.assert_allclose(ns["_kron_gram"](P, Td), plain(P, Td, P), atol=1e-10)
         np.testing.assert_allclose(ns["_kron_sandwich"](P, T, Q), plain(P, T, Q), atol=1e-10)
         np.testing.assert_allclose(ns["_kron_sandwich"](P, Td, Q), plain(P, Td, Q), atol=1e-10)
+        S = np.exp(rng.standard_normal((n, k)))
+        S /= S.sum(axis=1, keepdims=True)
+        Tz = np.einsum("iq,qr->iqr", S, np.eye(k)) - S[:, :, None] * S[:, None, :]     # diag(s) - s s^T
+        np.testing.assert_allclose(ns["_kron_gram"](P, Tz, zero_row_sums=True), plain(P, Tz, P), atol=1e-10)
 
 
 def test_rules_registered_before_the_kronecker_rules():

@@ -32,17 +32,20 @@ HELPERS = {
             np.matmul(z, Tc, out=P[: m - p])
             G[p, p:] += P[: m - p]
     return G''',
-    KRON_GRAM: '''def _kron_gram(X, T):
+    KRON_GRAM: '''def _kron_gram(X, T, zero_row_sums=False):
     """sum_i kron(T_i, x_i x_i^T) [k m, k m] for X [n, m] and symmetric weights T [n, k, k]
     (T [n, k]: T_i = diag(T[i])): entry (q m + p, r m + t) is sum_i X_ip T_iqr X_it.
-    Only q <= r and p <= t are computed (_vech_gram), the rest mirrored."""
+    Only q <= r and p <= t are computed (_vech_gram), the rest mirrored; with
+    zero_row_sums (T_i 1 = 0) only q, r < k - 1, the last block row and column being
+    minus the sums of the others."""
     n, m = X.shape
     k = T.shape[1]
+    j = k - 1 if zero_row_sums and T.ndim == 3 and k > 1 else k
     if T.ndim == 2:
         qa = ra = np.arange(k)
         H4 = np.zeros((k, m, k, m))
     else:
-        qa, ra = np.triu_indices(k)
+        qa, ra = np.triu_indices(j)
         T = T[:, qa, ra]
         H4 = np.empty((k, m, k, m))
     G = _vech_gram(X, T)
@@ -50,6 +53,10 @@ HELPERS = {
     G[tu, pu, :] = G[pu, tu, :]                # x x^T is symmetric
     H4[qa, :, ra, :] = G.transpose(2, 0, 1)
     H4[ra, :, qa, :] = G.transpose(2, 1, 0)    # block (r, q) = block (q, r)^T
+    if j < k:                                  # sum_r block (q, r) = 0
+        H4[:j, :, j, :] = -H4[:j, :, :j, :].sum(axis=2)
+        H4[j, :, :j, :] = H4[:j, :, j, :].transpose(2, 0, 1)
+        H4[j, :, j, :] = -H4[:j, :, j, :].sum(axis=0)
     return H4.reshape(k * m, k * m)''',
     KRON_SANDWICH: '''def _kron_sandwich(P, T, Q):
     """sum_i kron(T_i, p_i q_i^T) [k a, k b] for P [n, a], Q [n, b] and weights T [n, k, k]

@@ -23,7 +23,7 @@ from ..registry import PREC_ATOM, PREC_POSTFIX, EmitRule, emit_rule
 from ..shapes import show
 from .code_spelling import numpy_target
 from .gram_helpers import HELPERS, KRON_GRAM, KRON_SANDWICH, VECH_GRAM
-from .kron_gram_sym import _down, symmetric
+from .kron_gram_sym import _down, symmetric, zero_row_sums
 
 MOST_TERMS = 64      # a symmetry proof past this many products of weights is not tried
 
@@ -290,7 +290,8 @@ def _row_gram(node, pr):
     p_text = pr.text(B.T(pt))
     if _same(pt, q) and (kind == "diag" or symmetric(s)):
         pr.helper(VECH_GRAM)
-        return f"{pr.helper(KRON_GRAM)}({p_text}, {weights_name})", PREC_ATOM
+        fill = ", zero_row_sums=True" if kind == "dense" and zero_row_sums(s) else ""
+        return f"{pr.helper(KRON_GRAM)}({p_text}, {weights_name}{fill})", PREC_ATOM
     return f"{pr.helper(KRON_SANDWICH)}({p_text}, {weights_name}, {pr.text(q)})", PREC_ATOM
 
 

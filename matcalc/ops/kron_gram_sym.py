@@ -4,6 +4,11 @@ symmetric, read off the structure: ``T`` expanded into signed products of weight
 products, each reversed and transposed, are the same multiset.  Diagonal factors
 next to each other commute, per-row scalars commute with everything.  A sufficient
 test: "not shown" only costs the general (slower) Gram.
+
+``zero_row_sums``: ``T_i 1 = 0`` for every row, shown the same way (each product applied
+to the vector of ones, right to left; ``M 1 1ᵀ = 1 1ᵀ`` when the rows of ``M`` sum to 1:
+softmax along its rows, a declared one-hot or stochastic matrix), which lets the Gram
+fill the last block row and column from the others (softmax's ``diag(s) - s sᵀ``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from itertools import product
 
 from .. import ir
 from ..matrix import build as B
+from ..registry import OPS
 
 MOST_TERMS = 64
 
@@ -105,3 +111,40 @@ def _down(e: ir.Expr) -> ir.Expr:
     if B.is_op(e, "matmul") and e.rank == 2:
         return ir.apply("matmul", tuple(_down(a) for a in e.args))
     return e
+
+
+def zero_row_sums(s) -> bool:
+    """``T_i 1 = 0`` for every row i, shown from the structure ``s``: the products of its
+    expansion applied to 1 cancel in pairs."""
+    terms = _expand(s)
+    if terms is None or not terms:
+        return False
+    total: Counter = Counter()
+    for coefs, atoms in terms:
+        state = ("ones",)
+        for a in reversed(atoms):
+            state = _times_vector(a, state)
+            if state is None:
+                return False
+        minus = sum(1 for c in coefs if c[0] == "c" and B.is_num(c[1], -1)) % 2
+        rest = tuple(sorted((c for c in coefs if not (c[0] == "c" and B.is_num(c[1], -1))), key=repr))
+        total[rest, state] += -1 if minus else 1
+    return all(v == 0 for v in total.values())
+
+
+def _times_vector(atom, state):
+    """The weight ``atom`` times the per-row vector ``state`` (("ones",) or ("rows", V) with
+    V [n, k] holding the vectors as rows); None when not followed."""
+    kind, x = atom
+    if kind == "diag":
+        return ("rows", x) if state[0] == "ones" else ("rows", B.mul(x, state[1]))
+    if B.is_ones(x) and state[0] == "rows" and _unit_rows(state[1]):
+        return ("ones",)                       # 1 1ᵀ v = 1 when the entries of v sum to 1
+    return None
+
+
+def _unit_rows(y: ir.Expr) -> bool:
+    """The rows of y sum to 1: softmax along its rows, a declared one-hot or stochastic matrix."""
+    if isinstance(y, ir.Symbol):
+        return bool({"onehot", "stochastic"} & y.props)
+    return isinstance(y, ir.Apply) and bool(OPS[y.op].extra.get("sums_to_one")) and y.attr("axis") == 1
