@@ -33,29 +33,33 @@ LOGISTIC = {"X": _sym("n", "m"), "W": _sym("m", "k"), "Y": _sym("n", "k")}
 MIXED = {"X": _sym("n", "m"), "W": _sym("m", "k"), "Z": _sym("n", "p"), "V": _sym("p", "k"),
          "Y": _sym("n", "k", props=["onehot"])}
 
+JACOBIAN = {"X": _sym("n", "m"), "W": _sym("m", "k"), "Z": _sym("n", "p")}
+
+
+def _spec(expr, symbols, wrt, order=2, **more):
+    return {"expr": expr, "symbols": symbols, "wrt": wrt, "order": order, **more}
+
+
 # name, spec, function, result key, the helper it calls
 CASES = [
-    ("softmax regression", dict(expr="-sum(Y * log(softmax(X @ W, axis=1))) / n + lam * sum(W * W)",
-                                symbols=SOFTMAX, wrt=["W"], order=2), "hess_W", "W", "_kron_gram("),
-    ("two-layer output layer", dict(expr="-sum(Y * log(softmax(tanh(X @ W1) @ W2, axis=1)))",
-                                    symbols=TWO_LAYER, wrt=["W2"], order=2), "hess_W2", "W2", "_kron_gram("),
-    ("two-layer output layer, weighted rows", dict(expr="-sum(Y * log(softmax(tanh(X @ W1) @ W2, axis=1)))",
-                                                   symbols=TWO_LAYER_SOFT, wrt=["W2"], order=2),
-     "hess_W2", "W2", "_kron_gram("),
-    ("two-layer first layer", dict(expr="sum((tanh(X @ W1) @ W2 - Y) ** 2)", symbols={**TWO_LAYER_SOFT},
-                                   wrt=["W1"], order=2), "hess_W1", "W1", "_kron_gram("),
-    ("logistic regression, matrix W", dict(expr="-sum(Y * log(sigmoid(X @ W)) + (1 - Y) * log(sigmoid(-(X @ W))))",
-                                           symbols=LOGISTIC, wrt=["W"], order=2), "hess_W", "W", "_kron_gram("),
-    ("sigmoid least squares", dict(expr="sum((sigmoid(X @ W) - Y) ** 2)", symbols=LOGISTIC, wrt=["W"], order=2),
+    ("softmax regression", _spec("-sum(Y * log(softmax(X @ W, axis=1))) / n + lam * sum(W * W)", SOFTMAX, ["W"]),
      "hess_W", "W", "_kron_gram("),
-    ("mixed derivative, P != Q", dict(expr="-sum(Y * log(softmax(X @ W + Z @ V, axis=1)))", symbols=MIXED,
-                                      wrt=["W", "V"], order=2, mixed=True), "hess_W_V", "W,V", "_kron_sandwich("),
-    ("Jacobian, P != Q", dict(expr="Z.T @ softmax(X @ W, axis=1)",
-                              symbols={"X": _sym("n", "m"), "W": _sym("m", "k"), "Z": _sym("n", "p")},
-                              wrt=["W"]), "jac_W", "W", "_kron_sandwich("),
-    ("Jacobian, diagonal weights", dict(expr="Z.T @ sigmoid(X @ W)",
-                                        symbols={"X": _sym("n", "m"), "W": _sym("m", "k"), "Z": _sym("n", "p")},
-                                        wrt=["W"]), "jac_W", "W", "_kron_sandwich("),
+    ("two-layer output layer", _spec("-sum(Y * log(softmax(tanh(X @ W1) @ W2, axis=1)))", TWO_LAYER, ["W2"]),
+     "hess_W2", "W2", "_kron_gram("),
+    ("two-layer output layer, weighted rows",
+     _spec("-sum(Y * log(softmax(tanh(X @ W1) @ W2, axis=1)))", TWO_LAYER_SOFT, ["W2"]), "hess_W2", "W2", "_kron_gram("),
+    ("two-layer first layer", _spec("sum((tanh(X @ W1) @ W2 - Y) ** 2)", TWO_LAYER_SOFT, ["W1"]),
+     "hess_W1", "W1", "_kron_gram("),
+    ("logistic regression, matrix W",
+     _spec("-sum(Y * log(sigmoid(X @ W)) + (1 - Y) * log(sigmoid(-(X @ W))))", LOGISTIC, ["W"]),
+     "hess_W", "W", "_kron_gram("),
+    ("sigmoid least squares", _spec("sum((sigmoid(X @ W) - Y) ** 2)", LOGISTIC, ["W"]), "hess_W", "W", "_kron_gram("),
+    ("mixed derivative, P != Q", _spec("-sum(Y * log(softmax(X @ W + Z @ V, axis=1)))", MIXED, ["W", "V"], mixed=True),
+     "hess_W_V", "W,V", "_kron_sandwich("),
+    ("Jacobian, P != Q", _spec("Z.T @ softmax(X @ W, axis=1)", JACOBIAN, ["W"], order=1),
+     "jac_W", "W", "_kron_sandwich("),
+    ("Jacobian, diagonal weights", _spec("Z.T @ sigmoid(X @ W)", JACOBIAN, ["W"], order=1),
+     "jac_W", "W", "_kron_sandwich("),
 ]
 
 
@@ -78,13 +82,13 @@ def _values(spec: dict, rng) -> dict:
 
 @pytest.fixture(scope="module", params=CASES, ids=[c[0] for c in CASES])
 def case(request):
-    title, spec, function, key, helper = request.param
+    _, spec, function, key, helper = request.param
     d = matcalc.derive({"name": "t", "dims": DIMS, **spec}, verify=True)
-    return d, function, key, helper
+    return d, spec, function, key, helper
 
 
 def test_rule_fired(case):
-    d, function, _, helper = case
+    d, _, function, _, helper = case
     text = function_code(d.code, function)
     body = text.split('"""')[-1]          # the docstring quotes the kron form itself
     assert helper in body, text
@@ -93,23 +97,16 @@ def test_rule_fired(case):
 
 
 def test_numbers_agree_with_plain_numpy(case):
-    d, function, key, _ = case
-    rng = np.random.default_rng(3)
-    values = _values({"symbols": {n: {"shape": s.shape and list(s.shape), "props": list(s.props)}
-                                  for n, s in _declared(d).items()}}, rng)
+    d, spec, function, key, _ = case
+    values = _values(spec, np.random.default_rng(3))
     got = getattr(d.function(), function)(**values)
     want = evaluate(d.results[key].matrix, values, DIMS)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
-def _declared(d):
-    from matcalc import ir
-    return {s.name: s for s in d.problem.expr.symbols if isinstance(s, ir.Symbol)}
-
-
 def test_derivation_check_passes(case):
-    d, _, key, _ = case
+    d, _, _, key, _ = case
     assert d.verification[key].passed
 
 
@@ -117,7 +114,7 @@ def test_zero_row_sums_only_when_shown():
     """softmax's weights diag(s) - s sᵀ annihilate 1 (its rows sum to 1): the last block row
     is filled from the others; sigmoid's and the first layer's weights do not."""
     shown = []
-    for title, spec, function, _, _ in CASES[:6]:
+    for _, spec, function, _, _ in CASES[:6]:
         d = matcalc.derive({"name": "t", "dims": DIMS, **spec}, verify=False)
         shown.append("zero_row_sums=True" in function_code(d.code, function))
     assert shown == [True, True, True, False, False, False]
@@ -133,9 +130,9 @@ def test_merged_sum_is_one_gram():
 def test_symmetric_weights_seen_from_the_structure():
     """Softmax: T_i = (I - s_i 1ᵀ) diag(s_i), symmetric only once expanded; the output
     layer's W2 W2ᵀ is a palindrome."""
-    from matcalc.ops.kron_gram_sym import symmetric
-    from matcalc.matrix import build as B
     from matcalc import ir
+    from matcalc.matrix import build as B
+    from matcalc.ops.kron_gram_sym import symmetric
     s = ir.Symbol(("n", "k"), "S")
     c = ir.Symbol(("k", "k"), "C")
     ones = B.ones(("k", "k"))
@@ -160,7 +157,7 @@ def test_helpers_against_the_plain_sum():
         T = rng.standard_normal((n, k, k))
         Ts, Td = T + T.transpose(0, 2, 1), rng.standard_normal((n, k))
 
-        def plain(P, T, Q):
+        def plain(P, T, Q, k=k):
             T = np.einsum("iq,qr->iqr", T, np.eye(k)) if T.ndim == 2 else T
             return np.einsum("ip,iqr,it->qprt", P, T, Q).reshape(k * P.shape[1], k * Q.shape[1])
         np.testing.assert_allclose(ns["_kron_gram"](P, Ts), plain(P, Ts, P), atol=1e-10)

@@ -25,9 +25,6 @@ from .code_spelling import numpy_target
 from .gram_helpers import HELPERS, KRON_GRAM, KRON_SANDWICH, VECH_GRAM
 from .kron_gram_sym import _down, symmetric, zero_row_sums
 
-MOST_TERMS = 64      # a symmetry proof past this many products of weights is not tried
-
-
 # -- reading the sandwich (IR level) --------------------------------------------------
 
 def _scalar(e: ir.Expr):
@@ -184,15 +181,6 @@ def _atoms(s, out: list) -> list:
 def has_diag(s) -> bool:
     return s[0] == "diag" or (s[0] in ("prod", "sum") and any(
         has_diag(p if s[0] == "prod" else p[1]) for p in s[1]))
-
-
-def only_diag(s) -> bool:
-    """Every T_i diagonal: the structure holds no constant k×k factor."""
-    if s[0] in ("eye", "diag"):
-        return True
-    if s[0] == "const":
-        return False
-    return all(only_diag(p if s[0] == "prod" else p[1]) for p in s[1])
 
 
 # -- printing T ------------------------------------------------------------------------
