@@ -116,7 +116,7 @@ def test_zero_row_sums_only_when_shown():
     shown = []
     for _, spec, function, _, _ in CASES[:6]:
         d = matcalc.derive({"name": "t", "dims": DIMS, **spec}, verify=False)
-        shown.append("zero_row_sums=True" in function_code(d.code, function))
+        shown.append("fill=True" in function_code(d.code, function))
     assert shown == [True, True, True, False, False, False]
 
 
@@ -146,7 +146,8 @@ def test_symmetric_weights_seen_from_the_structure():
 
 
 def test_helpers_against_the_plain_sum():
-    """_kron_gram (both symmetries, chunked) and _kron_sandwich against
+    """_kron_gram (both symmetries, chunked; the blocks q <= r, the diagonal ones, the
+    fill from zero row sums) and _kron_sandwich against
     einsum('ip,iqr,it->qprt'), at sizes taking both paths of _vech_gram."""
     ns = {"np": np}
     for source in HELPERS.values():
@@ -160,14 +161,17 @@ def test_helpers_against_the_plain_sum():
         def plain(P, T, Q, k=k):
             T = np.einsum("iq,qr->iqr", T, np.eye(k)) if T.ndim == 2 else T
             return np.einsum("ip,iqr,it->qprt", P, T, Q).reshape(k * P.shape[1], k * Q.shape[1])
-        np.testing.assert_allclose(ns["_kron_gram"](P, Ts), plain(P, Ts, P), atol=1e-10)
-        np.testing.assert_allclose(ns["_kron_gram"](P, Td), plain(P, Td, P), atol=1e-10)
+        full = np.triu_indices(k)
+        np.testing.assert_allclose(ns["_kron_gram"](P, Ts[:, full[0], full[1]], full, k), plain(P, Ts, P), atol=1e-10)
+        np.testing.assert_allclose(ns["_kron_gram"](P, Td, None, k), plain(P, Td, P), atol=1e-10)
         np.testing.assert_allclose(ns["_kron_sandwich"](P, T, Q), plain(P, T, Q), atol=1e-10)
         np.testing.assert_allclose(ns["_kron_sandwich"](P, Td, Q), plain(P, Td, Q), atol=1e-10)
         S = np.exp(rng.standard_normal((n, k)))
         S /= S.sum(axis=1, keepdims=True)
         Tz = np.einsum("iq,qr->iqr", S, np.eye(k)) - S[:, :, None] * S[:, None, :]     # diag(s) - s s^T
-        np.testing.assert_allclose(ns["_kron_gram"](P, Tz, zero_row_sums=True), plain(P, Tz, P), atol=1e-10)
+        lead = np.triu_indices(k - 1)
+        np.testing.assert_allclose(ns["_kron_gram"](P, Tz[:, lead[0], lead[1]], lead, k, fill=True), plain(P, Tz, P),
+                                   atol=1e-10)
 
 
 def test_rules_registered_before_the_kronecker_rules():

@@ -6,7 +6,7 @@ diagonal weights ``T_i = diag(T[i])``), in the vec convention: entry
 
 ``_vech_gram`` is the fastest numpy measured for a symmetric weighted Gram
 (bench/HIGHER_ORDER_NOTES.md): both symmetries are used (``p ≤ t`` of ``p_i p_iᵀ`` and
-``q ≤ r`` of a symmetric ``T_i``), n is cut into chunks whose products stay in cache.
+``q ≤ r`` of a symmetric ``T_i``, whose weights on those blocks ``_kron_gram`` takes), n is cut into chunks whose products stay in cache.
 """
 
 VECH_GRAM = "_vech_gram"
@@ -32,28 +32,23 @@ HELPERS = {
             np.matmul(z, Tc, out=P[: m - p])
             G[p, p:] += P[: m - p]
     return G''',
-    KRON_GRAM: '''def _kron_gram(X, T, zero_row_sums=False):
-    """sum_i kron(T_i, x_i x_i^T) [k m, k m] for X [n, m] and symmetric weights T [n, k, k]
-    (T [n, k]: T_i = diag(T[i])): entry (q m + p, r m + t) is sum_i X_ip T_iqr X_it.
-    Only q <= r and p <= t are computed (_vech_gram), the rest mirrored; with
-    zero_row_sums (T_i 1 = 0) only q, r < k - 1, the last block row and column being
-    minus the sums of the others."""
+    KRON_GRAM: '''def _kron_gram(X, W, pairs, k, fill=False):
+    """sum_i kron(T_i, x_i x_i^T) [k m, k m] for X [n, m] and symmetric weights T_i [k, k]
+    given on the blocks pairs = (qa, ra) (qa <= ra): W[i, j] = T_i[qa[j], ra[j]], the
+    other blocks 0 (pairs None: W [n, k] is the diagonal, T_i = diag(W[i])); fill: T_i 1 = 0
+    and pairs are the q <= r < k - 1, the last block row and column minus the sums of the
+    others.  Entry (q m + p, r m + t) is sum_i X_ip T_iqr X_it; only p <= t is computed
+    (_vech_gram), the rest mirrored."""
     n, m = X.shape
-    k = T.shape[1]
-    j = k - 1 if zero_row_sums and T.ndim == 3 and k > 1 else k
-    if T.ndim == 2:
-        qa = ra = np.arange(k)
-        H4 = np.zeros((k, m, k, m))
-    else:
-        qa, ra = np.triu_indices(j)
-        T = T[:, qa, ra]
-        H4 = np.empty((k, m, k, m))
-    G = _vech_gram(X, T)
+    qa, ra = (np.arange(k), np.arange(k)) if pairs is None else pairs
+    H4 = np.empty((k, m, k, m)) if fill or len(qa) == k * (k + 1) // 2 else np.zeros((k, m, k, m))
+    G = _vech_gram(X, W)
     pu, tu = np.triu_indices(m, 1)
     G[tu, pu, :] = G[pu, tu, :]                # x x^T is symmetric
     H4[qa, :, ra, :] = G.transpose(2, 0, 1)
     H4[ra, :, qa, :] = G.transpose(2, 1, 0)    # block (r, q) = block (q, r)^T
-    if j < k:                                  # sum_r block (q, r) = 0
+    if fill:                                   # sum_r block (q, r) = 0
+        j = k - 1
         H4[:j, :, j, :] = -H4[:j, :, :j, :].sum(axis=2)
         H4[j, :, :j, :] = H4[:j, :, j, :].transpose(2, 0, 1)
         H4[j, :, j, :] = -H4[:j, :, j, :].sum(axis=0)

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from .. import ir
 from ..matrix import build as B
-from ..registry import PREC_ATOM, PREC_POSTFIX, EmitRule, emit_rule
+from ..registry import PREC_ATOM, EmitRule, emit_rule
 from ..shapes import show
 from .code_spelling import numpy_target
 from .gram_helpers import HELPERS, KRON_GRAM, KRON_SANDWICH, VECH_GRAM
+from .kron_gram_code import code as _code
+from .kron_gram_code import pairs as _pairs
 from .kron_gram_sym import _down, symmetric, zero_row_sums
 
 # -- reading the sandwich (IR level) --------------------------------------------------
@@ -183,64 +185,6 @@ def has_diag(s) -> bool:
         has_diag(p if s[0] == "prod" else p[1]) for p in s[1]))
 
 
-# -- printing T ------------------------------------------------------------------------
-
-def _code(s, pr, k: str, n: str):
-    """``(kind, text)``: kind "eye", "diag" (text [n, k] or [n, 1]), "const" ([k, k]) or
-    "dense" ([n, k, k]); every compound text parenthesized."""
-    kind = s[0]
-    if kind == "eye":
-        return "eye", f"{pr.namespace()}.eye({k})"
-    if kind == "diag":
-        m = s[1]
-        text = pr.wrap(m, PREC_POSTFIX)
-        return "diag", (text if m.rank == 2 else f"{text}[:, None]")
-    if kind == "const":
-        return "const", pr.wrap(s[1], PREC_POSTFIX)
-    if kind == "prod":
-        out = _code(s[1][0], pr, k, n)
-        for p in s[1][1:]:
-            out = _times(out, _code(p, pr, k, n))
-        return out
-    out = None
-    for c, p in s[1]:
-        kind_, text = _code(p, pr, k, n)
-        minus = c is not None and B.is_num(c, -1)
-        if c is not None and not minus:
-            text, kind_ = f"({pr.wrap(c, PREC_POSTFIX)} * {text})", ("const" if kind_ == "eye" else kind_)
-        if out is None:
-            out = (kind_, f"(-{text})" if minus else text)
-        else:
-            out = _plus(out, (kind_, text), pr, k, "-" if minus else "+")
-    return out
-
-
-def _times(a, b):
-    (ka, ta), (kb, tb) = a, b
-    if ka == "eye":
-        return b
-    if kb == "eye":
-        return a
-    if ka == kb == "diag":
-        return "diag", f"({ta} * {tb})"
-    if ka == "diag":
-        return "dense", f"({ta}[:, :, None] * {tb})"
-    if kb == "diag":
-        return "dense", f"({ta} * {tb}[:, None, :])"
-    if ka == kb == "const":
-        return "const", f"({ta} @ {tb})"
-    return "dense", f"({ta} @ {tb})"
-
-
-def _plus(a, b, pr, k, sign="+"):
-    (ka, ta), (kb, tb) = a, b
-    if ka == kb or {ka, kb} <= {"eye", "const"}:
-        return ("const" if ka == "eye" else ka), f"({ta} {sign} {tb})"
-    ta = f"({ta}[:, :, None] * {pr.namespace()}.eye({k}))" if ka == "diag" else ta
-    tb = f"({tb}[:, :, None] * {pr.namespace()}.eye({k}))" if kb == "diag" else tb
-    return "dense", f"({ta} {sign} {tb})"
-
-
 def _same(pt: ir.Expr, q: ir.Expr) -> bool:
     """Pᵀ is Qᵀ: transposes pushed through products first ((X W)ᵀ = Wᵀ Xᵀ)."""
     return _down(pt) == _down(B.T(q))
@@ -265,6 +209,9 @@ def _row_gram(node, pr):
         if atoms.count(a) > 1 and isinstance(a, ir.Apply):
             pr.shared.add(a)
     kd, nd = pr.dim(k), pr.dim(n)
+    p_text = pr.text(B.T(pt))
+    if _same(pt, q) and symmetric(s):
+        return _symmetric_gram(s, pr, p_text, kd, nd, node)
     kind, text = _code(s, pr, kd, nd)
     if kind == "eye":
         return None
@@ -275,12 +222,36 @@ def _row_gram(node, pr):
     weights_name = pr.fresh()
     about = f"T_i diagonal, [{nd}, {kd}]" if kind == "diag" else f"T_i, [{nd}, {kd}, {kd}]"
     pr.statement(f"{weights_name} = {text}  # the weights {about}: {show(node.shape)} = Σ_i kron(T_i, p_i q_iᵀ)")
-    p_text = pr.text(B.T(pt))
-    if _same(pt, q) and (kind == "diag" or symmetric(s)):
-        pr.helper(VECH_GRAM)
-        fill = ", zero_row_sums=True" if kind == "dense" and zero_row_sums(s) else ""
-        return f"{pr.helper(KRON_GRAM)}({p_text}, {weights_name}{fill})", PREC_ATOM
     return f"{pr.helper(KRON_SANDWICH)}({p_text}, {weights_name}, {pr.text(q)})", PREC_ATOM
+
+
+def _symmetric_gram(s, pr, p_text: str, kd: str, nd: str, node) -> tuple[str, int]:
+    """Σ_i kron(T_i, p_i p_iᵀ) with T_i symmetric: the weights of the blocks q <= r only
+    (q, r < k - 1 when T_i 1 = 0, the rest filled; the diagonal ones when every T_i is)."""
+    np_ = pr.namespace()
+    pr.helper(VECH_GRAM)
+    if not has_const(s):
+        _, text = _code(s, pr, kd, nd)
+        text = f"({text} * {np_}.ones({kd}))" if text.endswith("[:, None]") else text
+        name = pr.fresh()
+        pr.statement(f"{name} = {text}  # the weights: T_i = diag({name}[i]), {show(node.shape)} = "
+                     f"Σ_i kron(T_i, p_i p_iᵀ)")
+        return f"{pr.helper(KRON_GRAM)}({p_text}, {name}, None, {kd})", PREC_ATOM
+    fill = zero_row_sums(s)
+    qa, ra = pr.scope.claim("qa"), pr.scope.claim("ra")
+    pr.statement(f"{qa}, {ra} = {np_}.triu_indices({kd}{' - 1' if fill else ''})  # the blocks (q, r) computed, "
+                 f"q <= r{f' < {kd} - 1: T_i 1 = 0 gives the rest' if fill else ''}")
+    text = _pairs(s, pr, kd, nd, qa, ra)
+    name = pr.fresh()
+    pr.statement(f"{name} = {text}  # the weights T_i[q, r] of those blocks: "
+                 f"{show(node.shape)} = Σ_i kron(T_i, p_i p_iᵀ)")
+    return f"{pr.helper(KRON_GRAM)}({p_text}, {name}, ({qa}, {ra}), {kd}{', fill=True' if fill else ''})", PREC_ATOM
+
+
+def has_const(s) -> bool:
+    """A constant k×k factor somewhere: T_i need not be diagonal."""
+    return s[0] == "const" or (s[0] in ("prod", "sum") and any(
+        has_const(p if s[0] == "prod" else p[1]) for p in s[1]))
 
 
 def _scaled_gram(node, pr):
