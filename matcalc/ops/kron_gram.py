@@ -9,10 +9,15 @@ which holds for ``diag(vec(M))`` (``M [n, k]``: ``T_i = diag(M[i])``), ``kron(C,
 their products (``T_i`` multiplied), sums, scalar multiples and transposes.  The left
 factor may be distributed over a sum (``(A - A @ B) @ C`` with ``A = kron(eye(k), Pᵀ)``
 is ``A @ (I - B) @ C``), and a sum of sandwiches with the same ``P``, ``Q`` is one
-sandwich (``D1 - 2 D2``).  Emitted: ``T`` as an ``[n, k, k]`` array (``[n, k]`` when every
-``T_i`` is diagonal), then ``_kron_gram(P, T)`` when ``P`` is ``Q`` and every ``T_i`` is
-symmetric (read off the structure: a Hessian), else ``_kron_sandwich(P, T, Q)``
-(:mod:`.gram_helpers`).
+sandwich (``D1 - 2 D2``); a scalar factor goes into the weights.  Emitted, when ``P`` is
+``Q`` and every ``T_i`` is symmetric (shown from the structure, :mod:`.kron_gram_sym`: a
+Hessian), the weights of the blocks ``q <= r`` only, ``[n, k(k+1)/2]`` (``q, r < k - 1``
+when ``T_i 1 = 0`` is shown, e.g. softmax's ``diag(s) - s sᵀ``; ``[n, k]`` when every
+``T_i`` is diagonal) and ``_kron_gram(P, W, (qa, ra), k, fill)``, the Gram that uses both
+symmetries; else ``T`` as ``[n, k, k]`` (or ``[n, k]``) and ``_kron_sandwich(P, T, Q)``
+(helpers in :mod:`.gram_helpers`, the printing of ``T`` in :mod:`.kron_gram_code`).
+Rules ``kron-row-gram-scaled`` and ``kron-row-gram-merged`` bring ``c * sandwich`` and
+sums of sandwiches to one sandwich for ``kron-row-gram``.
 """
 
 from __future__ import annotations
