@@ -14,7 +14,7 @@ KRON_GRAM = "_kron_gram"
 KRON_SANDWICH = "_kron_sandwich"
 
 HELPERS = {
-    VECH_GRAM: '''def _vech_gram(X, T, chunk=512):
+    VECH_GRAM: '''def _vech_gram(X, T, chunk=256):
     """G[p, t, j] = sum_i X_ip X_it T_ij for p <= t (t < p left 0): the upper half of
     X.T diag(T[:, j]) X for every column j, rows of X taken chunk by chunk."""
     n, m = X.shape
