@@ -6,7 +6,9 @@ diagonal weights ``T_i = diag(T[i])``), in the vec convention: entry
 
 ``_vech_gram`` is the fastest numpy measured for a symmetric weighted Gram
 (bench/HIGHER_ORDER_NOTES.md): both symmetries are used (``p ≤ t`` of ``p_i p_iᵀ`` and
-``q ≤ r`` of a symmetric ``T_i``, whose weights on those blocks ``_kron_gram`` takes), n is cut into chunks whose products stay in cache.
+``q ≤ r`` of a symmetric ``T_i``, whose weights on those blocks
+``_kron_gram`` takes); n is cut into chunks of 256 rows whose products stay in cache
+(256 measured ~10 % faster than the notes' 512 at (10000, 100, 10) here, 1 BLAS thread).
 """
 
 VECH_GRAM = "_vech_gram"
