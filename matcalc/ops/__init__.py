@@ -24,5 +24,6 @@ from . import choice  # noqa: F401,E402  (where, clip, erf, stop_gradient)
 from . import einsum_grouped  # noqa: F401,E402  (reshape(einsum('ij,ip,iq->jiqp', ...), (p, q)))
 from . import arith, constants, einsum, elementwise, factor, linalg, reductions  # noqa: F401  (fill the registry)
 from . import arith, constants, einsum, elementwise, linalg, reductions, shape  # noqa: F401  (fill the registry)
+from . import kron_gram  # noqa: F401  (Σ_i kron(T_i, p_i q_iᵀ): tried first)
 from . import vec_code, kron_code, kron_sum  # noqa: F401,E402,I001  (emission rules for vec/Kronecker forms, in this order)
 from .vec_code import is_operator  # noqa: F401,E402
