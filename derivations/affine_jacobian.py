@@ -6,7 +6,7 @@ Jacobian of an affine map A x + b: the matrix A
     J = A @ x + b
 
 Shapes: A [n, m] (constant), x [m], b [n] (constant).
-grad_x = A   [n, m]
+grad_x = jac_x = A   [n, m]
 """
 
 import numpy as np
@@ -84,6 +84,17 @@ def grad_x(*, A, x, b):
     Arguments (keyword): A [n, m] (constant), x [m], b [n] (constant).
     """
     A, _, _ = _arguments("grad_x", (), A, x, b)
+    return A
+
+
+def jac_x(*, A, x, b):
+    """Jacobian of J w.r.t. x [n, m]:
+
+    A
+
+    Arguments (keyword): A [n, m] (constant), x [m], b [n] (constant).
+    """
+    A, _, _ = _arguments("jac_x", (), A, x, b)
     return A
 
 

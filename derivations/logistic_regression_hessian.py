@@ -7,6 +7,7 @@ Hessian of the mean logistic loss: X weighted by s (1 - s)
 
 Shapes: X [n, m] (constant), w [m], y [n] (constant).
 hess_w = X.T @ diag(sigmoid(X @ w) * (1 - sigmoid(X @ w))) @ X / n   [m, m]
+hvp_w(dw) = X.T @ (X @ dw * sigmoid(X @ w) * (1 - sigmoid(X @ w))) / n   [m]
 """
 
 import numpy as np
@@ -17,6 +18,11 @@ _DECLARED = (('X', ('n', 'm')), ('w', ('m',)), ('y', ('n',)))
 _FIXED = {}
 _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]
+# Functions that take an argument besides the symbols (a Hessian-vector product's direction):
+# their declared shapes, the symbols' first.
+_EXTENDED = {'hvp_w': (('X', ('n', 'm')), ('w', ('m',)), ('y', ('n',)), ('dw', ('m',)))}
+_LAYOUT = {function: ([len(dims) for _, dims in declared], [dim for _, dims in declared for dim in dims])
+           for function, declared in _EXTENDED.items()}
 
 
 def _sigmoid(x):
@@ -29,10 +35,11 @@ def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
     ValueError naming it, rather than broadcasting into a wrong answer."""
+    ndims, axes = _LAYOUT.get(function, (_NDIMS, _AXES))
     arrays = [np.asarray(value) for value in values]
     sizes = [size for array in arrays for size in array.shape]
-    named = {**dict(zip(_AXES, sizes)), **_FIXED}
-    if ([array.ndim for array in arrays] != _NDIMS or [named[dim] for dim in _AXES] != sizes
+    named = {**dict(zip(axes, sizes)), **_FIXED}
+    if ([array.ndim for array in arrays] != ndims or [named[dim] for dim in axes] != sizes
             or not {array.dtype.kind for array in arrays} <= set("biuf")):
         raise _refuse(function, values, [a.shape if a.dtype.kind in "biuf" else None for a in arrays])
     return (*[array.astype(np.float64, copy=False) for array in arrays], *[named[dim] for dim in dims])
@@ -42,8 +49,9 @@ def _refuse(function, values, shapes):
     """The ValueError for the first wrong argument (shapes[i] is None where values[i]
     is not numeric): which argument of which function, its declared shape, what was
     given, and for sizes that disagree, both arguments."""
+    declarations = _EXTENDED.get(function, _DECLARED)
     seen = {}
-    for index, ((name, declared), shape) in enumerate(zip(_DECLARED, shapes)):
+    for index, ((name, declared), shape) in enumerate(zip(declarations, shapes)):
         wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
         where = f"{function}(): argument {name}"
         if shape is None:
@@ -65,7 +73,7 @@ def _refuse(function, values, shapes):
                 if first == index:
                     return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
                                       f"axes {at} and {axis} are both {dim}")
-                them, theirs = _DECLARED[first]
+                them, theirs = declarations[first]
                 return ValueError(f"{function}(): arguments {them} and {name} disagree on the size of {dim}: "
                                   f"{them} has shape {tuple(shapes[first])} (declared "
                                   f"[{', '.join(str(dim) for dim in theirs)}]), {name} has shape {shape} "
@@ -105,6 +113,18 @@ def grad_w(*, X, w, y):
     """
     X, w, y, n = _arguments("grad_w", ('n',), X, w, y)
     return X.T @ (_sigmoid(X @ w) - y) / n
+
+
+def hvp_w(*, X, w, y, dw):
+    """Hessian-vector product of J w.r.t. w along dw [m]: H vec(dw) with the shape of w, without forming H:
+
+    X.T @ (X @ dw * sigmoid(X @ w) * (1 - sigmoid(X @ w))) / n
+
+    Arguments (keyword): X [n, m] (constant), w [m], y [n] (constant), dw [m].
+    """
+    X, w, _, dw, n = _arguments("hvp_w", ('n',), X, w, y, dw)
+    t1 = X @ w  # [n]: X @ w
+    return X.T @ (X @ dw * _sigmoid(t1) * _sigmoid(-t1)) / n
 
 
 def value_and_grad(*, X, w, y):

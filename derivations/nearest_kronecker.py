@@ -85,7 +85,7 @@ def grad_A(*, M, A, B):
     Arguments (keyword): M [p*r, q*s] (constant), A [p, q], B [r, s].
     """
     M, A, B, p, q, r, s = _arguments("grad_A", ('p', 'q', 'r', 's'), M, A, B)
-    return 2 * (np.sum(B ** 2) * A - np.kron(np.eye(p), np.ones((1, r))) @ (M * np.kron(np.ones((p, q)), B)) @ np.kron(np.eye(q), np.ones((s, 1))))
+    return 2 * (np.sum(B ** 2) * A - ((np.ones((1, r)) @ (M * np.kron(np.ones((p, q)), B)).reshape(p, r, -1)).reshape(-1, s) @ np.ones((s, 1))).reshape(p, -1))
 
 
 def grad_B(*, M, A, B):
@@ -96,7 +96,7 @@ def grad_B(*, M, A, B):
     Arguments (keyword): M [p*r, q*s] (constant), A [p, q], B [r, s].
     """
     M, A, B, p, q, r, s = _arguments("grad_B", ('p', 'q', 'r', 's'), M, A, B)
-    return 2 * (np.sum(A ** 2) * B - np.kron(np.ones((1, p)), np.eye(r)) @ (M * np.kron(A, np.ones((r, s)))) @ np.kron(np.ones((q, 1)), np.eye(s)))
+    return 2 * (np.sum(A ** 2) * B - (np.ones((1, q)) @ (np.ones((1, p)) @ (M * np.kron(A, np.ones((r, s)))).reshape(p, -1)).reshape(-1, q, s)).reshape(r, -1))
 
 
 def value_and_grad(*, M, A, B):
@@ -106,6 +106,6 @@ def value_and_grad(*, M, A, B):
     """
     M, A, B, p, q, r, s = _arguments("value_and_grad", ('p', 'q', 'r', 's'), M, A, B)
     value = np.sum((M - np.kron(A, B)) ** 2)
-    grad_A = 2 * (np.sum(B ** 2) * A - np.kron(np.eye(p), np.ones((1, r))) @ (M * np.kron(np.ones((p, q)), B)) @ np.kron(np.eye(q), np.ones((s, 1))))
-    grad_B = 2 * (np.sum(A ** 2) * B - np.kron(np.ones((1, p)), np.eye(r)) @ (M * np.kron(A, np.ones((r, s)))) @ np.kron(np.ones((q, 1)), np.eye(s)))
+    grad_A = 2 * (np.sum(B ** 2) * A - ((np.ones((1, r)) @ (M * np.kron(np.ones((p, q)), B)).reshape(p, r, -1)).reshape(-1, s) @ np.ones((s, 1))).reshape(p, -1))
+    grad_B = 2 * (np.sum(A ** 2) * B - (np.ones((1, q)) @ (np.ones((1, p)) @ (M * np.kron(A, np.ones((r, s)))).reshape(p, -1)).reshape(-1, q, s)).reshape(r, -1))
     return value, {"A": grad_A, "B": grad_B}

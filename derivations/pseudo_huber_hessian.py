@@ -7,6 +7,7 @@ Hessian of the pseudo-Huber loss of a linear model (stable form)
 
 Shapes: X [n, m] (constant), w [m], y [n] (constant), delta [] (constant, positive).
 hess_w = delta ** 3 * X.T @ diag(1 / ((X @ w - y) ** 2 + delta ** 2) ** 1.5) @ X   [m, m]
+hvp_w(dw) = X.T @ (delta ** 3 * X @ dw / ((X @ w - y) ** 2 + delta ** 2) ** 1.5)   [m]
 """
 
 import numpy as np
@@ -17,16 +18,22 @@ _DECLARED = (('X', ('n', 'm')), ('w', ('m',)), ('y', ('n',)), ('delta', ()))
 _FIXED = {}
 _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]
+# Functions that take an argument besides the symbols (a Hessian-vector product's direction):
+# their declared shapes, the symbols' first.
+_EXTENDED = {'hvp_w': (('X', ('n', 'm')), ('w', ('m',)), ('y', ('n',)), ('delta', ()), ('dw', ('m',)))}
+_LAYOUT = {function: ([len(dims) for _, dims in declared], [dim for _, dims in declared for dim in dims])
+           for function, declared in _EXTENDED.items()}
 
 
 def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
     ValueError naming it, rather than broadcasting into a wrong answer."""
+    ndims, axes = _LAYOUT.get(function, (_NDIMS, _AXES))
     arrays = [np.asarray(value) for value in values]
     sizes = [size for array in arrays for size in array.shape]
-    named = {**dict(zip(_AXES, sizes)), **_FIXED}
-    if ([array.ndim for array in arrays] != _NDIMS or [named[dim] for dim in _AXES] != sizes
+    named = {**dict(zip(axes, sizes)), **_FIXED}
+    if ([array.ndim for array in arrays] != ndims or [named[dim] for dim in axes] != sizes
             or not {array.dtype.kind for array in arrays} <= set("biuf")):
         raise _refuse(function, values, [a.shape if a.dtype.kind in "biuf" else None for a in arrays])
     return (*[array.astype(np.float64, copy=False) for array in arrays], *[named[dim] for dim in dims])
@@ -36,8 +43,9 @@ def _refuse(function, values, shapes):
     """The ValueError for the first wrong argument (shapes[i] is None where values[i]
     is not numeric): which argument of which function, its declared shape, what was
     given, and for sizes that disagree, both arguments."""
+    declarations = _EXTENDED.get(function, _DECLARED)
     seen = {}
-    for index, ((name, declared), shape) in enumerate(zip(_DECLARED, shapes)):
+    for index, ((name, declared), shape) in enumerate(zip(declarations, shapes)):
         wanted = "[" + ", ".join(str(dim) for dim in declared) + "]"
         where = f"{function}(): argument {name}"
         if shape is None:
@@ -59,7 +67,7 @@ def _refuse(function, values, shapes):
                 if first == index:
                     return ValueError(f"{where} has shape {shape}, but it is declared {wanted}: "
                                       f"axes {at} and {axis} are both {dim}")
-                them, theirs = _DECLARED[first]
+                them, theirs = declarations[first]
                 return ValueError(f"{function}(): arguments {them} and {name} disagree on the size of {dim}: "
                                   f"{them} has shape {tuple(shapes[first])} (declared "
                                   f"[{', '.join(str(dim) for dim in theirs)}]), {name} has shape {shape} "
@@ -98,6 +106,17 @@ def grad_w(*, X, w, y, delta):
     X, w, y, delta = _arguments("grad_w", (), X, w, y, delta)
     t1 = X @ w - y  # [n]: X @ w - y
     return X.T @ (t1 / np.sqrt(t1 ** 2 / delta ** 2 + 1))
+
+
+def hvp_w(*, X, w, y, delta, dw):
+    """Hessian-vector product of J w.r.t. w along dw [m]: H vec(dw) with the shape of w, without forming H:
+
+    X.T @ (delta ** 3 * X @ dw / ((X @ w - y) ** 2 + delta ** 2) ** 1.5)
+
+    Arguments (keyword): X [n, m] (constant), w [m], y [n] (constant), delta [] (constant, positive), dw [m].
+    """
+    X, w, y, delta, dw = _arguments("hvp_w", (), X, w, y, delta, dw)
+    return X.T @ (delta ** 3 * (X @ dw) / ((X @ w - y) ** 2 + delta ** 2) ** 1.5)
 
 
 def value_and_grad(*, X, w, y, delta):

@@ -6,7 +6,7 @@ Jacobian of softmax: diag(s) minus the outer product of s with itself
     J = softmax(x)
 
 Shapes: x [n].
-grad_x = diag(softmax(x)) - outer(softmax(x), softmax(x))   [n, n]
+grad_x = jac_x = diag(softmax(x)) - outer(softmax(x), softmax(x))   [n, n]
 """
 
 import numpy as np
@@ -17,6 +17,13 @@ _DECLARED = (('x', ('n',)),)
 _FIXED = {}
 _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]
+
+
+def _add_diagonal(out, d):
+    """out + diag(d) for a number or a vector d, in place: only the diagonal is touched."""
+    r = np.arange(out.shape[0])
+    out[r, r] += d
+    return out
 
 
 def _softmax(a, axis):
@@ -91,7 +98,23 @@ def grad_x(*, x):
     """
     [x] = _arguments("grad_x", (), x)
     t1 = _softmax(x, axis=0)  # [n]: softmax(x)
-    return np.diag(t1) - np.outer(t1, t1)
+    t2 = -np.outer(t1, t1)  # [n, n]: its diagonal is added to below
+    _add_diagonal(t2, t1)
+    return t2
+
+
+def jac_x(*, x):
+    """Jacobian of J w.r.t. x [n, n]:
+
+    diag(softmax(x)) - outer(softmax(x), softmax(x))
+
+    Arguments (keyword): x [n].
+    """
+    [x] = _arguments("jac_x", (), x)
+    t1 = _softmax(x, axis=0)  # [n]: softmax(x)
+    t2 = -np.outer(t1, t1)  # [n, n]: its diagonal is added to below
+    _add_diagonal(t2, t1)
+    return t2
 
 
 def value_and_grad(*, x):
@@ -101,6 +124,8 @@ def value_and_grad(*, x):
     """
     [x] = _arguments("value_and_grad", (), x)
     t1 = _softmax(x, axis=0)  # [n]: softmax(x)
+    t2 = -np.outer(t1, t1)  # [n, n]: its diagonal is added to below
+    _add_diagonal(t2, t1)
     value = t1
-    grad_x = np.diag(t1) - np.outer(t1, t1)
+    grad_x = t2
     return value, {"x": grad_x}

@@ -6,7 +6,7 @@ Jacobian of a tanh layer tanh(W x) with respect to its input x
     J = tanh(W @ x)
 
 Shapes: W [n, m] (constant), x [m].
-grad_x = diag(1 - tanh(W @ x) ** 2) @ W   [n, m]
+grad_x = jac_x = diag(1 - tanh(W @ x) ** 2) @ W   [n, m]
 """
 
 import numpy as np
@@ -90,6 +90,18 @@ def grad_x(*, W, x):
     Arguments (keyword): W [n, m] (constant), x [m].
     """
     W, x = _arguments("grad_x", (), W, x)
+    t1 = 2 * (W @ x)  # [n]: 2 * W @ x
+    return (4 * _sigmoid(t1) * _sigmoid(-t1))[:, None] * W
+
+
+def jac_x(*, W, x):
+    """Jacobian of J w.r.t. x [n, m]:
+
+    diag(1 - tanh(W @ x) ** 2) @ W
+
+    Arguments (keyword): W [n, m] (constant), x [m].
+    """
+    W, x = _arguments("jac_x", (), W, x)
     t1 = 2 * (W @ x)  # [n]: 2 * W @ x
     return (4 * _sigmoid(t1) * _sigmoid(-t1))[:, None] * W
 

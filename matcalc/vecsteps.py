@@ -135,6 +135,11 @@ def term_rules(t: VecTerm, wrt_rank: int = 2) -> tuple[str, ...]:
     """The vec rules that turn the term's differential into its Kronecker form, in order."""
     if t.kind == "outer":
         return ("vec-outer",)
+    if t.kind == "einsum":
+        return ()
+    if t.kind == "middle":        # P diag(vec M) Q: Q's rules, the Hadamard product, then P's
+        inner = [k for part in reversed(t.parts) for s in part for k in term_rules(s, wrt_rank)]
+        return tuple(dict.fromkeys(inner + ["vec-hadamard"]))
     out = ["vec-hadamard"] if t.left is not None else []
     if not (is_identity(t.A) and is_identity(t.B)):
         out.append("vec-product")
@@ -145,8 +150,16 @@ def term_rules(t: VecTerm, wrt_rank: int = 2) -> tuple[str, ...]:
     return tuple(out)
 
 
-def differential(t: VecTerm, dX: ir.Symbol) -> ir.Expr:
-    """The term of ``dF`` that ``t`` stands for, in ``dX`` (see the module docstring)."""
+def differential(t: VecTerm, dX: ir.Expr) -> ir.Expr:
+    """The term of ``dF`` that ``t`` stands for, in ``dX`` (see the module docstring); a
+    middle term ``P diag(vec M) Q`` is ``P``'s differential at ``M ∘ (Q``'s at ``dX)``, an
+    einsum term the einsum with ``dX`` as one more operand."""
+    if t.kind == "middle":
+        p_log, q_log = t.parts
+        inner = _added([differential(q, dX) for q in q_log])
+        return _scaled(t.scale, _added([differential(p, B.mul(t.left, inner)) for p in p_log]))
+    if t.kind == "einsum":
+        return _scaled(t.scale, _einsum_applied(t.A, dX))
     x = B.mul(t.right, dX) if t.right is not None else dX
     if t.kind == "outer":
         body = _outer_term(t, x)
@@ -186,7 +199,7 @@ def kron_form(t: VecTerm, wrt: ir.Symbol) -> ir.Expr:
     """``t.form`` as printed: a vector factor as the row ``vᵀ`` or the column ``v`` it is
     (``reshape(x, (1, n)) ⊗ A`` is ``xᵀ ⊗ A``), and ``I ⊗ I`` left out as ``I dX I`` is
     (the identity alone: ``I``)."""
-    if t.kind == "outer":
+    if t.kind in ("outer", "middle", "einsum"):
         return t.form
     body = None
     if not (is_identity(t.A) and is_identity(t.B)):
@@ -199,6 +212,18 @@ def kron_form(t: VecTerm, wrt: ir.Symbol) -> ir.Expr:
     if t.right is not None:
         body = _then(body, B.call("diag", B.call("vec", t.right)))
     return _scaled(t.scale, B.eye(t.form.shape[0]) if body is None else body)     # I dX I: vec dX = I d vec X
+
+
+def _einsum_applied(grouped: ir.Expr, dX: ir.Expr) -> ir.Expr:
+    """``reshape(einsum('...->jiqp', ...), ...) vec(dX)`` unvectorized: the einsum with ``dX``
+    (letters ``pq``) as one more operand, out ``ij`` (the recognizer's letters for F and X)."""
+    from .ops.einsum import parse_spec
+
+    ins, out = parse_spec(grouped.attr("spec"))
+    f_letters = "".join(c for c in "ij" if c in out)
+    x_letters = "".join(c for c in "pq" if c in out)
+    spec = ",".join(ins + [x_letters]) + "->" + f_letters
+    return B.call("einsum", *grouped.args, dX, spec=spec)
 
 
 def _then(a: ir.Expr | None, b: ir.Expr | None) -> ir.Expr:
@@ -218,7 +243,27 @@ def _scaled(c: ir.Expr | None, body: ir.Expr) -> ir.Expr:
 
 
 def _added(terms: list[ir.Expr]) -> ir.Expr | None:
+    """``t1 + t2 + ...``, a negated term or one with a negative number in front subtracted."""
     out = None
     for t in terms:
-        out = t if out is None else B.add(out, t)
+        if out is None:
+            out = t
+            continue
+        minus = _negated(t)
+        out = B.add(out, t) if minus is None else B.sub(out, minus)
     return out
+
+
+def _negated(t: ir.Expr) -> ir.Expr | None:
+    """``a`` for ``-a`` or ``c a`` with a number ``c < 0`` (as ``|c| a``), else None."""
+    if B.is_op(t, "neg"):
+        return t.args[0]
+    if B.is_op(t, "mul") and B.is_op(t.args[0], "div") and isinstance(t.args[0].args[0], ir.Number) \
+            and t.args[0].args[0].value < 0:                     # (-1/n) a
+        c = t.args[0]
+        return B.mul(B.div(B.num(-c.args[0].value), c.args[1]), t.args[1])
+    if B.is_op(t, "mul", "div") and isinstance(t.args[0], ir.Number) and t.args[0].value < 0:
+        c = B.num(-t.args[0].value)
+        rest = t.args[1]
+        return (rest if c.value == 1 else B.mul(c, rest)) if t.op == "mul" else B.div(c, rest)
+    return None
