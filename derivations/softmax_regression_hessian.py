@@ -3,10 +3,11 @@
 
 Multinomial logistic regression with an L2 penalty: Hessian w.r.t. the weight matrix and its Hessian-vector product
 
-    J = -sum(Y * log(softmax(X @ W, axis=1))) / n + lam * sum(W * W)
+    S = softmax(X @ W, axis=1)
+    J = -sum(Y * log(S)) / n + lam * sum(W * W)
 
 Shapes: X [n, m] (constant), W [m, k], Y [n, k] (constant, onehot, stochastic), lam [] (constant).
-hess_W = (kron(eye(k), X.T) - kron(eye(k), X.T) @ diag(vec(softmax(X @ W, axis=1))) @ kron(ones(k, k), eye(n))) @ diag(vec(softmax(X @ W, axis=1))) @ kron(eye(k), X) / n + 2 * lam * eye(k*m)   [k*m, k*m]
+hess_W = (kron(eye(k), X.T) - kron(eye(k), X.T) @ diag(vec(S)) @ kron(ones(k, k), eye(n))) @ diag(vec(S)) @ kron(eye(k), X) / n + 2 * lam * eye(k*m)   [k*m, k*m]
 hvp_W(dW) = X.T @ (softmax(X @ W, axis=1) * (X @ dW - sum(X @ dW * softmax(X @ W, axis=1), axis=1, keepdims=True))) / n + 2 * lam * dW   [m, k]
 """
 
@@ -138,7 +139,7 @@ def _refuse(function, values, shapes):
 
 
 def value(*, X, W, Y, lam):
-    """J = -sum(Y * log(softmax(X @ W, axis=1))) / n + lam * sum(W * W)
+    """J = -sum(Y * log(S)) / n + lam * sum(W * W)
 
     Arguments (keyword): X [n, m] (constant), W [m, k], Y [n, k] (constant, onehot, stochastic), lam [] (constant).
     """
@@ -149,17 +150,17 @@ def value(*, X, W, Y, lam):
 def hess_W(*, X, W, Y, lam):
     """Hessian of J w.r.t. W [k*m, k*m] (vec convention: d vec F = J d vec S, vec stacks columns):
 
-    (kron(eye(k), X.T) - kron(eye(k), X.T) @ diag(vec(softmax(X @ W, axis=1))) @ kron(ones(k, k), eye(n))) @ diag(vec(softmax(X @ W, axis=1))) @ kron(eye(k), X) / n + 2 * lam * eye(k*m)
+    (kron(eye(k), X.T) - kron(eye(k), X.T) @ diag(vec(S)) @ kron(ones(k, k), eye(n))) @ diag(vec(S)) @ kron(eye(k), X) / n + 2 * lam * eye(k*m)
 
     Arguments (keyword): X [n, m] (constant), W [m, k], Y [n, k] (constant, onehot, stochastic), lam [] (constant).
     """
     X, W, _, lam, n, k = _arguments("hess_W", ('n', 'k'), X, W, Y, lam)
     qa, ra = np.triu_indices(k - 1)  # the blocks (q, r) computed, q <= r < k - 1: T_i 1 = 0 gives the rest
-    t1 = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
-    t2 = (((1 / n) * (t1[:, ra] * ((qa == ra) - (t1[:, qa])))))  # the weights T_i[q, r] of those blocks: [k*m, k*m] = Σ_i kron(T_i, p_i p_iᵀ)
-    t3 = _kron_gram(X, t2, (qa, ra), k, fill=True)  # [k*m, k*m]: its diagonal is added to below
-    _add_diagonal(t3, 2 * lam)
-    return t3
+    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    t1 = (((1 / n) * (S[:, ra] * ((qa == ra) - (S[:, qa])))))  # the weights T_i[q, r] of those blocks: [k*m, k*m] = Σ_i kron(T_i, p_i p_iᵀ)
+    t2 = _kron_gram(X, t1, (qa, ra), k, fill=True)  # [k*m, k*m]: its diagonal is added to below
+    _add_diagonal(t2, 2 * lam)
+    return t2
 
 
 def grad_W(*, X, W, Y, lam):
@@ -170,7 +171,8 @@ def grad_W(*, X, W, Y, lam):
     Arguments (keyword): X [n, m] (constant), W [m, k], Y [n, k] (constant, onehot, stochastic), lam [] (constant).
     """
     X, W, Y, lam, n = _arguments("grad_W", ('n',), X, W, Y, lam)
-    return X.T @ (_softmax(X @ W, axis=1) - Y) / n + 2 * lam * W
+    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    return X.T @ (S - Y) / n + 2 * lam * W
 
 
 def hvp_W(*, X, W, Y, lam, dW):
@@ -181,9 +183,9 @@ def hvp_W(*, X, W, Y, lam, dW):
     Arguments (keyword): X [n, m] (constant), W [m, k], Y [n, k] (constant, onehot, stochastic), lam [] (constant), dW [m, k].
     """
     X, W, _, lam, dW, n = _arguments("hvp_W", ('n',), X, W, Y, lam, dW)
-    t1 = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
-    t2 = X @ dW  # [n, k]: X @ dW
-    return X.T @ (t1 * (t2 - np.sum(t2 * t1, axis=1, keepdims=True))) / n + 2 * lam * dW
+    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    t1 = X @ dW  # [n, k]: X @ dW
+    return X.T @ (S * (t1 - np.sum(t1 * S, axis=1, keepdims=True))) / n + 2 * lam * dW
 
 
 def value_and_grad(*, X, W, Y, lam):

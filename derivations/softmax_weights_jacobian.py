@@ -3,10 +3,11 @@
 
 Jacobian of row-wise softmax of X W w.r.t. the weights W
 
-    J = softmax(X @ W, axis=1)
+    S = softmax(X @ W, axis=1)
+    J = S
 
 Shapes: X [n, m] (constant), W [m, k].
-jac_W = (diag(vec(softmax(X @ W, axis=1))) - diag(vec(softmax(X @ W, axis=1))) @ kron(ones(k, k), eye(n)) @ diag(vec(softmax(X @ W, axis=1)))) @ kron(eye(k), X)   [k*n, k*m]
+jac_W = (diag(vec(S)) - diag(vec(S)) @ kron(ones(k, k), eye(n)) @ diag(vec(S))) @ kron(eye(k), X)   [k*n, k*m]
 """
 
 import numpy as np
@@ -85,23 +86,25 @@ def _refuse(function, values, shapes):
 
 
 def value(*, X, W):
-    """J = softmax(X @ W, axis=1)
+    """J = S
 
     Arguments (keyword): X [n, m] (constant), W [m, k].
     """
     X, W = _arguments("value", (), X, W)
-    return _softmax(X @ W, axis=1)
+    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    return S
 
 
 def jac_W(*, X, W):
     """Jacobian of J w.r.t. W [k*n, k*m] (vec convention: d vec F = J d vec S, vec stacks columns):
 
-    (diag(vec(softmax(X @ W, axis=1))) - diag(vec(softmax(X @ W, axis=1))) @ kron(ones(k, k), eye(n)) @ diag(vec(softmax(X @ W, axis=1)))) @ kron(eye(k), X)
+    (diag(vec(S)) - diag(vec(S)) @ kron(ones(k, k), eye(n)) @ diag(vec(S))) @ kron(eye(k), X)
 
     Arguments (keyword): X [n, m] (constant), W [m, k].
     """
     X, W, n, k = _arguments("jac_W", ('n', 'k'), X, W)
-    t1 = np.diag(_softmax(X @ W, axis=1).T.reshape(-1))  # [k*n, k*n]: diag(vec(softmax(X @ W, axis=1)))
+    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    t1 = np.diag(S.T.reshape(-1))  # [k*n, k*n]: diag(vec(softmax(X @ W, axis=1)))
     return ((t1 - t1 @ _kron_eye(np.ones((k, k)), n) @ t1).reshape(-1, n) @ X).reshape(k * n, -1)
 
 
@@ -111,8 +114,8 @@ def value_and_grad(*, X, W):
     Arguments (keyword): X [n, m] (constant), W [m, k].
     """
     X, W, n, k = _arguments("value_and_grad", ('n', 'k'), X, W)
-    t1 = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
-    t2 = np.diag(t1.T.reshape(-1))  # [k*n, k*n]: diag(vec(softmax(X @ W, axis=1)))
-    value = t1
-    grad_W = ((t2 - t2 @ _kron_eye(np.ones((k, k)), n) @ t2).reshape(-1, n) @ X).reshape(k * n, -1)
+    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    t1 = np.diag(S.T.reshape(-1))  # [k*n, k*n]: diag(vec(softmax(X @ W, axis=1)))
+    value = S
+    grad_W = ((t1 - t1 @ _kron_eye(np.ones((k, k)), n) @ t1).reshape(-1, n) @ X).reshape(k * n, -1)
     return value, {"W": grad_W}

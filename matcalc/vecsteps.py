@@ -200,7 +200,7 @@ def kron_form(t: VecTerm, wrt: ir.Symbol) -> ir.Expr:
     (``reshape(x, (1, n)) ⊗ A`` is ``xᵀ ⊗ A``), and ``I ⊗ I`` left out as ``I dX I`` is
     (the identity alone: ``I``)."""
     if t.kind in ("outer", "middle", "einsum"):
-        return t.form
+        return _leading(t.form)
     body = None
     if not (is_identity(t.A) and is_identity(t.B)):
         real = B.call("kron", t.B, t.A)
@@ -212,6 +212,17 @@ def kron_form(t: VecTerm, wrt: ir.Symbol) -> ir.Expr:
     if t.right is not None:
         body = _then(body, B.call("diag", B.call("vec", t.right)))
     return _scaled(t.scale, B.eye(t.form.shape[0]) if body is None else body)     # I dX I: vec dX = I d vec X
+
+
+def _leading(e: ir.Expr) -> ir.Expr:
+    """``(1/c) M`` for ``M / c`` with a scalar ``c`` (``-(1/c) M`` for ``-M / c``): a long
+    product over a denominator is written after its scale, so the line can break in it."""
+    if B.is_op(e, "neg"):
+        inner = _leading(e.args[0])
+        return e if inner is e.args[0] else ir.apply("neg", [inner])
+    if B.is_op(e, "div") and e.args[1].rank == 0 and e.args[0].rank == 2:
+        return ir.apply("mul", [ir.apply("div", [B.ONE, e.args[1]]), e.args[0]])
+    return e
 
 
 def _einsum_applied(grouped: ir.Expr, dX: ir.Expr) -> ir.Expr:

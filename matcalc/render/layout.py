@@ -206,7 +206,8 @@ def _factors(term: str, budget: float, indent: float) -> list[str]:
         elif term.startswith("\\right", i):
             depth -= 1
         elif ch == " " and not depth and not braces and i and term[i + 1:i + 2] not in ("", "+", "-", "&") \
-                and not term.startswith("\\\\", i + 1):
+                and not term.startswith("\\\\", i + 1) and not term.startswith("\\otimes", i + 1) \
+                and not term[:i].endswith("\\otimes"):     # A ⊗ B is one factor
             cuts.append(i)
     lines, start = [], 0
     for a, b in zip([0] + cuts, cuts + [len(term)]):
