@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import matcalc
+from matcalc.codegen.module import functions
 from matcalc import ir
 from matcalc.codegen import emit_module
 from matcalc.files import header
@@ -122,9 +123,12 @@ def test_gallery_agrees_across_backends(path, backend, module_dir):
         args = {s: _to(backend, v) for s, v in values.items()}
         _agree(_back(backend, run(xp_module.value)(**args)), np_module.value(**values), f"{d.name}: value")
         for s, r in d.results.items():
-            name = ("hess_" if r.kind == "hessian" else "grad_") + s
-            _agree(_back(backend, run(getattr(xp_module, name))(**args)), getattr(np_module, name)(**values),
-                   f"{d.name}: {name}")
+            for name, role in functions(d.problem, s, r):       # grad_, jac_, hess_, hvp_, hess_W1_W2
+                extra = {}
+                if role == "hvp":                                # the direction: a draw shaped like S
+                    extra = {r.direction.name: np.cos(np.arange(np.size(values[s])) + 1.0).reshape(np.shape(values[s]))}
+                _agree(_back(backend, run(getattr(xp_module, name))(**args, **{k: _to(backend, x) for k, x in extra.items()})),
+                       getattr(np_module, name)(**values, **extra), f"{d.name}: {name}")
         v, grads = run(xp_module.value_and_grad)(**args)
         want_v, want_grads = np_module.value_and_grad(**values)
         _agree(_back(backend, v), want_v, f"{d.name}: value_and_grad value")

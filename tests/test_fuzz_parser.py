@@ -152,7 +152,7 @@ def test_the_mutations_reach_the_parser():
     and the refusals come from several stages (a check that the fuzzer bites)."""
     rng = random.Random(66)
     parsed, kinds = 0, set()
-    for _ in range(300):
+    for _ in range(600):
         text, symbols, dims = rng.choice(SEED_PROBLEMS)
         try:
             parse(mutate(text, rng), symbols, dims)

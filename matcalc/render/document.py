@@ -36,7 +36,10 @@ def _escape(text: str) -> str:
 
 LATEX_TEXT = {"\\": "\\textbackslash{}", "^": "\\textasciicircum{}", "~": "\\textasciitilde{}",
               **{ch: "\\" + ch for ch in "&%$#_{}"},
-              "∂": "$\\partial$", "δ": "$\\delta$", "Σ": "$\\Sigma$"}
+              "∂": "$\\partial$", "δ": "$\\delta$", "Σ": "$\\Sigma$",
+              "⊗": "$\\otimes$", "⊙": "$\\odot$", "∘": "$\\circ$", "λ": "$\\lambda$", "σ": "$\\sigma$",
+              "ᵀ": "$^T$", "⁻": "$^-$", "¹": "$^1$", "²": "$^2$", "≤": "$\\le$", "≥": "$\\ge$",
+              "∇": "$\\nabla$", "×": "$\\times$", "·": "$\\cdot$", "−": "-"}
 
 
 def markdown_text(text: str) -> str:
