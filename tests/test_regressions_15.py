@@ -26,3 +26,17 @@ def test_an_hvp_that_is_zero_by_cancellation_agrees_with_the_hessian():
     assert r.shape == ("n", "n") and np.max(np.abs(H)) < 1e-12
     hv = np.asarray(evaluate(r.hvp, {**v, r.direction.name: rng.normal(size=(3, 1))}, d.problem.dims))
     assert hv.shape == (3, 1) and np.max(np.abs(hv)) < 1e-12
+
+
+def test_an_hvp_of_a_function_with_no_curvature_is_rounding_agreement():
+    """softmax over the one row of a [1, n] matrix is all ones, so var of it is 0 with
+    every derivative 0; the emitted HVP is rounding (5e-17) against an exact 0, which is
+    agreement, not a disagreement of 1e282 (campaign seed 15003)."""
+    d = matcalc.derive({"name": "w", "dims": {"n": 3},
+                        "symbols": {"M0": {"shape": [1, "n"]}, "s1": {"shape": []}},
+                        "expr": "var(softmax(minimum(M0, s1), axis=0))", "wrt": ["M0"], "order": 2})
+    assert d.verification["M0"].status == "passed", d.verification["M0"]
+    rng = np.random.default_rng(1)
+    v = {"M0": rng.normal(size=(1, 3)), "s1": 0.3}
+    r = d.results["M0"]
+    assert np.max(np.abs(np.asarray(evaluate(r.matrix, v, d.problem.dims)))) < 1e-12

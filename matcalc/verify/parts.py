@@ -118,8 +118,10 @@ def hvp_disagreement(part: Part, hess, hvp, grad, values, seed: int, value=None,
             continue
         # rounding of H vec(dS): eps times sum_j |H_ij| |dS_j|
         bound = float(np.max(np.abs(h) @ np.abs(np.ravel(d, order="F")), initial=0.0)) if h.ndim == 2 else 0.0
-        size = max(float(np.max(np.abs(want), initial=0.0)), bound, natural * float(np.max(np.abs(d), initial=0.0)),
-                   1e-300)
+        reach = float(np.max(np.abs(d), initial=0.0))
+        # 1e-8 |dS|: a function with no curvature at all (var of a softmax over one row, all
+        # ones) computes H = 0 and an HVP of rounding (1e-17) with nothing to scale them by
+        size = max(float(np.max(np.abs(want), initial=0.0)), bound, natural * reach, 1e-8 * reach, 1e-300)
         err = float(np.max(np.abs(got - want), initial=0.0)) / size
         if err > AGREE:
             return (f"{part.name}() disagrees with hess_{part.wrt.name}() times the direction "
