@@ -173,7 +173,7 @@ class Literals:
         """A literal parameter: an integer axis, the string 'fro', or a dimension."""
         tok = self.tok
         if param is None:  # a dimension for ones / eye
-            after = self.tokens[self.pos + 1]
+            after = self.tokens[min(self.pos + 1, len(self.tokens) - 1)]   # `ones(n,` ends here
             if tok.kind in ("name", "number") and after.kind == "op" and after.text == "*":
                 dim = self.dim_expr(f"a dimension of {op.written}")   # eye(m*n): a product, as kron makes
                 if isinstance(dim, int) and dim <= 0:

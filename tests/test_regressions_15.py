@@ -40,3 +40,17 @@ def test_an_hvp_of_a_function_with_no_curvature_is_rounding_agreement():
     v = {"M0": rng.normal(size=(1, 3)), "s1": 0.3}
     r = d.results["M0"]
     assert np.max(np.abs(np.asarray(evaluate(r.matrix, v, d.problem.dims)))) < 1e-12
+
+
+def test_an_input_ending_inside_a_dimension_list_is_a_syntax_error():
+    """`X @ X@ones(n,` ended the tokens where the reader of a product of dimensions
+    (eye(m*n)) looked one token ahead: an IndexError (parser fuzz, seed 15004)."""
+    import pytest
+
+    from matcalc.errors import ExprSyntaxError
+    from matcalc.ir import Symbol
+    from matcalc.parse import parse
+
+    for text in ("X @ X@ones(n,", "eye(", "ones(n, ", "commutation(n"):
+        with pytest.raises(ExprSyntaxError):
+            parse(text, {"X": Symbol(("n", "n"), "X")}, {"n": 3})
