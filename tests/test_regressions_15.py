@@ -54,3 +54,29 @@ def test_an_input_ending_inside_a_dimension_list_is_a_syntax_error():
     for text in ("X @ X@ones(n,", "eye(", "ones(n, ", "commutation(n"):
         with pytest.raises(ExprSyntaxError):
             parse(text, {"X": Symbol(("n", "n"), "X")}, {"n": 3})
+
+
+def test_a_function_of_a_matrix_and_a_broadcast_vector_is_one_factor():
+    """where(M0 / M1 > maximum(ones(n, n), v2), ...) lowers to step(A_ij - max(1, v_j)): a sum
+    of entries with different indices, which the recognizer refused ("a sum of entries with
+    different indices as one factor") although numpy broadcasts it: v_j is the row broadcast
+    of v (campaign seed 15004)."""
+    doc = {"name": "fuzz", "dims": {"n": 4},
+           "symbols": {"M0": {"shape": [1, "n"], "props": ["constant"]},
+                       "M1": {"shape": ["n", "n"], "props": ["positive", "stochastic"]},
+                       "M3": {"shape": ["n", "n"], "props": ["upper_triangular"]}, "s5": {"shape": []},
+                       "v2": {"shape": ["n"]}},
+           "expr": "std(where(M0 / M1 > maximum(ones(n, n), v2), relu(M3), M3) / s5)", "wrt": ["M3"], "order": 2}
+    d = matcalc.derive(doc)
+    assert d.verification["M3"].status == "passed", d.verification["M3"]
+    d = matcalc.derive({"dims": {"n": 3, "m": 4},
+                        "symbols": {"A": {"shape": ["n", "m"], "props": ["constant"]},
+                                    "v": {"shape": ["m"], "props": ["constant"]}, "M": {"shape": ["n", "m"]}},
+                        "expr": "where(A > v, M, 2 * M)", "wrt": ["M"]})
+    r = d.results["M"]
+    assert d.verification["M"].status == "passed" and r.text == "2 * eye(m*n) - diag(vec(step(A - v)))"
+    rng = np.random.default_rng(2)
+    A, v = rng.normal(size=(3, 4)), rng.normal(size=4)
+    want = np.diag(np.where(A > v, 1.0, 2.0).reshape(-1, order="F"))      # ∂ vec F / ∂ (vec M)ᵀ
+    np.testing.assert_allclose(evaluate(r.matrix, {"A": A, "v": v, "M": rng.normal(size=(3, 4))}, d.problem.dims),
+                               want)

@@ -183,8 +183,7 @@ def _factor(f: IExpr, table) -> Factor:
     if isinstance(f, Mul):                    # (s x_i)⁻¹ read as one factor: a product, same indices
         parts = [_factor(g, table) for g in f.factors]
         idx = max((i for _, i in parts), key=len)
-        if any(i and i != idx for _, i in parts):
-            raise NoMatrixFormError("a product of entries with different indices as one factor")
+        parts = [_broadcast(M, i, idx, "a product") for M, i in parts]
         M = parts[0][0]
         for g, _ in parts[1:]:
             M = B.mul(M, g)
@@ -192,8 +191,7 @@ def _factor(f: IExpr, table) -> Factor:
     if isinstance(f, (Add, Func)):            # step(A_ij - B_ij): a function of entries with the same indices
         parts = [_factor(g, table) for g in (f.terms if isinstance(f, Add) else (f.arg,))]
         idx = max((i for _, i in parts), key=len)
-        if any(i and i != idx for _, i in parts):
-            raise NoMatrixFormError("a sum of entries with different indices as one factor")
+        parts = [_broadcast(M, i, idx, "a sum") for M, i in parts]
         M = parts[0][0]
         for g, _ in parts[1:]:
             M = B.add(M, g)
@@ -206,6 +204,16 @@ def _factor(f: IExpr, table) -> Factor:
     if isinstance(f, Opaque) and f.expr.rank <= 2:   # (inv(A))_ij, (eye(n)[1:])_ik: that matrix's entry
         return _entry(f.expr, f.indices)
     raise NoMatrixFormError(f"no matrix reading for the index factor {type(f).__name__}")
+
+
+def _broadcast(M: ir.Expr, idx: tuple[Index, ...], full: tuple[Index, ...], what: str) -> Factor:
+    """A part ``v_j`` of ``f(A_ij, v_j)`` as the matrix numpy broadcasts it to over ``full``:
+    ``v`` on the second index is ``v`` (a row broadcast), on the first ``reshape(v, (n, 1))``."""
+    if not idx or idx == full:
+        return M, idx
+    if len(full) == 2 and len(idx) == 1 and idx[0] in full and M.rank == 1:
+        return (M if idx[0] == full[1] else B.call("reshape", M, shape=(idx[0].dim, 1))), full
+    raise NoMatrixFormError(f"{what} of entries with different indices as one factor")
 
 
 def _entry(M: ir.Expr, idx: tuple[Index, ...]) -> Factor:
