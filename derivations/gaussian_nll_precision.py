@@ -79,7 +79,7 @@ def value(*, S, P):
     Arguments (keyword): S [n, n] (constant, spd, symmetric), P [n, n] (spd, symmetric).
     """
     S, P = _arguments("value", (), S, P)
-    return 0.5 * np.trace(S @ P) - 0.5 * _logdet(P)
+    return 0.5 * np.sum(S * P.T) - 0.5 * _logdet(P)
 
 
 def grad_P(*, S, P):
@@ -99,6 +99,6 @@ def value_and_grad(*, S, P):
     Arguments (keyword): S [n, n] (constant, spd, symmetric), P [n, n] (spd, symmetric).
     """
     S, P = _arguments("value_and_grad", (), S, P)
-    value = 0.5 * np.trace(S @ P) - 0.5 * _logdet(P)
+    value = 0.5 * np.sum(S * P.T) - 0.5 * _logdet(P)
     grad_P = (S - np.linalg.inv(P)) / 2
     return value, {"P": grad_P}
