@@ -84,7 +84,7 @@ def grad_x(*, A, x):
     Arguments (keyword): A [n, n] (constant), x [n].
     """
     A, x = _arguments("grad_x", (), A, x)
-    return (A + A.T) @ x
+    return A @ x + x @ A
 
 
 def value_and_grad(*, A, x):
@@ -94,5 +94,5 @@ def value_and_grad(*, A, x):
     """
     A, x = _arguments("value_and_grad", (), A, x)
     value = x @ A @ x
-    grad_x = (A + A.T) @ x
+    grad_x = A @ x + x @ A
     return value, {"x": grad_x}

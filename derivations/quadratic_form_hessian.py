@@ -103,7 +103,7 @@ def grad_x(*, A, x):
     Arguments (keyword): A [n, n] (constant), x [n].
     """
     A, x = _arguments("grad_x", (), A, x)
-    return (A + A.T) @ x
+    return A @ x + x @ A
 
 
 def hvp_x(*, A, x, dx):
@@ -114,7 +114,7 @@ def hvp_x(*, A, x, dx):
     Arguments (keyword): A [n, n] (constant), x [n], dx [n].
     """
     A, _, dx = _arguments("hvp_x", (), A, x, dx)
-    return (A + A.T) @ dx
+    return A @ dx + dx @ A
 
 
 def value_and_grad(*, A, x):
@@ -124,5 +124,5 @@ def value_and_grad(*, A, x):
     """
     A, x = _arguments("value_and_grad", (), A, x)
     value = x @ A @ x
-    grad_x = (A + A.T) @ x
+    grad_x = A @ x + x @ A
     return value, {"x": grad_x}

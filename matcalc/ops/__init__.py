@@ -28,3 +28,4 @@ from . import kron_gram  # noqa: F401  (Σ_i kron(T_i, p_i q_iᵀ): tried first)
 from . import vec_code, kron_code, kron_sum  # noqa: F401,E402,I001  (emission rules for vec/Kronecker forms, in this order)
 from .vec_code import is_operator  # noqa: F401,E402
 from . import trace_code  # noqa: F401,E402  (trace of a product: the product never built)
+from . import matvec_code  # noqa: F401,E402  ((A + B) @ x: the sum never built)
