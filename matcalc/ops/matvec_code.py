@@ -32,7 +32,7 @@ def _matvec_of_sum(node, printer):
     M, v = (b, a) if left else (a, b)
     if v.rank != 1 or M.rank != 2 or not B.is_op(M, "add", "sub"):
         return None
-    if any(t.rank != 2 for t in M.args):
+    if any(t.shape != M.shape for t in M.args):      # a broadcast term ([1, m] + [n, m]) stays as written
         return None
     p, q = (_times(t, v, left) for t in M.args)
     return B.add(p, q) if M.op == "add" else B.sub(p, q)
