@@ -121,12 +121,13 @@ def jacobian(expr: ir.Expr, wrt: ir.Symbol, tidy=None, log: list | None = None) 
     return recognize(adjoint, u, log)   # ∂(Jᵀu)/∂u, axes u's then wrt's: J (vec convention past 2 axes)
 
 
-def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None, log: list | None = None) -> ir.Expr:
-    """The Hessian of a scalar ``expr`` w.r.t. a vector (or scalar) ``wrt``:
-    the Jacobian of the gradient."""
+def hessian(expr: ir.Expr, wrt: ir.Symbol, tidy=None, log: list | None = None,
+            grad: ir.Expr | None = None) -> ir.Expr:
+    """The Hessian of a scalar ``expr`` w.r.t. ``wrt``: the Jacobian of the gradient
+    (``grad`` when the caller has it already, else made here)."""
     tidy = tidy or (lambda e: e)
-    grad = tidy(backprop(expr, wrt))
-    if B.is_zero(grad):
+    grad = tidy(backprop(expr, wrt)) if grad is None else grad
+    if B.is_zero(grad) or B.is_zeros(grad):
         return B.ZERO
     if wrt.rank == 0:
         return tidy(backprop(grad, wrt))

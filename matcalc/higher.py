@@ -35,10 +35,7 @@ def direction(taken: set[str], sym: ir.Symbol) -> ir.Symbol:
     """The direction of a Hessian-vector product: ``d`` + the symbol's name, with
     trailing underscores until no name in ``taken`` has it (``dW_``); the symbol's
     props but ``constant`` (a direction of a symmetric S is symmetric)."""
-    name = "d" + sym.name
-    while name in taken:
-        name += "_"
-    return ir.Symbol(sym.shape, name, frozenset(p for p in sym.props if p in SYMMETRIC + ("diagonal",)))
+    return ir.Symbol(sym.shape, ir.free_name("d" + sym.name, taken), frozenset(p for p in sym.props if p in SYMMETRIC + ("diagonal",)))
 
 
 def hvp(gradient: ir.Expr, sym: ir.Symbol, d: ir.Symbol) -> ir.Expr:

@@ -147,6 +147,14 @@ class Apply(Expr):
 EXACT_BITS = 128
 
 
+def free_name(base: str, taken) -> str:
+    """``base``, or ``base_``, ``base__``, ...: the first name not in ``taken`` (how a
+    direction ``dW`` or a gradient ``G`` steps aside from a symbol of that name)."""
+    while base in taken:
+        base += "_"
+    return base
+
+
 def number(value: int | float | Fraction, span: Span | None = None) -> Number:
     if isinstance(value, bool):
         raise TypeError("booleans are not numbers here")

@@ -296,7 +296,7 @@ def _differentiate(problem: Problem, name: str, known=None) -> Result:
     if problem.order == 2:
         kind = "hessian"
         gradient = restore_shape(simplify(backprop(expr, sym, steps=steps)), sym.shape)
-        raw = hessian(expr, sym, simplify, vec_terms)
+        raw = hessian(expr, sym, simplify, vec_terms, grad=gradient)     # the gradient made once
         shape = higher.vec_shape(sym.shape, sym.shape)
     elif expr.rank == 0:
         kind = "gradient"

@@ -98,8 +98,8 @@ def vec_steps(problem, result) -> VecSteps | None:
     else:
         of, wrt, gradient, gradient_of = "J", problem.symbols[result.symbol], None, None
     taken = set(problem.symbols) | set(problem.dims) | {x.name for x in getattr(problem, "let", ())}
-    of = _free(of, taken) if of == "G" else of
-    dX = ir.Symbol(wrt.shape, _free("d" + wrt.name, taken))
+    of = ir.free_name(of, taken) if of == "G" else of
+    dX = ir.Symbol(wrt.shape, ir.free_name("d" + wrt.name, taken))
     terms = list(result.vec_terms)
     rules: list[str] = []
     for t in terms:
@@ -109,12 +109,6 @@ def vec_steps(problem, result) -> VecSteps | None:
     return VecSteps(result.kind, of, tuple(of_shape), gradient, gradient_of, wrt, dX, terms, differentials,
                     forms, rules, tuple(result.rules), tuple(result.facts), result.matrix, result.hvp,
                     result.direction, _added(differentials), _added(forms))
-
-
-def _free(name: str, taken: set[str]) -> str:
-    while name in taken:
-        name += "_"
-    return name
 
 
 def piece(M: ir.Expr | None) -> ir.Expr | None:

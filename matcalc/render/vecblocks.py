@@ -174,9 +174,7 @@ def hvp(r, sym, taken: set[str] = frozenset()) -> list[Block]:
         right = body if zero else Math(f"vec({body.unicode})", f"\\operatorname{{vec}}\\left({body.latex}\\right)")
     else:
         left, right = Math(f"{H.unicode} {d_m.unicode}", f"{H.latex} \\, {d_m.latex}"), body
-    g = "G"
-    while g in taken:          # as matcalc.vecsteps names the gradient
-        g += "_"
+    g = ir.free_name("G", taken)      # as matcalc.vecsteps names the gradient
     grad = Math(f"{uni_name(g)} : {d_m.unicode}", f"{latex_name(g)} : {d_m.latex}")
     return [Block("text", ("Hessian-vector product, never building ", H, ": ", H, " is symmetric, so ", left,
                            " is the gradient of ", grad, " with respect to ", _name(sym.name), ", ",

@@ -231,6 +231,7 @@ def _agreement(p, r, module, judged_parts, point, seed: int) -> str:
     with the Hessian times the direction."""
     with np.errstate(all="ignore"):
         try:
+            value = None
             if r.kind != "mixed":
                 both = module.value_and_grad(**point)
                 value = module.value(**point)
@@ -244,7 +245,7 @@ def _agreement(p, r, module, judged_parts, point, seed: int) -> str:
             for part in judged_parts:
                 if part.direction is not None:
                     found = hvp_disagreement(part, getattr(module, f"hess_{r.symbol}"), getattr(module, part.name),
-                                             getattr(module, f"grad_{r.symbol}"), point, seed, module.value)
+                                             getattr(module, f"grad_{r.symbol}"), point, seed, value)
                     if found:
                         return found
         except np.linalg.LinAlgError:

@@ -102,8 +102,8 @@ def hvp_disagreement(part: Part, hess, hvp, grad, values, seed: int, value=None,
     g = float(np.max(np.abs(np.asarray(grad(**values), dtype=float)), initial=0.0))
     width = max(float(np.max(np.abs(x), initial=0.0)), 1e-300)
     natural = g / width
-    if value is not None:
-        j = np.abs(np.asarray(value(**values), dtype=float))
+    if value is not None:          # the value at ``values``, computed once by the caller
+        j = np.abs(np.asarray(value, dtype=float))
         natural = max(natural, float(np.max(j, initial=0.0)) / width ** 2 if np.all(np.isfinite(j)) else 0.0)
     project = part.project or (lambda a: a)
     for _ in range(tries):
