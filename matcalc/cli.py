@@ -22,6 +22,7 @@ from rich.text import Text
 from . import __version__
 from .errors import MatcalcError
 from .files import output_path
+from .serve.command import EPILOG as SERVE_EPILOG, serve
 from .terminal import stderr_settings, stdout_settings
 
 EPILOG = """\
@@ -42,6 +43,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+app.command(name="serve", epilog=SERVE_EPILOG)(serve)   # (uvicorn stops it on Ctrl-C itself)
 
 def _version(value: bool):
     if value:
