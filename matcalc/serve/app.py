@@ -55,7 +55,7 @@ class Refused(Exception):
                           "text": text}}
 
 
-def create_app(budget: Budget = Budget(), workers: int = 2, hosts: list[str] | None = None):
+def create_app(budget: Budget | None = None, workers: int = 2, hosts: list[str] | None = None):
     """The Starlette application.  ``workers``: derivations at once (each in its
     own process); ``hosts``: the Host headers answered (None: any; a server on
     127.0.0.1 answers only its own names, so another site cannot reach it by
@@ -67,6 +67,7 @@ def create_app(budget: Budget = Budget(), workers: int = 2, hosts: list[str] | N
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
+    budget = budget or Budget()
     limiter = anyio.CapacityLimiter(workers)
     waiting = [0]
 

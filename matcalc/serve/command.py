@@ -55,7 +55,7 @@ def serve(
         import uvicorn
 
         from .app import LOCAL_HOSTS, create_app
-        from .worker import MiB, Budget, warm_up
+        from .worker import Budget, MiB, warm_up
     except ImportError:
         sys.stderr.write(f"error: {MISSING}\n")
         raise typer.Exit(2) from None

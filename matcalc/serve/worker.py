@@ -62,8 +62,9 @@ def warm_up() -> None:
     forkserver.ensure_running()
 
 
-def run(job: str, payload, budget: Budget = Budget()) -> Answer:
+def run(job: str, payload, budget: Budget | None = None) -> Answer:
     """Run ``JOBS[job](payload)`` in a fresh worker within ``budget`` (blocking)."""
+    budget = budget or Budget()
     ctx = context()
     receive, send = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_work, args=(job, payload, send, budget.memory), daemon=True)
@@ -132,7 +133,7 @@ def _limit_memory(extra: int) -> None:
             now = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
         now = 0
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = now + extra
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
