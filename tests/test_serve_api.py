@@ -239,3 +239,38 @@ def test_the_page_and_its_files_are_served_with_no_outside_source(client):
     text = page.text + client.get("/static/app.js").text + client.get("/static/style.css").text
     text = text.replace("http://www.w3.org/1998/Math/MathML", "")     # a namespace's name, not fetched
     assert "http://" not in text and "https://" not in text and "//cdn" not in text
+
+
+def test_a_check_past_the_memory_budget_is_refused_clearly(client):
+    # 60,000 x 60,000 outer products: matcalc's check measures what it would need
+    # against the worker's address-space limit and says so, instead of swapping
+    huge = {"dims": {"n": 60000}, "symbols": {"x": {"shape": ["n"]}}, "expr": "sum(outer(x, x) * outer(x, x))"}
+    answer = derive(client, huge)
+    assert answer.status_code == 400
+    assert "GiB of memory" in answer.json()["error"]["message"]
+    assert derive(client, QUADRATIC).status_code == 200
+
+
+def test_a_port_in_use_is_one_clear_error():
+    from matcalc.cli import app
+    from typer.testing import CliRunner
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "--port 0" in result.output
+
+
+def test_only_loopback_addresses_count_as_local():
+    from matcalc.serve.command import _loopback
+
+    assert _loopback("127.0.0.1") and _loopback("::1")
+    assert not _loopback("0.0.0.0") and not _loopback("192.0.2.7")
+
+
+def test_help_shows_examples():
+    result = run_cli("serve", "--help")
+    assert result.exit_code == 0
+    assert "matcalc serve --port 9000" in result.stdout and "/api/derive" in result.stdout

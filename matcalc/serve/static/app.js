@@ -13,7 +13,7 @@ const MATHML = "http://www.w3.org/1998/Math/MathML";
 // what latex2mathml writes; anything else in an answer is shown as text, never inserted
 const TAGS = new Set(("math mrow mi mo mn mtext mspace msub msup msubsup mfrac msqrt mroot " +
                       "mtable mtr mtd munder mover munderover mpadded mphantom mstyle").split(" "));
-const ATTRIBUTES = new Set(("xmlns display stretchy fence form width columnalign movablelimits " +
+const ATTRIBUTES = new Set(("xmlns display stretchy fence form width columnalign movablelimits mathvariant " +
                             "class lspace rspace accent accentunder linethickness").split(" "));
 
 const $ = (id) => document.getElementById(id);
