@@ -41,6 +41,15 @@ PROBLEM = {
 }
 
 
+RESULT = "X.T @ (softmax(X @ W, axis=1) - Y) / n + 2 * lam * W"
+
+
+def wait_for_result(page, matrix: str) -> None:
+    """Until the page shows ``matrix`` as the result's text (no sleeps)."""
+    page.wait_for_function("(m) => document.querySelector('#result code')?.textContent === m", arg=matrix,
+                           timeout=WAIT_MS)
+
+
 @pytest.fixture(scope="module")
 def server():
     with running_server() as (url, _):
@@ -82,10 +91,12 @@ def page(browser, server):
 
 def test_type_a_problem_read_the_derivation_fix_an_error_reload_the_link(page, server, tmp_path):
     page.goto(server)
+    page.wait_for_selector("#result math", timeout=WAIT_MS)       # the example, derived on opening
+    assert page.locator("#result code").first.inner_text() == "2 * A @ X"
     for selector, text in PROBLEM.items():
         page.fill(selector, text)
     page.press("#expr", "Control+Enter")
-    page.wait_for_selector("#result math", timeout=WAIT_MS)
+    wait_for_result(page, RESULT)
 
     # the result, as MathML the browser renders: dJ/dW = X^T (softmax(XW) - Y)/n + 2 lam W
     result = page.locator("#result .result").first
@@ -93,7 +104,6 @@ def test_type_a_problem_read_the_derivation_fix_an_error_reload_the_link(page, s
     # (the steps name softmax(XW) S; the box reads ∂J/∂W = Xᵀ(S − Y)/n + 2λW ∈ ℝ^{m×k})
     assert result.text_content().replace(" ", "") == "∂J∂W=XT(S−Y)n+2λW∈ℝm×k"
     assert page.locator("#result math mfrac").count() >= 1
-    assert page.locator("#result code").first.inner_text() == "X.T @ (softmax(X @ W, axis=1) - Y) / n + 2 * lam * W"
     # the steps: sections, index notation, the chain rule
     steps = page.locator("#steps")
     assert "Gradient with respect to" in steps.inner_text()
@@ -130,10 +140,9 @@ def test_type_a_problem_read_the_derivation_fix_an_error_reload_the_link(page, s
     # the link reproduces the derivation
     page.goto(link)
     page.reload()
-    page.wait_for_selector("#result math", timeout=WAIT_MS)
+    wait_for_result(page, RESULT)
     assert page.input_value("#expr") == PROBLEM["#expr"]
     assert page.input_value("#symbols") == PROBLEM["#symbols"]
-    assert page.locator("#result code").first.inner_text() == "X.T @ (softmax(X @ W, axis=1) - Y) / n + 2 * lam * W"
     assert page.locator("#error-expr").is_hidden()
 
     assert page.outside == []

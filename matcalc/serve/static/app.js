@@ -136,6 +136,7 @@ async function derive() {
   history.replaceState(null, "", "#" + new URLSearchParams(fields));
   clearErrors();
   $("status").textContent = "deriving…";
+  document.body.dataset.state = "deriving";
   $("derive").disabled = true;
   const started = performance.now();
   try {
@@ -157,12 +158,13 @@ async function derive() {
     $("status").textContent = "";
   } finally {
     $("derive").disabled = false;
+    document.body.dataset.state = "done";      // (what a test waits for)
   }
 }
 
 function start() {
   const given = new URLSearchParams(location.hash.slice(1));
-  const fromLink = given.has("expr");
+  const fromLink = given.has("expr");     // else the example
   for (const name of FIELDS) $(name).value = fromLink ? given.get(name) ?? "" : EXAMPLE[name];
   $("problem").addEventListener("submit", (event) => { event.preventDefault(); derive(); });
   $("problem").addEventListener("keydown", (event) => {
@@ -170,7 +172,7 @@ function start() {
   });
   $("copy-code").addEventListener("click", () => navigator.clipboard.writeText($("code").textContent));
   $("copy-latex").addEventListener("click", () => navigator.clipboard.writeText($("latex").textContent));
-  if (fromLink) derive();
+  derive();         // the link's derivation, or the example's: the page shows what it does at once
 }
 
 start();
