@@ -6,6 +6,7 @@ Core, the part of MathML that Chromium and Firefox render:
 - ``\\operatorname{tr}`` comes out as ``<mo>tr</mo>``; a word is an identifier,
   ``<mi>tr</mi>`` (upright, as a multi-letter ``mi`` is), so ``tr(A)`` is not
   spaced like ``+``;
+- a fence (``\\left(``) gets no space of its own: ``softmax(Z)``, not ``softmax ( Z )``;
 - ``mathvariant="bold"`` (``\\mathbf{1}``) and ``"monospace"`` are not in MathML
   Core: they become a class that the page's CSS styles (an inline ``style`` is
   refused by the page's Content-Security-Policy).
@@ -39,6 +40,7 @@ def to_mathml(latex: str, display: str = "inline") -> str:
     except Exception:   # (latex2mathml raises its own and plain exceptions): the source, readable
         return (f'<math xmlns="{MATHML_NS}" display="{display}"><mtext>{html.escape(latex)}</mtext></math>')
     out = _WORD_OPERATOR.sub(r"<mi>\1</mi>", out)
+    out = out.replace('fence="true"', 'fence="true" lspace="0em" rspace="0em"')
     for old, new in _VARIANTS.items():
         out = out.replace(old, new)
     return out
