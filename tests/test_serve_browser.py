@@ -71,7 +71,8 @@ def browser():
 def page(browser, server):
     """A page that may reach only the server: every request elsewhere is
     aborted and recorded, every console error recorded."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context = browser.new_context(viewport={"width": 1280, "height": 1000},
+                                  permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.outside, page.errors = [], []
     local = urlsplit(server).hostname
@@ -145,5 +146,8 @@ def test_type_a_problem_read_the_derivation_fix_an_error_reload_the_link(page, s
     assert page.input_value("#symbols") == PROBLEM["#symbols"]
     assert page.locator("#error-expr").is_hidden()
 
+    page.click("#copy-code")
+    page.wait_for_function("async () => (await navigator.clipboard.readText()).includes('def grad_W(')",
+                           timeout=WAIT_MS)
     assert page.outside == []
     assert page.errors == []

@@ -127,6 +127,16 @@ function showError(error) {
   }
 }
 
+// Copy a box's text; where the clipboard is not allowed, select it for Ctrl+C.
+function copy(id) {
+  navigator.clipboard.writeText($(id).textContent).catch(() => {
+    const range = document.createRange();
+    range.selectNodeContents($(id));
+    getSelection().removeAllRanges();
+    getSelection().addRange(range);
+  });
+}
+
 function values() {
   return Object.fromEntries(FIELDS.map((name) => [name, $(name).value]));
 }
@@ -170,8 +180,8 @@ function start() {
   $("problem").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); derive(); }
   });
-  $("copy-code").addEventListener("click", () => navigator.clipboard.writeText($("code").textContent));
-  $("copy-latex").addEventListener("click", () => navigator.clipboard.writeText($("latex").textContent));
+  $("copy-code").addEventListener("click", () => copy("code"));
+  $("copy-latex").addEventListener("click", () => copy("latex"));
   derive();         // the link's derivation, or the example's: the page shows what it does at once
 }
 
