@@ -16,8 +16,7 @@ import re
 
 # what latex2mathml makes of matcalc's LaTeX; anything else (a tag or a bare & from text it
 # passed through, as \text{<b>} is) means the output is not to be put in a page
-TAGS = frozenset("math mrow mi mo mn mfrac msup msub msubsup mtext mspace menclose munder mover munderover "
-                 "msqrt mroot mtable mtr mtd mstyle mpadded mphantom mfenced semantics annotation".split())
+TAGS = frozenset(["math", "mrow", "mi", "mo", "mn", "mfrac", "msup", "msub", "msubsup", "mtext", "mspace", "menclose", "munder", "mover", "munderover", "msqrt", "mroot", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom", "mfenced", "semantics", "annotation"])
 _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
 _BARE_AMP = re.compile(r"&(?!#x?[0-9A-Fa-f]+;|[A-Za-z]+;)")
 
