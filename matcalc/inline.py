@@ -112,6 +112,7 @@ class Inline:
             fail(f"{name} is declared twice", span, name_at or 0, (name_at or 0) + len(name),
                  "declare each symbol once")
         path = f"symbols.{name}"
+        self.spans.setdefault("symbols", span)      # (a complaint about them all: the first -s)
         self.spans[path] = Span(span.label, span.text, span.start + (name_at or 0),
                                 span.start + (name_at + len(name) if name_at is not None else len(text)))
         shape, at = self._shape(span, path, name, at)
@@ -240,7 +241,8 @@ class Inline:
         while path:
             if path in self.spans:
                 return self.spans[path], exact
-            path, exact = re.sub(r"(\[\d+\]|\.[^.\[]+)$", "", path), False
+            shorter = re.sub(r"(\[\d+\]|\.[^.\[]+)$", "", path)
+            path, exact = shorter if shorter != path else "", False
         return self.spans.get("expr"), False
 
 

@@ -42,6 +42,9 @@ CLI_ERRORS = [
     (["-e", "sum(X)", "-s", "X: [n, n]", "--order", "3"], "order must be 1", "--order", "3", None),
     (["-e", "sum(X)", "-s", "X: [n, n]", "--name", "a-b"], "must be a name", "--name", "a-b", None),
     (["-e", "sum(X)"], "no symbols are declared", "-e", "sum(X)", "-s 'X: [n, m]'"),
+    # a complaint about the symbols as a whole (it once sent the search for its place round forever)
+    (["-e", "sum(X)", "-s", "n: []", "-s", "X: [n]"], "declared both as a dimension and as a symbol", "-s",
+     "n: []", "rename"),
 ]
 
 
@@ -101,6 +104,17 @@ def test_a_long_expression_gives_a_short_message():
 def test_control_characters_are_not_sent_to_the_terminal():
     result = run_cli("derive", "-e", "sum(X)\x1b[31m", "-s", "X: [n]")
     assert result.exit_code == 2 and "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("path", ["", ".", "a..b", "a[", "[0]", "a.[0]", "symbols", "symbols.X.shape[1]",
+                                  "x" * 10_000 + ".y", "let.Z.", "wrt[0][1]"])
+def test_every_key_path_finds_a_place(path):
+    """An error's key path, whatever it is, ends at a span (the enclosing value, else -e)."""
+    from matcalc.inline import from_options
+
+    inline = from_options("sum(X)", ["X: [n]"])
+    span, _ = inline._span(path)
+    assert span is not None
 
 
 # -- the keyword API ---------------------------------------------------------------------
