@@ -157,3 +157,16 @@ def test_save_writes_nothing_for_bad_input(tmp_path):
     result = run_cli("derive", "-e", "sum(x @ y)", "-s", "x: [n]", "-s", "y: [m]", "--save", str(saved))
     assert result.exit_code == 2 and "inner dimensions differ" in result.stderr
     assert not saved.exists()
+
+
+def test_terminal_output_is_the_files(tmp_path):
+    """Without --json too: the same steps, result and check, the header naming -e instead of the file."""
+    text, args, _, _ = CASES["sized_let_domain"]
+    path = tmp_path / "barrier.yaml"
+    path.write_text(text, encoding="utf-8")
+    from_file, inline = run_cli("derive", str(path)), run_cli("derive", *args)
+    assert from_file.exit_code == inline.exit_code == 0, inline.stderr
+    assert from_file.stdout.splitlines()[0] == "barrier  (barrier.yaml)"
+    assert inline.stdout.splitlines()[0] == "barrier  (-e)"
+    assert inline.stdout.splitlines()[1:] == from_file.stdout.splitlines()[1:]
+    assert "∂J/∂x = Aᵀ(1 ⊘ r)" in inline.stdout and "let r = b - A @ x; A.T @ (1 / r)" in inline.stdout
