@@ -17,7 +17,10 @@ __all__ = ["Derivation", "MatcalcError", "__version__", "derive"]
 def __getattr__(name: str):
     # derive and Derivation load the engine (sympy, numpy) on first use, so that
     # `matcalc --version` and an early Ctrl-C do not wait for it
-    if name in ("derive", "Derivation"):
+    if name == "derive":         # an expr.yaml, or an expression with keyword symbols (api.py)
+        from . import api
+        return api.derive
+    if name == "Derivation":
         from . import pipeline
-        return getattr(pipeline, name)
+        return pipeline.Derivation
     raise AttributeError(f"module 'matcalc' has no attribute {name!r}")

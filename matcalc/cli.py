@@ -23,14 +23,17 @@ from . import __version__
 from .errors import MatcalcError
 from .files import output_path
 from .serve.command import EPILOG as SERVE_EPILOG, serve
+from .inline import HELP as H
 from .terminal import stderr_settings, stdout_settings
 
 EPILOG = """\
 Examples:
 
+\b
   matcalc derive derivations/softmax_regression.yaml
-
   matcalc derive derivations/*.yaml --json
+  matcalc derive -e 'trace(X.T @ A @ X)' -s 'X: [n, m]' -s 'A: [n, n] symmetric' --wrt X
+  matcalc derive -e 'x @ A @ x' -s 'x: [n]' -s 'A: [n, n] spd' --order 2 --save quad.yaml
 """
 
 app = typer.Typer(
@@ -105,8 +108,20 @@ class CodeTarget(str, Enum):
 @app.command(epilog=EPILOG)
 @_interruptible
 def derive(
-    files: Annotated[list[Path], typer.Argument(help="expr.yaml files (see derivations/ for examples).",
-                                                show_default=False)],
+    files: Annotated[list[Path] | None, typer.Argument(help="expr.yaml files (see derivations/ for examples).",
+                                                       show_default=False)] = None,
+    expr: Annotated[str | None, typer.Option("-e", "--expr", metavar="EXPR", help=H["expr"])] = None,
+    symbols: Annotated[list[str] | None, typer.Option("-s", "--symbol", metavar="'NAME: SHAPE [PROPS]'",
+                                                      help=H["symbols"])] = None,
+    dims: Annotated[list[str] | None, typer.Option("--dim", metavar="NAME=SIZE", help=H["dims"])] = None,
+    wrt: Annotated[list[str] | None, typer.Option("--wrt", metavar="NAME", help=H["wrt"])] = None,
+    order: Annotated[int | None, typer.Option("--order", help=H["order"], show_default=False)] = None,
+    let: Annotated[list[str] | None, typer.Option("--let", metavar="'NAME = EXPR'", help=H["let"])] = None,
+    domain: Annotated[list[str] | None, typer.Option("--domain", metavar="'EXPR > 0'", help=H["domain"])] = None,
+    mixed: Annotated[bool, typer.Option("--mixed", help=H["mixed"])] = False,
+    name: Annotated[str | None, typer.Option("--name", help=H["name"])] = None,
+    save: Annotated[str | None, typer.Option("--save", metavar="FILE.yaml", help=H["save"])] = None,
+    force: Annotated[bool, typer.Option("--force", help=H["force"])] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, nothing else.")]
     = False,
     emit_code: Annotated[str | None, typer.Option(
@@ -132,7 +147,7 @@ def derive(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the results.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
 ):
-    """Derive the gradient (or Hessian) that each FILE asks for.
+    """Derive the gradient (or Hessian) that each FILE asks for, or that -e gives.
 
     Reads each expr.yaml, differentiates its expression, states the result in
     matrix form and checks the emitted code: every function of the module is
@@ -140,7 +155,12 @@ def derive(
     against finite differences and 60-digit arithmetic.  Exit code 0: all
     verified; 1: a result failed its check or could not be judged; 2: bad
     input.
+
+    Or give the expression with -e and each symbol with -s: the output (--json
+    too) is the equivalent expr.yaml's, which --save writes.
     """
+    from .derive_outputs import code_outputs, document_outputs, save_output, write
+    from .inline import from_command, to_yaml
     from .pipeline import derive as run
     from .progress import check_progress
     from .render.report import as_dict
@@ -150,23 +170,29 @@ def derive(
     outputs = []
     failed = False
     planned = []            # every output file of the run: written once all are derived and checked
+    files = files or []
     try:
         emit_code, latex, markdown = (output_path(raw, option) for raw, option in
                                       ((emit_code, "--emit-code"), (latex, "--latex"), (markdown, "--markdown")))
+        inline = from_command(files, expr, save, symbols=symbols, dims=dims, wrt=wrt, order=order, let=let,
+                              domain=domain, name=name, mixed=mixed)
+        if inline is not None:
+            planned += [out for out in [save_output(save, to_yaml(inline.document), force)] if out]
     except MatcalcError as err:
         _fail(err, debug)
-    for path in files:
+    sources = [(inline.document, Path(save or "-e"))] if inline is not None else [(path, path) for path in files]
+    for source, path in sources:
         try:
             # the check runs the module that is written (both, for an array-API one)
             targets = ("numpy", target.value) if emit_code is not None and target.value != "numpy" else ("numpy",)
             with check_progress() as progress:     # (on stderr, only when it is a terminal)
-                result = run(path, verify=not no_verify, seed=seed, targets=targets, progress=progress)
+                result = run(source, verify=not no_verify, seed=seed, targets=targets, progress=progress)
             derivations = result if isinstance(result, list) else [result]
             if emit_code is not None:
-                planned += _code_outputs(derivations, emit_code, path, target.value)
-            planned += _document_outputs(derivations, latex, markdown, path)
+                planned += code_outputs(derivations, emit_code, path, target.value)
+            planned += document_outputs(derivations, latex, markdown, path)
         except MatcalcError as err:
-            _fail(err, debug)
+            _fail(inline.relocated(err) if inline is not None else err, debug)
         except Exception as exc:  # a bug: say so in one line, never a traceback
             _internal(exc, debug)
         for d in derivations:
@@ -174,12 +200,13 @@ def derive(
             if as_json:
                 outputs.append(as_dict(d))
             elif quiet:
-                for name, r in d.results.items():
-                    console.print(Text(f"{name}: {r.text}"))
+                for symbol, r in d.results.items():
+                    console.print(Text(f"{symbol}: {r.text}"))
             else:
                 show_derivation(console, d, path, shapes, show_code, steps)
     try:
-        _write(planned, files, console if not (as_json or quiet) else None)
+        wrote = console if not (as_json or quiet) else None
+        write(planned, files, (lambda out: wrote.print(Text(f"wrote {out}", style="dim"))) if wrote else None)
     except MatcalcError as err:
         _fail(err, debug)
     except Exception as exc:
@@ -190,38 +217,6 @@ def derive(
         console.file.flush()
     if failed:
         raise typer.Exit(1)
-
-
-def _code_outputs(derivations, target: Path, source: Path, code_target: str = "numpy") -> list:
-    """The module(s) --emit-code writes for one input file: TARGET, or
-    TARGET_<name>.py each for a derivations: list."""
-    from .codegen import emit_module
-    from .files import Output, stamped
-
-    origin = f"--emit-code for {source}"
-    return [Output(target if len(derivations) == 1 else target.with_name(f"{target.stem}_{d.name}.py"),
-                   stamped(d.code if code_target == "numpy" else emit_module(d, code_target), "python", source.name),
-                   origin)
-            for d in derivations]
-
-
-def _document_outputs(derivations, latex, markdown, source: Path) -> list:
-    """The documents --latex and --markdown write for one input file."""
-    from .files import Output, stamped
-    from .render.document import to_latex_document, to_markdown
-
-    return [Output(target, stamped(render(derivations), kind, source.name), f"{option} for {source}")
-            for target, render, kind, option in ((latex, to_latex_document, "latex", "--latex"),
-                                                 (markdown, to_markdown, "markdown", "--markdown"))
-            if target is not None]
-
-
-def _write(planned, inputs, console) -> None:
-    """Check all outputs of the run together (collisions, inputs), then write them."""
-    from .files import plan, write_all
-
-    write_all(plan(planned, protect=inputs),
-              (lambda out: console.print(Text(f"wrote {out}", style="dim"))) if console is not None else None)
 
 
 @app.command(epilog="""Examples:

@@ -188,11 +188,14 @@ class Derivation:
         from .render.document import to_markdown
         return to_markdown([self])
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the steps and the boxed result in MathML, the code in <details>."""
+        from .render.notebook import to_html
+        return to_html(self)
+
     def _repr_latex_(self) -> str:
-        from .render.latex import to_latex
-        parts = [f"\\frac{{\\partial J}}{{\\partial {r.symbol}}} = {to_latex(r.matrix)}"
-                 for r in self.results.values()]
-        return "$" + ",\\quad ".join(parts) + "$"
+        from .render.notebook import to_latex
+        return to_latex(self)
 
     def function(self):
         """The emitted module, loaded: its callables (``value``, ``grad_S`` /
