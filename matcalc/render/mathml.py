@@ -20,9 +20,20 @@ TAGS = frozenset(["math", "mrow", "mi", "mo", "mn", "mfrac", "msup", "msub", "ms
 _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
 _BARE_AMP = re.compile(r"&(?!#x?[0-9A-Fa-f]+;|[A-Za-z]+;)")
 
-def to_mathml(latex: str, display: bool = False) -> str | None:
+_WORD_OPERATOR = re.compile(r"<mo>([A-Za-z]{2,})</mo>")
+_VARIANTS = {'mathvariant="bold"': 'class="bold"', 'mathvariant="monospace"': 'class="mono"'}
+
+
+def to_mathml(latex: str, display: bool = False, css: bool = False) -> str | None:
     """``latex`` as a ``<math>`` element (``display="block"`` when ``display``), or None
-    when latex2mathml is missing or cannot read it."""
+    when latex2mathml is missing, cannot read it, or gives more than MathML (:func:`safe`).
+
+    A few touches make latex2mathml's output fit MathML Core, the part Chromium and
+    Firefox render: ``\\operatorname{tr}`` comes out as ``<mo>tr</mo>``, and a word is
+    an identifier, ``<mi>tr</mi>`` (so ``tr(A)`` is not spaced like ``+``); a fence
+    (``\\left(``) gets no space of its own (``softmax(Z)``, not ``softmax ( Z )``).
+    ``css=True`` (a page with its own style sheet, :mod:`matcalc.serve`): bold and
+    monospace, which MathML Core lacks, become the classes ``bold`` and ``mono``."""
     try:
         from latex2mathml.converter import convert
     except ImportError:
@@ -31,7 +42,14 @@ def to_mathml(latex: str, display: bool = False) -> str | None:
         out = convert(latex, display="block" if display else "inline")
     except Exception:    # noqa: BLE001 - a form it does not know: the caller shows the text
         return None
-    return out if safe(out) else None
+    if not safe(out):
+        return None
+    out = _WORD_OPERATOR.sub(r"<mi>\1</mi>", out)
+    out = out.replace('fence="true"', 'fence="true" lspace="0em" rspace="0em"')
+    if css:
+        for old, new in _VARIANTS.items():
+            out = out.replace(old, new)
+    return out
 
 
 def safe(mathml: str) -> bool:
