@@ -25,33 +25,23 @@ from __future__ import annotations
 
 import os
 import sys
-
-
-def pin() -> int:
-    """One core for this process (core 1 when it may run there, else its last allowed
-    one; BENCH_CORE chooses), and one BLAS thread: before numpy or jax load."""
-    allowed = sorted(os.sched_getaffinity(0))
-    core = int(os.environ.get("BENCH_CORE", 1 if 1 in allowed else allowed[-1]))
-    os.sched_setaffinity(0, {core})
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    return core
-
-
-CORE = pin() if __name__ == "__main__" else None    # not when a test imports this
-
-import argparse  # noqa: E402
-import subprocess  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
+from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]        # the bench helpers; this checkout's matcalc
 
+from pinning import pin  # noqa: E402
+
+CORE = pin() if __name__ == "__main__" else None    # before numpy and jax load; not when a test imports this
+
+import argparse  # noqa: E402
+import subprocess  # noqa: E402
+
+import numpy as np  # noqa: E402
+
 import jit_race_cases as cases  # noqa: E402
-from higher_order import Contender, jax_or_none, measure  # noqa: E402
+from higher_order import jax_or_none, measure  # noqa: E402
+from jit_race_cases import Contender  # noqa: E402
 
 KEYS = ("softmax", "logistic", "mlp", "nll", "quadexp", "chain", "hvp", "derive")
 
@@ -121,7 +111,7 @@ def judge(w: cases.Workload, r: cases.Ratio) -> dict:
 
 def ms(c: Contender) -> str:
     t = float(np.median(c.times))
-    return f"{t * 1e3:.3g} ms" if t < 10 else f"{t:.3g} s"
+    return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s"
 
 
 def report(w: cases.Workload) -> list[dict]:
