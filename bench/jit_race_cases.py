@@ -395,11 +395,11 @@ def chain_spec(L: int, n: int = 5, m: int = 4) -> dict:
 
 
 def function_lines(code: str, symbol: str = "W1") -> int:
-    """Lines of the module's top-level definitions that mention ``symbol`` (the public
-    functions and any helper they share), leaving out the fixed preamble (argument
+    """Non-blank lines of the module's top-level definitions that mention ``symbol`` (the
+    public functions and any helper they share), leaving out the fixed preamble (argument
     checks, numeric helpers), which does not grow with the expression."""
     blocks = re.split(r"\n(?=\S)", code)
-    return sum(b.count("\n") + 1 for b in blocks
+    return sum(sum(1 for line in b.splitlines() if line.strip()) for b in blocks
                if b.startswith("def ") and re.search(rf"\b{symbol}\b", b))
 
 
