@@ -64,7 +64,6 @@ class Contender(_Contender):
         self.times.append(best)
 
 
-
 @dataclass
 class Ratio:
     """time(num) / time(den) (medians of the paired ratios), or a measured number
@@ -128,7 +127,7 @@ class Tools:
             d = matcalc.derive(spec, verify=False)
             xp_text = emit_module(d, target="array-api")
         except Exception as exc:  # noqa: BLE001 -- a refusal or crash is reported, the race goes on
-            return None, None, "", f"matcalc: {type(exc).__name__}: {str(exc).strip().splitlines()[0][:80]}"
+            return None, None, "", f"matcalc: {type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:80]}"
         name = spec.get("name", "case")
         return load_module(d.code, f"np_{name}"), load_module(xp_text, f"xp_{name}"), d.code, ""
 
@@ -167,9 +166,15 @@ def hand(label: str, f: Callable, args: tuple, ref=None) -> Contender:
 
 # ---------------------------------------------------------------- softmax regression
 
-SOFTMAX = "-sum(Y * log(softmax(X @ W, axis=1))) / n + lam * sum(W * W)"
-SOFTMAX_SYMBOLS = {"X": {"shape": ["n", "m"]}, "W": {"shape": ["m", "k"]},
-                   "Y": {"shape": ["n", "k"], "props": ["onehot"]}, "lam": {"shape": []}}
+GALLERY = Path(__file__).resolve().parent.parent / "derivations"
+
+
+def gallery_spec(name: str, dims: dict, **more) -> dict:
+    """The gallery case derivations/NAME.yaml (its expression, symbols and wrt) at ``dims``."""
+    import yaml
+    doc = yaml.safe_load((GALLERY / f"{name}.yaml").read_text())
+    return {**{k: v for k, v in doc.items() if k != "description"}, "dims": dims, **more}
+
 
 
 def softmax_problem(n: int, m: int, k: int, seed: int = 0):
@@ -188,9 +193,7 @@ def softmax(tools: Tools, n: int, m: int, k: int, smallest: bool) -> Workload:
     """Softmax regression value+grad and value alone at (n, m, k)."""
     X, W, Y, lam = softmax_problem(n, m, k)
     vals, args = {"X": X, "W": W, "Y": Y, "lam": lam}, (W, X, Y, lam)
-    spec = {"name": "softmax_regression", "dims": {"n": n, "m": m, "k": k}, "symbols": SOFTMAX_SYMBOLS,
-            "expr": SOFTMAX, "wrt": ["W"]}
-    npm, xpm, _, why = tools.modules(spec)
+    npm, xpm, _, why = tools.modules(gallery_spec("softmax_regression", {"n": n, "m": m, "k": k}))
     vg, v = sr_value_and_grad(X, W, Y, lam), sr_value_rows(X, W, Y, lam)
     cs = [hand("hand vg: rows", sr_value_and_grad, (X, W, Y, lam)),
           hand("hand vg: (k x n)", sr_vg_cols, (X, W, Y, lam), vg),
@@ -245,21 +248,14 @@ def logistic(tools: Tools, n: int, m: int) -> Workload:
 
 # ---------------------------------------------------------------- two-layer MLP
 
-MLP = "-sum(Y * log(softmax(tanh(X @ W1) @ W2, axis=1))) / n"
-
-
-def mlp(tools: Tools, n: int, m: int, h: int, k: int, expr: str = MLP) -> Workload:
+def mlp(tools: Tools, n: int, m: int, h: int, k: int) -> Workload:
     """value_and_grad of derivations/mlp_two_layer.yaml's expression at (n, m, h, k)."""
     rng = np.random.default_rng(2)
     X = rng.standard_normal((n, m))
     W1, W2 = rng.standard_normal((m, h)) / np.sqrt(m), rng.standard_normal((h, k)) / np.sqrt(h)
     Y = np.eye(k)[rng.integers(0, k, n)]
     vals = {"X": X, "W1": W1, "W2": W2, "Y": Y}
-    spec = {"name": "mlp_two_layer", "dims": {"n": n, "m": m, "h": h, "k": k}, "expr": expr,
-            "symbols": {"X": {"shape": ["n", "m"], "props": ["constant"]}, "W1": {"shape": ["m", "h"]},
-                        "W2": {"shape": ["h", "k"]}, "Y": {"shape": ["n", "k"], "props": ["onehot", "constant"]}},
-            "wrt": ["W1", "W2"]}
-    npm, xpm, _, why = tools.modules(spec)
+    npm, xpm, _, why = tools.modules(gallery_spec("mlp_two_layer", {"n": n, "m": m, "h": h, "k": k}))
     vg = mlp_vg(X, W1, W2, Y)
 
     def jax_vg(jax, jnp):
@@ -457,8 +453,7 @@ def hvp(tools: Tools, n: int, m: int, k: int) -> Workload:
     X, W, Y, lam = softmax_problem(n, m, k)
     dW = np.random.default_rng(7).standard_normal((m, k))
     vals, args = {"X": X, "W": W, "Y": Y, "lam": lam}, (W, X, Y, lam)
-    spec = {"name": "softmax_regression", "dims": {"n": n, "m": m, "k": k}, "symbols": SOFTMAX_SYMBOLS,
-            "expr": SOFTMAX, "wrt": ["W"], "order": 2}
+    spec = gallery_spec("softmax_regression", {"n": n, "m": m, "k": k}, order=2)
     np2, xp2, _, why2 = tools.modules(spec)
     np1 = np2 if hasattr(np2, "value_and_grad") else tools.modules({**spec, "order": 1})[0]
     vg, hv = sr_value_and_grad(X, W, Y, lam), sr_hvp(X, W, Y, lam, dW)
