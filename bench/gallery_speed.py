@@ -30,29 +30,29 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path[:0] = [str(HERE), str(REPO)]               # the pinning helper; this checkout's matcalc
 
-from pinning import pin  # noqa: E402
+from pinning import pin
 
 CORE = pin() if __name__ == "__main__" else None    # before numpy loads; not when a test imports this
 
-import argparse  # noqa: E402
-import inspect  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import tarfile  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import types  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+import argparse
+import inspect
+import io
+import json
+import subprocess
+import tarfile
+import tempfile
+import time
+import types
+from dataclasses import dataclass, field
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 # ---------------------------------------------------------------- the two modules
 
 
 def git(*args: str, binary: bool = False):
     """A git command in this checkout: its output, or None when it fails."""
-    done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=not binary)
+    done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=not binary, check=False)
     return done.stdout if done.returncode == 0 else None
 
 
@@ -83,7 +83,7 @@ def derive_old(rev: str, paths: dict[str, Path]) -> dict[str, dict]:
             tar.extractall(tmp, filter="data")
         env = {**os.environ, "PYTHONPATH": tmp}
         done = subprocess.run([sys.executable, "-c", OLD_DERIVE], input=json.dumps({k: str(v) for k, v in paths.items()}),
-                              capture_output=True, text=True, cwd=tmp, env=env)
+                              capture_output=True, text=True, cwd=tmp, env=env, check=False)
     if done.returncode != 0:
         why = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return {name: {"error": f"the old matcalc failed: {why[:100]}"} for name in paths}
@@ -150,7 +150,7 @@ def draw(d, module, dims: dict, rng, tries: int = 5) -> dict | None:
         with np.errstate(all="ignore"):
             try:
                 v = module.value(**values)
-            except Exception:  # noqa: BLE001 -- a point the module refuses: drawn again
+            except Exception:  # noqa: BLE001, S112 -- a point the module refuses: drawn again
                 continue
         if np.all(np.isfinite(v)):
             return values
@@ -221,7 +221,7 @@ def choose(d, new, new_fns, old_fns, max_dim: int, budget: float, seed: int):
             why = f"at {dims}: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:80]}"
             break
         best = (f, dims, pairs, "")
-        why = ("a pass takes {:.0f} ms".format(1e3 * max(t_new, t_old)) if max(t_new, t_old) > budget / 4
+        why = (f"a pass takes {1e3 * max(t_new, t_old):.0f} ms" if max(t_new, t_old) > budget / 4
                else f"an output of {max(bytes_new, bytes_old) / 2**20:.1f} MB" if max(bytes_new, bytes_old) > 2**22
                else "" if base * f * 2 > max_dim else None)
         if why is not None:

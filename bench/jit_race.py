@@ -30,18 +30,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]        # the bench helpers; this checkout's matcalc
 
-from pinning import pin  # noqa: E402
+from pinning import pin
 
 CORE = pin() if __name__ == "__main__" else None    # before numpy and jax load; not when a test imports this
 
-import argparse  # noqa: E402
-import subprocess  # noqa: E402
+import argparse
+import subprocess
 
-import numpy as np  # noqa: E402
-
-import jit_race_cases as cases  # noqa: E402
-from higher_order import jax_or_none, measure  # noqa: E402
-from jit_race_cases import Contender  # noqa: E402
+import jit_race_cases as cases
+import numpy as np
+from higher_order import jax_or_none, measure
+from jit_race_cases import Contender
 
 KEYS = ("softmax", "logistic", "mlp", "nll", "quadexp", "chain", "hvp", "derive")
 
@@ -64,7 +63,7 @@ def workloads(tools: cases.Tools, keys, quick: bool):
             for i, (n, m, k) in enumerate(sizes[key]):
                 yield lambda n=n, m=m, k=k, i=i: cases.softmax(tools, n, m, k, smallest=i == 0)
         elif key == "nll":
-            yield lambda: cases.nll(tools, *sizes[key], probe=(400, 5) if quick else (3000, 20))
+            yield lambda key=key: cases.nll(tools, *sizes[key], probe=(400, 5) if quick else (3000, 20))
         elif key == "derive":
             yield lambda: cases.derive_time((2, 4, 8, 16) if quick else (8, 16, 32, 64), 1 if quick else 3)
         else:
@@ -149,7 +148,7 @@ def revision() -> str:
         head = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(HERE), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.strip()
+                               capture_output=True, text=True, check=False).stdout.strip()
         return head + (" (modified)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -18,8 +18,8 @@ BENCH = ROOT / "bench"
 
 _path = list(sys.path)
 sys.path[:0] = [str(BENCH), str(ROOT)]
-import jit_race_cases as cases  # noqa: E402
-import jit_race_hand as hand  # noqa: E402
+import jit_race_cases as cases
+import jit_race_hand as hand
 
 sys.path[:] = _path
 HAS_JAX = importlib.util.find_spec("jax") is not None
@@ -37,7 +37,7 @@ def fd_grad(f, x, eps=1e-6):
 
 def run(script: str, *args: str) -> str:
     done = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600)
+                          cwd=ROOT, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -56,7 +56,7 @@ def test_softmax_hand_forms_agree_and_are_the_gradient():
 def test_logistic_hessian_by_hand_is_the_jacobian_of_the_gradient():
     rng = np.random.default_rng(0)
     X, w, y = rng.standard_normal((30, 4)), rng.standard_normal(4), (rng.random(30) < 0.5) * 1.0
-    grad = lambda w: X.T @ (1 / (1 + np.exp(-(X @ w))) - y)            # noqa: E731
+    grad = lambda w: X.T @ (1 / (1 + np.exp(-(X @ w))) - y)
     H = hand.logistic_hess_syrk(X, w)
     fd = np.stack([(grad(w + 1e-6 * e) - grad(w - 1e-6 * e)) / 2e-6 for e in np.eye(4)], axis=1)
     np.testing.assert_allclose(H, fd, atol=1e-7)
@@ -77,7 +77,7 @@ def test_mlp_hand_forms_are_the_gradient():
 
 def test_nll_hand_forms_agree_with_the_written_expression():
     X, P = cases.nll_problem(50, 4)
-    written = lambda P: np.sum(X @ P * X) / 2 - 50 / 2 * np.linalg.slogdet(P)[1]     # noqa: E731
+    written = lambda P: np.sum(X @ P * X) / 2 - 50 / 2 * np.linalg.slogdet(P)[1]
     results = [f(X, P) for f in (hand.nll_cholesky_inv, hand.nll_slogdet_inv, hand.nll_cholesky_only)]
     for value, grad in results:
         assert value == pytest.approx(written(P), rel=1e-12)
@@ -92,12 +92,12 @@ def test_quad_exp_and_chain_by_hand():
     assert value == pytest.approx(x @ A @ x + np.exp(x).sum(), rel=1e-13)
     np.testing.assert_allclose(grad, fd_grad(lambda x: hand.quad_exp_vg(x, A)[0], x), atol=1e-8)
     np.testing.assert_allclose(hand.quad_exp_hess(x, A),
-                               np.stack([fd_grad(lambda x: hand.quad_exp_vg(x, A)[1][i], x) for i in range(6)]),
+                               np.stack([fd_grad(lambda x, i=i: hand.quad_exp_vg(x, A)[1][i], x) for i in range(6)]),
                                atol=1e-7)
     X, Ws = rng.standard_normal((5, 3)), [rng.standard_normal((3, 3)) for _ in range(3)]
     value, grads = hand.chain_vg(X, Ws)
     for i in range(3):
-        f = lambda W, i=i: hand.chain_vg(X, Ws[:i] + [W] + Ws[i + 1:])[0]     # noqa: E731
+        f = lambda W, i=i: hand.chain_vg(X, Ws[:i] + [W] + Ws[i + 1:])[0]
         np.testing.assert_allclose(grads[i], fd_grad(f, Ws[i]), atol=1e-8)
 
 
@@ -184,7 +184,7 @@ def test_jit_race_quick_with_jax():
 
 
 @pytest.mark.skipif(shutil.which("git") is None or subprocess.run(
-    ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode != 0,
+    ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, check=False).returncode != 0,
     reason="not a git checkout")
 def test_gallery_speed_quick():
     out = run("gallery_speed.py", "--quick", "--reps", "1", "--against", "HEAD",
@@ -199,5 +199,5 @@ def test_gallery_speed_quick():
               "--only", "quadratic_form")
     assert "derived by its matcalc" in out and "1 of 1 cases compared" in out, out
     bad = subprocess.run([sys.executable, str(BENCH / "gallery_speed.py"), "--against", "no-such-rev"],
-                         capture_output=True, text=True, cwd=ROOT)
+                         capture_output=True, text=True, cwd=ROOT, check=False)
     assert bad.returncode == 2 and "does not know the revision 'no-such-rev'" in bad.stderr
