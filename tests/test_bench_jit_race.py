@@ -108,7 +108,8 @@ def test_function_lines_count_the_definitions_that_use_the_symbol():
     code = ('import numpy as np\n\n_FIXED = {}\n\n\ndef _helper(a):\n    return a\n\n\n'
             'def value(*, X, W1):\n    """doc\n\n    more"""\n    return X @ W1\n\n\n'
             'def _forward(X, W1):\n    return X @ W1\n')
-    assert cases.function_lines(code) == 4 + 2          # value's non-blank lines, _forward's
+    assert cases.function_lines(code, blank=False) == 4 + 2       # value's non-blank lines, _forward's
+    assert cases.function_lines(code) == 6 + 2                    # value: 4 lines, 1 blank inside, 1 after
 
 
 def test_verdicts_follow_the_bounds():
