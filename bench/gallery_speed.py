@@ -16,8 +16,11 @@ scaled up together, doubling while the largest stays within ``--max-dim`` and on
 every function stays cheap.  One pinned core, one BLAS thread; per function, the two
 modules interleaved (new, old, old, new, ...), the median of the paired ratios
 new / old.  Per case: the worst function's ratio, SLOWER above 1 + ``--margin``
-(the noise margin, default 0.10).  Outputs of the two modules that disagree are
-reported (DIFFERS): the comparison is then of different code paths.
+(the noise margin, default 0.10); a function past it is raced again, twice as long,
+and that second race decides.  A module whose text is unchanged is not timed ("same
+code"; ``--time-same`` times it anyway: a measure of the noise).  Outputs of the two
+modules that disagree are reported (DIFFERS): the comparison is then of different code
+paths.
 """
 
 from __future__ import annotations
@@ -277,10 +280,18 @@ def differs(q: Pair) -> bool:
 @dataclass
 class Outcome:
     name: str
-    verdict: str                                    # ok | SLOWER | not compared
+    verdict: str                                    # ok | SLOWER | same code | not compared
     detail: str
     ratios: dict[str, float] = field(default_factory=dict)
     worst: float | None = None
+
+
+def body(text: str) -> str:
+    """A module's text without its leading comment lines (the gallery file's header)."""
+    lines = text.splitlines()
+    while lines and lines[0].startswith("#"):
+        lines.pop(0)
+    return "\n".join(lines).strip()
 
 
 def compare(path: Path, old: tuple[str | None, str], a) -> Outcome:
@@ -295,17 +306,25 @@ def compare(path: Path, old: tuple[str | None, str], a) -> Outcome:
     text, source = old
     if text is None:
         return Outcome(name, "not compared", f"no earlier module: {source}")
+    if body(d.code) == body(text) and not a.time_same:
+        return Outcome(name, "same code", f"the module text is unchanged: not timed; {source}")
     new = load(d.code, f"new_{name}")
     new_fns, old_fns = public(new), public(load(text, f"old_{name}"))
     f, dims, pairs, stop = choose(d, new, new_fns, old_fns, a.max_dim, a.pass_budget, a.seed)
     if f is None:
         return Outcome(name, "not compared", f"no input both modules run on ({dims})")
     race(pairs, a.reps, a.sample)
+    if suspects := [q for q in pairs if q.ratio() > 1 + a.margin]:    # a second race, twice as long, decides
+        for q in suspects:
+            q.new_t, q.old_t = [], []
+        race(suspects, 2 * a.reps, a.sample)
     ratios = {q.name: q.ratio() for q in pairs}
     worst, best = max(ratios, key=ratios.get), min(ratios, key=ratios.get)
     notes = [f"{'x'.join(str(v) for v in dims.values())} ({', '.join(f'{k}={v}' for k, v in dims.items())})",
              f"{len(pairs)} functions", f"worst {worst} {ratios[worst]:.2f}", f"best {best} {ratios[best]:.2f}",
              source]
+    if suspects:
+        notes.append(f"raced again ({2 * a.reps} rounds): {', '.join(q.name for q in suspects)}")
     if stop and a.verbose:
         notes.append(f"not scaled further: {stop}")
     if lost := sorted(set(old_fns) - set(new_fns)):
@@ -325,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-dim", type=int, default=None, help="largest dimension (default 256, quick 24)")
     ap.add_argument("--reps", type=int, default=None, help="interleaved rounds per function (default 9, quick 2)")
     ap.add_argument("--margin", type=float, default=0.10, help="noise margin: SLOWER above 1 + margin")
+    ap.add_argument("--time-same", action="store_true", help="time a module whose text is unchanged too")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-v", "--verbose", action="store_true", help="every function's ratio")
     a = ap.parse_args(argv)
@@ -355,7 +375,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {fn:<30} {r:6.2f}")
     slower = [o.name for o in outcomes if o.verdict == "SLOWER"]
     compared = [o for o in outcomes if o.worst is not None]
-    print(f"\n{len(compared)} of {len(outcomes)} cases compared; {len(slower)} SLOWER"
+    same = sum(o.verdict == "same code" for o in outcomes)
+    print(f"\n{len(compared)} of {len(outcomes)} cases timed, {same} unchanged (same module text); "
+          f"{len(slower)} SLOWER"
           + (f": {', '.join(slower)}" if slower else "")
           + (f"; worst ratio {max(o.worst for o in compared):.2f} ({max(compared, key=lambda o: o.worst).name})"
              if compared else ""))

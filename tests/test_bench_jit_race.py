@@ -188,17 +188,24 @@ def test_jit_race_quick_with_jax():
     ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, check=False).returncode != 0,
     reason="not a git checkout")
 def test_gallery_speed_quick():
-    out = run("gallery_speed.py", "--quick", "--reps", "1", "--against", "HEAD",
+    out = run("gallery_speed.py", "--quick", "--reps", "1", "--against", "HEAD", "--time-same",
               "--only", "softmax_regression", "--only", "logistic_regression_hessian")
-    assert "2 of 2 cases compared" in out, out
+    assert "2 of 2 cases timed" in out, out
     for name in ("softmax_regression", "logistic_regression_hessian"):
         line = next(line for line in out.splitlines() if line.startswith(name))
         assert " ok " in line or " SLOWER " in line, line
         assert "worst " in line and "DIFFERS" not in line and "MISSING" not in line, line
+    # without --time-same, a module whose text is unchanged is not timed
+    out = run("gallery_speed.py", "--quick", "--reps", "1", "--against", "HEAD", "--only", "trace_ax")
+    line = next(line for line in out.splitlines() if line.startswith("trace_ax"))
+    fresh = (ROOT / "derivations" / "trace_ax.py").read_text().split("\n", 1)[1].strip()
+    import matcalc
+    if matcalc.derive(ROOT / "derivations" / "trace_ax.yaml", verify=False).code.strip() == fresh:
+        assert "same code" in line and "not timed" in line, line
     # the earlier module derived by the earlier matcalc, exported into a temporary directory
-    out = run("gallery_speed.py", "--quick", "--reps", "1", "--against", "HEAD", "--derive-old",
+    out = run("gallery_speed.py", "--quick", "--reps", "1", "--against", "HEAD", "--derive-old", "--time-same",
               "--only", "quadratic_form")
-    assert "derived by its matcalc" in out and "1 of 1 cases compared" in out, out
+    assert "derived by its matcalc" in out and "1 of 1 cases timed" in out, out
     bad = subprocess.run([sys.executable, str(BENCH / "gallery_speed.py"), "--against", "no-such-rev"],
                          capture_output=True, text=True, cwd=ROOT, check=False)
     assert bad.returncode == 2 and "does not know the revision 'no-such-rev'" in bad.stderr
