@@ -24,13 +24,14 @@ tanh-derivative         4 σ(2x) σ(-2x) = sech²(x)            _sech2(x)
 from __future__ import annotations
 
 from ..matrix import build as B
-from ..registry import OPS, PREC_ATOM, EmitRule, emit_rule
+from ..registry import PREC_ATOM, EmitRule, emit_rule
 
 PRODUCT = '''def _product(a, b):
-    """a @ b, computed as (b.T @ a.T).T when it has more rows than columns: the same
-    numbers with the long side contiguous (OpenBLAS is faster so, and a reduction
-    along the short side then runs along the long one)."""
-    return (b.T @ a.T).T if a.shape[0] > b.shape[1] else a @ b'''
+    """a @ b, computed as (b.T @ a.T).T (the same numbers, the long side contiguous) when
+    it has more rows than columns, and few columns (a reduction along a row then runs
+    along the long side) or at least as many inner terms (OpenBLAS is faster so)."""
+    rows, inner, cols = a.shape[0], a.shape[1], b.shape[1]
+    return (b.T @ a.T).T if rows > cols and (cols <= 32 or inner >= cols) else a @ b'''
 
 SECH2 = '''def _sech2(x):
     """1 - tanh(x) ** 2 = 1 / cosh(x) ** 2, without cancellation where tanh(x) rounds to 1."""
@@ -42,40 +43,38 @@ ROWWISE = ("softmax", "log_softmax", "logsumexp")
 
 
 def _plain_product(e, printer) -> bool:
-    """Whether ``e`` is a matrix product of two matrices, computed here and nowhere else
-    (a named or shared product keeps the layout it is computed in), that the Emitter
-    would not print otherwise (``diag(v) @ M``, ``inv(A) @ B``, ``Mᵀ diag(v) M``)."""
-    if not B.is_op(e, "matmul") or e in printer.names or e in printer.shared:
+    """Whether ``e`` is a product of two matrices not yet printed, that the Emitter would
+    not print otherwise (``diag(v) @ M``, ``inv(A) @ B``, ``Mᵀ diag(v) M``) and that is
+    no Gram product ``Aᵀ A`` / ``A Aᵀ`` (square; numpy computes it as a symmetric rank-k update)."""
+    if not B.is_op(e, "matmul") or e in printer.names:
         return False
     a, b = e.args
-    if a.rank != 2 or b.rank != 2 or B.is_op(a, "diag", "inv", "matmul") or B.is_op(b, "diag", "inv", "matmul"):
+    if a.rank != 2 or b.rank != 2 or B.T(a) == b:
         return False
-    return not any(B.is_op(f, "transpose") and B.is_op(f.args[0], "inv", "diag") for f in (a, b))
-
-
-def _product_text(e, printer) -> str:
-    a, b = e.args
-    return f"{printer.helper('_product')}({printer.text(a)}, {printer.text(b)})"
+    special = ("diag", "inv", "matmul")
+    return not any(B.is_op(f, *special) or (B.is_op(f, "transpose") and B.is_op(f.args[0], *special))
+                   for f in (a, b))
 
 
 def _short_axis(node, printer):
-    """``softmax(A @ B, axis=1)`` → ``_softmax(_product(A, B), axis=1)`` (and log_softmax,
-    logsumexp): the logits laid out so the reduction runs along the long side."""
+    """``softmax(A @ B, axis=1)`` (and log_softmax, logsumexp): the product ``A @ B`` is
+    marked to print as ``_product(A, B)``, laid out so the reduction runs along the long
+    side; the op itself prints as usual (None)."""
     arg = node.args[0]
-    if printer.target != "numpy" or node.attr("axis") != 1 or not _plain_product(arg, printer):
-        return None
-    op = OPS[node.op]
-    (name,) = op.helpers
-    keepdims = ", keepdims=True" if node.attr("keepdims") else ""
-    text = op.numpy.replace(name + "(", printer.helper(name) + "(", 1)
-    return text.format(_product_text(arg, printer), axis=1, keepdims_kw=keepdims), PREC_ATOM
+    if printer.target == "numpy" and node.attr("axis") == 1 and _plain_product(arg, printer):
+        printer.scratch.setdefault("short-axis", set()).add(arg)
+    return None
 
 
-def _transposed_product(node, printer):
-    """``A.T @ D`` → ``_product(A.T, D)``: computed as ``(D.T @ A).T`` when the result is tall."""
-    if printer.target != "numpy" or not B.is_op(node.args[0], "transpose") or not _plain_product(node, printer):
+def _layout_product(node, printer):
+    """``A.T @ D`` → ``_product(A.T, D)`` (computed as ``(D.T @ A).T`` when the result is
+    tall), and a product marked by :func:`_short_axis`."""
+    if printer.target != "numpy" or not _plain_product(node, printer):
         return None
-    return _product_text(node, printer), PREC_ATOM
+    if not (B.is_op(node.args[0], "transpose") or node in printer.scratch.get("short-axis", ())):
+        return None
+    a, b = node.args
+    return f"{printer.helper('_product')}({printer.text(a)}, {printer.text(b)})", PREC_ATOM
 
 
 def _sech2_argument(node):
@@ -101,8 +100,8 @@ def _tanh_derivative(node, printer):
 
 for _root in ROWWISE:
     emit_rule(EmitRule("short-axis-softmax", "softmax(A B) along its columns: the product laid out with the "
-                       "long side contiguous", _root, _short_axis, helpers={"_product": PRODUCT}))
-emit_rule(EmitRule("transposed-product", "Aᵀ D = (Dᵀ A)ᵀ: computed with the long side of the result contiguous",
-                   "matmul", _transposed_product, helpers={"_product": PRODUCT}))
+                       "long side contiguous", _root, _short_axis))
+emit_rule(EmitRule("transposed-product", "Aᵀ D = (Dᵀ A)ᵀ: computed with the long side of the result contiguous "
+                   "(and the product under short-axis-softmax)", "matmul", _layout_product, helpers={"_product": PRODUCT}))
 emit_rule(EmitRule("tanh-derivative", "4 σ(2x) σ(-2x) = sech²(x) = 1 / cosh²(x): one pass, as stable", "mul",
                    _tanh_derivative, helpers={"_sech2": SECH2}))
