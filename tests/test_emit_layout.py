@@ -1,8 +1,9 @@
 """Emission rules of matcalc/ops/layout_code.py (issue 16): short-axis-softmax and
-transposed-product (a matrix product computed by ``_product``, which lays the result out
-with its long side contiguous when that is faster, chosen from the shapes at run time) and
-tanh-derivative (``4 σ(2x) σ(-2x)`` emitted as ``_sech2(x) = 1 / cosh²(x)``).  Each test
-reads the emitted text and checks the numbers (numpy by hand, finite differences)."""
+transposed-product (a matrix product written both ways, ``(D.T @ X).T if m > k else X.T @ D``,
+so the result is laid out with its long side contiguous where that was measured faster,
+chosen from the sizes at run time) and tanh-derivative (``4 σ(2x) σ(-2x)`` emitted as
+``_sech2(x) = 1 / cosh²(x)``).  Each test reads the emitted text and checks the numbers
+(numpy by hand, finite differences), on both sides of each run-time test."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 import matcalc
 from matcalc import ir
-from matcalc.codegen import HELPERS, emit_module, expression, load_module
+from matcalc.codegen import HELPERS, emit_module, expression
 from matcalc.ops import EMIT_RULES
 from matcalc.parse import parse
 
@@ -59,16 +60,33 @@ def test_the_rules_are_registered_under_their_roots():
     assert ("transposed-product", "matmul") in names and ("tanh-derivative", "mul") in names
 
 
-def test_softmax_regression_computes_the_logits_and_the_gradient_through_product():
+def test_softmax_regression_computes_the_logits_and_the_gradient_in_the_measured_layout():
     d = matcalc.derive(SOFTMAX)
     assert d.verified, d.verification
-    assert _body(d.code, "value").endswith(
-        "return -np.sum(Y * _log_softmax(_product(X, W), axis=1)) / n + lam * np.sum(W * W)")
-    assert _body(d.code, "value_and_grad").splitlines()[1:4] == [
-        "t1 = _log_softmax(_product(X, W), axis=1)",
-        "value = -np.sum(Y * t1) / n + lam * np.sum(W * W)",
-        "grad_W = _product(X.T, np.exp(t1) - Y) / n + 2 * lam * W"]
-    assert "X @ W" not in _body(d.code, "value_and_grad")
+    assert _body(d.code, "value").splitlines()[1:] == [
+        "t1 = (W.T @ X.T).T if n > k and (k <= 32 or m >= k) else X @ W",
+        "return -np.sum(Y * _log_softmax(t1, axis=1)) / n + lam * np.sum(W * W)"]
+    assert _body(d.code, "value_and_grad").splitlines()[1:6] == [
+        "t1 = (W.T @ X.T).T if n > k and (k <= 32 or m >= k) else X @ W",
+        "t2 = _log_softmax(t1, axis=1)",
+        "t3 = np.exp(t2) - Y",
+        "t4 = (t3.T @ X).T if m > k else X.T @ t3",
+        "value = -np.sum(Y * t2) / n + lam * np.sum(W * W)"]
+    assert "# [m, k]: X.T @ (exp(log_softmax(X @ W, axis=1)) - Y)" in d.code
+
+
+def test_sizes_the_declaration_fixes_decide_when_printed():
+    doc = {**SOFTMAX, "dims": {"n": 12}, "symbols": {**SOFTMAX["symbols"], "X": {"shape": ["n", 4]},
+                                                    "W": {"shape": [4, 3]}, "Y": {"shape": ["n", 3]}}}
+    d = matcalc.derive(doc)
+    assert d.verified, d.verification
+    body = _body(d.code, "value_and_grad")
+    assert "t1 = (W.T @ X.T).T if n > 3 else X @ W" in body        # k <= 32 holds: left out
+    assert "t4 = (t3.T @ X).T" in body and " if 4 > 3" not in body  # 4 > 3: the transposed form only
+    square = {"dims": {"n": 5}, "symbols": {"A": {"shape": ["n", "n"]}, "B": {"shape": ["n", "n"]}},
+              "expr": "sum(logsumexp(A @ B, axis=1)) + sum(A.T @ B)", "wrt": ["B"]}
+    d = matcalc.derive(square)
+    assert d.verified and " if " not in d.code.split("def value(")[1]  # n > n: as written
 
 
 @pytest.mark.parametrize("n, m, k", [(12, 4, 3), (3, 4, 12), (200, 40, 50), (40, 8, 64), (7, 7, 7)],
@@ -102,32 +120,36 @@ def test_huge_logits_stay_finite_through_the_transposed_layout():
     np.testing.assert_allclose(grad["W"], want_grad, rtol=1e-8, atol=1e-6)
 
 
-@pytest.mark.parametrize("rows, inner, cols, transposed", [
+@pytest.mark.parametrize("n, m, k, transposed", [
     (100, 5, 3, True),          # tall, few columns: the reduction along a row runs along the long side
     (100, 64, 40, True),        # tall, as many inner terms as columns
     (100, 5, 40, False),        # tall, many columns, short inner dimension: as written
     (3, 5, 100, False),         # wide: as written
-    (6, 6, 6, False),           # square: as written
 ])
-def test_product_is_the_matrix_product_laid_out_as_measured(rows, inner, cols, transposed):
-    product = _helper("_product")
-    rng = np.random.default_rng(rows + cols)
-    a, b = rng.normal(size=(rows, inner)), rng.normal(size=(inner, cols))
-    got = product(a, b)
-    np.testing.assert_allclose(got, a @ b, rtol=1e-13, atol=1e-13)
-    assert got.shape == (rows, cols)
-    assert got.flags.f_contiguous == transposed and got.flags.c_contiguous == (not transposed)
+def test_the_logits_are_laid_out_as_measured(n, m, k, transposed):
+    lines, _, _ = expression(parse_expr("sum(log_softmax(A @ B, axis=1))", {"A": ("n", "m"), "B": ("m", "k")}))
+    rng = np.random.default_rng(n + k)
+    space = {"A": rng.normal(size=(n, m)), "B": rng.normal(size=(m, k)), "n": n, "m": m, "k": k}
+    assert lines == ["t1 = (B.T @ A.T).T if n > k and (k <= 32 or m >= k) else A @ B  # [n, k]: A @ B"]
+    exec(lines[0], space)                 # noqa: S102  (matcalc's own output)
+    np.testing.assert_allclose(space["t1"], space["A"] @ space["B"], rtol=1e-13, atol=1e-13)
+    assert space["t1"].flags.f_contiguous == transposed and space["t1"].flags.c_contiguous == (not transposed)
 
 
 def test_logsumexp_and_softmax_of_a_product_along_the_columns():
     lines, text, helpers = expression(parse_expr("sum(logsumexp(A @ B, axis=1)) + sum(softmax(A @ C, axis=1) * D)",
-                                                 {"A": (8, 3), "B": (3, 2), "C": (3, 2), "D": (8, 2)}))
-    assert text == "np.sum(_logsumexp(_product(A, B), axis=1)) + np.sum(_softmax(_product(A, C), axis=1) * D)"
-    assert {"_product", "_logsumexp", "_softmax"} <= helpers
+                                                 {"A": ("n", "m"), "B": ("m", "k"), "C": ("m", "k"), "D": ("n", "k")}))
+    assert text == "np.sum(_logsumexp(t1, axis=1)) + np.sum(_softmax(t2, axis=1) * D)"
+    assert [line.split("  #")[0] for line in lines] == [
+        "t1 = (B.T @ A.T).T if n > k and (k <= 32 or m >= k) else A @ B",
+        "t2 = (C.T @ A.T).T if n > k and (k <= 32 or m >= k) else A @ C"]
+    assert {"_logsumexp", "_softmax"} <= helpers
     d = matcalc.derive({"dims": {"n": 9, "k": 2}, "symbols": {"A": {"shape": ["n", "k"]}, "B": {"shape": ["k", "k"]}},
                         "expr": "sum(logsumexp(A @ B, axis=1, keepdims=True) * A)", "wrt": ["B"]})
     assert d.verified, d.verification
-    assert "_logsumexp(_product(A, B), axis=1, keepdims=True)" in _body(d.code, "value")
+    assert _body(d.code, "value").splitlines()[1:] == [
+        "t1 = (B.T @ A.T).T if n > k else A @ B",       # k <= 32 or k >= k: always
+        "return np.sum(_logsumexp(t1, axis=1, keepdims=True) * A)"]
 
 
 @pytest.mark.parametrize("expr, shapes, kept", [
@@ -138,21 +160,21 @@ def test_logsumexp_and_softmax_of_a_product_along_the_columns():
     ("sum(A.T @ v)", {"A": (8, 3), "v": (8,)}, "A.T @ v"),                       # a vector
 ])
 def test_the_layout_rules_leave_other_products_as_written(expr, shapes, kept):
-    _, text, helpers = expression(parse_expr(expr, shapes))
-    assert kept in text and "_product" not in helpers, text
+    lines, text, _ = expression(parse_expr(expr, shapes))
+    assert kept in text and not lines, (lines, text)
 
 
 def test_the_array_api_module_is_left_as_written():
     for doc in (SOFTMAX, MLP):
         portable = emit_module(matcalc.derive(doc, verify=False), target="array-api")
-        assert "_product" not in portable and "_sech2" not in portable
+        assert ".T).T" not in portable and "_sech2" not in portable
 
 
 def test_the_mlp_derivative_of_tanh_is_sech_squared():
     d = matcalc.derive(MLP)
     assert d.verified, d.verification
     body = _body(d.code, "value_and_grad")
-    assert "grad_W1 = _product(X.T, t4 @ W2.T * _sech2(t1)) / n" in body, body
+    assert "t6 = t5 @ W2.T * _sech2(t1)\nt7 = (t6.T @ X).T if m > h else X.T @ t6\n" in body, body
     assert "_sigmoid" not in d.code
     module = d.function()
     rng = np.random.default_rng(2)
@@ -188,7 +210,15 @@ def test_the_tanh_derivative_rule_needs_the_exact_form():
     assert "_sech2" not in text
 
 
-def test_a_module_using_the_helpers_loads_alone(tmp_path):
-    d = matcalc.derive(MLP, verify=False)
-    module = load_module(d.code, "mlp_layout")
-    assert callable(module._product) and callable(module._sech2)
+def test_the_transposed_product_of_an_mlp_on_both_sides_of_its_test():
+    module = matcalc.derive(MLP, verify=False).function()
+    for m, h in ((9, 4), (4, 9)):                   # m > h: (t6.T @ X).T; else X.T @ t6
+        rng = np.random.default_rng(m)
+        X, W1, W2 = rng.normal(size=(20, m)), rng.normal(size=(m, h)), rng.normal(size=(h, 3))
+        Y = np.eye(3)[rng.integers(3, size=20)]
+        _, grads = module.value_and_grad(X=X, W1=W1, W2=W2, Y=Y)
+        H = np.tanh(X @ W1)
+        P = np.exp(H @ W2 - (H @ W2).max(axis=1, keepdims=True))
+        D = (P / P.sum(axis=1, keepdims=True) - Y) / 20
+        np.testing.assert_allclose(grads["W1"], X.T @ ((D @ W2.T) * (1 - H * H)), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(module.grad_W2(X=X, W1=W1, W2=W2, Y=Y), H.T @ D, rtol=1e-10, atol=1e-14)

@@ -1,43 +1,53 @@
 """Emission rules for the layout of emitted numpy: the same numbers, fewer and faster passes.
 
 OpenBLAS computes ``A @ B`` faster when the result's longer side runs along its rows in
-memory: for ``X`` ``[n, m]`` tall, ``(W.T @ X.T).T`` beats ``X @ W`` and ``(D.T @ X).T``
-beats ``X.T @ D`` by 20-60% (bench/layout_emission.py), and the transposed result,
-``[n, k]`` with ``n`` contiguous, makes a softmax over its ``k`` columns run along ``n``
-(numpy's reductions follow the memory order) instead of as ``n`` loops of length ``k``.
-Which side is longer is known only at run time (the declared sizes are examples), so
-the helper ``_product`` chooses from the actual shapes: one comparison.
+memory: for ``X`` ``[n, m]`` tall, ``(D.T @ X).T`` beats ``X.T @ D`` by 10-50% (and is no
+slower for any shape measured, bench/layout_emission.py), and ``(W.T @ X.T).T``, the logits
+``X @ W`` laid out with ``n`` contiguous, makes a softmax over their ``k`` columns run
+along ``n`` (numpy's reductions follow the memory order) instead of as ``n`` loops of
+length ``k``: 0.1-0.8x the time for ``k`` up to 32, or when the product's ``m`` inner
+terms are at least ``k``; past that the passes over the transposed result cost more.
+Which side is longer is known only at run time (the declared sizes are examples), so the
+product is written both ways with the cheap test between them, on its own line::
+
+    t2 = (t1.T @ X).T if m > k else X.T @ t1  # [m, k]
+
+(an integer comparison; a helper function call would cost more than the product of small
+matrices).  A test that the declared sizes decide (numbers, or the same dimension on both
+sides) is decided when the code is printed.
 
 ``1 - tanh²(x)`` is emitted stably as ``4 σ(2x) σ(-2x)`` (no cancellation where
 ``tanh(x)`` rounds to ±1); ``sech²(x) = 1 / cosh²(x)`` is the same value, as stable, in
 one transcendental pass instead of two sigmoids (15x faster on ``[4096, 256]``).
 
-======================  ===================================  ===============================
+======================  ===================================  =======================================
 rule                    identity                             numpy
-======================  ===================================  ===============================
-short-axis-softmax      softmax(A B) along its columns       _softmax(_product(A, B), axis=1)
-transposed-product      Aᵀ D = (Dᵀ A)ᵀ                       _product(A.T, D)
+======================  ===================================  =======================================
+short-axis-softmax      softmax(A B) along its columns       (B.T @ A.T).T if n > k and (k <= 32 or
+                                                             m >= k) else A @ B, then the softmax
+transposed-product      Aᵀ D = (Dᵀ A)ᵀ                       (D.T @ A).T if m > k else A.T @ D
 tanh-derivative         4 σ(2x) σ(-2x) = sech²(x)            _sech2(x)
-======================  ===================================  ===============================
+======================  ===================================  =======================================
 """
 
 from __future__ import annotations
 
-from ..matrix import build as B
-from ..registry import PREC_ATOM, EmitRule, emit_rule
+import re
 
-PRODUCT = '''def _product(a, b):
-    """a @ b, computed as (b.T @ a.T).T (the same numbers, the long side contiguous) when
-    it has more rows than columns, and few columns (a reduction along a row then runs
-    along the long side) or at least as many inner terms (OpenBLAS is faster so)."""
-    rows, inner, cols = a.shape[0], a.shape[1], b.shape[1]
-    return (b.T @ a.T).T if rows > cols and (cols <= 32 or inner >= cols) else a @ b'''
+from .. import ir
+from ..language import to_text
+from ..matrix import build as B
+from ..registry import PREC_ATOM, PREC_MUL, EmitRule, emit_rule
+from ..shapes import show
+
+PREC_NONE = 0     # a conditional expression: below every operator, parenthesized inside one
 
 SECH2 = '''def _sech2(x):
     """1 - tanh(x) ** 2 = 1 / cosh(x) ** 2, without cancellation where tanh(x) rounds to 1."""
     with np.errstate(over="ignore"):    # cosh(x) = inf past |x| = 710, where sech(x) ** 2 is 0
         s = 1 / np.cosh(x)
-    return s * s'''
+    s *= s
+    return s'''
 
 ROWWISE = ("softmax", "log_softmax", "logsumexp")
 
@@ -58,7 +68,7 @@ def _plain_product(e, printer) -> bool:
 
 def _short_axis(node, printer):
     """``softmax(A @ B, axis=1)`` (and log_softmax, logsumexp): the product ``A @ B`` is
-    marked to print as ``_product(A, B)``, laid out so the reduction runs along the long
+    marked for :func:`_layout_product`, to be laid out so the reduction runs along the long
     side; the op itself prints as usual (None)."""
     arg = node.args[0]
     if printer.target == "numpy" and node.attr("axis") == 1 and _plain_product(arg, printer):
@@ -67,14 +77,77 @@ def _short_axis(node, printer):
 
 
 def _layout_product(node, printer):
-    """``A.T @ D`` → ``_product(A.T, D)`` (computed as ``(D.T @ A).T`` when the result is
-    tall), and a product marked by :func:`_short_axis`."""
+    """``A.T @ D`` → ``(D.T @ A).T if m > k else A.T @ D`` for a result ``[m, k]``, and a
+    product marked by :func:`_short_axis` → ``(B.T @ A.T).T if n > k and (k <= 32 or m >= k)
+    else A @ B`` for ``A`` ``[n, m]``, ``B`` ``[m, k]``: the product on a line of its own."""
     if printer.target != "numpy" or not _plain_product(node, printer):
         return None
-    if not (B.is_op(node.args[0], "transpose") or node in printer.scratch.get("short-axis", ())):
-        return None
     a, b = node.args
-    return f"{printer.helper('_product')}({printer.text(a)}, {printer.text(b)})", PREC_ATOM
+    (rows, inner), cols = a.shape, b.shape[1]
+    if node in printer.scratch.get("short-axis", ()):
+        test = _all([_greater(printer, rows, cols), _any([_at_most(printer, cols, 32), _at_least(printer, inner, cols)])])
+    elif B.is_op(a, "transpose"):
+        test = _greater(printer, rows, cols)
+    else:
+        return None
+    if test is False:
+        return None
+    a, b = _operand(a, printer), _operand(b, printer)
+    flipped = f"({printer.wrap(B.T(b), PREC_MUL)} @ {printer.wrap(B.T(a), PREC_MUL, True)}).T"
+    text = flipped if test is True else f"{flipped} if {test} else {printer.wrap(a, PREC_MUL)} @ {printer.wrap(b, PREC_MUL, True)}"
+    if node in printer.shared:
+        return text, PREC_NONE              # the Emitter names it
+    return _line(node, text, printer), PREC_ATOM
+
+
+def _operand(x, printer):
+    """``x`` itself when it prints as a name (``X``, ``X.T``, ``t1``, ``t1.T``), else ``x``
+    computed on a line of its own (the product's text holds it twice, one of them run)."""
+    if isinstance(x, ir.Apply) and not re.fullmatch(r"\w+(\.T)?", printer.text(x)):
+        _line(x, printer.text(x), printer)
+    return x
+
+
+def _line(e, text: str, printer) -> str:
+    """``e`` named on a line of its own, ``t3 = text  # [n, k]: e``."""
+    name = printer.fresh()
+    about = to_text(e) if ir.written_within(e, 200) else ""     # as the Emitter quotes its intermediates
+    about = f": {about if len(about) <= 60 else about[:57] + '...'}" if about.isprintable() and about else ""
+    printer.statement(f"{name} = {text}  # {show(e.shape)}{about}")
+    printer.names[e] = name
+    return name
+
+
+# -- the run-time tests: True or False when the declared sizes decide, else their text --
+
+def _greater(printer, x, y):
+    if x == y or (isinstance(x, int) and isinstance(y, int)):
+        return x != y and x > y
+    return f"{printer.dim(x)} > {printer.dim(y)}"
+
+
+def _at_most(printer, x, bound: int):
+    return x <= bound if isinstance(x, int) else f"{printer.dim(x)} <= {bound}"
+
+
+def _at_least(printer, x, y):
+    if x == y or (isinstance(x, int) and isinstance(y, int)):
+        return x == y or x >= y
+    return f"{printer.dim(x)} >= {printer.dim(y)}"
+
+
+def _any(tests):
+    if any(t is True for t in tests):
+        return True
+    texts = [t for t in tests if t is not False]
+    return False if not texts else texts[0] if len(texts) == 1 else "(" + " or ".join(texts) + ")"
+
+
+def _all(tests):
+    if any(t is False for t in tests):
+        return False
+    texts = [t for t in tests if t is not True]
+    return True if not texts else " and ".join(texts)
 
 
 def _sech2_argument(node):
@@ -102,6 +175,6 @@ for _root in ROWWISE:
     emit_rule(EmitRule("short-axis-softmax", "softmax(A B) along its columns: the product laid out with the "
                        "long side contiguous", _root, _short_axis))
 emit_rule(EmitRule("transposed-product", "Aᵀ D = (Dᵀ A)ᵀ: computed with the long side of the result contiguous "
-                   "(and the product under short-axis-softmax)", "matmul", _layout_product, helpers={"_product": PRODUCT}))
+                   "(and the product under short-axis-softmax)", "matmul", _layout_product))
 emit_rule(EmitRule("tanh-derivative", "4 σ(2x) σ(-2x) = sech²(x) = 1 / cosh²(x): one pass, as stable", "mul",
                    _tanh_derivative, helpers={"_sech2": SECH2}))
