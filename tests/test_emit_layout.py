@@ -8,6 +8,7 @@ chosen from the sizes at run time) and tanh-derivative (``4 σ(2x) σ(-2x)`` emi
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from matcalc.codegen import HELPERS, emit_module, expression
 from matcalc.ops import EMIT_RULES
 from matcalc.parse import parse
 
+REPO = Path(__file__).resolve().parent.parent
 SOFTMAX = {"name": "softmax_regression", "dims": {"n": 12, "m": 4, "k": 3},
            "symbols": {"X": {"shape": ["n", "m"]}, "W": {"shape": ["m", "k"]},
                        "Y": {"shape": ["n", "k"], "props": ["onehot"]}, "lam": {"shape": []}},
@@ -64,10 +66,10 @@ def test_softmax_regression_computes_the_logits_and_the_gradient_in_the_measured
     d = matcalc.derive(SOFTMAX)
     assert d.verified, d.verification
     assert _body(d.code, "value").splitlines()[1:] == [
-        "t1 = (W.T @ X.T).T if n > k and (k <= 32 or m >= k) else X @ W",
+        "t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W",
         "return -np.sum(Y * _log_softmax(t1, axis=1)) / n + lam * np.sum(W * W)"]
     assert _body(d.code, "value_and_grad").splitlines()[1:6] == [
-        "t1 = (W.T @ X.T).T if n > k and (k <= 32 or m >= k) else X @ W",
+        "t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W",
         "t2 = _log_softmax(t1, axis=1)",
         "t3 = np.exp(t2) - Y",
         "t4 = (t3.T @ X).T if m > k else X.T @ t3",
@@ -81,7 +83,7 @@ def test_sizes_the_declaration_fixes_decide_when_printed():
     d = matcalc.derive(doc)
     assert d.verified, d.verification
     body = _body(d.code, "value_and_grad")
-    assert "t1 = (W.T @ X.T).T if n > 3 else X @ W" in body        # k <= 32 holds: left out
+    assert "t1 = (W.T @ X.T).T if n > 64 else X @ W" in body       # k = 3: n > 64 > k, k <= 32
     assert "t4 = (t3.T @ X).T" in body and " if 4 > 3" not in body  # 4 > 3: the transposed form only
     square = {"dims": {"n": 5}, "symbols": {"A": {"shape": ["n", "n"]}, "B": {"shape": ["n", "n"]}},
               "expr": "sum(logsumexp(A @ B, axis=1)) + sum(A.T @ B)", "wrt": ["B"]}
@@ -130,7 +132,7 @@ def test_the_logits_are_laid_out_as_measured(n, m, k, transposed):
     lines, _, _ = expression(parse_expr("sum(log_softmax(A @ B, axis=1))", {"A": ("n", "m"), "B": ("m", "k")}))
     rng = np.random.default_rng(n + k)
     space = {"A": rng.normal(size=(n, m)), "B": rng.normal(size=(m, k)), "n": n, "m": m, "k": k}
-    assert lines == ["t1 = (B.T @ A.T).T if n > k and (k <= 32 or m >= k) else A @ B  # [n, k]: A @ B"]
+    assert lines == ["t1 = (B.T @ A.T).T if n > 64 and n > k and (k <= 32 or m >= k) else A @ B  # [n, k]: A @ B"]
     exec(lines[0], space)                 # noqa: S102  (matcalc's own output)
     np.testing.assert_allclose(space["t1"], space["A"] @ space["B"], rtol=1e-13, atol=1e-13)
     assert space["t1"].flags.f_contiguous == transposed and space["t1"].flags.c_contiguous == (not transposed)
@@ -141,14 +143,14 @@ def test_logsumexp_and_softmax_of_a_product_along_the_columns():
                                                  {"A": ("n", "m"), "B": ("m", "k"), "C": ("m", "k"), "D": ("n", "k")}))
     assert text == "np.sum(_logsumexp(t1, axis=1)) + np.sum(_softmax(t2, axis=1) * D)"
     assert [line.split("  #")[0] for line in lines] == [
-        "t1 = (B.T @ A.T).T if n > k and (k <= 32 or m >= k) else A @ B",
-        "t2 = (C.T @ A.T).T if n > k and (k <= 32 or m >= k) else A @ C"]
+        "t1 = (B.T @ A.T).T if n > 64 and n > k and (k <= 32 or m >= k) else A @ B",
+        "t2 = (C.T @ A.T).T if n > 64 and n > k and (k <= 32 or m >= k) else A @ C"]
     assert {"_logsumexp", "_softmax"} <= helpers
     d = matcalc.derive({"dims": {"n": 9, "k": 2}, "symbols": {"A": {"shape": ["n", "k"]}, "B": {"shape": ["k", "k"]}},
                         "expr": "sum(logsumexp(A @ B, axis=1, keepdims=True) * A)", "wrt": ["B"]})
     assert d.verified, d.verification
     assert _body(d.code, "value").splitlines()[1:] == [
-        "t1 = (B.T @ A.T).T if n > k else A @ B",       # k <= 32 or k >= k: always
+        "t1 = (B.T @ A.T).T if n > 64 and n > k else A @ B",       # k <= 32 or k >= k: always
         "return np.sum(_logsumexp(t1, axis=1, keepdims=True) * A)"]
 
 
@@ -222,3 +224,13 @@ def test_the_transposed_product_of_an_mlp_on_both_sides_of_its_test():
         D = (P / P.sum(axis=1, keepdims=True) - Y) / 20
         np.testing.assert_allclose(grads["W1"], X.T @ ((D @ W2.T) * (1 - H * H)), rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(module.grad_W2(X=X, W1=W1, W2=W2, Y=Y), H.T @ D, rtol=1e-10, atol=1e-14)
+
+
+def test_a_transposed_operand_is_computed_once():
+    """``S.T @ G`` with ``S`` a softmax: ``S`` is named, and both ``(G.T @ S).T`` and
+    ``S.T @ G`` read the name (the text holds the product twice, the softmax once)."""
+    d = matcalc.derive(REPO / "derivations" / "attention_head.yaml")
+    assert d.verified, d.verification
+    body = _body(d.code, "grad_Wv")
+    assert body.count("_softmax(") == 1, body
+    assert "t3 = (G.T @ t2).T if n > d else t2.T @ G" in body, body

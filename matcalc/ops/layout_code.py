@@ -6,7 +6,8 @@ slower for any shape measured, bench/layout_emission.py), and ``(W.T @ X.T).T``,
 ``X @ W`` laid out with ``n`` contiguous, makes a softmax over their ``k`` columns run
 along ``n`` (numpy's reductions follow the memory order) instead of as ``n`` loops of
 length ``k``: 0.1-0.8x the time for ``k`` up to 32, or when the product's ``m`` inner
-terms are at least ``k``; past that the passes over the transposed result cost more.
+terms are at least ``k``; past that the passes over the transposed result cost more, and
+so they do for up to 64 rows (the layout gains less than the transposes cost).
 Which side is longer is known only at run time (the declared sizes are examples), so the
 product is written both ways with the cheap test between them, on its own line::
 
@@ -23,8 +24,8 @@ one transcendental pass instead of two sigmoids (15x faster on ``[4096, 256]``).
 ======================  ===================================  =======================================
 rule                    identity                             numpy
 ======================  ===================================  =======================================
-short-axis-softmax      softmax(A B) along its columns       (B.T @ A.T).T if n > k and (k <= 32 or
-                                                             m >= k) else A @ B, then the softmax
+short-axis-softmax      softmax(A B) along its columns       (B.T @ A.T).T if n > 64 and n > k and
+                                                             (k <= 32 or m >= k) else A @ B
 transposed-product      Aᵀ D = (Dᵀ A)ᵀ                       (D.T @ A).T if m > k else A.T @ D
 tanh-derivative         4 σ(2x) σ(-2x) = sech²(x)            _sech2(x)
 ======================  ===================================  =======================================
@@ -40,6 +41,7 @@ from ..matrix import build as B
 from ..registry import PREC_ATOM, PREC_MUL, EmitRule, emit_rule
 from ..shapes import show
 
+SMALL = 64        # rows up to this many: the logits as written (the layout gains less than its overhead)
 PREC_NONE = 0     # a conditional expression: below every operator, parenthesized inside one
 
 SECH2 = '''def _sech2(x):
@@ -78,14 +80,16 @@ def _short_axis(node, printer):
 
 def _layout_product(node, printer):
     """``A.T @ D`` → ``(D.T @ A).T if m > k else A.T @ D`` for a result ``[m, k]``, and a
-    product marked by :func:`_short_axis` → ``(B.T @ A.T).T if n > k and (k <= 32 or m >= k)
-    else A @ B`` for ``A`` ``[n, m]``, ``B`` ``[m, k]``: the product on a line of its own."""
+    product marked by :func:`_short_axis` → ``(B.T @ A.T).T if n > 64 and n > k and (k <= 32
+    or m >= k) else A @ B`` for ``A`` ``[n, m]``, ``B`` ``[m, k]``: the product on a line of its own."""
     if printer.target != "numpy" or not _plain_product(node, printer):
         return None
     a, b = node.args
     (rows, inner), cols = a.shape, b.shape[1]
     if node in printer.scratch.get("short-axis", ()):
-        test = _all([_greater(printer, rows, cols), _any([_at_most(printer, cols, 32), _at_least(printer, inner, cols)])])
+        taller = True if isinstance(cols, int) and cols <= SMALL else _greater(printer, rows, cols)
+        test = _all([_greater(printer, rows, SMALL), taller,
+                     _any([_at_most(printer, cols, 32), _at_least(printer, inner, cols)])])
     elif B.is_op(a, "transpose"):
         test = _greater(printer, rows, cols)
     else:
@@ -102,9 +106,11 @@ def _layout_product(node, printer):
 
 def _operand(x, printer):
     """``x`` itself when it prints as a name (``X``, ``X.T``, ``t1``, ``t1.T``), else ``x``
-    computed on a line of its own (the product's text holds it twice, one of them run)."""
-    if isinstance(x, ir.Apply) and not re.fullmatch(r"\w+(\.T)?", printer.text(x)):
-        _line(x, printer.text(x), printer)
+    computed on a line of its own (the product's text holds it twice, one of them run):
+    for ``Sᵀ``, ``S`` named, so that both ``S`` and ``Sᵀ`` print as the name."""
+    core = x.args[0] if B.is_op(x, "transpose") else x
+    if isinstance(core, ir.Apply) and not re.fullmatch(r"\w+", printer.text(core)):
+        _line(core, printer.text(core), printer)
     return x
 
 
@@ -123,7 +129,7 @@ def _line(e, text: str, printer) -> str:
 def _greater(printer, x, y):
     if x == y or (isinstance(x, int) and isinstance(y, int)):
         return x != y and x > y
-    return f"{printer.dim(x)} > {printer.dim(y)}"
+    return f"{printer.dim(x)} > {printer.dim(y) if not isinstance(y, int) else y}"
 
 
 def _at_most(printer, x, bound: int):
