@@ -11,7 +11,7 @@ so they do for up to 64 rows (the layout gains less than the transposes cost).
 Which side is longer is known only at run time (the declared sizes are examples), so the
 product is written both ways with the cheap test between them, on its own line::
 
-    t2 = (t1.T @ X).T if m > k else X.T @ t1  # [m, k]
+    t2 = (t1.T @ X).T if m > k and n > 64 else X.T @ t1  # [m, k]
 
 (an integer comparison; a helper function call would cost more than the product of small
 matrices).  A test that the declared sizes decide (numbers, or the same dimension on both
@@ -26,7 +26,8 @@ rule                    identity                             numpy
 ======================  ===================================  =======================================
 short-axis-softmax      softmax(A B) along its columns       (B.T @ A.T).T if n > 64 and n > k and
                                                              (k <= 32 or m >= k) else A @ B
-transposed-product      Aᵀ D = (Dᵀ A)ᵀ                       (D.T @ A).T if m > k else A.T @ D
+transposed-product      Aᵀ D = (Dᵀ A)ᵀ                       (D.T @ A).T if m > k and n > 64 else
+                                                             A.T @ D
 tanh-derivative         4 σ(2x) σ(-2x) = sech²(x)            _sech2(x)
 ======================  ===================================  =======================================
 """
@@ -41,7 +42,7 @@ from ..matrix import build as B
 from ..registry import PREC_ATOM, PREC_MUL, EmitRule, emit_rule
 from ..shapes import show
 
-SMALL = 64        # rows up to this many: the logits as written (the layout gains less than its overhead)
+SMALL = 64        # up to this many rows (terms): as written, the layout gains less than the transposes cost
 PREC_NONE = 0     # a conditional expression: below every operator, parenthesized inside one
 
 SECH2 = '''def _sech2(x):
@@ -79,7 +80,7 @@ def _short_axis(node, printer):
 
 
 def _layout_product(node, printer):
-    """``A.T @ D`` → ``(D.T @ A).T if m > k else A.T @ D`` for a result ``[m, k]``, and a
+    """``A.T @ D`` → ``(D.T @ A).T if m > k and n > 64 else A.T @ D`` for ``D`` ``[n, k]``, and a
     product marked by :func:`_short_axis` → ``(B.T @ A.T).T if n > 64 and n > k and (k <= 32
     or m >= k) else A @ B`` for ``A`` ``[n, m]``, ``B`` ``[m, k]``: the product on a line of its own."""
     if printer.target != "numpy" or not _plain_product(node, printer):
@@ -91,7 +92,7 @@ def _layout_product(node, printer):
         test = _all([_greater(printer, rows, SMALL), taller,
                      _any([_at_most(printer, cols, 32), _at_least(printer, inner, cols)])])
     elif B.is_op(a, "transpose"):
-        test = _greater(printer, rows, cols)
+        test = _all([_greater(printer, rows, cols), _greater(printer, inner, SMALL)])
     else:
         return None
     if test is False:
@@ -150,9 +151,14 @@ def _any(tests):
 
 
 def _all(tests):
+    """The tests joined by ``and``; ``a > b`` and ``b > c`` chained as ``a > b > c``."""
     if any(t is False for t in tests):
         return False
-    texts = [t for t in tests if t is not True]
+    texts: list[str] = []
+    for t in (t for t in tests if t is not True):
+        last = texts[-1].rsplit(" > ", 1)[-1] if texts and " " not in texts[-1].rsplit(" > ", 1)[-1] else None
+        first, _, rest = t.partition(" > ")
+        texts[-1:] = [f"{texts[-1]} > {rest}"] if last == first and rest and " " not in rest else texts[-1:] + [t]
     return True if not texts else " and ".join(texts)
 
 
