@@ -14,24 +14,24 @@ import os
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_v] = "1"
 if hasattr(os, "sched_setaffinity"):            # one core, before numpy or jax start threads
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
+    os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO)]   # this checkout's matcalc, not an installed one
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import matcalc  # noqa: E402
+import matcalc
 
 try:
-    import jax  # noqa: E402
-    import jax.numpy as jnp  # noqa: E402
+    import jax
+    import jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
 except ImportError:          # the jax columns are left out
     jax = None
@@ -128,50 +128,58 @@ def softmax_regression(sizes, reps: int) -> None:
     module = matcalc.derive(REPO / "derivations" / "softmax_regression.yaml", verify=False).function()
     print("softmax regression  -sum(Y * log(softmax(X @ W, axis=1))) / n + lam * sum(W * W)")
     for n, m, k in sizes:
-        rng = np.random.default_rng(0)
-        X, W = rng.normal(size=(n, m)), rng.normal(size=(m, k)) * 0.1
-        Y, lam = np.eye(k)[rng.integers(k, size=n)], 0.01
-        args = dict(X=X, W=W, Y=Y, lam=lam)
-        v, g = module.value_and_grad(**args)
-        for hand in (softmax_textbook, softmax_layout):
-            hv, hg = hand(X, W, Y, lam)
-            assert np.isclose(v, hv, rtol=1e-10) and np.allclose(g["W"], hg, rtol=1e-8, atol=1e-12)
-        contenders = {"value": lambda: module.value(**args), "vg": lambda: module.value_and_grad(**args),
-                      "hand_textbook": lambda: softmax_textbook(X, W, Y, lam),
-                      "hand_layout": lambda: softmax_layout(X, W, Y, lam)}
-        if jax is not None:
-            def loss(W, X, Y, lam):
-                return -jnp.sum(Y * jax.nn.log_softmax(X @ W, axis=1)) / X.shape[0] + lam * jnp.sum(W * W)
-            jv, jvg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
-            jargs = [jnp.asarray(a) for a in (W, X, Y)] + [lam]
-            contenders["jax_value"] = lambda: jax.block_until_ready(jv(*jargs))
-            contenders["jax_vg"] = lambda: jax.block_until_ready(jvg(*jargs))
-        row(str((n, m, k)), race(contenders, reps), ("hand_textbook", "hand_layout"))
+        _softmax_size(module, n, m, k, reps)
+
+
+def _softmax_size(module, n: int, m: int, k: int, reps: int) -> None:
+    rng = np.random.default_rng(0)
+    X, W = rng.normal(size=(n, m)), rng.normal(size=(m, k)) * 0.1
+    Y, lam = np.eye(k)[rng.integers(k, size=n)], 0.01
+    args = {"X": X, "W": W, "Y": Y, "lam": lam}
+    v, g = module.value_and_grad(**args)
+    for hand in (softmax_textbook, softmax_layout):
+        hv, hg = hand(X, W, Y, lam)
+        assert np.isclose(v, hv, rtol=1e-10) and np.allclose(g["W"], hg, rtol=1e-8, atol=1e-12)
+    contenders = {"value": lambda: module.value(**args), "vg": lambda: module.value_and_grad(**args),
+                  "hand_textbook": lambda: softmax_textbook(X, W, Y, lam),
+                  "hand_layout": lambda: softmax_layout(X, W, Y, lam)}
+    if jax is not None:
+        def loss(W, X, Y, lam):
+            return -jnp.sum(Y * jax.nn.log_softmax(X @ W, axis=1)) / X.shape[0] + lam * jnp.sum(W * W)
+        jv, jvg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
+        jargs = [jnp.asarray(a) for a in (W, X, Y)] + [lam]
+        contenders["jax_value"] = lambda: jax.block_until_ready(jv(*jargs))
+        contenders["jax_vg"] = lambda: jax.block_until_ready(jvg(*jargs))
+    row(str((n, m, k)), race(contenders, reps), ("hand_textbook", "hand_layout"))
 
 
 def mlp(sizes, reps: int) -> None:
     module = matcalc.derive(REPO / "derivations" / "mlp_two_layer.yaml", verify=False).function()
     print("two-layer MLP  -sum(Y * log(softmax(tanh(X @ W1) @ W2, axis=1))) / n")
     for n, m, h, k in sizes:
-        rng = np.random.default_rng(0)
-        X, W1, W2 = rng.normal(size=(n, m)), rng.normal(size=(m, h)) / np.sqrt(m), rng.normal(size=(h, k)) / np.sqrt(h)
-        Y = np.eye(k)[rng.integers(k, size=n)]
-        args = dict(X=X, W1=W1, W2=W2, Y=Y)
-        v, g = module.value_and_grad(**args)
-        for hand in (mlp_textbook, mlp_layout):
-            hv, g1, g2 = hand(X, W1, W2, Y)
-            assert np.isclose(v, hv, rtol=1e-10) and np.allclose(g["W1"], g1) and np.allclose(g["W2"], g2)
-        contenders = {"value": lambda: module.value(**args), "vg": lambda: module.value_and_grad(**args),
-                      "hand_textbook": lambda: mlp_textbook(X, W1, W2, Y),
-                      "hand_layout": lambda: mlp_layout(X, W1, W2, Y)}
-        if jax is not None:
-            def loss(W1, W2, X, Y):
-                return -jnp.sum(Y * jax.nn.log_softmax(jnp.tanh(X @ W1) @ W2, axis=1)) / X.shape[0]
-            jv, jvg = jax.jit(loss), jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
-            jargs = [jnp.asarray(a) for a in (W1, W2, X, Y)]
-            contenders["jax_value"] = lambda: jax.block_until_ready(jv(*jargs))
-            contenders["jax_vg"] = lambda: jax.block_until_ready(jvg(*jargs))
-        row(str((n, m, h, k)), race(contenders, reps), ("hand_textbook", "hand_layout"))
+        _mlp_size(module, n, m, h, k, reps)
+
+
+def _mlp_size(module, n: int, m: int, h: int, k: int, reps: int) -> None:
+    rng = np.random.default_rng(0)
+    X, W1, W2 = rng.normal(size=(n, m)), rng.normal(size=(m, h)) / np.sqrt(m), rng.normal(size=(h, k)) / np.sqrt(h)
+    Y = np.eye(k)[rng.integers(k, size=n)]
+    args = {"X": X, "W1": W1, "W2": W2, "Y": Y}
+    v, g = module.value_and_grad(**args)
+    for hand in (mlp_textbook, mlp_layout):
+        hv, g1, g2 = hand(X, W1, W2, Y)
+        assert np.isclose(v, hv, rtol=1e-10) and np.allclose(g["W1"], g1) and np.allclose(g["W2"], g2)
+    contenders = {"value": lambda: module.value(**args), "vg": lambda: module.value_and_grad(**args),
+                  "hand_textbook": lambda: mlp_textbook(X, W1, W2, Y),
+                  "hand_layout": lambda: mlp_layout(X, W1, W2, Y)}
+    if jax is not None:
+        def loss(W1, W2, X, Y):
+            return -jnp.sum(Y * jax.nn.log_softmax(jnp.tanh(X @ W1) @ W2, axis=1)) / X.shape[0]
+        jv, jvg = jax.jit(loss), jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
+        jargs = [jnp.asarray(a) for a in (W1, W2, X, Y)]
+        contenders["jax_value"] = lambda: jax.block_until_ready(jv(*jargs))
+        contenders["jax_vg"] = lambda: jax.block_until_ready(jvg(*jargs))
+    row(str((n, m, h, k)), race(contenders, reps), ("hand_textbook", "hand_layout"))
 
 
 def main(argv=None) -> None:

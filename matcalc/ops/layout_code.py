@@ -77,7 +77,6 @@ def _short_axis(node, printer):
     arg = node.args[0]
     if printer.target == "numpy" and node.attr("axis") == 1 and _plain_product(arg, printer):
         printer.scratch.setdefault("short-axis", set()).add(arg)
-    return None
 
 
 def _layout_product(node, printer):
