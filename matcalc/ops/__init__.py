@@ -29,3 +29,4 @@ from . import vec_code, kron_code, kron_sum  # noqa: F401,E402,I001  (emission r
 from .vec_code import is_operator  # noqa: F401,E402
 from . import trace_code  # noqa: F401,E402  (trace of a product: the product never built)
 from . import matvec_code  # noqa: F401,E402  ((A + B) @ x: the sum never built)
+from . import layout_code  # noqa: F401,E402  (layout: products with the long side contiguous, sech²)
