@@ -17,6 +17,7 @@ from ..ops import EMIT_RULES, OPS, is_operator, PREC_ATOM, PREC_MUL, PREC_NEG, P
 from ..language import to_text
 from .. import dimexpr
 from ..shapes import dim_names, show
+from .algebra import faster
 from .names import Namespace, respell
 from .numerics import gram, inverse, transpose
 
@@ -322,6 +323,7 @@ def expression(e: ir.Expr, target: str = "numpy", np_name: str = "np", like: str
     ``np_name`` is the namespace variable and ``like`` an argument constants copy
     dtype and device from).  Every emission rule applies, as in a module's
     functions (:func:`matcalc.codegen.emit_module`, which prints each root the same way)."""
+    e = faster(e)
     em = Emitter(np_name, shared_nodes([e]), target=target, like=like)
     text = em.value(e)
     return em.lines, text, em.helpers
