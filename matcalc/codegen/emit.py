@@ -256,11 +256,13 @@ class Emitter:
             return f"{scale} * {self.wrap(b, PREC_MUL, True)}", PREC_MUL
         if B.is_op(b, "diag") and b.args[0].rank == 1 and b not in self.names:
             return f"{self.wrap(a, PREC_MUL)} * {self.wrap(b.args[0], PREC_MUL, True)}", PREC_MUL
+        # an inverse the function builds anyway (shared: it is also used other than as a
+        # factor, see shared_nodes) is multiplied by, not solved against again
         inv_a = inverse(a)
-        if inv_a is not None and a not in self.names:       # inv(A) B = solve(A, B)
+        if inv_a is not None and a not in self.names and a not in self.shared:    # inv(A) B = solve(A, B)
             return self._solve(inv_a, b), PREC_ATOM
         inv_b = inverse(b)
-        if inv_b is not None and b not in self.names:       # B inv(A) = solve(Aᵀ, Bᵀ)ᵀ
+        if inv_b is not None and b not in self.names and b not in self.shared:    # B inv(A) = solve(Aᵀ, Bᵀ)ᵀ
             out = self._solve(transpose(inv_b), transpose(a))
             return (out + ".T", PREC_POSTFIX) if a.rank == 2 else (out, PREC_ATOM)
         return None
@@ -291,8 +293,9 @@ def _dim_code(d) -> str:
 
 def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
     """Subexpressions used more than once across ``roots`` (counted by structure);
-    not a structured operator (``kron(eye(a), M)``, ``commutation(m, n)``, ...) used
-    only as a factor of products, which the emission rules apply without building it."""
+    not a structured operator (``kron(eye(a), M)``, ``commutation(m, n)``, ...) or an
+    inverse used only as a factor of products, which the emission rules apply without
+    building it (an inverse as a ``solve``)."""
     uses: Counter = Counter()
     seen: set[ir.Expr] = set()
     loose: set[ir.Expr] = set(roots)         # used other than as a factor of a product
@@ -312,7 +315,9 @@ def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
     # a root that is also used inside another root is shared too (looked up by hash:
     # `in` a list compares deep trees field by field, recursively)
     tops = set(roots)
-    return {n for n, k in uses.items() if (k >= 2 or (k >= 1 and n in tops)) and (n in loose or not is_operator(n))}
+    # an inverse used only as a factor is not built: each product is a solve (Emitter._matmul)
+    return {n for n, k in uses.items() if (k >= 2 or (k >= 1 and n in tops))
+            and (n in loose or not (is_operator(n) or inverse(n) is not None))}
 
 
 def expression(e: ir.Expr, target: str = "numpy", np_name: str = "np", like: str = "") -> tuple[list[str], str, set[str]]:

@@ -31,3 +31,4 @@ from .vec_code import is_operator  # noqa: F401,E402
 from . import trace_code  # noqa: F401,E402  (trace of a product: the product never built)
 from . import matvec_code  # noqa: F401,E402  ((A + B) @ x: the sum never built)
 from . import gram_code  # noqa: F401,E402  (sum((X @ P) * X) and trace(X @ P @ X.T) through the Gram X.T @ X)
+from . import spd_code  # noqa: F401,E402  (logdet of spd by Cholesky, outer products and inverses in products)
