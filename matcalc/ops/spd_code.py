@@ -37,7 +37,7 @@ def symmetric(e: ir.Expr, depth: int = 0) -> bool:
     if e.rank != 2 or depth > LOOK:
         return False
     if isinstance(e, ir.Symbol):
-        return "symmetric" in e.props
+        return bool({"symmetric", "spd", "psd"} & e.props)
     if B.is_eye(e) or (B.is_op(e, "diag") and e.args[0].rank == 1):
         return True
     if B.is_op(e, "matmul"):
