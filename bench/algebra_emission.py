@@ -128,8 +128,10 @@ def gaussian(n: int, d: int, reps: int) -> None:
         group = {"emitted": lambda m=m: m.value_and_grad(X=X, P=P), "hand": hand}
         if jax is not None and form == "sum":     # (the trace form in jax builds the [n, n] product)
             jX, jP = jnp.asarray(X), jnp.asarray(P)
-            f = jax.jit(jax.value_and_grad(lambda P: jnp.sum(jX @ P * jX) / 2 - n / 2 * jnp.linalg.slogdet(P)[1]))
-            group["jax.jit"] = lambda f=f, jP=jP: (lambda v, g: (v, {"P": g}))(*f(jP))
+            # X an argument, not a constant of the traced function (XLA would fold X.T @ X at compile time)
+            f = jax.jit(jax.value_and_grad(lambda X, P: jnp.sum(X @ P * X) / 2 - n / 2 * jnp.linalg.slogdet(P)[1],
+                                           argnums=1))
+            group["jax.jit"] = lambda f=f, jP=jP: (lambda v, g: (v, {"P": g}))(*f(jX, jP))
             jax.block_until_ready(group["jax.jit"]())
         for k in group:
             same(group["emitted"](), group[k]())
@@ -167,11 +169,11 @@ def gp(n: int, r: int, reps: int) -> None:
     if jax is not None:
         jU, jy, js = jnp.asarray(U), jnp.asarray(y), jnp.asarray(s2)
 
-        def f(U, s2):
+        def f(U, s2, y):
             K = U @ U.T + s2 * jnp.eye(n)
-            return jy @ jnp.linalg.solve(K, jy) / 2 + jnp.linalg.slogdet(K)[1] / 2
+            return y @ jnp.linalg.solve(K, y) / 2 + jnp.linalg.slogdet(K)[1] / 2
         jf = jax.jit(jax.value_and_grad(f, argnums=(0, 1)))
-        group["jax.jit"] = lambda: (lambda v, g: (v, {"U": g[0], "s2": g[1]}))(*jf(jU, js))
+        group["jax.jit"] = lambda: (lambda v, g: (v, {"U": g[0], "s2": g[1]}))(*jf(jU, js, jy))
         jax.block_until_ready(group["jax.jit"]())
     for k in group:
         same(group["emitted"](), group[k]())

@@ -55,6 +55,7 @@ class Emitter:
         self.helpers: set[str] = set()
         self.refs: set[str] = set()    # the arguments, dimensions and namespace variable printed
         self.counter = len(self.names)
+        self.made: set[str] = set()    # the intermediates' names fresh() gave
         self.scratch: dict = {}        # what an emission rule remembers while printing one function
 
     def value(self, e: ir.Expr) -> str:
@@ -70,6 +71,9 @@ class Emitter:
             return self.names[e], PREC_ATOM
         text, prec = self._code(e)
         if e in self.shared and isinstance(e, ir.Apply) and not _trivial(e):
+            if text in self.made:      # an intermediate already (a rule's array filled in place): no t2 = t1
+                self.names[e] = text
+                return text, PREC_ATOM
             return self._name(e, text, _summary(e)), PREC_ATOM
         return text, prec
 
@@ -110,6 +114,7 @@ class Emitter:
         """The next intermediate's name ``t1, t2, ...``, skipping the names taken
         (a symbol called ``t1`` must not be overwritten)."""
         name, self.counter = self.scope.numbered("t", self.counter)
+        self.made.add(name)
         return name
 
     def wrap(self, e: ir.Expr, need: int, strict: bool = False) -> str:
