@@ -153,3 +153,19 @@ def test_logdet_of_an_spd_matrix_is_by_cholesky_from_32_rows_and_slogdet_otherwi
     assert np.isnan(f(-np.eye(33))) and np.isclose(f(-np.eye(40)), 0.0)   # det < 0: NaN; det = 1 > 0
     # a matrix not known positive definite keeps slogdet
     assert body(derive("logdet(A) + logdet(S)", ["S"]), "value") == "return _logdet(A) + _logdet_spd(S)"
+
+
+def test_the_structural_tests_look_at_each_shared_node_once():
+    """inv(S + S + ...) nested 25 deep, each level the same node twice: a symmetric test
+    that walked the tree would take 2^25 steps.  (Nothing here may print e: its text is
+    2^25 terms long.)"""
+    from matcalc import ir
+    from matcalc.matrix import build as B
+    s = _symbol("S")
+    for _ in range(25):
+        s = B.add(s, s)
+    e = B.matmul(_symbol("y"), ir.apply("inv", (s,)))
+    names = fired(e)
+    assert names == ["symmetric-inverse"], names
+    done = B.is_op(faster(e).args[0], "inv")
+    assert done

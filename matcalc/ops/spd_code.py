@@ -24,6 +24,8 @@ symmetric-inverse    yᵀ S⁻¹ = (S⁻¹ y)ᵀ for S = Sᵀ           np.linal
 
 from __future__ import annotations
 
+import functools
+
 from .. import ir
 from ..matrix import build as B
 from ..registry import PREC_ATOM, EmitRule, Rewrite, code_rewrite, emit_rule
@@ -32,6 +34,7 @@ from ..registry import PREC_ATOM, EmitRule, Rewrite, code_rewrite, emit_rule
 LOOK = 30
 
 
+@functools.lru_cache(maxsize=4096)     # (a sum of a sum of ... shared: each node once)
 def symmetric(e: ir.Expr, depth: int = 0) -> bool:
     """A sufficient test that the square matrix ``e`` is symmetric: a symmetric symbol,
     ``eye``, ``Fᵀ M F`` (palindromic around a symmetric middle), and sums, scalar
@@ -59,6 +62,7 @@ def _positive(s: ir.Expr) -> bool:
     return isinstance(s, ir.Dim) or (isinstance(s, ir.Symbol) and s.rank == 0 and "positive" in s.props)
 
 
+@functools.lru_cache(maxsize=4096)
 def definite(e: ir.Expr, strict: bool = True, depth: int = 0) -> bool:
     """A sufficient test that ``e`` is positive definite (semidefinite when not
     ``strict``): an spd symbol (psd too when not strict), ``c I`` with ``c > 0``,
