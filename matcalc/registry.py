@@ -158,7 +158,9 @@ class Rewrite:
     """A numerically better form of the same value, for emitted code: the identity
     as a person writes it, the op at the root of its left side, and ``apply(node)``
     giving the right side (None when ``node`` does not match).  Each is defined with
-    the operation it is about; :func:`matcalc.codegen.stabilize` applies them all."""
+    the operation it is about; :func:`matcalc.codegen.stabilize` applies them all.
+    The same record, registered by :func:`code_rewrite`, is a cheaper form instead
+    (:mod:`matcalc.codegen.algebra` applies those)."""
 
     name: str
     identity: str
@@ -186,6 +188,10 @@ OPS: dict[str, Op] = {}
 EMIT_RULES: dict[str, list[EmitRule]] = {}   # root op -> its emission rules, in order
 CALLABLE: dict[str, Op] = {}   # spelling in a call -> op
 REWRITES: dict[str, list[Rewrite]] = {}   # root op -> its rewrites
+# root op -> its code rewrites: a cheaper equal form for emitted code, applied to every root of a
+# function (value and derivatives) before common subexpressions are found, so the work they leave
+# is shared (matcalc.codegen.algebra; e.g. sum((X @ P) * X) -> sum(P * (X.T @ X)))
+CODE_REWRITES: dict[str, list[Rewrite]] = {}
 # A form of two calls that the IR holds as one node, so that no node has more than two
 # axes: reshape(einsum('ij,ip,iq->jiqp', S, X, S), (k*n, k*m)).  FUSE[outer op](node) gives
 # the one node (None: not that form); WIDE[inner op] = (message, hint) when a result of
@@ -199,6 +205,11 @@ ALGEBRA_FORMS: list[tuple[str, str, Callable[[Any], Any]]] = []
 
 def rewrite(rule: Rewrite) -> Rewrite:
     REWRITES.setdefault(rule.root, []).append(rule)
+    return rule
+
+
+def code_rewrite(rule: Rewrite) -> Rewrite:
+    CODE_REWRITES.setdefault(rule.root, []).append(rule)
     return rule
 
 

@@ -41,8 +41,10 @@ def test_the_trace_of_a_product_is_a_sum_of_an_elementwise_product(expr, shapes,
 
 
 def test_the_split_keeps_the_inner_dimension():
-    """X [n, d]: the halves are [n, d] (X @ P and X), never [n, n]."""
-    d = matcalc.derive({"dims": {"n": 7, "d": 3}, "symbols": {"X": {"shape": ["n", "d"]}, "P": {"shape": ["d", "d"]}},
-                        "expr": "trace(X @ P @ X.T)", "wrt": ["P"]}, verify=False)
+    """X, Q [n, d]: the halves are [n, d] (X @ P and Q), never [n, n].  (trace(X @ P @ X.T)
+    is the Gram's: sum(P * (X.T @ X)), tests/test_emit_algebra.py.)"""
+    d = matcalc.derive({"dims": {"n": 7, "d": 3}, "symbols": {"X": {"shape": ["n", "d"]}, "P": {"shape": ["d", "d"]},
+                                                             "Q": {"shape": ["n", "d"]}},
+                        "expr": "trace(X @ P @ Q.T)", "wrt": ["P"]}, verify=False)
     value = d.code.split("def value(")[1].split("def ")[0]
-    assert re.search(r"np\.sum\(X @ P \* X\)", value), value
+    assert re.search(r"np\.sum\(X @ P \* Q\)", value), value

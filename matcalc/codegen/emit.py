@@ -17,6 +17,7 @@ from ..ops import EMIT_RULES, OPS, is_operator, PREC_ATOM, PREC_MUL, PREC_NEG, P
 from ..language import to_text
 from .. import dimexpr
 from ..shapes import dim_names, show
+from .algebra import faster
 from .names import Namespace, respell
 from .numerics import gram, inverse, transpose
 
@@ -54,6 +55,7 @@ class Emitter:
         self.helpers: set[str] = set()
         self.refs: set[str] = set()    # the arguments, dimensions and namespace variable printed
         self.counter = len(self.names)
+        self.made: set[str] = set()    # the intermediates' names fresh() gave
         self.scratch: dict = {}        # what an emission rule remembers while printing one function
 
     def value(self, e: ir.Expr) -> str:
@@ -69,6 +71,9 @@ class Emitter:
             return self.names[e], PREC_ATOM
         text, prec = self._code(e)
         if e in self.shared and isinstance(e, ir.Apply) and not _trivial(e):
+            if text in self.made:      # an intermediate already (a rule's array filled in place): no t2 = t1
+                self.names[e] = text
+                return text, PREC_ATOM
             return self._name(e, text, _summary(e)), PREC_ATOM
         return text, prec
 
@@ -109,6 +114,7 @@ class Emitter:
         """The next intermediate's name ``t1, t2, ...``, skipping the names taken
         (a symbol called ``t1`` must not be overwritten)."""
         name, self.counter = self.scope.numbered("t", self.counter)
+        self.made.add(name)
         return name
 
     def wrap(self, e: ir.Expr, need: int, strict: bool = False) -> str:
@@ -255,11 +261,13 @@ class Emitter:
             return f"{scale} * {self.wrap(b, PREC_MUL, True)}", PREC_MUL
         if B.is_op(b, "diag") and b.args[0].rank == 1 and b not in self.names:
             return f"{self.wrap(a, PREC_MUL)} * {self.wrap(b.args[0], PREC_MUL, True)}", PREC_MUL
+        # an inverse the function builds anyway (shared: it is also used other than as a
+        # factor, see shared_nodes) is multiplied by, not solved against again
         inv_a = inverse(a)
-        if inv_a is not None and a not in self.names:       # inv(A) B = solve(A, B)
+        if inv_a is not None and a not in self.names and a not in self.shared:    # inv(A) B = solve(A, B)
             return self._solve(inv_a, b), PREC_ATOM
         inv_b = inverse(b)
-        if inv_b is not None and b not in self.names:       # B inv(A) = solve(Aᵀ, Bᵀ)ᵀ
+        if inv_b is not None and b not in self.names and b not in self.shared:    # B inv(A) = solve(Aᵀ, Bᵀ)ᵀ
             out = self._solve(transpose(inv_b), transpose(a))
             return (out + ".T", PREC_POSTFIX) if a.rank == 2 else (out, PREC_ATOM)
         return None
@@ -290,8 +298,9 @@ def _dim_code(d) -> str:
 
 def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
     """Subexpressions used more than once across ``roots`` (counted by structure);
-    not a structured operator (``kron(eye(a), M)``, ``commutation(m, n)``, ...) used
-    only as a factor of products, which the emission rules apply without building it."""
+    not a structured operator (``kron(eye(a), M)``, ``commutation(m, n)``, ...) or an
+    inverse used only as a factor of products, which the emission rules apply without
+    building it (an inverse as a ``solve``)."""
     uses: Counter = Counter()
     seen: set[ir.Expr] = set()
     loose: set[ir.Expr] = set(roots)         # used other than as a factor of a product
@@ -311,7 +320,9 @@ def shared_nodes(roots: list[ir.Expr]) -> set[ir.Expr]:
     # a root that is also used inside another root is shared too (looked up by hash:
     # `in` a list compares deep trees field by field, recursively)
     tops = set(roots)
-    return {n for n, k in uses.items() if (k >= 2 or (k >= 1 and n in tops)) and (n in loose or not is_operator(n))}
+    # an inverse used only as a factor is not built: each product is a solve (Emitter._matmul)
+    return {n for n, k in uses.items() if (k >= 2 or (k >= 1 and n in tops))
+            and (n in loose or not (is_operator(n) or inverse(n) is not None))}
 
 
 def expression(e: ir.Expr, target: str = "numpy", np_name: str = "np", like: str = "") -> tuple[list[str], str, set[str]]:
@@ -322,6 +333,7 @@ def expression(e: ir.Expr, target: str = "numpy", np_name: str = "np", like: str
     ``np_name`` is the namespace variable and ``like`` an argument constants copy
     dtype and device from).  Every emission rule applies, as in a module's
     functions (:func:`matcalc.codegen.emit_module`, which prints each root the same way)."""
+    e = faster(e)
     em = Emitter(np_name, shared_nodes([e]), target=target, like=like)
     text = em.value(e)
     return em.lines, text, em.helpers

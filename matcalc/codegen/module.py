@@ -40,6 +40,7 @@ from ..matrix import build as B
 from ..ops import EMIT_RULES, OPS, array_api
 from ..shapes import show
 from . import arguments
+from .algebra import faster
 from .emit import Emitter, shared_nodes
 from .names import Namespace, aliases
 from .numerics import share_logs, stabilize
@@ -110,8 +111,8 @@ def _emit(derivation, portable: bool) -> str:
              *sorted(array_api.HELPERS if portable else HELPERS)]
     renamed = {b: alias for b in bases if (alias := module_scope.claim(b)) != b}
     np_ = renamed.get("np", "np")
-    value_expr = stabilize(ir.rebalance(p.expr))   # (x + x + ... + x: depth log n, which Python compiles)
-    computed = {key: {role: stabilize(getattr(r, role)) for role in ("matrix", "gradient", "hvp")
+    value_expr = faster(stabilize(ir.rebalance(p.expr)))   # (x + x + ... + x: depth log n, which Python compiles)
+    computed = {key: {role: faster(stabilize(getattr(r, role))) for role in ("matrix", "gradient", "hvp")
                       if getattr(r, role) is not None} for key, r in derivation.results.items()}
 
     def shapes_of(symbols) -> str:

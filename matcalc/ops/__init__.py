@@ -18,6 +18,7 @@ Modules: :mod:`.arith` (``+ - * / ** @ .T``), :mod:`.elementwise`
 from ..registry import (CALLABLE, OPS, PREC_ADD, PREC_ATOM, PREC_MUL, PREC_NEG, PREC_POSTFIX,  # noqa: F401
                         PREC_POW, REWRITES, Op, Rewrite, ShapeRule, register, rewrite)
 from ..registry import EMIT_RULES, EmitRule, emit_rule  # noqa: F401
+from ..registry import CODE_REWRITES, code_rewrite  # noqa: F401
 from . import arith, constants, einsum, elementwise, linalg, reductions  # noqa: F401  (fill the registry)
 from . import stats  # noqa: F401  (max min var std)
 from . import choice  # noqa: F401,E402  (where, clip, erf, stop_gradient)
@@ -29,4 +30,6 @@ from . import vec_code, kron_code, kron_sum  # noqa: F401,E402,I001  (emission r
 from .vec_code import is_operator  # noqa: F401,E402
 from . import trace_code  # noqa: F401,E402  (trace of a product: the product never built)
 from . import matvec_code  # noqa: F401,E402  ((A + B) @ x: the sum never built)
+from . import gram_code  # noqa: F401,E402  (sum((X @ P) * X) and trace(X @ P @ X.T) through the Gram X.T @ X)
+from . import spd_code  # noqa: F401,E402  (logdet of spd by Cholesky, outer products and inverses in products)
 from . import layout_code  # noqa: F401,E402  (layout: products with the long side contiguous, sech²)

@@ -1,9 +1,11 @@
-"""Emission rule for a sum of matrices times a vector: the sum is never built.
+"""Code rewrite for a sum of matrices times a vector: the sum is never built.
 
 ``(A + Aᵀ) x`` as written builds an ``[n, n]`` matrix (and reads A transposed) to multiply
 one vector; ``A x + xᵀ A`` is two matrix-vector products (issue 16: 9.4x ``jax.jit`` on
 ``x @ A @ x + sum(exp(x))``).  The terms are distributed over the vector, a transposed
 term written with the vector on the left (``A.T @ x`` is ``x @ A``, read row by row).
+A code rewrite (:mod:`matcalc.codegen.algebra`): applied before common subexpressions
+are found, so ``x @ A`` is computed once for the value ``x @ A @ x`` and its gradient.
 
 ===================  ==============================  ==========================
 rule                 identity                        numpy
@@ -15,7 +17,7 @@ matvec-of-sum        (A ± B) x = A x ± B x            A @ x + x @ B for B = B�
 from __future__ import annotations
 
 from ..matrix import build as B
-from ..registry import EmitRule, emit_rule
+from ..registry import Rewrite, code_rewrite
 
 
 def _times(M, v, left: bool):
@@ -25,7 +27,7 @@ def _times(M, v, left: bool):
     return B.matmul(v, M) if left else B.matmul(M, v)
 
 
-def _matvec_of_sum(node, printer):
+def _matvec_of_sum(node):
     """``(A + B) @ x`` → ``A @ x + B @ x`` (and ``x @ (A + B)``), for a vector ``x``."""
     a, b = node.args
     left = a.rank == 1
@@ -38,5 +40,5 @@ def _matvec_of_sum(node, printer):
     return B.add(p, q) if M.op == "add" else B.sub(p, q)
 
 
-emit_rule(EmitRule("matvec-of-sum", "(A ± B) x = A x ± B x: the sum of matrices is never built", "matmul",
-                   _matvec_of_sum))
+code_rewrite(Rewrite("matvec-of-sum", "(A ± B) x = A x ± B x: the sum of matrices is never built", "matmul",
+                     _matvec_of_sum))
