@@ -23,6 +23,7 @@ from .matrix import build as B
 from .matrix.algebra import budget
 from .matrix.rule import Fact, Step
 from .matrix.share import inline
+from .matrix.work import shared
 from .matrix.simplify import restore_shape, simplify
 from .record import MAX_STEP_NODES, Record, given_names, record, written_form
 from .render.text import to_text
@@ -245,7 +246,8 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
         targets: tuple[str, ...] = ("numpy",), progress: Progress | None = None) -> Derivation:
     """Differentiate, tidy and (optionally) verify one problem."""
     d = Derivation(problem)
-    with deep_recursion(), located(problem), known_sizes(problem.dims):
+    # one memo of the rewrite engine for every result: the tidy parts they share are tidied once
+    with deep_recursion(), located(problem), known_sizes(problem.dims), shared():
         work = replace(problem, expr=engine_form(problem.let, problem.expr_named)[0] if problem.let
                        else ir.rebalance(problem.expr))
         raw, chains = None, {}

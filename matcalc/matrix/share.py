@@ -27,10 +27,12 @@ LETTERS = {name: op.extra["letter"] for name, op in OPS.items() if op.extra.get(
 LETTER = "T"             # a repeated piece with no letter of its own (an adjoint, a sum...)
 
 
-def intern(expr: ir.Expr) -> ir.Expr:
+def intern(expr: ir.Expr, table: dict[tuple, ir.Expr] | None = None) -> ir.Expr:
     """The same expression with equal subtrees made one node (hash-consing by the
-    children's identities, so it costs the graph, not the written-out tree)."""
-    table: dict[tuple, ir.Expr] = {}
+    children's identities, so it costs the graph, not the written-out tree).  With
+    ``table`` (kept between calls), equal subtrees of several expressions are one node:
+    comparing them is then comparing identities."""
+    table = {} if table is None else table
     memo: dict[int, ir.Expr] = {}
     for node in reversed(topological(expr)):       # children before parents
         if isinstance(node, ir.Apply):
@@ -66,7 +68,7 @@ def topological(expr: ir.Expr) -> list[ir.Expr]:
 
 
 def needs_sharing(expr: ir.Expr) -> bool:
-    written = ir.tree_size(expr)
+    written = ir.written_size(expr)
     return written > SHARE_ABOVE and written > SHARE_RATIO * len(ir.distinct(expr))
 
 
