@@ -58,13 +58,14 @@ class Work:
 
 
 @contextmanager
-def shared() -> Iterator[Work]:
-    """The derivation's :class:`Work` (the enclosing one when there is one)."""
-    work = _WORK.get()
-    if work is not None:
-        yield work
+def shared(work: Work | None = None) -> Iterator[Work]:
+    """The derivation's :class:`Work`: the enclosing one when there is one, else
+    ``work`` (a derivation's, kept for its steps, made when first printed) or a new one."""
+    active = _WORK.get()
+    if active is not None:
+        yield active
         return
-    work = Work()
+    work = Work() if work is None else work
     token = _WORK.set(work)
     try:
         yield work
