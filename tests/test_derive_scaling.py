@@ -109,3 +109,19 @@ def test_the_chain_gradients_check_and_read_as_written():
 def test_a_deep_chain_checks():
     d = matcalc.derive(chain_doc(8, "softmax"))
     assert d.verified and set(d.results) == {f"W{i}" for i in range(1, 9)}
+
+
+def test_a_form_kept_past_the_time_budget_is_not_reused_by_a_call_with_time():
+    d = matcalc.derive(chain_doc(3), verify=False)
+    raw = d.results["W1"].raw
+    with known_sizes(d.problem.dims):
+        with budget():
+            expected = simplify(raw)
+        with shared() as work:
+            with budget(0):             # out of time: the chain rule's own form
+                hurried = simplify(raw)
+            with budget():
+                again = simplify(raw)
+            assert work.counts()["sympy"] > 0
+    assert ir.digest(hurried) != ir.digest(expected)
+    assert ir.digest(again) == ir.digest(expected)

@@ -126,6 +126,8 @@ class Engine:
         if is_elementwise(node):
             self.algebra += 1
             out = simplify_elementwise(node, self.run)
+            if out_of_time():       # a form kept past sympy's time budget: not for a call with a budget of its own
+                self.memo.impure()
             if out is not node and ir.digest(out) != key:
                 self._log(ALGEBRA, node, out, None)
             out = self.region(out, {})
@@ -236,6 +238,4 @@ def rewrite(expr: ir.Expr, rules: RuleSet, *, log: list | None = None, notes: li
             break
         seen.add(ir.digest(nxt))
         form = nxt
-    if work is not None and out_of_time():      # forms kept past the budget are not kept for later calls
-        work.forget((rules.key,))
     return form

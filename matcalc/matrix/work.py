@@ -38,12 +38,6 @@ class Work:
             self.engines[key] = make()
         return self.engines[key]
 
-    def forget(self, key_prefix: tuple) -> None:
-        """Drop the engines of a rule set (a pass that ran past sympy's time budget
-        kept forms the next call, with a budget of its own, may improve)."""
-        for key in [k for k in self.engines if k[:len(key_prefix)] == key_prefix]:
-            del self.engines[key]
-
     def once(self, key: Hashable, make: Callable[[], Any]) -> Any:
         if key not in self.values:
             self.values[key] = make()
@@ -156,7 +150,8 @@ class Memo:
             self.log.append(step)
 
     def impure(self) -> None:
-        """The computations under way depend on where they run (a node on the stack)."""
+        """The computations under way depend on where they run (a node on the stack, the
+        time left to sympy)."""
         self.pure = [False] * len(self.pure)
 
     def done(self, ref: Ref, out) -> None:
