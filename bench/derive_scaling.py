@@ -18,6 +18,13 @@ and the rewrite engine's work (:class:`matcalc.matrix.work.Work`: nodes the
 rules were computed at, sympy calls).  Each variant ends with the exponent
 ``log(t64 / t8) / log 8`` (1 is linear, 2 quadratic).  Times are medians of
 ``--repeat`` runs in one process pinned to one core (the machine is shared).
+
+Measured on a loaded 2-core machine (plain chain, L = 8 / 64): derive 0.28 s / 4.0 s
+(exponent 1.28; before the shared rewrite memo 2.1 with 10.3 s at L = 64, and the
+``let`` variant 2.8 with 130 s); emission 1.9 (the module has L functions that each
+write out the forward chain: its size, not the printer, is quadratic); the check
+spends a capped number of evaluations (verify/budget.py), comparing a sample of the
+entries once all of them do not fit, so its exponent says little past L = 16.
 """
 
 from __future__ import annotations
