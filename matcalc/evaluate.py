@@ -32,15 +32,44 @@ def evaluate(expr: ir.Expr, values: Mapping[str, np.ndarray], dims: Mapping[str,
     return _evaluate(expr, values, dims, False)
 
 
+def evaluate_many(exprs: list[ir.Expr], values: Mapping[str, np.ndarray], dims: Mapping[str, int], *,
+                  precise: bool = False, digits: int = mp.DPS) -> list:
+    """The values of ``exprs`` (as :func:`evaluate` gives each), a subexpression they
+    share computed once: the L gradients of an L-layer chain share its forward pass."""
+    memo: dict[ir.Expr, np.ndarray] = {}
+    with known_sizes(dims):
+        if precise:
+            with mp.precision(digits):
+                return [mp.to_float(_evaluate_in(e, values, dims, True, memo)) for e in exprs]
+        return [_evaluate_in(e, values, dims, False, memo) for e in exprs]
+
+
 def _evaluate(expr, values, dims, precise: bool):
     with known_sizes(dims):      # reshape(A, (p, q)) and X[1:n] read the sizes of their names
         return _evaluate_in(expr, values, dims, precise)
 
 
-def _evaluate_in(expr, values, dims, precise: bool):
+def _unknown(root: ir.Expr, memo) -> list[ir.Expr]:
+    """The distinct nodes under ``root`` not in ``memo``, children first."""
+    order: list[ir.Expr] = []
+    seen: set[int] = set()
+    stack: list[tuple[ir.Expr, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif id(node) not in seen and node not in memo:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(node.children()))
+    return order
 
-    memo: dict[ir.Expr, np.ndarray] = {}
-    for node in ir.topological(expr):
+
+def _evaluate_in(expr, values, dims, precise: bool, memo: dict | None = None):
+    memo = {} if memo is None else memo
+    for node in _unknown(expr, memo):
+        if node in memo:       # (an equal copy came first)
+            continue
         if isinstance(node, ir.Symbol):
             given = np.asarray(values[node.name])
             if precise and given.dtype == object:      # already exact (mpf): kept so

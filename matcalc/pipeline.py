@@ -23,6 +23,7 @@ from .matrix import build as B
 from .matrix.algebra import budget
 from .matrix.rule import Fact, Step
 from .matrix.share import inline
+from .matrix.work import Work, shared
 from .matrix.simplify import restore_shape, simplify
 from .record import MAX_STEP_NODES, Record, given_names, record, written_form
 from .render.text import to_text
@@ -248,11 +249,13 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
         targets: tuple[str, ...] = ("numpy",), progress: Progress | None = None) -> Derivation:
     """Differentiate, tidy and (optionally) verify one problem."""
     d = Derivation(problem)
-    with deep_recursion(), located(problem), known_sizes(problem.dims):
+    # one memo of the rewrite engine for every result: the tidy parts they share are tidied once
+    with deep_recursion(), located(problem), known_sizes(problem.dims), shared() as memo:
         work = replace(problem, expr=engine_form(problem.let, problem.expr_named)[0] if problem.let
                        else ir.rebalance(problem.expr))
         raw, chains = None, {}
         used = {s.name for s in work.expr.symbols}
+        kept = memo if ir.written_within(problem.expr, MAX_STEP_NODES) else None   # for the steps, when shown
         if problem.order == 1 and work.expr.rank == 0:     # every gradient in one reverse sweep
             chain: list[ChainStep] = []
             raw = gradients(work.expr, [work.symbols[n] for n in problem.wrt], steps=chain)
@@ -262,11 +265,11 @@ def run(problem: Problem, *, verify: bool = True, seed: int = 0,
             d.results[name] = differentiate(work, name, known)
             if name not in used:     # an unused parameter: the zero derivative, said so
                 d.results[name].note = f"{name} does not occur in the expression: its derivative is 0"
-            d.results[name]._make_steps = functools.partial(_explain_steps, problem, work)
+            d.results[name]._make_steps = functools.partial(_explain_steps, problem, work, kept)
         if problem.mixed:
             for a, b in itertools.combinations(problem.wrt, 2):
                 d.results[f"{a},{b}"] = mixed(work, d.results[a], b)
-                d.results[f"{a},{b}"]._make_steps = functools.partial(_explain_steps, problem, work)
+                d.results[f"{a},{b}"]._make_steps = functools.partial(_explain_steps, problem, work, kept)
         if verify:
             d.verification = check(work, d, seed=seed, targets=targets, progress=progress)
     return d
@@ -352,14 +355,14 @@ def tidy(expr: ir.Expr, shape: Shape, facts: list[Fact], rules: list[Step]) -> i
 _SIMPLIFY_LOGS = "log" in inspect.signature(simplify).parameters
 
 
-def _explain_steps(problem: Problem, work: Problem, r: Result) -> None:
+def _explain_steps(problem: Problem, work: Problem, memo: Work | None, r: Result) -> None:
     """Record and format the steps of ``r`` for the printers, when the expression is
     small enough to show them: the gradient's log in named intermediates, read off the
     sweep's chain steps (on ``work``, the tree the sweep ran on), and the entry-by-entry
     steps of a Jacobian or Hessian (index notation, on the problem as written)."""
     if not ir.written_within(problem.expr, MAX_STEP_NODES):    # bounded: not n steps for each of n symbols
         return
-    with deep_recursion(), budget(), known_sizes(problem.dims):
+    with deep_recursion(), budget(), known_sizes(problem.dims), shared(memo):   # the results share their tidying
         _make_steps(problem, work, r)
 
 

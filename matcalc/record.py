@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from . import ir
 from .matrix import build as B
 from .matrix.rule import Fact, Step
+from .matrix.share import intern
+from .matrix.work import once
 from .ops import OPS
 
 # Which operations get a name when they appear inside the expression, and the
@@ -118,6 +120,37 @@ def in_let_names(expr: ir.Expr, lets, tidy: Tidy | None = None) -> tuple[ir.Expr
     ``X.T @ (softmax(X @ W, axis=1) - Y) / n`` with ``S: softmax(X @ W, axis=1)`` is
     ``X.T @ (S - Y) / n``, needing ``S``.  With ``tidy`` (the simplifier), a let is
     also found in its tidy form and its transpose's (``Wv.T @ X.T`` is ``V.T``)."""
+    table, roots, pool = once(("let names", tuple(lets), tidy), lambda: _let_tables(lets, tidy))
+    # in the tables' nodes: a let found in ``expr`` is then found by identity, not by
+    # comparing two copies of the chain below it (L lets in L results: L³)
+    expr = intern(expr, pool)
+    named = replace(expr, lambda e: table.get(e) if e in table else _power_of_root(e, roots))
+    if tidy is not None and named is not expr:       # s ** 2 / s ** 3 is 1 / s: tidied again in the names
+        again = tidy(named, named.shape, [], [])
+        if ir.written_size(again) < ir.written_size(named):
+            named = again
+    need = {s.name for s in named.symbols}
+    used = []
+    for let in reversed(lets):
+        if let.name in need:
+            used.append(let)
+            need |= {s.name for s in let.expr.symbols}
+    return named, used[::-1]
+
+
+def _let_tables(lets, tidy) -> tuple[dict, dict, dict]:
+    """The let forms and the radicands (:func:`_let_forms`, :func:`_roots`) with their
+    keys interned in a pool (:func:`~matcalc.matrix.share.intern`), and the pool."""
+    pool: dict[tuple, ir.Expr] = {}
+    table = {intern(k, pool): v for k, v in _let_forms(lets, tidy).items()}
+    roots = {intern(k, pool): v for k, v in _roots(lets, tidy).items()}
+    return table, roots, pool
+
+
+def _let_forms(lets, tidy) -> dict[ir.Expr, ir.Expr]:
+    """Each let's forms (as written, rebalanced, tidy, its transpose's and its negation's
+    tidy form) -> its name (or the name's transpose, negation): the same for every
+    result of a derivation, so made once (:func:`~matcalc.matrix.work.once`)."""
     table: dict[ir.Expr, ir.Expr] = {}
     for let in reversed(lets):
         name = ir.Symbol(shape=let.full.shape, name=let.name)
@@ -133,19 +166,7 @@ def in_let_names(expr: ir.Expr, lets, tidy: Tidy | None = None) -> tuple[ir.Expr
         for full, symbol in forms:
             if isinstance(full, ir.Apply):
                 table.setdefault(full, symbol)
-    roots = _roots(lets, tidy)
-    named = replace(expr, lambda e: table.get(e) if e in table else _power_of_root(e, roots))
-    if tidy is not None and named is not expr:       # s ** 2 / s ** 3 is 1 / s: tidied again in the names
-        again = tidy(named, named.shape, [], [])
-        if ir.tree_size(again) < ir.tree_size(named):
-            named = again
-    need = {s.name for s in named.symbols}
-    used = []
-    for let in reversed(lets):
-        if let.name in need:
-            used.append(let)
-            need |= {s.name for s in let.expr.symbols}
-    return named, used[::-1]
+    return table
 
 
 def _roots(lets, tidy) -> dict[ir.Expr, ir.Expr]:
@@ -192,7 +213,7 @@ def written_form(matrix: ir.Expr, lets, taken: set[str], tidy: Tidy | None = Non
     from .matrix.share import share
 
     named, used = in_let_names(matrix, lets, tidy) if lets else (matrix, [])
-    if not used or ir.tree_size(named) >= ir.tree_size(matrix):
+    if not used or ir.written_size(named) >= ir.written_size(matrix):
         named, used = matrix, []
     shared, let = share(named, taken | {x.name for x in lets})
     let = [(x.name, x.expr) for x in used] + let

@@ -28,6 +28,7 @@ from .index.calculus import collect, contract, differentiate, fold
 from .index.lower import Pool, lower
 from .index.nodes import UNIT, Entry, IExpr, Index, Mul, Sum
 from .matrix.rule import Fact, Step
+from .matrix.work import once
 from .record import (
     ELEMENTWISE_NAMED,
     NAMED,
@@ -84,19 +85,29 @@ def explain(problem, result) -> Explanation | None:
     shapes = {d.name: d.full.shape for d in definitions}
     shapes[log.symbol] = problem.symbols[log.symbol].shape
     bodies = {"J": log.top, **{d.name: d.expr for d in definitions}}
+    # the same for every result of a derivation (the names depend on the expression
+    # only), so made once, and each edge once for all the results that pass it
+    folds = once(("folds", tuple((d.name, d.expr) for d in definitions)), lambda: _folds(definitions))
+    ex = Explanation(log.symbol, definitions, collect(lower(log.top, (), Pool())))
+    for adj in log.adjoints:
+        target = ir.Symbol(shape=shapes[adj.target], name=adj.target)
+        edges = tuple(Edge(h, adj.target, once(("index edge", h, bodies[h], target, id(folds)),
+                                               lambda h=h: _index_edge(h, bodies[h], target, folds)))
+                      for h in adj.holders)
+        ex.adjoints.append(Adjoint(adj.target, edges, adj.total, adj.facts, adj.rules))
+    ex.result = log.result
+    ex.facts = list(log.facts)
+    return ex
+
+
+def _folds(definitions) -> list:
+    """Each definition in index notation, ``(name, indices, entry)``: what an edge folds back."""
     folds = []
     for d in definitions:
         pool = Pool()
         idx = tuple(pool.fresh(dim) for dim in d.expr.shape)
         folds.append((d.name, idx, lower(d.expr, idx, pool)))
-    ex = Explanation(log.symbol, definitions, collect(lower(log.top, (), Pool())))
-    for adj in log.adjoints:
-        target = ir.Symbol(shape=shapes[adj.target], name=adj.target)
-        edges = tuple(Edge(h, adj.target, _index_edge(h, bodies[h], target, folds)) for h in adj.holders)
-        ex.adjoints.append(Adjoint(adj.target, edges, adj.total, adj.facts, adj.rules))
-    ex.result = log.result
-    ex.facts = list(log.facts)
-    return ex
+    return folds
 
 
 def wrt_indices(shape) -> tuple[Index, ...]:

@@ -57,6 +57,9 @@ class Emitter:
         self.counter = len(self.names)
         self.made: set[str] = set()    # the intermediates' names fresh() gave
         self.scratch: dict = {}        # what an emission rule remembers while printing one function
+        # the comments' texts, each node printed once (by id: the nodes quoted are kept alive)
+        self.printed: dict[int, str] = {}
+        self.quoted: list[ir.Expr] = []
 
     def value(self, e: ir.Expr) -> str:
         """The code of a root: its deep parts named first (:meth:`_bound`)."""
@@ -74,7 +77,7 @@ class Emitter:
             if text in self.made:      # an intermediate already (a rule's array filled in place): no t2 = t1
                 self.names[e] = text
                 return text, PREC_ATOM
-            return self._name(e, text, _summary(e)), PREC_ATOM
+            return self._name(e, text, self._summary(e)), PREC_ATOM
         return text, prec
 
     def _name(self, e: ir.Expr, text: str, about: str) -> str:
@@ -109,6 +112,16 @@ class Emitter:
         for e in spill:                     # children before parents
             if e not in self.names:
                 self._name(e, self._code(e)[0], "")
+
+    def _summary(self, e: ir.Expr) -> str:
+        """``: <the expression>`` for an intermediate's comment, cut to 60 characters;
+        nothing for a big one (printing it would cost more than the rest).  Big written
+        out, not in distinct nodes: nested softmax 22 deep has few distinct nodes and a
+        text of gigabytes.  The parts shared with earlier comments are printed once."""
+        if not ir.written_within(e, QUOTED):
+            return ""
+        self.quoted.append(e)
+        return ": " + _short(to_text(e, self.printed))
 
     def fresh(self) -> str:
         """The next intermediate's name ``t1, t2, ...``, skipping the names taken
@@ -275,14 +288,6 @@ class Emitter:
 
 def _trivial(e: ir.Expr) -> bool:
     return (B.is_op(e, "transpose") and not isinstance(e.args[0], ir.Apply)) or B.is_op(e, "ones", "eye")
-
-
-def _summary(e: ir.Expr) -> str:
-    """``: <the expression>`` for an intermediate's comment, cut to 60 characters;
-    nothing for a big one (printing it would cost more than the rest).  Big written
-    out, not in distinct nodes: nested softmax 22 deep has few distinct nodes and a
-    text of gigabytes."""
-    return ": " + _short(to_text(e)) if ir.written_within(e, QUOTED) else ""
 
 
 def _short(text: str) -> str:

@@ -57,7 +57,8 @@ def budget(seconds: float | None = None) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
-def _out_of_time() -> bool:
+def out_of_time() -> bool:
+    """Whether the time budget of the enclosing :func:`budget` has run out."""
     deadline = _DEADLINE.get()
     return deadline is not None and time.monotonic() > deadline
 
@@ -271,7 +272,7 @@ def expansion_size(e: sympy.Expr) -> int:
 
 def simplify_elementwise(node: ir.Expr, leaf_map) -> ir.Expr:
     """Simplify a maximal elementwise subtree; ``leaf_map`` simplifies its leaves."""
-    if _out_of_time() or nesting(node) > MAX_NESTING:
+    if out_of_time() or nesting(node) > MAX_NESTING:
         return _rebuild(node, leaf_map)
     alg = Algebra()
     e = alg.to_sympy(node, leaf_map)
@@ -358,7 +359,7 @@ def _best(e: sympy.Expr) -> sympy.Expr:
     (:func:`matcalc.matrix.conditioning.choose`)."""
     candidates = []
     for form in FORMS:     # past the time budget, the chain rule's own form (the first)
-        if candidates and _out_of_time():
+        if candidates and out_of_time():
             return candidates[0][1]
         if (made := form.make(e)) is not None:
             candidates.append((form, made))

@@ -15,6 +15,11 @@ A maximal elementwise subtree is one stage of its own: sympy's algebra
 (:func:`.algebra.simplify_elementwise`, within its time budget), logged as the
 step ``elementwise-algebra``, then the ``region`` rules (sums and products of
 matrix terms) inside it.
+
+Inside :func:`.work.shared` (a whole derivation) the engines outlive a call:
+every gradient of an L-layer chain meets the same forward chain and adjoints,
+which are then tidied once, not once per gradient (L² work becomes L), and each
+call's log is still the one a fresh engine would have written (:class:`Engine`).
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from __future__ import annotations
 from .. import ir
 from ..shapes import broadcast
 from . import build as B
-from .algebra import is_elementwise, simplify_elementwise
+from .algebra import is_elementwise, out_of_time, simplify_elementwise
 from .rule import Fact, Rule, Step
+from .work import Memo, current
 
 MAX_ROUNDS = 8      # passes over the whole result
 MAX_FIRINGS = 64    # rules fired at one node before it is left as it is
@@ -61,6 +67,8 @@ class RuleSet:
         self.region = tuple(region)
         self.by_op = _index(self.rules)
         self.region_by_op = _index(self.region)
+        # which rules, by identity (hashing 100 rule records field by field at every call costs)
+        self.key = (tuple(map(id, self.rules)), tuple(map(id, self.region)))
 
 
 def _index(rules) -> dict[str, tuple[Rule, ...]]:
@@ -88,23 +96,38 @@ class Context:
 
 
 class Engine:
-    """One pass of a rule set over a graph (memoized by structural hash)."""
+    """One pass of a rule set over a graph (memoized by structural hash).
+
+    An engine may serve several calls (:mod:`.work`: every gradient of one
+    derivation): ``begin(log, notes)`` starts a call.  Its :class:`~.work.Memo`
+    outlives the call and replays a computation known from an earlier call into
+    this one, so that each call gets the result and the log a fresh engine gives."""
 
     def __init__(self, rules: RuleSet, log: list | None = None, notes: list | None = None):
         self.rules = rules
-        self.log = log
-        self.notes = notes
-        self.passed: dict[str, ir.Expr] = {}    # digest -> result of the full pass (algebra included)
-        self.settled: dict[str, ir.Expr] = {}   # digest -> result of the rules alone
+        self.memo = Memo()
+        self.computed = 0                        # nodes computed (memo misses), for the measures
+        self.algebra = 0                         # elementwise subtrees given to sympy
+        self.begin(log, notes)
+
+    def begin(self, log: list | None, notes: list | None) -> Engine:
+        """Start a call: its steps go to ``log``, its facts to ``notes``."""
+        self.memo.begin(log, notes)
         self.busy: set[str] = set()
+        return self
 
     # -- the full pass: algebra on elementwise subtrees, rules elsewhere ---------
     def run(self, node: ir.Expr) -> ir.Expr:
         key = ir.digest(node)
-        if key in self.passed:
-            return self.passed[key]
+        known = self.memo.found(("run", key))
+        if known is not None:
+            return known
+        self._start()
         if is_elementwise(node):
+            self.algebra += 1
             out = simplify_elementwise(node, self.run)
+            if out_of_time():       # a form kept past sympy's time budget: not for a call with a budget of its own
+                self.memo.impure()
             if out is not node and ir.digest(out) != key:
                 self._log(ALGEBRA, node, out, None)
             out = self.region(out, {})
@@ -117,28 +140,41 @@ class Engine:
             out = self.fire(out, self.rules.by_op)
         else:
             out = node
-        self.passed[key] = out
-        self.settled.setdefault(ir.digest(out), out)
+        self.memo.register(ir.digest(out), out)
+        self.memo.done(("run", key), out)
         return out
 
     # -- rules alone, on a subterm a rule built ------------------------------------
     def settle(self, node: ir.Expr) -> ir.Expr:
         """``node`` with the rules applied bottom-up (no algebra)."""
         key = ir.digest(node)
-        if key in self.settled:
-            return self.settled[key]
-        if key in self.busy or not isinstance(node, ir.Apply):
+        known = self.memo.registered_form(key)
+        if known is not None:
+            return known
+        if key in self.busy:
+            self.memo.impure()
             return node
+        if not isinstance(node, ir.Apply):
+            return node
+        known = self.memo.found(("settle", key))
+        if known is not None:
+            return known
         self.busy.add(key)
+        self._start()
         args = [restore_shape(self.settle(a), a.shape) for a in node.args]
         same = all(x is y for x, y in zip(args, node.args))
         out = node if same else ir.apply(node.op, args, dict(node.attrs))
         if not is_elementwise(out):
             out = self.fire(out, self.rules.by_op)
         self.busy.discard(key)
-        self.settled[key] = out
-        self.settled.setdefault(ir.digest(out), out)
+        self.memo.register(key, out, replace=True)
+        self.memo.register(ir.digest(out), out)
+        self.memo.done(("settle", key), out)
         return out
+
+    def _start(self) -> None:
+        self.computed += 1
+        self.memo.start()
 
     def region(self, node: ir.Expr, memo: dict) -> ir.Expr:
         """The region rules inside an elementwise result, children first (its
@@ -178,23 +214,28 @@ class Engine:
         return node
 
     def _log(self, rule: Rule, before: ir.Expr, after: ir.Expr, fact: Fact | None) -> None:
-        if fact is not None and self.notes is not None and fact not in self.notes:
-            self.notes.append(fact)
-        if self.log is not None:
-            self.log.append(Step(rule, before, after, fact))
+        self.memo.step(Step(rule, before, after, fact))
 
 
 def rewrite(expr: ir.Expr, rules: RuleSet, *, log: list | None = None, notes: list | None = None,
             rounds: int = MAX_ROUNDS) -> ir.Expr:
     """``expr`` rewritten by ``rules`` until a pass gives a form seen before (by
-    structural hash); of two forms that alternate, the smaller is kept."""
-    current = expr
-    seen = {ir.digest(current)}
-    for _ in range(rounds):
-        nxt = Engine(rules, log, notes).run(current)
+    structural hash); of two forms that alternate, the smaller is kept.  Inside
+    :func:`.work.shared`, pass k of every call is one engine (its memo shared)."""
+    work = current()
+    if work is not None:
+        work.calls += 1
+    form = expr
+    seen = {ir.digest(form)}
+    for k in range(rounds):
+        if work is None:
+            engine = Engine(rules, log, notes)
+        else:
+            engine = work.engine((rules.key, k), lambda: Engine(rules)).begin(log, notes)
+        nxt = engine.run(form)
         if ir.digest(nxt) in seen:
-            current = nxt if size(nxt) <= size(current) else current
+            form = nxt if size(nxt) <= size(form) else form
             break
         seen.add(ir.digest(nxt))
-        current = nxt
-    return current
+        form = nxt
+    return form

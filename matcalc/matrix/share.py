@@ -17,6 +17,7 @@ from __future__ import annotations
 from .. import ir
 from ..errors import DerivationError
 from ..ops import OPS
+from .work import once
 
 SHARE_ABOVE = 120        # written-out nodes: below this a result is never rewritten
 SHARE_RATIO = 3          # ...nor when writing it out costs less than 3x its graph
@@ -27,24 +28,38 @@ LETTERS = {name: op.extra["letter"] for name, op in OPS.items() if op.extra.get(
 LETTER = "T"             # a repeated piece with no letter of its own (an adjoint, a sum...)
 
 
-def intern(expr: ir.Expr) -> ir.Expr:
+def intern(expr: ir.Expr, table: dict | None = None) -> ir.Expr:
     """The same expression with equal subtrees made one node (hash-consing by the
-    children's identities, so it costs the graph, not the written-out tree)."""
-    table: dict[tuple, ir.Expr] = {}
-    memo: dict[int, ir.Expr] = {}
-    for node in reversed(topological(expr)):       # children before parents
+    children's identities, so it costs the graph, not the written-out tree).  With
+    ``table`` (kept between calls), equal subtrees of several expressions are one node
+    (comparing them is then comparing identities), and a node met in an earlier call
+    is not visited again."""
+    table = {} if table is None else table
+    memo = table.setdefault(_VISITED, {})     # id(node) -> (node, its one node): node kept alive
+    stack: list[tuple[ir.Expr, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in memo:
+            continue
+        if not ready and isinstance(node, ir.Apply):
+            stack.append((node, True))
+            stack.extend((a, False) for a in reversed(node.args) if id(a) not in memo)
+            continue
         if isinstance(node, ir.Apply):
-            args = tuple(memo[id(a)] for a in node.args)
+            args = tuple(memo[id(a)][1] for a in node.args)
             key = (node.op, node.attrs, node.shape, tuple(id(a) for a in args))
             if key not in table:
                 # by identity only: `==` of equal trees that are not the same objects walks
                 # the written-out tree (4.5 million comparisons for softmax nested 18 deep)
                 table[key] = node if all(x is y for x, y in zip(args, node.args)) \
                     else ir.apply(node.op, list(args), dict(node.attrs))
-            memo[id(node)] = table[key]
+            memo[id(node)] = (node, table[key])
         else:
-            memo[id(node)] = table.setdefault(("leaf", node), node)
-    return memo[id(expr)]
+            memo[id(node)] = (node, table.setdefault(("leaf", node), node))
+    return memo[id(expr)][1]
+
+
+_VISITED = ("visited",)
 
 
 def topological(expr: ir.Expr) -> list[ir.Expr]:
@@ -65,9 +80,9 @@ def topological(expr: ir.Expr) -> list[ir.Expr]:
     return post[::-1]
 
 
-def needs_sharing(expr: ir.Expr) -> bool:
-    written = ir.tree_size(expr)
-    return written > SHARE_ABOVE and written > SHARE_RATIO * len(ir.distinct(expr))
+def needs_sharing(expr: ir.Expr, distinct: int | None = None) -> bool:
+    written = ir.written_size(expr)
+    return written > SHARE_ABOVE and written > SHARE_RATIO * (len(ir.distinct(expr)) if distinct is None else distinct)
 
 
 def share(expr: ir.Expr, taken: set[str]) -> tuple[ir.Expr, list[tuple[str, ir.Expr]]]:
@@ -80,12 +95,11 @@ def share(expr: ir.Expr, taken: set[str]) -> tuple[ir.Expr, list[tuple[str, ir.E
             f"the result has {size:,} distinct subexpressions, more than the {MAX_NODES:,} matcalc "
             "writes out", hint="split the expression into smaller ones, or name intermediates and "
             "differentiate through them one at a time")
-    if not needs_sharing(expr):
+    if not needs_sharing(expr, size):
         return expr, []
-    expr = intern(expr)
+    expr = intern(expr, once(("intern pool",), dict))     # (the results of a derivation share one pool)
     order = topological(expr)
-    sizes: dict[int, int] = {}
-    ir.tree_size(expr, sizes)
+    sizes = {id(node): ir.written_size(node) for node in order}
     uses = {id(expr): 1}
     chosen: list[ir.Expr] = []
     for node in order:

@@ -153,7 +153,20 @@ def inverse_pair(x: ir.Expr, y: ir.Expr) -> bool:
 
 
 def transposes(e: ir.Expr) -> int:
-    return ir.tree_size(e, count=lambda x: B.is_op(x, "transpose"))
+    """The transposes in ``e`` written out (shared subtrees at every use), cached on
+    each node: a rule asks it of the same chain at each of its links."""
+    stack = [(e, False)]
+    while stack:
+        node, ready = stack.pop()
+        if "_transposes" in node.__dict__:
+            continue
+        kids = node.children()
+        if ready or not kids:
+            node.__dict__["_transposes"] = B.is_op(node, "transpose") + sum(c.__dict__["_transposes"] for c in kids)
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in kids)
+    return e.__dict__["_transposes"]
 
 
 def is_square(e: ir.Expr) -> bool:
