@@ -95,11 +95,13 @@ HELPERS = {
     "_softmax": '''def _softmax(a, axis):
     """exp(a) / sum(exp(a)) along axis, without overflow."""
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)''',
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e''',
     "_log_softmax": '''def _log_softmax(a, axis):
     """log(softmax(a)) along axis, without overflow or log(0)."""
     z = a - np.max(a, axis=axis, keepdims=True)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))''',
+    z -= np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    return z''',
     "_logsumexp": '''def _logsumexp(a, axis, keepdims=False):
     """log(sum(exp(a))) along axis, without overflow."""
     m = np.max(a, axis=axis, keepdims=True)
