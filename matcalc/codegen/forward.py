@@ -15,10 +15,12 @@ asked::
         if stop == "W2":              # grad_W2: the forward pass and one step back
             return t4 @ t2.T
         ...
-        if stop == "W1":              # grad_W1: one more step back
-            return t6 @ X.T
+        grad_W1 = t6 @ X.T            # grad_W1: one more step back
+        if stop == "W1":
+            return grad_W1
         value = ...
-        return value, {"W1": t6 @ X.T, "W2": t4 @ t2.T}
+        grad_W2 = t4 @ t2.T
+        return value, {"W1": grad_W1, "W2": grad_W2}
 
 so ``grad_W2`` alone does no more work than before: the gradients come in the
 order of the work they need (the smallest first), and a gradient goes through
@@ -26,8 +28,8 @@ the helper only when everything the helper computes before its stop is work its
 own function computes anyway (:func:`wasteful`).  Each gradient's last step (its
 return expression) is computed only at its stop, or at the end for
 ``value_and_grad``; ``value()`` stays a forward-only function of its own.
-A helper pays off when at least two functions besides ``value_and_grad`` go
-through it (:data:`ENOUGH`); otherwise the module is written function by function.
+A helper pays off when at least two gradients go through it (:data:`ENOUGH`) and
+they share work; otherwise the module is written function by function.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from .. import ir
 
 # The helper's name in the module (a module-level definition, like _softmax).
 HELPER = "_forward_backward"
-# At least this many functions besides value_and_grad must go through the helper.
+# At least this many gradients must go through the helper (grad_x and jac_x of
+# one Jacobian are one gradient: a helper would only add a call).
 ENOUGH = 2
 
 
@@ -90,64 +93,91 @@ def body(em, scope, value: ir.Expr, grads: dict[str, ir.Expr], stops: list[str],
     ``return value, {key: gradient}`` in the order of ``grads`` (its locals claimed
     from ``scope``, clear of the arguments: a symbol may be called ``value``)."""
     texts: dict[str, str] = {}
+    local: dict[str, str] = {}
     segments = []
     for key in stops + [k for k in grads if k not in stops]:
         lines, known = len(em.lines), len(em.names)
         texts[key] = em.value(grads[key])
         named = list(em.names)[known:]
         segments.append(Segment(key, named, len(em.lines) - lines - len(named)))
-        if key in stops:
+        if key == stops[-1]:          # needed by value_and_grad after it, by no other stop
+            local[key] = scope.claim(f"grad_{key}")
+            em.lines += [f"{local[key]} = {texts[key]}", f'if {stop} == "{key}":', f"    return {local[key]}"]
+        elif key in stops:
             em.lines += [f'if {stop} == "{key}":', f"    return {texts[key]}"]
     value_text = em.value(value)
-    value_name, local = scope.claim("value"), {k: scope.claim(f"grad_{k}") for k in grads}
-    out = em.lines + [f"{value_name} = {value_text}"] + [f"{local[k]} = {texts[k]}" for k in grads]
+    value_name = scope.claim("value")
+    local.update((k, scope.claim(f"grad_{k}")) for k in grads if k not in local)
+    out = em.lines + [f"{value_name} = {value_text}"]
+    out += [f"{local[k]} = {texts[k]}" for k in grads if k != stops[-1]]
     out.append(f"return {value_name}, {{" + ", ".join(f'"{k}": {local[k]}' for k in grads) + "}")
     return out, segments
 
 
-def wasteful(segments: list[Segment], stops: list[str], joint: dict[str, ir.Expr],
-             alone: dict[str, ir.Expr], work: dict[str, set[ir.Expr]]) -> list[str]:
-    """The stops that would do work their own function does not: the helper's text
-    for the gradient (``joint[key]``, printed with the others' shared work) or an
-    intermediate named before its stop is not in the work (``work[key]``) of the
-    function printed alone (``alone[key]``), or an emission rule's statement comes before its stop.
-    (``softmax(A)`` computed as ``exp(log_softmax(A))`` because the value needs the
-    log: more work for ``grad_W2`` alone, which then keeps its own text.)"""
+def wasteful(segments: list[Segment], stops: list[str], work: dict[str, set[ir.Expr]]) -> list[str]:
+    """The stops whose function would do work it does not do printed alone
+    (``work[key]``): an intermediate named before its stop is not in that work, or
+    an emission rule's statement comes before its stop."""
     done: set[ir.Expr] = set()
     statements = False
     out = []
     for segment in segments:
-        key = segment.key
-        if key not in stops:
+        if segment.key not in stops:
             continue
-        own = joint[key] is alone[key] or closure(joint[key]) <= work[key]
-        if statements or not own or not done <= work[key]:
-            out.append(key)
+        if statements or not done <= work[segment.key]:
+            out.append(segment.key)
         done.update(segment.named)
         statements = statements or segment.statements > 0
     return out
 
 
-def order(grads: dict[str, ir.Expr]) -> list[str]:
-    """The keys by the size of the work each gradient needs, the smallest first (in
-    a chain the last layer's gradient needs the forward pass and one step back, the
-    first layer's all of the backward pass); ties keep the order of ``wrt``."""
-    size = {k: len(closure(g)) for k, g in grads.items()}
-    return sorted(grads, key=lambda k: size[k])
+def order(reach: dict[str, set[ir.Expr]], work: dict[str, set[ir.Expr]], named: set[ir.Expr]) -> list[str]:
+    """The stops, in the order the helper computes them: each time the gradient
+    whose work (``reach[key]``) the fewest others would then have to skip, the one
+    needing the least work first (in a chain the last layer's gradient, the forward
+    pass and one step back; the first layer's comes last).  A gradient is left
+    out when the helper would compute a part ``named`` before its stop that its
+    own function (``work[key]``) does not: ``Wk`` of an attention head waits for
+    ``K = X @ Wk``, named by ``Wq``'s gradient while its own reads ``Wk.T @ X.T``."""
+    shared = {k: {n for n in r if n in named} for k, r in reach.items()}
+    remaining = sorted((k for k in work if reach[k] <= work[k]), key=lambda k: len(reach[k]))
+    done: set[ir.Expr] = set()
+    out = []
+    while remaining:
+        new = {k: shared[k] - done for k in remaining}
+
+        def harm(k: str) -> int:
+            return sum(1 for r in remaining if r != k and not new[k] <= work[r])
+
+        best = next((k for k in remaining if harm(k) == 0), None) or min(remaining, key=harm)
+        out.append(best)
+        done |= new[best]
+        remaining = [k for k in remaining if k != best and new[best] <= work[k]]
+    return out
 
 
-def plan(joint: dict[str, ir.Expr], alone: dict[str, ir.Expr], counts: dict[str, int], attempt):
+def shares(segments: list[Segment], stops: list[str], work: dict[str, set[ir.Expr]]) -> bool:
+    """Whether an intermediate the helper names for one stop is work of another."""
+    return any(sum(n in work[k] for k in stops) >= 2 for segment in segments if segment.key in stops
+               for n in segment.named)
+
+
+def plan(joint: dict[str, ir.Expr], alone: dict[str, ir.Expr], named: set[ir.Expr], attempt):
     """The helper's stops and what ``attempt(stops)`` printed for them (``attempt``
-    returns ``(printed, segments)``): first every gradient a function returns
-    (``alone``), by :func:`order`; a :func:`wasteful` one printed again after the
-    stops, until none is.  No stops when fewer than :data:`ENOUGH` functions would
-    call the helper."""
-    stops = [k for k in order(joint) if k in alone]
-    work = {k: closure(alone[k]) for k in stops}
-    while sum(counts[k] for k in stops) >= ENOUGH:
+    returns ``(printed, segments)``), or ``([], None)`` when a helper does not pay off:
+    fewer than :data:`ENOUGH` gradients would go through it or they share no work.
+    ``joint`` are the gradients as the helper prints them (the value's log shared:
+    ``softmax(A)`` as ``exp(log_softmax(A))``), ``alone`` as their own functions print
+    them (for the gradients a function returns), ``named`` the parts named.  A stop
+    found :func:`wasteful` once printed (an emission rule's statement, say) moves
+    past the stops."""
+    work = {k: closure(g) for k, g in alone.items()}
+    reach = {k: work[k] if joint[k] is alone[k] else closure(joint[k]) for k in alone}
+    stops = order(reach, work, named)
+    while len(stops) >= ENOUGH:
         printed, segments = attempt(stops)
-        bad = wasteful(segments, stops, joint, alone, work)
+        bad = wasteful(segments, stops, work)
         if not bad:
-            return stops, printed
+            return (stops, printed) if shares(segments, stops, work) else ([], None)
         stops = [k for k in stops if k not in bad]
     return [], None

@@ -40,7 +40,7 @@ from ..matrix import build as B
 from ..ops import EMIT_RULES, OPS, array_api
 from ..shapes import show
 from . import arguments, forward
-from .emit import Emitter, shared_nodes
+from .emit import Emitter, shared_nodes, _trivial as trivial
 from .names import Namespace, aliases
 from .numerics import share_logs, stabilize
 
@@ -193,8 +193,8 @@ def _emit(derivation, portable: bool) -> str:
             if derivation.results[s].kind != "mixed"}
     grads = {s: computed[s][role] for s, role in part.items()}
     keys = list(grads)
-    counts = {k: sum(role == part.get(k) for _, role in roles[k]) for k in keys}
-    helper = _helper(p, value_expr, grads, counts, start, lambda roots: (marked(roots), emitter),
+    returned = {k for k in keys if any(role == part[k] for _, role in roles[k])}
+    helper = _helper(p, value_expr, grads, returned, start, lambda roots: (marked(roots), emitter),
                      by_name, portable, renamed)
     if helper is not None:
         functions_.append(helper.source)
@@ -242,17 +242,17 @@ def _emit(derivation, portable: bool) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _helper(p, value: ir.Expr, grads: dict[str, ir.Expr], counts: dict[str, int], start, printer,
+def _helper(p, value: ir.Expr, grads: dict[str, ir.Expr], returned: set[str], start, printer,
             by_name: bool, portable: bool, renamed: dict[str, str]) -> forward.Helper | None:
     """The module's ``_forward_backward`` (:mod:`.forward`) computing ``value`` and
-    ``grads`` (by result key), or None when fewer than :data:`~.forward.ENOUGH`
-    functions would go through it (``counts``: how many functions return each
-    gradient).  ``start()`` opens a function's scope; ``printer(roots)`` gives the parts
+    ``grads`` (by result key), or None when it does not pay off (:func:`.forward.plan`;
+    ``returned``: the keys whose gradient a function returns).  ``start()`` opens a function's scope; ``printer(roots)`` gives the parts
     of ``roots`` to name and ``emitter(marks, scope, xp)``, which makes a printer."""
     roots = share_logs([value, *grads.values()])
     joint = dict(zip(grads, roots[1:]))
-    alone = {k: share_logs([g])[0] for k, g in grads.items() if counts[k]}
+    alone = {k: share_logs([g])[0] for k, g in grads.items() if k in returned}
     marks, emitter = printer(roots)
+    named = {n for n in marks if isinstance(n, ir.Apply) and not trivial(n)}
 
     def attempt(stops: list[str]):
         scope, xp = start()
@@ -261,7 +261,7 @@ def _helper(p, value: ir.Expr, grads: dict[str, ir.Expr], counts: dict[str, int]
         lines, segments = forward.body(em, scope, roots[0], joint, stops, stop)
         return (scope, xp, stop, em, lines), segments
 
-    stops, printed = forward.plan(joint, alone, counts, attempt)
+    stops, printed = forward.plan(joint, alone, named, attempt)
     if not stops:
         return None
     scope, xp, stop, em, lines = printed
