@@ -197,7 +197,6 @@ def _emit(derivation, portable: bool) -> str:
     helper = _helper(p, value_expr, grads, returned, start, lambda roots: (marked(roots), emitter),
                      by_name, portable, renamed)
     if helper is not None:
-        functions_.append(helper.source)
         used.update(helper.used)
 
     def wrapper(name: str, doc: str, key: str | None) -> None:
@@ -234,6 +233,8 @@ def _emit(derivation, portable: bool) -> str:
     else:
         out += [line for h in sorted(used & set(HELPERS)) for line in ("", HELPERS[h], "")]
     out += [line for h in arguments.helpers(portable, by_name, bool(extra)) for line in ("", h, "")]
+    if helper is not None:               # (before the aliases: one may name it)
+        out += ["", helper.source, ""]
     alias_lines = aliases(renamed, used)
     if alias_lines:
         out += ["", *alias_lines, ""]
@@ -377,9 +378,10 @@ def _prologue_by_name(p, symbols, refs: set[str], scope: Namespace, function: st
                       call: str, values: str, got: str | None = None) -> list[str]:
     """:func:`_prologue` for a function that takes ``**symbols``: every argument is
     checked, and only the ones the code uses (and the dimensions) are bound, by
-    position, so the function's text does not grow with the number of symbols."""
+    position, so the function's text does not grow with the number of symbols
+    (``got``: the name of the checked arguments' tuple, when the caller claimed it)."""
     carried = arguments.carried(p.symbols, p.dims)
-    got = scope.claim("arguments")
+    got = got or scope.claim("arguments")
     lines = [f'{got} = {call}("{function}", {tuple(carried)!r}, {values})']
     order = ([xp] if xp else []) + list(symbols) + list(carried)
     lines += [f"{name} = {got}[{i}]" for i, name in enumerate(order) if name in refs or name == xp]
