@@ -28,7 +28,9 @@ the helper only when everything the helper computes before its stop is work its
 own function computes anyway (:func:`wasteful`).  Each gradient's last step (its
 return expression) is computed only at its stop, or at the end for
 ``value_and_grad``; ``value()`` stays a forward-only function of its own.
-A helper pays off when at least two gradients go through it (:data:`ENOUGH`) and
+The price: a gradient that stops early holds the intermediates the later ones
+need until it returns (the memory of ``value_and_grad``), where its own function
+freed them as it went.  A helper pays off when at least two gradients go through it (:data:`ENOUGH`) and
 they share work; otherwise the module is written function by function.
 """
 

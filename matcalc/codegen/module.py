@@ -9,7 +9,9 @@ symbol the functions of :func:`functions` (``grad_S``; ``jac_S`` for a Jacobian,
 ``hvp_S(**symbols, dS=...)`` for order 2; ``hess_W1_W2`` for a mixed result), and
 ``value_and_grad``.  Work shared between
 the value and the derivatives is computed once (common subexpressions become
-named intermediates), and the numerics are the stable ones: softmax and
+named intermediates; where several gradients share work, one private helper
+``_forward_backward`` computes them all, stopping at the one asked for, and
+``grad_S`` / ``value_and_grad`` call it: :mod:`.forward`), and the numerics are the stable ones: softmax and
 friends subtract the maximum, ``log(softmax(A))`` is computed as
 ``log_softmax(A)``, ``softplus`` is ``logaddexp``, ``logdet`` is ``slogdet``
 (NaN where det < 0, as log of a negative number), ``inv(A) @ B`` is
@@ -194,8 +196,7 @@ def _emit(derivation, portable: bool) -> str:
     grads = {s: computed[s][role] for s, role in part.items()}
     keys = list(grads)
     returned = {k for k in keys if any(role == part[k] for _, role in roles[k])}
-    helper = _helper(p, value_expr, grads, returned, start, lambda roots: (marked(roots), emitter),
-                     by_name, portable, renamed)
+    helper = _helper(p, value_expr, grads, returned, (start, marked, emitter), by_name, portable, renamed)
     if helper is not None:
         used.update(helper.used)
 
@@ -243,16 +244,18 @@ def _emit(derivation, portable: bool) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _helper(p, value: ir.Expr, grads: dict[str, ir.Expr], returned: set[str], start, printer,
+def _helper(p, value: ir.Expr, grads: dict[str, ir.Expr], returned: set[str], printing,
             by_name: bool, portable: bool, renamed: dict[str, str]) -> forward.Helper | None:
     """The module's ``_forward_backward`` (:mod:`.forward`) computing ``value`` and
     ``grads`` (by result key), or None when it does not pay off (:func:`.forward.plan`;
-    ``returned``: the keys whose gradient a function returns).  ``start()`` opens a function's scope; ``printer(roots)`` gives the parts
-    of ``roots`` to name and ``emitter(marks, scope, xp)``, which makes a printer."""
+    ``returned``: the keys whose gradient a function returns).  ``printing`` is
+    ``(start, marked, emitter)`` of :func:`_emit`: ``start()`` opens a function's scope,
+    ``marked(roots)`` are the parts to name, ``emitter(marks, scope, xp)`` prints."""
+    start, marked, emitter = printing
     roots = share_logs([value, *grads.values()])
     joint = dict(zip(grads, roots[1:]))
     alone = {k: share_logs([g])[0] for k, g in grads.items() if k in returned}
-    marks, emitter = printer(roots)
+    marks = marked(roots)
     named = {n for n in marks if isinstance(n, ir.Apply) and not trivial(n)}
 
     def attempt(stops: list[str]):
@@ -260,12 +263,12 @@ def _helper(p, value: ir.Expr, grads: dict[str, ir.Expr], returned: set[str], st
         stop = scope.claim("stop")
         em = emitter(marks, scope, xp)
         lines, segments = forward.body(em, scope, roots[0], joint, stops, stop)
-        return (scope, xp, stop, em, lines), segments
+        return (xp, stop, em, lines), segments
 
     stops, printed = forward.plan(joint, alone, named, attempt)
     if not stops:
         return None
-    scope, xp, stop, em, lines = printed
+    xp, stop, em, lines = printed
     carried = arguments.carried(p.symbols, p.dims)
     params = ([xp] if portable else []) + list(p.symbols) + list(carried) if by_name else \
         [n for n in ([xp] if portable else []) + list(p.symbols) + list(carried) if n in em.refs]
