@@ -65,18 +65,47 @@ class Helper:
         return f"return {self.name}({arguments}{stop})"
 
 
-def closure(root: ir.Expr) -> set[ir.Expr]:
-    """The operation nodes under ``root`` (itself included), each once by structure:
-    the work computing ``root`` does."""
-    seen: set[ir.Expr] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node in seen or not isinstance(node, ir.Apply):
-            continue
-        seen.add(node)
-        stack.extend(node.args)
-    return seen
+class Labels:
+    """Structure as small integers: equal subtrees get one label, computed bottom-up
+    from the children's labels by identity, so comparing the work of two gradients
+    (sets of labels) never walks a tree (structurally equal copies of a 64-layer
+    forward chain compare in time of their depth, again and again)."""
+
+    def __init__(self):
+        self._of: dict[int, int] = {}
+        self._key: dict[tuple, int] = {}
+        self._kept: list[ir.Expr] = []      # (an id stays valid while its node lives)
+
+    def __call__(self, node: ir.Expr) -> int:
+        stack = [(node, False)]
+        while stack:
+            e, ready = stack.pop()
+            if id(e) in self._of:
+                continue
+            if isinstance(e, ir.Apply) and not ready:
+                stack.append((e, True))
+                stack.extend((a, False) for a in e.args if id(a) not in self._of)
+                continue
+            key = (e.op, e.shape, e.attrs, tuple(self._of[id(a)] for a in e.args)) if isinstance(e, ir.Apply) \
+                else ("leaf", e)
+            self._of[id(e)] = self._key.setdefault(key, len(self._key))
+            self._kept.append(e)
+        return self._of[id(node)]
+
+    def closure(self, root: ir.Expr) -> set[int]:
+        """The operation nodes under ``root`` (itself included): the work computing it does."""
+        self(root)
+        out: set[int] = set()
+        seen: set[int] = set()
+        stack = [root]
+        while stack:
+            e = stack.pop()
+            if id(e) in seen or not isinstance(e, ir.Apply):
+                continue
+            seen.add(id(e))
+            out.add(self._of[id(e)])
+            stack.extend(e.args)
+        return out
 
 
 @dataclass
@@ -116,11 +145,11 @@ def body(em, scope, value: ir.Expr, grads: dict[str, ir.Expr], stops: list[str],
     return out, segments
 
 
-def wasteful(segments: list[Segment], stops: list[str], work: dict[str, set[ir.Expr]]) -> list[str]:
+def wasteful(segments: list[Segment], stops: list[str], work: dict[str, set[int]], labels: Labels) -> list[str]:
     """The stops whose function would do work it does not do printed alone
     (``work[key]``): an intermediate named before its stop is not in that work, or
     an emission rule's statement comes before its stop."""
-    done: set[ir.Expr] = set()
+    done: set[int] = set()
     statements = False
     out = []
     for segment in segments:
@@ -128,12 +157,12 @@ def wasteful(segments: list[Segment], stops: list[str], work: dict[str, set[ir.E
             continue
         if statements or not done <= work[segment.key]:
             out.append(segment.key)
-        done.update(segment.named)
+        done.update(map(labels, segment.named))
         statements = statements or segment.statements > 0
     return out
 
 
-def order(reach: dict[str, set[ir.Expr]], work: dict[str, set[ir.Expr]], named: set[ir.Expr]) -> list[str]:
+def order(reach: dict[str, set[int]], work: dict[str, set[int]], named: set[int]) -> list[str]:
     """The stops, in the order the helper computes them: each time the gradient
     whose work (``reach[key]``) the fewest others would then have to skip, the one
     needing the least work first (in a chain the last layer's gradient, the forward
@@ -141,9 +170,9 @@ def order(reach: dict[str, set[ir.Expr]], work: dict[str, set[ir.Expr]], named: 
     out when the helper would compute a part ``named`` before its stop that its
     own function (``work[key]``) does not: ``Wk`` of an attention head waits for
     ``K = X @ Wk``, named by ``Wq``'s gradient while its own reads ``Wk.T @ X.T``."""
-    shared = {k: {n for n in r if n in named} for k, r in reach.items()}
+    shared = {k: r & named for k, r in reach.items()}
     remaining = sorted((k for k in work if reach[k] <= work[k]), key=lambda k: len(reach[k]))
-    done: set[ir.Expr] = set()
+    done: set[int] = set()
     out = []
     while remaining:
         new = {k: shared[k] - done for k in remaining}
@@ -158,9 +187,9 @@ def order(reach: dict[str, set[ir.Expr]], work: dict[str, set[ir.Expr]], named: 
     return out
 
 
-def shares(segments: list[Segment], stops: list[str], work: dict[str, set[ir.Expr]]) -> bool:
+def shares(segments: list[Segment], stops: list[str], work: dict[str, set[int]], labels: Labels) -> bool:
     """Whether an intermediate the helper names for one stop is work of another."""
-    return any(sum(n in work[k] for k in stops) >= 2 for segment in segments if segment.key in stops
+    return any(sum(labels(n) in work[k] for k in stops) >= 2 for segment in segments if segment.key in stops
                for n in segment.named)
 
 
@@ -173,13 +202,14 @@ def plan(joint: dict[str, ir.Expr], alone: dict[str, ir.Expr], named: set[ir.Exp
     them (for the gradients a function returns), ``named`` the parts named.  A stop
     found :func:`wasteful` once printed (an emission rule's statement, say) moves
     past the stops."""
-    work = {k: closure(g) for k, g in alone.items()}
-    reach = {k: work[k] if joint[k] is alone[k] else closure(joint[k]) for k in alone}
-    stops = order(reach, work, named)
+    labels = Labels()
+    work = {k: labels.closure(g) for k, g in alone.items()}
+    reach = {k: work[k] if joint[k] is alone[k] else labels.closure(joint[k]) for k in alone}
+    stops = order(reach, work, {labels(n) for n in named})
     while len(stops) >= ENOUGH:
         printed, segments = attempt(stops)
-        bad = wasteful(segments, stops, work)
+        bad = wasteful(segments, stops, work, labels)
         if not bad:
-            return (stops, printed) if shares(segments, stops, work) else ([], None)
+            return (stops, printed) if shares(segments, stops, work, labels) else ([], None)
         stops = [k for k in stops if k not in bad]
     return [], None
