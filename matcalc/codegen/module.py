@@ -9,7 +9,9 @@ symbol the functions of :func:`functions` (``grad_S``; ``jac_S`` for a Jacobian,
 ``hvp_S(**symbols, dS=...)`` for order 2; ``hess_W1_W2`` for a mixed result), and
 ``value_and_grad``.  Work shared between
 the value and the derivatives is computed once (common subexpressions become
-named intermediates), and the numerics are the stable ones: softmax and
+named intermediates; where several gradients share work, one private helper
+``_forward_backward`` computes them all, stopping at the one asked for, and
+``grad_S`` / ``value_and_grad`` call it: :mod:`.forward`), and the numerics are the stable ones: softmax and
 friends subtract the maximum, ``log(softmax(A))`` is computed as
 ``log_softmax(A)``, ``softplus`` is ``logaddexp``, ``logdet`` is ``slogdet``
 (NaN where det < 0, as log of a negative number), ``inv(A) @ B`` is
@@ -39,9 +41,9 @@ from ..language import to_text
 from ..matrix import build as B
 from ..ops import EMIT_RULES, OPS, array_api
 from ..shapes import show
-from . import arguments
+from . import arguments, forward
 from .algebra import faster
-from .emit import Emitter, shared_nodes
+from .emit import Emitter, shared_nodes, _trivial as trivial
 from .names import Namespace, aliases
 from .numerics import share_logs, stabilize
 
@@ -107,7 +109,7 @@ def _emit(derivation, portable: bool) -> str:
     # the globals a function body uses, each under a name no argument or dimension hides
     module_scope = Namespace(set(p.symbols) | set(p.dims) | {d.name for d in extra.values()})
     by_name = arguments.many(p.symbols)       # **symbols, past arguments.MANY symbols
-    bases = ["device" if portable else "np", "_arguments", *(["_values"] if by_name else []),
+    bases = ["device" if portable else "np", "_arguments", *(["_values"] if by_name else []), forward.HELPER,
              *sorted(array_api.HELPERS if portable else HELPERS)]
     renamed = {b: alias for b in bases if (alias := module_scope.claim(b)) != b}
     np_ = renamed.get("np", "np")
@@ -138,47 +140,83 @@ def _emit(derivation, portable: bool) -> str:
 
     functions_: list[str] = []
     used: set[str] = {"device" if portable else "np", "_arguments"}
+    call = renamed.get("_arguments", "_arguments")
 
-    def function(name: str, doc: str, roots: list[ir.Expr], ret, direction: ir.Symbol | None = None) -> None:
-        symbols = {**p.symbols, direction.name: direction} if direction is not None else p.symbols
-        roots = share_logs(roots)
-        scope = module_scope.child()
-        xp = scope.claim("xp") if portable else np_
-        lets = {full: x.name for x in getattr(p, "let", ()) for full in (x.full, ir.rebalance(x.full))}
-        lets = {e: n for e, n in lets.items() if not ir.written_within(e, 1)}   # (a let of one symbol: no line)
+    lets = {full: x.name for x in getattr(p, "let", ()) for full in (x.full, ir.rebalance(x.full))}
+    lets = {e: n for e, n in lets.items() if not ir.written_within(e, 1)}   # (a let of one symbol: no line)
+
+    def marked(roots: list[ir.Expr]) -> set[ir.Expr]:
+        """The parts of ``roots`` (already through ``share_logs``) to name: the shared
+        subexpressions and the user's let names."""
         present = set(ir.distinct(*roots)) if lets else set()
-        em = Emitter(xp, shared_nodes(roots) | (set(lets) & present), target=target, like=next(iter(p.symbols)),
-                     scope=scope, renamed=renamed, preferred=lets)
-        texts = [em.value(r) for r in roots]
-        used.update(em.helpers)
-        body = em.lines + ret(texts, scope)
-        call = renamed.get("_arguments", "_arguments")
+        return shared_nodes(roots) | (set(lets) & present)
+
+    def emitter(marks: set[ir.Expr], scope: Namespace, xp: str) -> Emitter:
+        return Emitter(xp, marks, target=target, like=next(iter(p.symbols)), scope=scope, renamed=renamed,
+                       preferred=lets)
+
+    def start() -> tuple[Namespace, str]:
+        scope = module_scope.child()
+        return scope, (scope.claim("xp") if portable else np_)
+
+    def finish(name: str, doc: str, scope: Namespace, xp: str, body: list[str], refs: set[str],
+               direction: ir.Symbol | None = None, spread: str | None = None) -> None:
+        """A public function: its signature, docstring, the check of its arguments
+        (binding the ones ``refs`` names), then ``body``; ``spread`` claims the name of
+        the checked arguments' tuple, which ``body`` passes on (``**symbols`` only)."""
+        symbols = {**p.symbols, direction.name: direction} if direction is not None else p.symbols
         if by_name:
             kw = scope.claim("symbols")
-            prologue = _prologue_by_name(p, symbols, em.refs, scope, name, xp if portable else None, call,
-                                         f'*{renamed.get("_values", "_values")}("{name}", {kw})')
+            prologue = _prologue_by_name(p, symbols, refs, scope, name, xp if portable and spread is None else None,
+                                         call, f'*{renamed.get("_values", "_values")}("{name}", {kw})', spread)
             also = f" and {direction.name} {show(direction.shape)}" if direction is not None else ""
             doc = doc.rstrip() + f"\n\nArguments (keyword): the {len(p.symbols)} symbols of the module docstring{also}.\n"
             signature = f"def {name}(**{kw}):"
         else:
-            prologue = _prologue(p, symbols, em.refs, scope, name, xp if portable else None, call)
+            prologue = _prologue(p, symbols, refs, scope, name, xp if portable else None, call)
             doc = doc.rstrip() + f"\n\nArguments (keyword): {shapes_of(symbols)}.\n"
             signature = f"def {name}(*, {', '.join(symbols)}):"
         body = prologue + body
         functions_.append("\n".join([signature, docstring(doc, "    ")] + ["    " + line for line in body]))
 
+    def function(name: str, doc: str, roots: list[ir.Expr], ret, direction: ir.Symbol | None = None) -> None:
+        scope, xp = start()
+        roots = share_logs(roots)
+        em = emitter(marked(roots), scope, xp)
+        texts = [em.value(r) for r in roots]
+        used.update(em.helpers)
+        finish(name, doc, scope, xp, em.lines + ret(texts, scope), em.refs, direction)
+
     def returns(t, scope):
         return [f"return {t[0]}"]
 
     function("value", f"J = {p.expr_text}", [value_expr], returns)
+    # value_and_grad: each symbol's gradient (a Hessian's gradient; a Jacobian itself), no mixed results
+    part = {s: "gradient" if "gradient" in parts else "matrix" for s, parts in computed.items()
+            if derivation.results[s].kind != "mixed"}
+    grads = {s: computed[s][role] for s, role in part.items()}
+    keys = list(grads)
+    returned = {k for k in keys if any(role == part[k] for _, role in roles[k])}
+    helper = _helper(p, value_expr, grads, returned, (start, marked, emitter), by_name, portable, renamed)
+    if helper is not None:
+        used.update(helper.used)
+
+    def wrapper(name: str, doc: str, key: str | None) -> None:
+        """A function that checks its arguments and calls the helper (``key``: where it stops)."""
+        scope, xp = start()
+        if by_name:
+            got = scope.claim("arguments")
+            finish(name, doc, scope, xp, [helper.call(f"*{got}", key)], set(), spread=got)
+        else:
+            finish(name, doc, scope, xp, [helper.call(", ".join(helper.params), key)], set(helper.params))
+
     for key, r in derivation.results.items():
         for name, role in roles[key]:
-            function(name, _doc(p, r, role), [computed[key][role]], returns,
-                     r.direction if role == "hvp" else None)
-    # value_and_grad: each symbol's gradient (a Hessian's gradient; a Jacobian itself), no mixed results
-    grads = {s: parts.get("gradient", parts["matrix"]) for s, parts in computed.items()
-             if derivation.results[s].kind != "mixed"}
-    keys = list(grads)
+            if helper is not None and key in helper.stops and role == part.get(key):
+                wrapper(name, _doc(p, r, role), key)
+            else:
+                function(name, _doc(p, r, role), [computed[key][role]], returns,
+                         r.direction if role == "hvp" else None)
 
     def together(t, scope):
         # local names for the parts, clear of the arguments' names (a symbol may be called `value`)
@@ -186,20 +224,64 @@ def _emit(derivation, portable: bool) -> str:
         lines = [f"{value_name} = {t[0]}"] + [f"{local[k]} = {v}" for k, v in zip(keys, t[1:])]
         return lines + [f"return {value_name}, {{" + ", ".join(f'"{k}": {local[k]}' for k in keys) + "}"]
 
-    function("value_and_grad", "The value and the gradient w.r.t. " + ", ".join(keys) +
-             ", computing shared work once.", [value_expr, *grads.values()], together)
+    about = "The value and the gradient w.r.t. " + ", ".join(keys) + ", computing shared work once."
+    if helper is not None:
+        wrapper("value_and_grad", about, None)
+    else:
+        function("value_and_grad", about, [value_expr, *grads.values()], together)
     if portable:
         out += ["", array_api.INPUTS, ""]
         out += [line for h in sorted(used & set(array_api.HELPERS)) for line in ("", array_api.HELPERS[h], "")]
     else:
         out += [line for h in sorted(used & set(HELPERS)) for line in ("", HELPERS[h], "")]
     out += [line for h in arguments.helpers(portable, by_name, bool(extra)) for line in ("", h, "")]
+    if helper is not None:               # (before the aliases: one may name it)
+        out += ["", helper.source, ""]
     alias_lines = aliases(renamed, used)
     if alias_lines:
         out += ["", *alias_lines, ""]
     for f in functions_:
         out += ["", f, ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _helper(p, value: ir.Expr, grads: dict[str, ir.Expr], returned: set[str], printing,
+            by_name: bool, portable: bool, renamed: dict[str, str]) -> forward.Helper | None:
+    """The module's ``_forward_backward`` (:mod:`.forward`) computing ``value`` and
+    ``grads`` (by result key), or None when it does not pay off (:func:`.forward.plan`;
+    ``returned``: the keys whose gradient a function returns).  ``printing`` is
+    ``(start, marked, emitter)`` of :func:`_emit`: ``start()`` opens a function's scope,
+    ``marked(roots)`` are the parts to name, ``emitter(marks, scope, xp)`` prints."""
+    start, marked, emitter = printing
+    roots = share_logs([value, *grads.values()])
+    joint = dict(zip(grads, roots[1:]))
+    alone = {k: share_logs([g])[0] for k, g in grads.items() if k in returned}
+    marks = marked(roots)
+    named = {n for n in marks if isinstance(n, ir.Apply) and not trivial(n)}
+
+    def attempt(stops: list[str]):
+        scope, xp = start()
+        stop = scope.claim("stop")
+        em = emitter(marks, scope, xp)
+        lines, segments = forward.body(em, scope, roots[0], joint, stops, stop)
+        return (xp, stop, em, lines), segments
+
+    stops, printed = forward.plan(joint, alone, named, attempt)
+    if not stops:
+        return None
+    xp, stop, em, lines = printed
+    carried = arguments.carried(p.symbols, p.dims)
+    params = ([xp] if portable else []) + list(p.symbols) + list(carried) if by_name else \
+        [n for n in ([xp] if portable else []) + list(p.symbols) + list(carried) if n in em.refs]
+    head = [f"{d} = {p.dims[d]}" for d in p.dims if d in em.refs and d not in carried]
+    doc = (f"The value of J and its gradients w.r.t. {', '.join(grads)}, each shared\n"
+           f"intermediate computed once.  The gradients come in the order {', '.join(stops)},\n"
+           f"each needing only the work before it: {stop}='{stops[0]}' returns that gradient alone\n"
+           f"as soon as it is known; {stop}=None returns (value, {{symbol: gradient}}).\n")
+    name = renamed.get(forward.HELPER, forward.HELPER)
+    source = "\n".join([f"def {forward.HELPER}({', '.join(params + [stop + '=None'])}):", docstring(doc, "    ")]
+                       + ["    " + line for line in head + lines])
+    return forward.Helper(name, tuple(params), stop, tuple(stops), source, em.helpers | {forward.HELPER})
 
 
 def functions(problem, key: str, result) -> list[tuple[str, str]]:
@@ -297,12 +379,13 @@ def _prologue(p, symbols, refs: set[str], scope: Namespace, function: str, xp: s
 
 
 def _prologue_by_name(p, symbols, refs: set[str], scope: Namespace, function: str, xp: str | None,
-                      call: str, values: str) -> list[str]:
+                      call: str, values: str, got: str | None = None) -> list[str]:
     """:func:`_prologue` for a function that takes ``**symbols``: every argument is
     checked, and only the ones the code uses (and the dimensions) are bound, by
-    position, so the function's text does not grow with the number of symbols."""
+    position, so the function's text does not grow with the number of symbols
+    (``got``: the name of the checked arguments' tuple, when the caller claimed it)."""
     carried = arguments.carried(p.symbols, p.dims)
-    got = scope.claim("arguments")
+    got = got or scope.claim("arguments")
     lines = [f'{got} = {call}("{function}", {tuple(carried)!r}, {values})']
     order = ([xp] if xp else []) + list(symbols) + list(carried)
     lines += [f"{name} = {got}[{i}]" for i, name in enumerate(order) if name in refs or name == xp]
