@@ -70,7 +70,7 @@ def test_the_gaussian_nll_computes_the_gram_once_and_logdet_by_cholesky(expr):
     d = derive(expr, ["P"])
     assert body(d, "value_and_grad") == "\n".join([
         "t1 = X.T @ X",
-        "value = np.sum(P * t1) / 2 - n / 2 * _logdet_spd(P)",
+        "value = _vdot(P, t1) / 2 - n / 2 * _logdet_spd(P)",
         "grad_P = (t1 - n * np.linalg.inv(P)) / 2", 'return value, {"P": grad_P}'])
     assert "X @ P" not in body(d, "value") and "_logdet(" not in d.code
     check_numbers(d, {k: v for k, v in values_of().items() if k in "XP"})
@@ -125,7 +125,8 @@ def _symbol(name):
 
 CASES = {"matvec-of-sum": "(A + A.T) @ x", "gram-of-quadratic": "sum(X @ P * X)",
          "trace-of-gram": "trace(X @ P @ X.T)",
-         "outer-in-product": "A @ outer(x, y)", "symmetric-inverse": "y @ inv(S)"}
+         "outer-in-product": "A @ outer(x, y)", "symmetric-inverse": "y @ inv(S)",
+         "product-of-transposes": "M.T @ X.T"}
 
 
 def test_every_code_rewrite_is_named_documented_and_tested_here():

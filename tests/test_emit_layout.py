@@ -67,12 +67,12 @@ def test_softmax_regression_computes_the_logits_and_the_gradient_in_the_measured
     assert d.verified, d.verification
     assert _body(d.code, "value").splitlines()[1:] == [
         "t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W",
-        "return -np.sum(Y * _log_softmax(t1, axis=1)) / n + lam * np.sum(W * W)"]
+        "return -_sum_log_softmax(Y, t1, axis=1, unit_rows=True, scratch=True) / n + lam * _vdot(W, W)"]
     assert _body(d.code, "value_and_grad").splitlines()[1:6] == [
         "t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W",
         "t2 = _log_softmax(t1, axis=1)",
         "t3 = ((np.exp(t2) - Y).T @ X).T if m > k and n > 64 else X.T @ (np.exp(t2) - Y)",   # one of them runs
-        "value = -np.sum(Y * t2) / n + lam * np.sum(W * W)",
+        "value = -_vdot(Y, t2) / n + lam * _vdot(W, W)",
         "grad_W = t3 / n + 2 * lam * W"]
     assert "# [m, k]: X.T @ (exp(log_softmax(X @ W, axis=1)) - Y)" in d.code
 
@@ -141,7 +141,7 @@ def test_the_logits_are_laid_out_as_measured(n, m, k, transposed):
 def test_logsumexp_and_softmax_of_a_product_along_the_columns():
     lines, text, helpers = expression(parse_expr("sum(logsumexp(A @ B, axis=1)) + sum(softmax(A @ C, axis=1) * D)",
                                                  {"A": ("n", "m"), "B": ("m", "k"), "C": ("m", "k"), "D": ("n", "k")}))
-    assert text == "np.sum(_logsumexp(t1, axis=1)) + np.sum(_softmax(t2, axis=1) * D)"
+    assert text == "np.sum(_logsumexp(t1, axis=1)) + _vdot(_softmax(t2, axis=1), D)"
     assert [line.split("  #")[0] for line in lines] == [
         "t1 = (B.T @ A.T).T if n > 64 and n > k and (k <= 32 or m >= k) else A @ B",
         "t2 = (C.T @ A.T).T if n > 64 and n > k and (k <= 32 or m >= k) else A @ C"]
@@ -233,4 +233,4 @@ def test_a_transposed_operand_is_computed_once():
     assert d.verified, d.verification
     body = _body(d.code, "grad_Wv")
     assert body.count("_softmax(") == 1, body
-    assert "t3 = (G.T @ t2).T if n > d and n > 64 else t2.T @ G" in body, body
+    assert "t1 = (G.T @ S).T if n > d and n > 64 else S.T @ G" in body, body

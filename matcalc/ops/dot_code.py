@@ -28,6 +28,8 @@ in the function (``value_and_grad`` shares it with the gradient's ``softmax``).
 
 from __future__ import annotations
 
+import re
+
 from .. import ir
 from ..matrix import build as B
 from ..registry import PREC_ATOM, EmitRule, emit_rule
@@ -83,13 +85,18 @@ def _sum_of_log_softmax(node, printer):
 
 
 def _sum_of_product(node, printer):
-    """``sum(A * B)`` (all axes, equal shapes) → ``_vdot(A, B)``."""
+    """``sum(A * B)`` (all axes, equal shapes) → ``_vdot(A, B)``; ``sum(A ** 2)`` → ``_vdot(A, A)``."""
     if printer.target != "numpy" or node.attr("axis") is not None or node.attr("keepdims"):
         return None
     prod = node.args[0]
-    if not B.is_op(prod, "mul"):
+    if B.is_op(prod, "pow") and B.is_num(prod.args[1], 2):     # sum(A ** 2) = sum(A * A), A named
+        a = b = prod.args[0]
+        if not re.fullmatch(r"\w+", printer.text(a)):
+            return None             # (printed twice it would be computed twice)
+    elif B.is_op(prod, "mul"):
+        a, b = prod.args
+    else:
         return None
-    a, b = prod.args
     if a.rank == 0 or a.shape != b.shape or a.shape != prod.shape:
         return None
     return f"{printer.helper('_vdot')}({printer.text(a)}, {printer.text(b)})", PREC_ATOM

@@ -59,9 +59,21 @@ def _gram_of_quadratic(node):
     return None
 
 
+def _factors(product):
+    """The factors of a chain, a transposed product among them opened: ``X @ M @ (X @ M).T``
+    → ``[X, M, M.T, X.T]`` (product-of-transposes writes ``M.T @ X.T`` that way)."""
+    out = []
+    for f in B.matrix_factors(product):
+        if B.is_op(f, "transpose") and B.is_op(f.args[0], "matmul"):
+            out += [B.T(g) for g in reversed(B.matrix_factors(f.args[0]))]
+        else:
+            out.append(f)
+    return out
+
+
 def _trace_of_gram(node):
     """``trace(Y @ M @ Y.T)`` → ``sum(M * (Y.T @ Y))`` (``M`` a product of matrices)."""
-    factors = B.matrix_factors(node.args[0])
+    factors = _factors(node.args[0])
     if len(factors) < 3 or factors[-1] != B.T(factors[0]):
         return None
     y = factors[0]
