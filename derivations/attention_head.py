@@ -28,7 +28,17 @@ _AXES = [dim for _, dims in _DECLARED for dim in dims]
 def _softmax(a, axis):
     """exp(a) / sum(exp(a)) along axis, without overflow."""
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
 
 
 def _arguments(function, dims, *values):
@@ -88,7 +98,7 @@ def value(*, X, Wq, Wk, Wv, G):
     Q = X @ Wq  # [n, d]: X @ Wq
     K = X @ Wk  # [n, d]: X @ Wk
     S = _softmax(Q @ K.T / np.sqrt(d), axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
-    return np.sum(G * (S @ X @ Wv))
+    return _vdot(G, S @ X @ Wv)
 
 
 def grad_Wq(*, X, Wq, Wk, Wv, G):
@@ -100,11 +110,12 @@ def grad_Wq(*, X, Wq, Wk, Wv, G):
     """
     X, Wq, Wk, Wv, G, d = _arguments("grad_Wq", ('d',), X, Wq, Wk, Wv, G)
     Q = X @ Wq  # [n, d]: X @ Wq
-    t1 = np.sqrt(d)  # []: sqrt(d)
-    t2 = _softmax(Q @ (Wk.T @ X.T) / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1)
-    t3 = G @ (Wv.T @ X.T)  # [n, n]: G @ (Wv.T @ X.T)
     K = X @ Wk  # [n, d]: X @ Wk
-    return X.T @ (t2 * (t3 - np.sum(t3 * t2, axis=1, keepdims=True)) @ K) / t1
+    t1 = np.sqrt(d)  # []: sqrt(d)
+    S = _softmax(Q @ K.T / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
+    V = X @ Wv  # [n, d]: X @ Wv
+    t2 = G @ V.T  # [n, n]: G @ (X @ Wv).T
+    return X.T @ (S * (t2 - np.sum(t2 * S, axis=1, keepdims=True)) @ K) / t1
 
 
 def grad_Wk(*, X, Wq, Wk, Wv, G):
@@ -116,10 +127,12 @@ def grad_Wk(*, X, Wq, Wk, Wv, G):
     """
     X, Wq, Wk, Wv, G, d = _arguments("grad_Wk", ('d',), X, Wq, Wk, Wv, G)
     Q = X @ Wq  # [n, d]: X @ Wq
+    K = X @ Wk  # [n, d]: X @ Wk
     t1 = np.sqrt(d)  # []: sqrt(d)
-    t2 = _softmax(Q @ (Wk.T @ X.T) / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1)
-    t3 = G @ (Wv.T @ X.T)  # [n, n]: G @ (Wv.T @ X.T)
-    return X.T @ ((t2 * (t3 - np.sum(t3 * t2, axis=1, keepdims=True))).T @ Q) / t1
+    S = _softmax(Q @ K.T / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
+    V = X @ Wv  # [n, d]: X @ Wv
+    t2 = G @ V.T  # [n, n]: G @ (X @ Wv).T
+    return X.T @ ((S * (t2 - np.sum(t2 * S, axis=1, keepdims=True))).T @ Q) / t1
 
 
 def grad_Wv(*, X, Wq, Wk, Wv, G):
@@ -129,9 +142,12 @@ def grad_Wv(*, X, Wq, Wk, Wv, G):
 
     Arguments (keyword): X [n, d] (constant), Wq [d, d], Wk [d, d], Wv [d, d], G [n, d] (constant).
     """
-    X, Wq, Wk, _, G, d = _arguments("grad_Wv", ('d',), X, Wq, Wk, Wv, G)
+    X, Wq, Wk, _, G, n, d = _arguments("grad_Wv", ('n', 'd'), X, Wq, Wk, Wv, G)
     Q = X @ Wq  # [n, d]: X @ Wq
-    return X.T @ (_softmax(Q @ (Wk.T @ X.T) / np.sqrt(d), axis=1).T @ G)
+    K = X @ Wk  # [n, d]: X @ Wk
+    S = _softmax(Q @ K.T / np.sqrt(d), axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
+    t1 = (G.T @ S).T if n > d and n > 64 else S.T @ G  # [n, d]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1).T @ G
+    return X.T @ t1
 
 
 def value_and_grad(*, X, Wq, Wk, Wv, G):
@@ -139,16 +155,17 @@ def value_and_grad(*, X, Wq, Wk, Wv, G):
 
     Arguments (keyword): X [n, d] (constant), Wq [d, d], Wk [d, d], Wv [d, d], G [n, d] (constant).
     """
-    X, Wq, Wk, Wv, G, d = _arguments("value_and_grad", ('d',), X, Wq, Wk, Wv, G)
+    X, Wq, Wk, Wv, G, n, d = _arguments("value_and_grad", ('n', 'd'), X, Wq, Wk, Wv, G)
     Q = X @ Wq  # [n, d]: X @ Wq
     K = X @ Wk  # [n, d]: X @ Wk
     t1 = np.sqrt(d)  # []: sqrt(d)
     S = _softmax(Q @ K.T / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
-    t2 = _softmax(Q @ (Wk.T @ X.T) / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1)
-    t3 = G @ (Wv.T @ X.T)  # [n, n]: G @ (Wv.T @ X.T)
-    t4 = t2 * (t3 - np.sum(t3 * t2, axis=1, keepdims=True))  # [n, n]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1) * (G @ (...
-    value = np.sum(G * (S @ X @ Wv))
-    grad_Wq = X.T @ (t4 @ K) / t1
-    grad_Wk = X.T @ (t4.T @ Q) / t1
-    grad_Wv = X.T @ (t2.T @ G)
+    V = X @ Wv  # [n, d]: X @ Wv
+    t2 = G @ V.T  # [n, n]: G @ (X @ Wv).T
+    t3 = S * (t2 - np.sum(t2 * S, axis=1, keepdims=True))  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1) * (G @ (X ...
+    t4 = (G.T @ S).T if n > d and n > 64 else S.T @ G  # [n, d]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1).T @ G
+    value = _vdot(G, S @ X @ Wv)
+    grad_Wq = X.T @ (t3 @ K) / t1
+    grad_Wk = X.T @ (t3.T @ Q) / t1
+    grad_Wv = X.T @ t4
     return value, {"Wq": grad_Wq, "Wk": grad_Wk, "Wv": grad_Wv}

@@ -20,6 +20,15 @@ _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]
 
 
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
+
+
 def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
@@ -74,7 +83,7 @@ def value(*, G, X, y):
     Arguments (keyword): G [n, m] (constant), X [n, m], y [m].
     """
     G, X, y = _arguments("value", (), G, X, y)
-    return np.sum(G * y * X)
+    return _vdot(G * y, X)
 
 
 def grad_y(*, G, X, y):
@@ -105,7 +114,7 @@ def value_and_grad(*, G, X, y):
     Arguments (keyword): G [n, m] (constant), X [n, m], y [m].
     """
     G, X, y = _arguments("value_and_grad", (), G, X, y)
-    value = np.sum(G * y * X)
+    value = _vdot(G * y, X)
     grad_y = np.sum(G * X, axis=0)
     grad_X = y * G
     return value, {"y": grad_y, "X": grad_X}

@@ -19,6 +19,15 @@ _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]
 
 
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
+
+
 def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
@@ -73,7 +82,7 @@ def value(*, G, X, y):
     Arguments (keyword): G [n, m] (constant), X [n, m] (constant), y [m].
     """
     G, X, y = _arguments("value", (), G, X, y)
-    return np.sum(G * (X + y))
+    return _vdot(G, X + y)
 
 
 def grad_y(*, G, X, y):
@@ -93,6 +102,6 @@ def value_and_grad(*, G, X, y):
     Arguments (keyword): G [n, m] (constant), X [n, m] (constant), y [m].
     """
     G, X, y = _arguments("value_and_grad", (), G, X, y)
-    value = np.sum(G * (X + y))
+    value = _vdot(G, X + y)
     grad_y = np.sum(G, axis=0)
     return value, {"y": grad_y}

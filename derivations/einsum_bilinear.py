@@ -83,8 +83,9 @@ def grad_A(*, X, Y, A):
 
     Arguments (keyword): X [n, m] (constant), Y [n, k] (constant), A [m, k].
     """
-    X, Y, _ = _arguments("grad_A", (), X, Y, A)
-    return X.T @ Y
+    X, Y, _, n, m, k = _arguments("grad_A", ('n', 'm', 'k'), X, Y, A)
+    t1 = (Y.T @ X).T if m > k and n > 64 else X.T @ Y  # [m, k]: X.T @ Y
+    return t1
 
 
 def value_and_grad(*, X, Y, A):
@@ -92,7 +93,8 @@ def value_and_grad(*, X, Y, A):
 
     Arguments (keyword): X [n, m] (constant), Y [n, k] (constant), A [m, k].
     """
-    X, Y, A = _arguments("value_and_grad", (), X, Y, A)
+    X, Y, A, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), X, Y, A)
+    t1 = (Y.T @ X).T if m > k and n > 64 else X.T @ Y  # [m, k]: X.T @ Y
     value = np.einsum('ni,ij,nj->', X, A, Y)
-    grad_A = X.T @ Y
+    grad_A = t1
     return value, {"A": grad_A}

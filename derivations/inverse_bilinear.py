@@ -84,7 +84,7 @@ def grad_X(*, a, X, b):
     Arguments (keyword): a [n] (constant), X [n, n], b [n] (constant).
     """
     a, X, b = _arguments("grad_X", (), a, X, b)
-    return -np.linalg.solve(X, np.linalg.solve(X.T, np.outer(a, b)).T).T
+    return -np.outer(np.linalg.solve(X.T, a), np.linalg.solve(X, b))
 
 
 def value_and_grad(*, a, X, b):
@@ -94,5 +94,5 @@ def value_and_grad(*, a, X, b):
     """
     a, X, b = _arguments("value_and_grad", (), a, X, b)
     value = np.linalg.solve(X.T, a) @ b
-    grad_X = -np.linalg.solve(X, np.linalg.solve(X.T, np.outer(a, b)).T).T
+    grad_X = -np.outer(np.linalg.solve(X.T, a), np.linalg.solve(X, b))
     return value, {"X": grad_X}

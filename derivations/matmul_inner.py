@@ -20,6 +20,15 @@ _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]
 
 
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
+
+
 def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
@@ -74,7 +83,7 @@ def value(*, G, X, Y):
     Arguments (keyword): G [n, k] (constant), X [n, m], Y [m, k].
     """
     G, X, Y = _arguments("value", (), G, X, Y)
-    return np.sum(G * (X @ Y))
+    return _vdot(G, X @ Y)
 
 
 def grad_X(*, G, X, Y):
@@ -95,8 +104,9 @@ def grad_Y(*, G, X, Y):
 
     Arguments (keyword): G [n, k] (constant), X [n, m], Y [m, k].
     """
-    G, X, _ = _arguments("grad_Y", (), G, X, Y)
-    return X.T @ G
+    G, X, _, n, m, k = _arguments("grad_Y", ('n', 'm', 'k'), G, X, Y)
+    t1 = (G.T @ X).T if m > k and n > 64 else X.T @ G  # [m, k]: X.T @ G
+    return t1
 
 
 def value_and_grad(*, G, X, Y):
@@ -104,8 +114,9 @@ def value_and_grad(*, G, X, Y):
 
     Arguments (keyword): G [n, k] (constant), X [n, m], Y [m, k].
     """
-    G, X, Y = _arguments("value_and_grad", (), G, X, Y)
-    value = np.sum(G * (X @ Y))
+    G, X, Y, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), G, X, Y)
+    t1 = (G.T @ X).T if m > k and n > 64 else X.T @ G  # [m, k]: X.T @ G
+    value = _vdot(G, X @ Y)
     grad_X = G @ Y.T
-    grad_Y = X.T @ G
+    grad_Y = t1
     return value, {"X": grad_X, "Y": grad_Y}

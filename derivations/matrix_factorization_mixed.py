@@ -51,6 +51,15 @@ def _kron_eye(m, a, out=None):
     return out
 
 
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
+
+
 def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
@@ -196,7 +205,7 @@ def value_and_grad(*, U, V, M):
     """
     U, V, M = _arguments("value_and_grad", (), U, V, M)
     t1 = U @ V.T - M  # [m, n]: U @ V.T - M
-    value = np.sum(t1 ** 2) / 2
+    value = _vdot(t1, t1) / 2
     grad_U = t1 @ V
     grad_V = (V @ U.T - M.T) @ U
     return value, {"U": grad_U, "V": grad_V}

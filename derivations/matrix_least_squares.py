@@ -83,8 +83,9 @@ def grad_X(*, A, X, B):
 
     Arguments (keyword): A [n, m] (constant), X [m, k], B [n, k] (constant).
     """
-    A, X, B = _arguments("grad_X", (), A, X, B)
-    return 2 * (A.T @ (A @ X - B))
+    A, X, B, n, m, k = _arguments("grad_X", ('n', 'm', 'k'), A, X, B)
+    t1 = ((A @ X - B).T @ A).T if m > k and n > 64 else A.T @ (A @ X - B)  # [m, k]: A.T @ (A @ X - B)
+    return 2 * t1
 
 
 def value_and_grad(*, A, X, B):
@@ -92,8 +93,9 @@ def value_and_grad(*, A, X, B):
 
     Arguments (keyword): A [n, m] (constant), X [m, k], B [n, k] (constant).
     """
-    A, X, B = _arguments("value_and_grad", (), A, X, B)
+    A, X, B, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), A, X, B)
     t1 = A @ X - B  # [n, k]: A @ X - B
+    t2 = (t1.T @ A).T if m > k and n > 64 else A.T @ t1  # [m, k]: A.T @ (A @ X - B)
     value = np.linalg.norm(t1) ** 2
-    grad_X = 2 * (A.T @ t1)
+    grad_X = 2 * t2
     return value, {"X": grad_X}

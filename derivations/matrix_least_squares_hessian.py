@@ -37,6 +37,15 @@ def _eye_kron(a, blocks, out=None):
     return out
 
 
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
+
+
 def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
@@ -114,8 +123,9 @@ def grad_X(*, A, X, B):
 
     Arguments (keyword): A [n, m] (constant), X [m, k], B [n, k] (constant).
     """
-    A, X, B = _arguments("grad_X", (), A, X, B)
-    return 2 * (A.T @ (A @ X - B))
+    A, X, B, n, m, k = _arguments("grad_X", ('n', 'm', 'k'), A, X, B)
+    t1 = ((A @ X - B).T @ A).T if m > k and n > 64 else A.T @ (A @ X - B)  # [m, k]: A.T @ (A @ X - B)
+    return 2 * t1
 
 
 def hvp_X(*, A, X, B, dX):
@@ -134,8 +144,9 @@ def value_and_grad(*, A, X, B):
 
     Arguments (keyword): A [n, m] (constant), X [m, k], B [n, k] (constant).
     """
-    A, X, B = _arguments("value_and_grad", (), A, X, B)
+    A, X, B, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), A, X, B)
     t1 = A @ X - B  # [n, k]: A @ X - B
-    value = np.sum(t1 ** 2)
-    grad_X = 2 * (A.T @ t1)
+    t2 = (t1.T @ A).T if m > k and n > 64 else A.T @ t1  # [m, k]: A.T @ (A @ X - B)
+    value = _vdot(t1, t1)
+    grad_X = 2 * t2
     return value, {"X": grad_X}

@@ -23,19 +23,48 @@ _AXES = [dim for _, dims in _DECLARED for dim in dims]
 def _log_softmax(a, axis):
     """log(softmax(a)) along axis, without overflow or log(0)."""
     z = a - np.max(a, axis=axis, keepdims=True)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    z -= np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    return z
 
 
-def _sigmoid(x):
-    """1 / (1 + exp(-x)) without overflow for large |x|."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+def _sech2(x):
+    """1 - tanh(x) ** 2 = 1 / cosh(x) ** 2, without cancellation where tanh(x) rounds to 1."""
+    with np.errstate(over="ignore"):    # cosh(x) = inf past |x| = 710, where sech(x) ** 2 is 0
+        s = 1 / np.cosh(x)
+    s *= s
+    return s
 
 
 def _softmax(a, axis):
     """exp(a) / sum(exp(a)) along axis, without overflow."""
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def _sum_log_softmax(y, a, axis, unit_rows, scratch=False):
+    """sum(y * log_softmax(a, axis)) without writing log_softmax(a): sum(y * (a - m)) minus
+    the log-normalizers log(sum(exp(a - m))) weighted by the sums of y along the axis
+    (1 when unit_rows); a is overwritten when scratch (a temporary of the caller's)."""
+    m = np.max(a, axis=axis, keepdims=True)
+    if scratch:
+        a -= m
+        z = a
+    else:
+        z = a - m
+    first = _vdot(y, z)
+    np.exp(z, out=z)
+    logs = np.log(np.sum(z, axis=axis))
+    return first - (np.sum(logs) if unit_rows else _vdot(np.sum(y, axis=axis), logs))
+
+
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
 
 
 def _arguments(function, dims, *values):
@@ -91,8 +120,9 @@ def value(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X, W1, W2, Y, n = _arguments("value", ('n',), X, W1, W2, Y)
-    return -np.sum(Y * _log_softmax(np.tanh(X @ W1) @ W2, axis=1)) / n
+    X, W1, W2, Y, n, h, k = _arguments("value", ('n', 'h', 'k'), X, W1, W2, Y)
+    t1 = (W2.T @ np.tanh(X @ W1).T).T if n > 64 and n > k and (k <= 32 or h >= k) else np.tanh(X @ W1) @ W2  # [n, k]: tanh(X @ W1) @ W2
+    return -_sum_log_softmax(Y, t1, axis=1, unit_rows=True, scratch=True) / n
 
 
 def grad_W1(*, X, W1, W2, Y):
@@ -102,10 +132,12 @@ def grad_W1(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X, W1, W2, Y, n = _arguments("grad_W1", ('n',), X, W1, W2, Y)
+    X, W1, W2, Y, n, m, h, k = _arguments("grad_W1", ('n', 'm', 'h', 'k'), X, W1, W2, Y)
     t1 = X @ W1  # [n, h]: X @ W1
-    t2 = 2 * t1  # [n, h]: 2 * X @ W1
-    return X.T @ ((_softmax(np.tanh(t1) @ W2, axis=1) - Y) @ W2.T * (4 * _sigmoid(t2) * _sigmoid(-t2))) / n
+    t2 = (W2.T @ np.tanh(t1).T).T if n > 64 and n > k and (k <= 32 or h >= k) else np.tanh(t1) @ W2  # [n, k]: tanh(X @ W1) @ W2
+    t3 = (_softmax(t2, axis=1) - Y) @ W2.T * _sech2(t1)  # [n, h]: (softmax(tanh(X @ W1) @ W2, axis=1) - Y) @ W2.T * (4 * si...
+    t4 = (t3.T @ X).T if m > h and n > 64 else X.T @ t3  # [m, h]: X.T @ ((softmax(tanh(X @ W1) @ W2, axis=1) - Y) @ W2.T * ...
+    return t4 / n
 
 
 def grad_W2(*, X, W1, W2, Y):
@@ -115,9 +147,12 @@ def grad_W2(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X, W1, W2, Y, n = _arguments("grad_W2", ('n',), X, W1, W2, Y)
+    X, W1, W2, Y, n, h, k = _arguments("grad_W2", ('n', 'h', 'k'), X, W1, W2, Y)
     t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
-    return t1.T @ (_softmax(t1 @ W2, axis=1) - Y) / n
+    t2 = (W2.T @ t1.T).T if n > 64 and n > k and (k <= 32 or h >= k) else t1 @ W2  # [n, k]: tanh(X @ W1) @ W2
+    t3 = _softmax(t2, axis=1) - Y  # [n, k]: softmax(tanh(X @ W1) @ W2, axis=1) - Y
+    t4 = (t3.T @ t1).T if h > k and n > 64 else t1.T @ t3  # [h, k]: tanh(X @ W1).T @ (softmax(tanh(X @ W1) @ W2, axis=1) - Y)
+    return t4 / n
 
 
 def value_and_grad(*, X, W1, W2, Y):
@@ -125,13 +160,15 @@ def value_and_grad(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X, W1, W2, Y, n = _arguments("value_and_grad", ('n',), X, W1, W2, Y)
+    X, W1, W2, Y, n, m, h, k = _arguments("value_and_grad", ('n', 'm', 'h', 'k'), X, W1, W2, Y)
     t1 = X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
-    t3 = _log_softmax(t2 @ W2, axis=1)  # [n, k]: log_softmax(tanh(X @ W1) @ W2, axis=1)
-    t4 = np.exp(t3) - Y  # [n, k]: exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y
-    t5 = 2 * t1  # [n, h]: 2 * X @ W1
-    value = -np.sum(Y * t3) / n
-    grad_W1 = X.T @ (t4 @ W2.T * (4 * _sigmoid(t5) * _sigmoid(-t5))) / n
-    grad_W2 = t2.T @ t4 / n
+    t3 = (W2.T @ t2.T).T if n > 64 and n > k and (k <= 32 or h >= k) else t2 @ W2  # [n, k]: tanh(X @ W1) @ W2
+    t4 = _log_softmax(t3, axis=1)  # [n, k]: log_softmax(tanh(X @ W1) @ W2, axis=1)
+    t5 = np.exp(t4) - Y  # [n, k]: exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y
+    t6 = ((t5 @ W2.T * _sech2(t1)).T @ X).T if m > h and n > 64 else X.T @ (t5 @ W2.T * _sech2(t1))  # [m, h]: X.T @ ((exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) ...
+    t7 = (t5.T @ t2).T if h > k and n > 64 else t2.T @ t5  # [h, k]: tanh(X @ W1).T @ (exp(log_softmax(tanh(X @ W1) @ W2, axis...
+    value = -_vdot(Y, t4) / n
+    grad_W1 = t6 / n
+    grad_W2 = t7 / n
     return value, {"W1": grad_W1, "W2": grad_W2}

@@ -20,6 +20,15 @@ _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]
 
 
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
+
+
 def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
@@ -85,7 +94,7 @@ def grad_A(*, M, A, B):
     Arguments (keyword): M [p*r, q*s] (constant), A [p, q], B [r, s].
     """
     M, A, B, p, q, r, s = _arguments("grad_A", ('p', 'q', 'r', 's'), M, A, B)
-    return 2 * (np.sum(B ** 2) * A - ((np.ones((1, r)) @ (M * np.kron(np.ones((p, q)), B)).reshape(p, r, -1)).reshape(-1, s) @ np.ones((s, 1))).reshape(p, -1))
+    return 2 * (_vdot(B, B) * A - ((np.ones((1, r)) @ (M * np.kron(np.ones((p, q)), B)).reshape(p, r, -1)).reshape(-1, s) @ np.ones((s, 1))).reshape(p, -1))
 
 
 def grad_B(*, M, A, B):
@@ -96,7 +105,7 @@ def grad_B(*, M, A, B):
     Arguments (keyword): M [p*r, q*s] (constant), A [p, q], B [r, s].
     """
     M, A, B, p, q, r, s = _arguments("grad_B", ('p', 'q', 'r', 's'), M, A, B)
-    return 2 * (np.sum(A ** 2) * B - (np.ones((1, q)) @ (np.ones((1, p)) @ (M * np.kron(A, np.ones((r, s)))).reshape(p, -1)).reshape(-1, q, s)).reshape(r, -1))
+    return 2 * (_vdot(A, A) * B - (np.ones((1, q)) @ (np.ones((1, p)) @ (M * np.kron(A, np.ones((r, s)))).reshape(p, -1)).reshape(-1, q, s)).reshape(r, -1))
 
 
 def value_and_grad(*, M, A, B):
@@ -106,6 +115,6 @@ def value_and_grad(*, M, A, B):
     """
     M, A, B, p, q, r, s = _arguments("value_and_grad", ('p', 'q', 'r', 's'), M, A, B)
     value = np.sum((M - np.kron(A, B)) ** 2)
-    grad_A = 2 * (np.sum(B ** 2) * A - ((np.ones((1, r)) @ (M * np.kron(np.ones((p, q)), B)).reshape(p, r, -1)).reshape(-1, s) @ np.ones((s, 1))).reshape(p, -1))
-    grad_B = 2 * (np.sum(A ** 2) * B - (np.ones((1, q)) @ (np.ones((1, p)) @ (M * np.kron(A, np.ones((r, s)))).reshape(p, -1)).reshape(-1, q, s)).reshape(r, -1))
+    grad_A = 2 * (_vdot(B, B) * A - ((np.ones((1, r)) @ (M * np.kron(np.ones((p, q)), B)).reshape(p, r, -1)).reshape(-1, s) @ np.ones((s, 1))).reshape(p, -1))
+    grad_B = 2 * (_vdot(A, A) * B - (np.ones((1, q)) @ (np.ones((1, p)) @ (M * np.kron(A, np.ones((r, s)))).reshape(p, -1)).reshape(-1, q, s)).reshape(r, -1))
     return value, {"A": grad_A, "B": grad_B}

@@ -37,6 +37,15 @@ def _eye_kron(a, blocks, out=None):
     return out
 
 
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
+
+
 def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
@@ -115,9 +124,10 @@ def grad_W2(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant).
     """
-    X, W1, W2, Y = _arguments("grad_W2", (), X, W1, W2, Y)
+    X, W1, W2, Y, n, h, k = _arguments("grad_W2", ('n', 'h', 'k'), X, W1, W2, Y)
     t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
-    return t1.T @ (t1 @ W2 - Y)
+    t2 = ((t1 @ W2 - Y).T @ t1).T if h > k and n > 64 else t1.T @ (t1 @ W2 - Y)  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
+    return t2
 
 
 def hvp_W2(*, X, W1, W2, Y, dW2):
@@ -137,9 +147,10 @@ def value_and_grad(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant).
     """
-    X, W1, W2, Y = _arguments("value_and_grad", (), X, W1, W2, Y)
+    X, W1, W2, Y, n, h, k = _arguments("value_and_grad", ('n', 'h', 'k'), X, W1, W2, Y)
     t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
     t2 = t1 @ W2 - Y  # [n, k]: tanh(X @ W1) @ W2 - Y
-    value = np.sum(t2 ** 2) / 2
-    grad_W2 = t1.T @ t2
+    t3 = (t2.T @ t1).T if h > k and n > 64 else t1.T @ t2  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
+    value = _vdot(t2, t2) / 2
+    grad_W2 = t3
     return value, {"W2": grad_W2}

@@ -37,6 +37,15 @@ def _eye_kron(a, blocks, out=None):
     return out
 
 
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
+
+
 def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
@@ -93,7 +102,7 @@ def value(*, X, A):
     Arguments (keyword): X [n, m], A [n, n] (constant).
     """
     X, A = _arguments("value", (), X, A)
-    return np.sum(X.T @ A * X.T)
+    return _vdot(A, X @ X.T)
 
 
 def hess_X(*, X, A):
@@ -135,6 +144,6 @@ def value_and_grad(*, X, A):
     Arguments (keyword): X [n, m], A [n, n] (constant).
     """
     X, A = _arguments("value_and_grad", (), X, A)
-    value = np.sum(X.T @ A * X.T)
+    value = _vdot(A, X @ X.T)
     grad_X = (A + A.T) @ X
     return value, {"X": grad_X}

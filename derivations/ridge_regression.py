@@ -19,6 +19,15 @@ _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]
 
 
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
+
+
 def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
@@ -73,7 +82,7 @@ def value(*, X, w, y, lam):
     Arguments (keyword): X [n, m] (constant), w [m], y [n] (constant), lam [] (constant).
     """
     X, w, y, lam, n = _arguments("value", ('n',), X, w, y, lam)
-    return np.sum((X @ w - y) ** 2) / n + lam * np.sum(w * w)
+    return np.sum((X @ w - y) ** 2) / n + lam * _vdot(w, w)
 
 
 def grad_w(*, X, w, y, lam):
@@ -94,6 +103,6 @@ def value_and_grad(*, X, w, y, lam):
     """
     X, w, y, lam, n = _arguments("value_and_grad", ('n',), X, w, y, lam)
     t1 = X @ w - y  # [n]: X @ w - y
-    value = np.sum(t1 ** 2) / n + lam * np.sum(w * w)
+    value = _vdot(t1, t1) / n + lam * _vdot(w, w)
     grad_w = 2 * (X.T @ t1 / n + lam * w)
     return value, {"w": grad_w}

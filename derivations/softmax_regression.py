@@ -22,13 +22,40 @@ _AXES = [dim for _, dims in _DECLARED for dim in dims]
 def _log_softmax(a, axis):
     """log(softmax(a)) along axis, without overflow or log(0)."""
     z = a - np.max(a, axis=axis, keepdims=True)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    z -= np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    return z
 
 
 def _softmax(a, axis):
     """exp(a) / sum(exp(a)) along axis, without overflow."""
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def _sum_log_softmax(y, a, axis, unit_rows, scratch=False):
+    """sum(y * log_softmax(a, axis)) without writing log_softmax(a): sum(y * (a - m)) minus
+    the log-normalizers log(sum(exp(a - m))) weighted by the sums of y along the axis
+    (1 when unit_rows); a is overwritten when scratch (a temporary of the caller's)."""
+    m = np.max(a, axis=axis, keepdims=True)
+    if scratch:
+        a -= m
+        z = a
+    else:
+        z = a - m
+    first = _vdot(y, z)
+    np.exp(z, out=z)
+    logs = np.log(np.sum(z, axis=axis))
+    return first - (np.sum(logs) if unit_rows else _vdot(np.sum(y, axis=axis), logs))
+
+
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
 
 
 def _arguments(function, dims, *values):
@@ -84,8 +111,9 @@ def value(*, X, W, Y, lam):
 
     Arguments (keyword): X [n, m], W [m, k], Y [n, k] (onehot, stochastic), lam [].
     """
-    X, W, Y, lam, n = _arguments("value", ('n',), X, W, Y, lam)
-    return -np.sum(Y * _log_softmax(X @ W, axis=1)) / n + lam * np.sum(W * W)
+    X, W, Y, lam, n, m, k = _arguments("value", ('n', 'm', 'k'), X, W, Y, lam)
+    t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
+    return -_sum_log_softmax(Y, t1, axis=1, unit_rows=True, scratch=True) / n + lam * _vdot(W, W)
 
 
 def grad_W(*, X, W, Y, lam):
@@ -95,8 +123,11 @@ def grad_W(*, X, W, Y, lam):
 
     Arguments (keyword): X [n, m], W [m, k], Y [n, k] (onehot, stochastic), lam [].
     """
-    X, W, Y, lam, n = _arguments("grad_W", ('n',), X, W, Y, lam)
-    return X.T @ (_softmax(X @ W, axis=1) - Y) / n + 2 * lam * W
+    X, W, Y, lam, n, m, k = _arguments("grad_W", ('n', 'm', 'k'), X, W, Y, lam)
+    t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
+    t2 = _softmax(t1, axis=1) - Y  # [n, k]: softmax(X @ W, axis=1) - Y
+    t3 = (t2.T @ X).T if m > k and n > 64 else X.T @ t2  # [m, k]: X.T @ (softmax(X @ W, axis=1) - Y)
+    return t3 / n + 2 * lam * W
 
 
 def value_and_grad(*, X, W, Y, lam):
@@ -104,8 +135,10 @@ def value_and_grad(*, X, W, Y, lam):
 
     Arguments (keyword): X [n, m], W [m, k], Y [n, k] (onehot, stochastic), lam [].
     """
-    X, W, Y, lam, n = _arguments("value_and_grad", ('n',), X, W, Y, lam)
-    t1 = _log_softmax(X @ W, axis=1)  # [n, k]: log_softmax(X @ W, axis=1)
-    value = -np.sum(Y * t1) / n + lam * np.sum(W * W)
-    grad_W = X.T @ (np.exp(t1) - Y) / n + 2 * lam * W
+    X, W, Y, lam, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), X, W, Y, lam)
+    t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
+    t2 = _log_softmax(t1, axis=1)  # [n, k]: log_softmax(X @ W, axis=1)
+    t3 = ((np.exp(t2) - Y).T @ X).T if m > k and n > 64 else X.T @ (np.exp(t2) - Y)  # [m, k]: X.T @ (exp(log_softmax(X @ W, axis=1)) - Y)
+    value = -_vdot(Y, t2) / n + lam * _vdot(W, W)
+    grad_W = t3 / n + 2 * lam * W
     return value, {"W": grad_W}

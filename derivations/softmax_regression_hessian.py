@@ -59,13 +59,40 @@ def _kron_gram(X, W, pairs, k, fill=False):
 def _log_softmax(a, axis):
     """log(softmax(a)) along axis, without overflow or log(0)."""
     z = a - np.max(a, axis=axis, keepdims=True)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    z -= np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    return z
 
 
 def _softmax(a, axis):
     """exp(a) / sum(exp(a)) along axis, without overflow."""
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def _sum_log_softmax(y, a, axis, unit_rows, scratch=False):
+    """sum(y * log_softmax(a, axis)) without writing log_softmax(a): sum(y * (a - m)) minus
+    the log-normalizers log(sum(exp(a - m))) weighted by the sums of y along the axis
+    (1 when unit_rows); a is overwritten when scratch (a temporary of the caller's)."""
+    m = np.max(a, axis=axis, keepdims=True)
+    if scratch:
+        a -= m
+        z = a
+    else:
+        z = a - m
+    first = _vdot(y, z)
+    np.exp(z, out=z)
+    logs = np.log(np.sum(z, axis=axis))
+    return first - (np.sum(logs) if unit_rows else _vdot(np.sum(y, axis=axis), logs))
+
+
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
 
 
 def _vech_gram(X, T, chunk=256):
@@ -143,8 +170,9 @@ def value(*, X, W, Y, lam):
 
     Arguments (keyword): X [n, m] (constant), W [m, k], Y [n, k] (constant, onehot, stochastic), lam [] (constant).
     """
-    X, W, Y, lam, n = _arguments("value", ('n',), X, W, Y, lam)
-    return -np.sum(Y * _log_softmax(X @ W, axis=1)) / n + lam * np.sum(W * W)
+    X, W, Y, lam, n, m, k = _arguments("value", ('n', 'm', 'k'), X, W, Y, lam)
+    t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
+    return -_sum_log_softmax(Y, t1, axis=1, unit_rows=True, scratch=True) / n + lam * _vdot(W, W)
 
 
 def hess_W(*, X, W, Y, lam):
@@ -154,13 +182,14 @@ def hess_W(*, X, W, Y, lam):
 
     Arguments (keyword): X [n, m] (constant), W [m, k], Y [n, k] (constant, onehot, stochastic), lam [] (constant).
     """
-    X, W, _, lam, n, k = _arguments("hess_W", ('n', 'k'), X, W, Y, lam)
+    X, W, _, lam, n, m, k = _arguments("hess_W", ('n', 'm', 'k'), X, W, Y, lam)
     qa, ra = np.triu_indices(k - 1)  # the blocks (q, r) computed, q <= r < k - 1: T_i 1 = 0 gives the rest
-    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
-    t1 = (((1 / n) * (S[:, ra] * ((qa == ra) - (S[:, qa])))))  # the weights T_i[q, r] of those blocks: [k*m, k*m] = Σ_i kron(T_i, p_i p_iᵀ)
-    t2 = _kron_gram(X, t1, (qa, ra), k, fill=True)  # [k*m, k*m]: its diagonal is added to below
-    _add_diagonal(t2, 2 * lam)
-    return t2
+    t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
+    S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    t2 = (((1 / n) * (S[:, ra] * ((qa == ra) - (S[:, qa])))))  # the weights T_i[q, r] of those blocks: [k*m, k*m] = Σ_i kron(T_i, p_i p_iᵀ)
+    t3 = _kron_gram(X, t2, (qa, ra), k, fill=True)  # [k*m, k*m]: its diagonal is added to below
+    _add_diagonal(t3, 2 * lam)
+    return t3
 
 
 def grad_W(*, X, W, Y, lam):
@@ -170,9 +199,11 @@ def grad_W(*, X, W, Y, lam):
 
     Arguments (keyword): X [n, m] (constant), W [m, k], Y [n, k] (constant, onehot, stochastic), lam [] (constant).
     """
-    X, W, Y, lam, n = _arguments("grad_W", ('n',), X, W, Y, lam)
-    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
-    return X.T @ (S - Y) / n + 2 * lam * W
+    X, W, Y, lam, n, m, k = _arguments("grad_W", ('n', 'm', 'k'), X, W, Y, lam)
+    t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
+    S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    t2 = ((S - Y).T @ X).T if m > k and n > 64 else X.T @ (S - Y)  # [m, k]: X.T @ (softmax(X @ W, axis=1) - Y)
+    return t2 / n + 2 * lam * W
 
 
 def hvp_W(*, X, W, Y, lam, dW):
@@ -182,10 +213,13 @@ def hvp_W(*, X, W, Y, lam, dW):
 
     Arguments (keyword): X [n, m] (constant), W [m, k], Y [n, k] (constant, onehot, stochastic), lam [] (constant), dW [m, k].
     """
-    X, W, _, lam, dW, n = _arguments("hvp_W", ('n',), X, W, Y, lam, dW)
-    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
-    t1 = X @ dW  # [n, k]: X @ dW
-    return X.T @ (S * (t1 - np.sum(t1 * S, axis=1, keepdims=True))) / n + 2 * lam * dW
+    X, W, _, lam, dW, n, m, k = _arguments("hvp_W", ('n', 'm', 'k'), X, W, Y, lam, dW)
+    t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
+    S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    t2 = X @ dW  # [n, k]: X @ dW
+    t3 = S * (t2 - np.sum(t2 * S, axis=1, keepdims=True))  # [n, k]: softmax(X @ W, axis=1) * (X @ dW - sum(X @ dW * softmax(X...
+    t4 = (t3.T @ X).T if m > k and n > 64 else X.T @ t3  # [m, k]: X.T @ (softmax(X @ W, axis=1) * (X @ dW - sum(X @ dW * so...
+    return t4 / n + 2 * lam * dW
 
 
 def value_and_grad(*, X, W, Y, lam):
@@ -193,8 +227,10 @@ def value_and_grad(*, X, W, Y, lam):
 
     Arguments (keyword): X [n, m] (constant), W [m, k], Y [n, k] (constant, onehot, stochastic), lam [] (constant).
     """
-    X, W, Y, lam, n = _arguments("value_and_grad", ('n',), X, W, Y, lam)
-    t1 = _log_softmax(X @ W, axis=1)  # [n, k]: log_softmax(X @ W, axis=1)
-    value = -np.sum(Y * t1) / n + lam * np.sum(W * W)
-    grad_W = X.T @ (np.exp(t1) - Y) / n + 2 * lam * W
+    X, W, Y, lam, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), X, W, Y, lam)
+    t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
+    t2 = _log_softmax(t1, axis=1)  # [n, k]: log_softmax(X @ W, axis=1)
+    t3 = ((np.exp(t2) - Y).T @ X).T if m > k and n > 64 else X.T @ (np.exp(t2) - Y)  # [m, k]: X.T @ (exp(log_softmax(X @ W, axis=1)) - Y)
+    value = -_vdot(Y, t2) / n + lam * _vdot(W, W)
+    grad_W = t3 / n + 2 * lam * W
     return value, {"W": grad_W}

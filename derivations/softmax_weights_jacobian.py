@@ -34,7 +34,8 @@ def _kron_eye(m, a, out=None):
 def _softmax(a, axis):
     """exp(a) / sum(exp(a)) along axis, without overflow."""
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
 
 
 def _arguments(function, dims, *values):
@@ -90,8 +91,9 @@ def value(*, X, W):
 
     Arguments (keyword): X [n, m] (constant), W [m, k].
     """
-    X, W = _arguments("value", (), X, W)
-    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    X, W, n, m, k = _arguments("value", ('n', 'm', 'k'), X, W)
+    t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
+    S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
     return S
 
 
@@ -102,10 +104,11 @@ def jac_W(*, X, W):
 
     Arguments (keyword): X [n, m] (constant), W [m, k].
     """
-    X, W, n, k = _arguments("jac_W", ('n', 'k'), X, W)
-    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
-    t1 = np.diag(S.T.reshape(-1))  # [k*n, k*n]: diag(vec(softmax(X @ W, axis=1)))
-    return ((t1 - t1 @ _kron_eye(np.ones((k, k)), n) @ t1).reshape(-1, n) @ X).reshape(k * n, -1)
+    X, W, n, m, k = _arguments("jac_W", ('n', 'm', 'k'), X, W)
+    t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
+    S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    t2 = np.diag(S.T.reshape(-1))  # [k*n, k*n]: diag(vec(softmax(X @ W, axis=1)))
+    return ((t2 - t2 @ _kron_eye(np.ones((k, k)), n) @ t2).reshape(-1, n) @ X).reshape(k * n, -1)
 
 
 def value_and_grad(*, X, W):
@@ -113,9 +116,10 @@ def value_and_grad(*, X, W):
 
     Arguments (keyword): X [n, m] (constant), W [m, k].
     """
-    X, W, n, k = _arguments("value_and_grad", ('n', 'k'), X, W)
-    S = _softmax(X @ W, axis=1)  # [n, k]: softmax(X @ W, axis=1)
-    t1 = np.diag(S.T.reshape(-1))  # [k*n, k*n]: diag(vec(softmax(X @ W, axis=1)))
+    X, W, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), X, W)
+    t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
+    S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    t2 = np.diag(S.T.reshape(-1))  # [k*n, k*n]: diag(vec(softmax(X @ W, axis=1)))
     value = S
-    grad_W = ((t1 - t1 @ _kron_eye(np.ones((k, k)), n) @ t1).reshape(-1, n) @ X).reshape(k * n, -1)
+    grad_W = ((t2 - t2 @ _kron_eye(np.ones((k, k)), n) @ t2).reshape(-1, n) @ X).reshape(k * n, -1)
     return value, {"W": grad_W}

@@ -19,6 +19,15 @@ _NDIMS = [len(dims) for _, dims in _DECLARED]
 _AXES = [dim for _, dims in _DECLARED for dim in dims]
 
 
+def _vdot(a, b):
+    """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
+    when both lie in memory alike, einsum otherwise."""
+    if (a.flags.c_contiguous and b.flags.c_contiguous) or (a.flags.f_contiguous and b.flags.f_contiguous):
+        return np.dot(a.ravel(order="K"), b.ravel(order="K"))
+    letters = "ijklmnop"[:a.ndim]
+    return np.einsum(f"{letters},{letters}->", a, b)
+
+
 def _arguments(function, dims, *values):
     """The arguments as float64 arrays, checked against their declared shapes in
     _DECLARED, then the sizes of dims read off them.  A wrong argument raises a
@@ -73,7 +82,7 @@ def value(*, A, X, B):
     Arguments (keyword): A [k, n] (constant), X [n, m], B [m, k] (constant).
     """
     A, X, B = _arguments("value", (), A, X, B)
-    return np.sum(A @ X * B.T)
+    return _vdot(A @ X, B.T)
 
 
 def grad_X(*, A, X, B):
@@ -84,7 +93,7 @@ def grad_X(*, A, X, B):
     Arguments (keyword): A [k, n] (constant), X [n, m], B [m, k] (constant).
     """
     A, _, B = _arguments("grad_X", (), A, X, B)
-    return A.T @ B.T
+    return (B @ A).T
 
 
 def value_and_grad(*, A, X, B):
@@ -93,6 +102,6 @@ def value_and_grad(*, A, X, B):
     Arguments (keyword): A [k, n] (constant), X [n, m], B [m, k] (constant).
     """
     A, X, B = _arguments("value_and_grad", (), A, X, B)
-    value = np.sum(A @ X * B.T)
-    grad_X = A.T @ B.T
+    value = _vdot(A @ X, B.T)
+    grad_X = (B @ A).T
     return value, {"X": grad_X}
