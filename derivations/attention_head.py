@@ -108,14 +108,14 @@ def grad_Wq(*, X, Wq, Wk, Wv, G):
 
     Arguments (keyword): X [n, d] (constant), Wq [d, d], Wk [d, d], Wv [d, d], G [n, d] (constant).
     """
-    X, Wq, Wk, Wv, G, d = _arguments("grad_Wq", ('d',), X, Wq, Wk, Wv, G)
+    X, Wq, Wk, Wv, G, n, d = _arguments("grad_Wq", ('n', 'd'), X, Wq, Wk, Wv, G)
     Q = X @ Wq  # [n, d]: X @ Wq
     K = X @ Wk  # [n, d]: X @ Wk
     t1 = np.sqrt(d)  # []: sqrt(d)
     S = _softmax(Q @ K.T / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
-    V = X @ Wv  # [n, d]: X @ Wv
-    t2 = G @ V.T  # [n, n]: G @ (X @ Wv).T
-    return X.T @ (S * (t2 - np.sum(t2 * S, axis=1, keepdims=True)) @ K) / t1
+    t2 = (X @ Wv).T if d > n and d > 64 else Wv.T @ X.T  # [d, n]: Wv.T @ X.T
+    t3 = G @ t2  # [n, n]: G @ (Wv.T @ X.T)
+    return X.T @ (S * (t3 - np.sum(t3 * S, axis=1, keepdims=True)) @ K) / t1
 
 
 def grad_Wk(*, X, Wq, Wk, Wv, G):
@@ -125,14 +125,14 @@ def grad_Wk(*, X, Wq, Wk, Wv, G):
 
     Arguments (keyword): X [n, d] (constant), Wq [d, d], Wk [d, d], Wv [d, d], G [n, d] (constant).
     """
-    X, Wq, Wk, Wv, G, d = _arguments("grad_Wk", ('d',), X, Wq, Wk, Wv, G)
+    X, Wq, Wk, Wv, G, n, d = _arguments("grad_Wk", ('n', 'd'), X, Wq, Wk, Wv, G)
     Q = X @ Wq  # [n, d]: X @ Wq
-    K = X @ Wk  # [n, d]: X @ Wk
-    t1 = np.sqrt(d)  # []: sqrt(d)
-    S = _softmax(Q @ K.T / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
-    V = X @ Wv  # [n, d]: X @ Wv
-    t2 = G @ V.T  # [n, n]: G @ (X @ Wv).T
-    return X.T @ ((S * (t2 - np.sum(t2 * S, axis=1, keepdims=True))).T @ Q) / t1
+    t1 = (X @ Wk).T if d > n and d > 64 else Wk.T @ X.T  # [d, n]: Wk.T @ X.T
+    t2 = np.sqrt(d)  # []: sqrt(d)
+    t3 = _softmax(Q @ t1 / t2, axis=1)  # [n, n]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1)
+    t4 = (X @ Wv).T if d > n and d > 64 else Wv.T @ X.T  # [d, n]: Wv.T @ X.T
+    t5 = G @ t4  # [n, n]: G @ (Wv.T @ X.T)
+    return X.T @ ((t3 * (t5 - np.sum(t5 * t3, axis=1, keepdims=True))).T @ Q) / t2
 
 
 def grad_Wv(*, X, Wq, Wk, Wv, G):
@@ -144,10 +144,10 @@ def grad_Wv(*, X, Wq, Wk, Wv, G):
     """
     X, Wq, Wk, _, G, n, d = _arguments("grad_Wv", ('n', 'd'), X, Wq, Wk, Wv, G)
     Q = X @ Wq  # [n, d]: X @ Wq
-    K = X @ Wk  # [n, d]: X @ Wk
-    S = _softmax(Q @ K.T / np.sqrt(d), axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
-    t1 = (G.T @ S).T if n > d and n > 64 else S.T @ G  # [n, d]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1).T @ G
-    return X.T @ t1
+    t1 = (X @ Wk).T if d > n and d > 64 else Wk.T @ X.T  # [d, n]: Wk.T @ X.T
+    t2 = _softmax(Q @ t1 / np.sqrt(d), axis=1)  # [n, n]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1)
+    t3 = (G.T @ t2).T if n > d and n > 64 else t2.T @ G  # [n, d]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1).T @ G
+    return X.T @ t3
 
 
 def value_and_grad(*, X, Wq, Wk, Wv, G):
@@ -160,12 +160,12 @@ def value_and_grad(*, X, Wq, Wk, Wv, G):
     K = X @ Wk  # [n, d]: X @ Wk
     t1 = np.sqrt(d)  # []: sqrt(d)
     S = _softmax(Q @ K.T / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
-    V = X @ Wv  # [n, d]: X @ Wv
-    t2 = G @ V.T  # [n, n]: G @ (X @ Wv).T
-    t3 = S * (t2 - np.sum(t2 * S, axis=1, keepdims=True))  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1) * (G @ (X ...
-    t4 = (G.T @ S).T if n > d and n > 64 else S.T @ G  # [n, d]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1).T @ G
+    t2 = (X @ Wv).T if d > n and d > 64 else Wv.T @ X.T  # [d, n]: Wv.T @ X.T
+    t3 = G @ t2  # [n, n]: G @ (Wv.T @ X.T)
+    t4 = S * (t3 - np.sum(t3 * S, axis=1, keepdims=True))  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1) * (G @ (Wv...
+    t5 = (G.T @ S).T if n > d and n > 64 else S.T @ G  # [n, d]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1).T @ G
     value = _vdot(G, S @ X @ Wv)
-    grad_Wq = X.T @ (t3 @ K) / t1
-    grad_Wk = X.T @ (t3.T @ Q) / t1
-    grad_Wv = X.T @ t4
+    grad_Wq = X.T @ (t4 @ K) / t1
+    grad_Wk = X.T @ (t4.T @ Q) / t1
+    grad_Wv = X.T @ t5
     return value, {"Wq": grad_Wq, "Wk": grad_Wk, "Wv": grad_Wv}

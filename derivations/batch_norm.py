@@ -72,33 +72,6 @@ def _refuse(function, values, shapes):
     return ValueError(f"{function}(): the arguments do not have their declared shapes")
 
 
-def _forward_backward(X, gamma, beta, R, eps, n, stop=None):
-    """The value of J and its gradients w.r.t. X, gamma, beta, each shared
-    intermediate computed once.  The gradients come in the order beta, gamma, X,
-    each needing only the work before it: stop='beta' returns that gradient alone
-    as soon as it is known; stop=None returns (value, {symbol: gradient}).
-    """
-    t1 = np.mean(X, axis=0, keepdims=True)  # [1, m]: mean(X, axis=0, keepdims=True)
-    C = X - t1  # [n, m]: X - mean(X, axis=0, keepdims=True)
-    t2 = np.var(X, axis=0, keepdims=True)  # [1, m]: var(X, axis=0, keepdims=True)
-    t3 = eps + t2  # [1, m]: eps + var(X, axis=0, keepdims=True)
-    t4 = np.sqrt(t3)  # [1, m]: sqrt(eps + var(X, axis=0, keepdims=True))
-    t5 = beta + gamma * C / t4 - R  # [n, m]: beta + gamma * (X - mean(X, axis=0, keepdims=True)) / sqr...
-    if stop == "beta":
-        return np.sum(t5, axis=0)
-    if stop == "gamma":
-        return np.sum(C * t5 / t4, axis=0)
-    grad_X = gamma * (beta + np.sum(R - beta, axis=0, keepdims=True) / n - R) / t4 + gamma ** 2 * C / t3 + np.sum(gamma * t5 * (t1 - X), axis=0, keepdims=True) * C / (n * t3 ** 1.5)
-    if stop == "X":
-        return grad_X
-    s = np.sqrt(t2 + eps)  # [1, m]: sqrt(var(X, axis=0, keepdims=True) + eps)
-    Y = C / s  # [n, m]: (X - mean(X, axis=0, keepdims=True)) / sqrt(var(X, axis=0...
-    value = np.sum((gamma * Y + beta - R) ** 2) / 2
-    grad_gamma = np.sum(C * t5 / t4, axis=0)
-    grad_beta = np.sum(t5, axis=0)
-    return value, {"X": grad_X, "gamma": grad_gamma, "beta": grad_beta}
-
-
 def value(*, X, gamma, beta, R, eps):
     """J = sum((gamma * Y + beta - R) ** 2) / 2
 
@@ -119,7 +92,11 @@ def grad_X(*, X, gamma, beta, R, eps):
     Arguments (keyword): X [n, m], gamma [m], beta [m], R [n, m] (constant), eps [] (constant, positive).
     """
     X, gamma, beta, R, eps, n = _arguments("grad_X", ('n',), X, gamma, beta, R, eps)
-    return _forward_backward(X, gamma, beta, R, eps, n, stop="X")
+    t1 = eps + np.var(X, axis=0, keepdims=True)  # [1, m]: eps + var(X, axis=0, keepdims=True)
+    t2 = np.sqrt(t1)  # [1, m]: sqrt(eps + var(X, axis=0, keepdims=True))
+    t3 = np.mean(X, axis=0, keepdims=True)  # [1, m]: mean(X, axis=0, keepdims=True)
+    C = X - t3  # [n, m]: X - mean(X, axis=0, keepdims=True)
+    return gamma * (beta + np.sum(R - beta, axis=0, keepdims=True) / n - R) / t2 + gamma ** 2 * C / t1 + np.sum(gamma * (beta + gamma * C / t2 - R) * (t3 - X), axis=0, keepdims=True) * C / (n * t1 ** 1.5)
 
 
 def grad_gamma(*, X, gamma, beta, R, eps):
@@ -129,8 +106,10 @@ def grad_gamma(*, X, gamma, beta, R, eps):
 
     Arguments (keyword): X [n, m], gamma [m], beta [m], R [n, m] (constant), eps [] (constant, positive).
     """
-    X, gamma, beta, R, eps, n = _arguments("grad_gamma", ('n',), X, gamma, beta, R, eps)
-    return _forward_backward(X, gamma, beta, R, eps, n, stop="gamma")
+    X, gamma, beta, R, eps = _arguments("grad_gamma", (), X, gamma, beta, R, eps)
+    C = X - np.mean(X, axis=0, keepdims=True)  # [n, m]: X - mean(X, axis=0, keepdims=True)
+    t1 = np.sqrt(eps + np.var(X, axis=0, keepdims=True))  # [1, m]: sqrt(eps + var(X, axis=0, keepdims=True))
+    return np.sum(C * (beta + gamma * C / t1 - R) / t1, axis=0)
 
 
 def grad_beta(*, X, gamma, beta, R, eps):
@@ -140,8 +119,9 @@ def grad_beta(*, X, gamma, beta, R, eps):
 
     Arguments (keyword): X [n, m], gamma [m], beta [m], R [n, m] (constant), eps [] (constant, positive).
     """
-    X, gamma, beta, R, eps, n = _arguments("grad_beta", ('n',), X, gamma, beta, R, eps)
-    return _forward_backward(X, gamma, beta, R, eps, n, stop="beta")
+    X, gamma, beta, R, eps = _arguments("grad_beta", (), X, gamma, beta, R, eps)
+    C = X - np.mean(X, axis=0, keepdims=True)  # [n, m]: X - mean(X, axis=0, keepdims=True)
+    return np.sum(beta + gamma * C / np.sqrt(eps + np.var(X, axis=0, keepdims=True)) - R, axis=0)
 
 
 def value_and_grad(*, X, gamma, beta, R, eps):
@@ -150,4 +130,16 @@ def value_and_grad(*, X, gamma, beta, R, eps):
     Arguments (keyword): X [n, m], gamma [m], beta [m], R [n, m] (constant), eps [] (constant, positive).
     """
     X, gamma, beta, R, eps, n = _arguments("value_and_grad", ('n',), X, gamma, beta, R, eps)
-    return _forward_backward(X, gamma, beta, R, eps, n)
+    t1 = np.mean(X, axis=0, keepdims=True)  # [1, m]: mean(X, axis=0, keepdims=True)
+    C = X - t1  # [n, m]: X - mean(X, axis=0, keepdims=True)
+    t2 = np.var(X, axis=0, keepdims=True)  # [1, m]: var(X, axis=0, keepdims=True)
+    s = np.sqrt(t2 + eps)  # [1, m]: sqrt(var(X, axis=0, keepdims=True) + eps)
+    Y = C / s  # [n, m]: (X - mean(X, axis=0, keepdims=True)) / sqrt(var(X, axis=0...
+    t3 = eps + t2  # [1, m]: eps + var(X, axis=0, keepdims=True)
+    t4 = np.sqrt(t3)  # [1, m]: sqrt(eps + var(X, axis=0, keepdims=True))
+    t5 = beta + gamma * C / t4 - R  # [n, m]: beta + gamma * (X - mean(X, axis=0, keepdims=True)) / sqr...
+    value = np.sum((gamma * Y + beta - R) ** 2) / 2
+    grad_X = gamma * (beta + np.sum(R - beta, axis=0, keepdims=True) / n - R) / t4 + gamma ** 2 * C / t3 + np.sum(gamma * t5 * (t1 - X), axis=0, keepdims=True) * C / (n * t3 ** 1.5)
+    grad_gamma = np.sum(C * t5 / t4, axis=0)
+    grad_beta = np.sum(t5, axis=0)
+    return value, {"X": grad_X, "gamma": grad_gamma, "beta": grad_beta}

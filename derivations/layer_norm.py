@@ -80,31 +80,6 @@ def _refuse(function, values, shapes):
     return ValueError(f"{function}(): the arguments do not have their declared shapes")
 
 
-def _forward_backward(X, gamma, beta, G, eps, m, stop=None):
-    """The value of J and its gradients w.r.t. X, gamma, beta, each shared
-    intermediate computed once.  The gradients come in the order beta, gamma, X,
-    each needing only the work before it: stop='beta' returns that gradient alone
-    as soon as it is known; stop=None returns (value, {symbol: gradient}).
-    """
-    if stop == "beta":
-        return np.sum(G, axis=0)
-    t1 = np.mean(X, axis=1, keepdims=True)  # [n, 1]: mean(X, axis=1, keepdims=True)
-    C = X - t1  # [n, m]: X - mean(X, axis=1, keepdims=True)
-    t2 = np.var(X, axis=1, keepdims=True)  # [n, 1]: var(X, axis=1, keepdims=True)
-    t3 = eps + t2  # [n, 1]: eps + var(X, axis=1, keepdims=True)
-    if stop == "gamma":
-        return np.sum(G * C / np.sqrt(t3), axis=0)
-    t4 = gamma * G  # [n, m]: gamma * G
-    grad_X = ((np.sum(t4 * (t1 - X), axis=1, keepdims=True) * C - np.sum(t4, axis=1, keepdims=True) * t3) / m + t4 * t3) / t3 ** 1.5
-    if stop == "X":
-        return grad_X
-    s = np.sqrt(t2 + eps)  # [n, 1]: sqrt(var(X, axis=1, keepdims=True) + eps)
-    value = _vdot(G, gamma * C / s + beta)
-    grad_gamma = np.sum(G * C / np.sqrt(t3), axis=0)
-    grad_beta = np.sum(G, axis=0)
-    return value, {"X": grad_X, "gamma": grad_gamma, "beta": grad_beta}
-
-
 def value(*, X, gamma, beta, G, eps):
     """J = sum(G * (gamma * C / s + beta))
 
@@ -123,8 +98,12 @@ def grad_X(*, X, gamma, beta, G, eps):
 
     Arguments (keyword): X [n, m], gamma [m], beta [m], G [n, m] (constant), eps [] (constant, positive).
     """
-    X, gamma, beta, G, eps, m = _arguments("grad_X", ('m',), X, gamma, beta, G, eps)
-    return _forward_backward(X, gamma, beta, G, eps, m, stop="X")
+    X, gamma, _, G, eps, m = _arguments("grad_X", ('m',), X, gamma, beta, G, eps)
+    t1 = gamma * G  # [n, m]: gamma * G
+    t2 = np.mean(X, axis=1, keepdims=True)  # [n, 1]: mean(X, axis=1, keepdims=True)
+    C = X - t2  # [n, m]: X - mean(X, axis=1, keepdims=True)
+    t3 = eps + np.var(X, axis=1, keepdims=True)  # [n, 1]: eps + var(X, axis=1, keepdims=True)
+    return ((np.sum(t1 * (t2 - X), axis=1, keepdims=True) * C - np.sum(t1, axis=1, keepdims=True) * t3) / m + t1 * t3) / t3 ** 1.5
 
 
 def grad_gamma(*, X, gamma, beta, G, eps):
@@ -134,8 +113,9 @@ def grad_gamma(*, X, gamma, beta, G, eps):
 
     Arguments (keyword): X [n, m], gamma [m], beta [m], G [n, m] (constant), eps [] (constant, positive).
     """
-    X, gamma, beta, G, eps, m = _arguments("grad_gamma", ('m',), X, gamma, beta, G, eps)
-    return _forward_backward(X, gamma, beta, G, eps, m, stop="gamma")
+    X, _, _, G, eps = _arguments("grad_gamma", (), X, gamma, beta, G, eps)
+    C = X - np.mean(X, axis=1, keepdims=True)  # [n, m]: X - mean(X, axis=1, keepdims=True)
+    return np.sum(G * C / np.sqrt(eps + np.var(X, axis=1, keepdims=True)), axis=0)
 
 
 def grad_beta(*, X, gamma, beta, G, eps):
@@ -145,8 +125,8 @@ def grad_beta(*, X, gamma, beta, G, eps):
 
     Arguments (keyword): X [n, m], gamma [m], beta [m], G [n, m] (constant), eps [] (constant, positive).
     """
-    X, gamma, beta, G, eps, m = _arguments("grad_beta", ('m',), X, gamma, beta, G, eps)
-    return _forward_backward(X, gamma, beta, G, eps, m, stop="beta")
+    _, _, _, G, _ = _arguments("grad_beta", (), X, gamma, beta, G, eps)
+    return np.sum(G, axis=0)
 
 
 def value_and_grad(*, X, gamma, beta, G, eps):
@@ -155,4 +135,14 @@ def value_and_grad(*, X, gamma, beta, G, eps):
     Arguments (keyword): X [n, m], gamma [m], beta [m], G [n, m] (constant), eps [] (constant, positive).
     """
     X, gamma, beta, G, eps, m = _arguments("value_and_grad", ('m',), X, gamma, beta, G, eps)
-    return _forward_backward(X, gamma, beta, G, eps, m)
+    t1 = np.mean(X, axis=1, keepdims=True)  # [n, 1]: mean(X, axis=1, keepdims=True)
+    C = X - t1  # [n, m]: X - mean(X, axis=1, keepdims=True)
+    t2 = np.var(X, axis=1, keepdims=True)  # [n, 1]: var(X, axis=1, keepdims=True)
+    s = np.sqrt(t2 + eps)  # [n, 1]: sqrt(var(X, axis=1, keepdims=True) + eps)
+    t3 = gamma * G  # [n, m]: gamma * G
+    t4 = eps + t2  # [n, 1]: eps + var(X, axis=1, keepdims=True)
+    value = _vdot(G, gamma * C / s + beta)
+    grad_X = ((np.sum(t3 * (t1 - X), axis=1, keepdims=True) * C - np.sum(t3, axis=1, keepdims=True) * t4) / m + t3 * t4) / t4 ** 1.5
+    grad_gamma = np.sum(G * C / np.sqrt(t4), axis=0)
+    grad_beta = np.sum(G, axis=0)
+    return value, {"X": grad_X, "gamma": grad_gamma, "beta": grad_beta}

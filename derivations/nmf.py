@@ -68,25 +68,6 @@ def _refuse(function, values, shapes):
     return ValueError(f"{function}(): the arguments do not have their declared shapes")
 
 
-def _forward_backward(V, W, H, n, m, k, stop=None):
-    """The value of J and its gradients w.r.t. W, H, each shared
-    intermediate computed once.  The gradients come in the order W, H,
-    each needing only the work before it: stop='W' returns that gradient alone
-    as soon as it is known; stop=None returns (value, {symbol: gradient}).
-    """
-    t1 = W @ H  # [n, m]: W @ H
-    t2 = t1 - V  # [n, m]: W @ H - V
-    if stop == "W":
-        return t2 @ H.T
-    t3 = (t2.T @ W).T if k > m and n > 64 else W.T @ t2  # [k, m]: W.T @ (W @ H - V)
-    grad_H = t3
-    if stop == "H":
-        return grad_H
-    value = np.sum((V - t1) ** 2) / 2
-    grad_W = t2 @ H.T
-    return value, {"W": grad_W, "H": grad_H}
-
-
 def value(*, V, W, H):
     """J = sum((V - W @ H) ** 2) / 2
 
@@ -103,8 +84,8 @@ def grad_W(*, V, W, H):
 
     Arguments (keyword): V [n, m] (constant, nonnegative), W [n, k] (nonnegative), H [k, m] (nonnegative).
     """
-    V, W, H, n, m, k = _arguments("grad_W", ('n', 'm', 'k'), V, W, H)
-    return _forward_backward(V, W, H, n, m, k, stop="W")
+    V, W, H = _arguments("grad_W", (), V, W, H)
+    return (W @ H - V) @ H.T
 
 
 def grad_H(*, V, W, H):
@@ -115,7 +96,8 @@ def grad_H(*, V, W, H):
     Arguments (keyword): V [n, m] (constant, nonnegative), W [n, k] (nonnegative), H [k, m] (nonnegative).
     """
     V, W, H, n, m, k = _arguments("grad_H", ('n', 'm', 'k'), V, W, H)
-    return _forward_backward(V, W, H, n, m, k, stop="H")
+    t1 = ((W @ H - V).T @ W).T if k > m and n > 64 else W.T @ (W @ H - V)  # [k, m]: W.T @ (W @ H - V)
+    return t1
 
 
 def value_and_grad(*, V, W, H):
@@ -124,4 +106,10 @@ def value_and_grad(*, V, W, H):
     Arguments (keyword): V [n, m] (constant, nonnegative), W [n, k] (nonnegative), H [k, m] (nonnegative).
     """
     V, W, H, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), V, W, H)
-    return _forward_backward(V, W, H, n, m, k)
+    t1 = W @ H  # [n, m]: W @ H
+    t2 = t1 - V  # [n, m]: W @ H - V
+    t3 = (t2.T @ W).T if k > m and n > 64 else W.T @ t2  # [k, m]: W.T @ (W @ H - V)
+    value = np.sum((V - t1) ** 2) / 2
+    grad_W = t2 @ H.T
+    grad_H = t3
+    return value, {"W": grad_W, "H": grad_H}

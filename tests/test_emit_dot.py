@@ -1,5 +1,6 @@
 """The emission rules sum-of-product and sum-of-log-softmax (matcalc/ops/dot_code.py) and
-the code rewrite product-of-transposes (ops/transpose_code.py): the emitted text, and the
+the pass that spells a product of transposes as the transposed product where that
+product is computed anyway (codegen/algebra.shared_forms): the emitted text, and the
 numbers against numpy and the module's own other functions."""
 
 from __future__ import annotations
@@ -99,10 +100,16 @@ def test_broadcast_and_axis_sums_are_left_as_written():
     assert "_vdot(" not in value and "np.sum(A * v)" in value
 
 
-def test_a_product_of_transposes_is_the_transposed_product_and_is_shared():
+def test_a_product_of_transposes_is_the_transposed_product_where_that_product_is_computed():
     d = matcalc.derive({"dims": {"n": 6, "d": 4},
                         "symbols": {"X": {"shape": ["n", "d"]}, "W": {"shape": ["d", "d"]}, "G": {"shape": ["d", "n"]}},
                         "expr": "sum(G * (W.T @ X.T)) + sum(X @ W)", "wrt": ["W"]})
     assert d.verified, d.verification
     value = body(d.code, "value")
     assert value[1:] == ["t1 = X @ W", "return _vdot(G, t1.T) + np.sum(t1)"], value
+    # alone, Wᵀ Xᵀ stays as written (OpenBLAS: a transposed view multiplied may be slower)
+    d = matcalc.derive({"dims": {"n": 6, "d": 4},
+                        "symbols": {"X": {"shape": ["n", "d"]}, "W": {"shape": ["d", "d"]}, "G": {"shape": ["n", "d"]}},
+                        "expr": "sum(G @ (W.T @ X.T))", "wrt": ["W"]})
+    assert d.verified, d.verification
+    assert "W.T @ X.T" in body(d.code, "value")[-1]

@@ -233,4 +233,4 @@ def test_a_transposed_operand_is_computed_once():
     assert d.verified, d.verification
     body = _body(d.code, "grad_Wv")
     assert body.count("_softmax(") == 1, body
-    assert "t1 = (G.T @ S).T if n > d and n > 64 else S.T @ G" in body, body
+    assert "t3 = (G.T @ t2).T if n > d and n > 64 else t2.T @ G" in body, body

@@ -121,13 +121,13 @@ def test_functions_still_check_their_arguments():
 
 def test_symbols_named_like_the_helpers_parts_are_kept_clear():
     # a symbol called stop, value or _forward_backward: the helper moves out of the way
-    d = matcalc.derive(chain(2, names=("stop", "value")) | {"symbols": {
-        **chain(2, names=("stop", "value"))["symbols"], "_forward_backward": {"shape": ["d", "n"]}},
-        "expr": "sum((tanh(W2 @ tanh(W1 @ stop)) - value) ** 2) + sum(_forward_backward)"})
+    d = matcalc.derive(chain(3, names=("stop", "value")) | {"symbols": {
+        **chain(3, names=("stop", "value"))["symbols"], "_forward_backward": {"shape": ["d", "n"]}},
+        "expr": "sum((tanh(W3 @ tanh(W2 @ tanh(W1 @ stop))) - value) ** 2) + sum(_forward_backward)"})
     assert d.verified, d.verification
-    assert "def _forward_backward(stop, value, W1, W2, _forward_backward, n, d, stop_=None):" in d.code
-    assert 'return _forward_backward_(stop, value, W1, W2, _forward_backward, n, d, stop_="W1")' in d.code
-    assert "value_ = _vdot(t4, t4) + np.sum(_forward_backward)" in d.code
+    assert "def _forward_backward(stop, value, W1, W2, W3, _forward_backward, n, d, stop_=None):" in d.code
+    assert 'return _forward_backward_(stop, value, W1, W2, W3, _forward_backward, n, d, stop_="W1")' in d.code
+    assert "value_ = _vdot(t6, t6) + np.sum(_forward_backward)" in d.code
     assert "_forward_backward_ = _forward_backward" in d.code
 
 

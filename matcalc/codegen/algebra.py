@@ -13,8 +13,9 @@ seen by :func:`matcalc.codegen.emit.shared_nodes`.
 from __future__ import annotations
 
 from .. import ir
+from ..matrix import build as B
 from ..ops import CODE_REWRITES
-from .numerics import bottom_up
+from .numerics import bottom_up, share_logs
 
 # A rewrite's output is rewritten again, at most this many times per node (each rule
 # shrinks the work; the bound only guards against two rules undoing each other).
@@ -47,3 +48,25 @@ def fired(expr: ir.Expr) -> list[str]:
     and the benchmark's listing)."""
     return sorted({rule.name for e in ir.distinct(expr) if isinstance(e, ir.Apply)
                    for rule in CODE_REWRITES.get(e.op, ()) if rule.apply(e) not in (None, e)})
+
+
+def shared_forms(roots: list[ir.Expr]) -> list[ir.Expr]:
+    """The roots of one function, each product spelled one way wherever it is needed, so
+    that common subexpressions find it: ``share_logs`` (``softmax(A)`` as
+    ``exp(log_softmax(A))`` where both are needed), then ``Bᵀ Aᵀ = (A B)ᵀ`` where ``A B``
+    is computed anyway (the attention head's ``K = X @ Wk`` and its gradients'
+    ``Wk.T @ X.T``: the softmax was computed twice).  Only there: elsewhere ``Bᵀ Aᵀ``
+    stays, since OpenBLAS is sensitive to the layout of its operands (a transposed view
+    multiplied can be slower)."""
+    roots = share_logs(roots)
+    products = {n for n in ir.distinct(*roots) if B.is_op(n, "matmul") and n.rank == 2}
+
+    def spelled(e: ir.Apply) -> ir.Expr:
+        if e.op == "matmul" and e.rank == 2 and all(B.is_op(f, "transpose") and f.rank == 2 for f in e.args):
+            product = B.matmul(e.args[1].args[0], e.args[0].args[0])
+            if product in products:
+                return B.T(product)
+        return e
+
+    memo: dict[ir.Expr, ir.Expr] = {}
+    return [bottom_up(r, spelled, memo) for r in roots]

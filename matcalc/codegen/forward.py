@@ -45,6 +45,10 @@ HELPER = "_forward_backward"
 # At least this many gradients must go through the helper (grad_x and jac_x of
 # one Jacobian are one gradient: a helper would only add a call).
 ENOUGH = 2
+# The functions written one by one must do at least this many times the distinct work
+# for the helper to be written (:func:`repeats`): an L-layer chain does (L + 1) / 2 times
+# (its module grows as L² written one by one); batch normalisation's three gradients 1.5.
+REPEATED = 2.0
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,18 @@ def shares(segments: list[Segment], stops: list[str], work: dict[str, set[int]],
                for n in segment.named)
 
 
+def repeats(work: dict[str, set[int]]) -> bool:
+    """Whether the functions written one by one would repeat enough work for a helper to
+    pay: their parts counted function by function at least :data:`REPEATED` times the
+    distinct parts, as where the module would grow faster than the expression.  (A helper
+    holds every intermediate until it returns; where less is repeated, as in batch
+    normalisation's three gradients, that costs more than it saves: 1.2-3.5x on the
+    gallery's grad_gamma called in a loop, the allocator giving the freed memory back and
+    touching it afresh.)"""
+    distinct = set().union(*work.values()) if work else set()
+    return sum(map(len, work.values())) >= REPEATED * len(distinct)
+
+
 def plan(joint: dict[str, ir.Expr], alone: dict[str, ir.Expr], named: set[ir.Expr], attempt):
     """The helper's stops and what ``attempt(stops)`` printed for them (``attempt``
     returns ``(printed, segments)``), or ``([], None)`` when a helper does not pay off:
@@ -204,6 +220,8 @@ def plan(joint: dict[str, ir.Expr], alone: dict[str, ir.Expr], named: set[ir.Exp
     past the stops."""
     labels = Labels()
     work = {k: labels.closure(g) for k, g in alone.items()}
+    if not repeats(work):
+        return [], None
     reach = {k: work[k] if joint[k] is alone[k] else labels.closure(joint[k]) for k in alone}
     stops = order(reach, work, {labels(n) for n in named})
     while len(stops) >= ENOUGH:

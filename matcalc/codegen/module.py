@@ -42,10 +42,10 @@ from ..matrix import build as B
 from ..ops import EMIT_RULES, OPS, array_api
 from ..shapes import show
 from . import arguments, forward
-from .algebra import faster
+from .algebra import faster, shared_forms
 from .emit import Emitter, shared_nodes, _trivial as trivial
 from .names import Namespace, aliases
-from .numerics import share_logs, stabilize
+from .numerics import stabilize
 
 HELPERS = {name: source for op in OPS.values() for name, source in op.helpers.items()}
 HELPERS.update((name, source) for rules in EMIT_RULES.values() for rule in rules
@@ -146,7 +146,7 @@ def _emit(derivation, portable: bool) -> str:
     lets = {e: n for e, n in lets.items() if not ir.written_within(e, 1)}   # (a let of one symbol: no line)
 
     def marked(roots: list[ir.Expr]) -> set[ir.Expr]:
-        """The parts of ``roots`` (already through ``share_logs``) to name: the shared
+        """The parts of ``roots`` (already through ``shared_forms``) to name: the shared
         subexpressions and the user's let names."""
         present = set(ir.distinct(*roots)) if lets else set()
         return shared_nodes(roots) | (set(lets) & present)
@@ -181,7 +181,7 @@ def _emit(derivation, portable: bool) -> str:
 
     def function(name: str, doc: str, roots: list[ir.Expr], ret, direction: ir.Symbol | None = None) -> None:
         scope, xp = start()
-        roots = share_logs(roots)
+        roots = shared_forms(roots)
         em = emitter(marked(roots), scope, xp)
         texts = [em.value(r) for r in roots]
         used.update(em.helpers)
@@ -253,9 +253,9 @@ def _helper(p, value: ir.Expr, grads: dict[str, ir.Expr], returned: set[str], pr
     ``(start, marked, emitter)`` of :func:`_emit`: ``start()`` opens a function's scope,
     ``marked(roots)`` are the parts to name, ``emitter(marks, scope, xp)`` prints."""
     start, marked, emitter = printing
-    roots = share_logs([value, *grads.values()])
+    roots = shared_forms([value, *grads.values()])
     joint = dict(zip(grads, roots[1:]))
-    alone = {k: share_logs([g])[0] for k, g in grads.items() if k in returned}
+    alone = {k: shared_forms([g])[0] for k, g in grads.items() if k in returned}
     marks = marked(roots)
     named = {n for n in marks if isinstance(n, ir.Apply) and not trivial(n)}
 

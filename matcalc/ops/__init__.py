@@ -34,4 +34,3 @@ from . import gram_code  # noqa: F401,E402  (sum((X @ P) * X) and trace(X @ P @ 
 from . import spd_code  # noqa: F401,E402  (logdet of spd by Cholesky, outer products and inverses in products)
 from . import layout_code  # noqa: F401,E402  (layout: products with the long side contiguous, sech²)
 from . import dot_code  # noqa: F401,E402  (sum(A * B) without the temporary)
-from . import transpose_code  # noqa: F401,E402  (Bᵀ Aᵀ = (A B)ᵀ: the product shared)
