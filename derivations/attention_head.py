@@ -98,6 +98,7 @@ def value(*, X, Wq, Wk, Wv, G):
     Q = X @ Wq  # [n, d]: X @ Wq
     K = X @ Wk  # [n, d]: X @ Wk
     S = _softmax(Q @ K.T / np.sqrt(d), axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
+    del K, Q
     return _vdot(G, S @ X @ Wv)
 
 
@@ -113,8 +114,10 @@ def grad_Wq(*, X, Wq, Wk, Wv, G):
     K = X @ Wk  # [n, d]: X @ Wk
     t1 = np.sqrt(d)  # []: sqrt(d)
     S = _softmax(Q @ K.T / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
+    del Q
     t2 = (X @ Wv).T if d > n and d > 64 else Wv.T @ X.T  # [d, n]: Wv.T @ X.T
     t3 = G @ t2  # [n, n]: G @ (Wv.T @ X.T)
+    del t2
     return X.T @ (S * (t3 - np.sum(t3 * S, axis=1, keepdims=True)) @ K) / t1
 
 
@@ -130,8 +133,10 @@ def grad_Wk(*, X, Wq, Wk, Wv, G):
     t1 = (X @ Wk).T if d > n and d > 64 else Wk.T @ X.T  # [d, n]: Wk.T @ X.T
     t2 = np.sqrt(d)  # []: sqrt(d)
     t3 = _softmax(Q @ t1 / t2, axis=1)  # [n, n]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1)
+    del t1
     t4 = (X @ Wv).T if d > n and d > 64 else Wv.T @ X.T  # [d, n]: Wv.T @ X.T
     t5 = G @ t4  # [n, n]: G @ (Wv.T @ X.T)
+    del t4
     return X.T @ ((t3 * (t5 - np.sum(t5 * t3, axis=1, keepdims=True))).T @ Q) / t2
 
 
@@ -146,7 +151,9 @@ def grad_Wv(*, X, Wq, Wk, Wv, G):
     Q = X @ Wq  # [n, d]: X @ Wq
     t1 = (X @ Wk).T if d > n and d > 64 else Wk.T @ X.T  # [d, n]: Wk.T @ X.T
     t2 = _softmax(Q @ t1 / np.sqrt(d), axis=1)  # [n, n]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1)
+    del Q, t1
     t3 = (G.T @ t2).T if n > d and n > 64 else t2.T @ G  # [n, d]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1).T @ G
+    del t2
     return X.T @ t3
 
 
@@ -162,10 +169,15 @@ def value_and_grad(*, X, Wq, Wk, Wv, G):
     S = _softmax(Q @ K.T / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
     t2 = (X @ Wv).T if d > n and d > 64 else Wv.T @ X.T  # [d, n]: Wv.T @ X.T
     t3 = G @ t2  # [n, n]: G @ (Wv.T @ X.T)
+    del t2
     t4 = S * (t3 - np.sum(t3 * S, axis=1, keepdims=True))  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1) * (G @ (Wv...
+    del t3
     t5 = (G.T @ S).T if n > d and n > 64 else S.T @ G  # [n, d]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1).T @ G
     value = _vdot(G, S @ X @ Wv)
+    del S
     grad_Wq = X.T @ (t4 @ K) / t1
+    del K
     grad_Wk = X.T @ (t4.T @ Q) / t1
+    del Q, t1, t4
     grad_Wv = X.T @ t5
     return value, {"Wq": grad_Wq, "Wk": grad_Wk, "Wv": grad_Wv}

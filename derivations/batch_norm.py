@@ -81,6 +81,7 @@ def value(*, X, gamma, beta, R, eps):
     C = X - np.mean(X, axis=0, keepdims=True)  # [n, m]: X - mean(X, axis=0, keepdims=True)
     s = np.sqrt(np.var(X, axis=0, keepdims=True) + eps)  # [1, m]: sqrt(var(X, axis=0, keepdims=True) + eps)
     Y = C / s  # [n, m]: (X - mean(X, axis=0, keepdims=True)) / sqrt(var(X, axis=0...
+    del C, s
     return np.sum((gamma * Y + beta - R) ** 2) / 2
 
 
@@ -135,11 +136,16 @@ def value_and_grad(*, X, gamma, beta, R, eps):
     t2 = np.var(X, axis=0, keepdims=True)  # [1, m]: var(X, axis=0, keepdims=True)
     s = np.sqrt(t2 + eps)  # [1, m]: sqrt(var(X, axis=0, keepdims=True) + eps)
     Y = C / s  # [n, m]: (X - mean(X, axis=0, keepdims=True)) / sqrt(var(X, axis=0...
+    del s
     t3 = eps + t2  # [1, m]: eps + var(X, axis=0, keepdims=True)
+    del t2
     t4 = np.sqrt(t3)  # [1, m]: sqrt(eps + var(X, axis=0, keepdims=True))
     t5 = beta + gamma * C / t4 - R  # [n, m]: beta + gamma * (X - mean(X, axis=0, keepdims=True)) / sqr...
     value = np.sum((gamma * Y + beta - R) ** 2) / 2
+    del Y
     grad_X = gamma * (beta + np.sum(R - beta, axis=0, keepdims=True) / n - R) / t4 + gamma ** 2 * C / t3 + np.sum(gamma * t5 * (t1 - X), axis=0, keepdims=True) * C / (n * t3 ** 1.5)
+    del t1, t3
     grad_gamma = np.sum(C * t5 / t4, axis=0)
+    del C, t4
     grad_beta = np.sum(t5, axis=0)
     return value, {"X": grad_X, "gamma": grad_gamma, "beta": grad_beta}

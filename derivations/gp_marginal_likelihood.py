@@ -102,5 +102,6 @@ def value_and_grad(*, K, y):
     a = np.linalg.solve(L, y)  # [n]: solve(cholesky(K), y)
     t1 = np.linalg.solve(K, y)  # [n]: solve(K, y)
     value = a @ a / 2 + np.sum(np.log(np.diag(L)))
+    del L, a
     grad_K = (np.linalg.inv(K) - np.outer(t1, t1)) / 2
     return value, {"K": grad_K}

@@ -141,8 +141,12 @@ def value_and_grad(*, X, gamma, beta, G, eps):
     s = np.sqrt(t2 + eps)  # [n, 1]: sqrt(var(X, axis=1, keepdims=True) + eps)
     t3 = gamma * G  # [n, m]: gamma * G
     t4 = eps + t2  # [n, 1]: eps + var(X, axis=1, keepdims=True)
+    del t2
     value = _vdot(G, gamma * C / s + beta)
+    del s
     grad_X = ((np.sum(t3 * (t1 - X), axis=1, keepdims=True) * C - np.sum(t3, axis=1, keepdims=True) * t4) / m + t3 * t4) / t4 ** 1.5
+    del t1, t3
     grad_gamma = np.sum(G * C / np.sqrt(t4), axis=0)
+    del C, t4
     grad_beta = np.sum(G, axis=0)
     return value, {"X": grad_X, "gamma": grad_gamma, "beta": grad_beta}

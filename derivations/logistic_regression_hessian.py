@@ -101,6 +101,7 @@ def hess_w(*, X, w, y):
     X, w, _, n = _arguments("hess_w", ('n',), X, w, y)
     t1 = X @ w  # [n]: X @ w
     t2 = np.sqrt(_sigmoid(t1) * _sigmoid(-t1))[:, None] * X  # so that the product below is t2.T @ t2
+    del t1
     return t2.T @ t2 / n
 
 

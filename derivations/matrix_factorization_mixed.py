@@ -207,5 +207,6 @@ def value_and_grad(*, U, V, M):
     t1 = U @ V.T - M  # [m, n]: U @ V.T - M
     value = _vdot(t1, t1) / 2
     grad_U = t1 @ V
+    del t1
     grad_V = (V @ U.T - M.T) @ U
     return value, {"U": grad_U, "V": grad_V}

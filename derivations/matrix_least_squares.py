@@ -97,5 +97,6 @@ def value_and_grad(*, A, X, B):
     t1 = A @ X - B  # [n, k]: A @ X - B
     t2 = (t1.T @ A).T if m > k and n > 64 else A.T @ t1  # [m, k]: A.T @ (A @ X - B)
     value = np.linalg.norm(t1) ** 2
+    del t1
     grad_X = 2 * t2
     return value, {"X": grad_X}

@@ -136,7 +136,9 @@ def grad_W1(*, X, W1, W2, Y):
     t1 = X @ W1  # [n, h]: X @ W1
     t2 = (W2.T @ np.tanh(t1).T).T if n > 64 and n > k and (k <= 32 or h >= k) else np.tanh(t1) @ W2  # [n, k]: tanh(X @ W1) @ W2
     t3 = (_softmax(t2, axis=1) - Y) @ W2.T * _sech2(t1)  # [n, h]: (softmax(tanh(X @ W1) @ W2, axis=1) - Y) @ W2.T * (4 * si...
+    del t1, t2
     t4 = (t3.T @ X).T if m > h and n > 64 else X.T @ t3  # [m, h]: X.T @ ((softmax(tanh(X @ W1) @ W2, axis=1) - Y) @ W2.T * ...
+    del t3
     return t4 / n
 
 
@@ -151,7 +153,9 @@ def grad_W2(*, X, W1, W2, Y):
     t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
     t2 = (W2.T @ t1.T).T if n > 64 and n > k and (k <= 32 or h >= k) else t1 @ W2  # [n, k]: tanh(X @ W1) @ W2
     t3 = _softmax(t2, axis=1) - Y  # [n, k]: softmax(tanh(X @ W1) @ W2, axis=1) - Y
+    del t2
     t4 = (t3.T @ t1).T if h > k and n > 64 else t1.T @ t3  # [h, k]: tanh(X @ W1).T @ (softmax(tanh(X @ W1) @ W2, axis=1) - Y)
+    del t1, t3
     return t4 / n
 
 
@@ -165,10 +169,15 @@ def value_and_grad(*, X, W1, W2, Y):
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     t3 = (W2.T @ t2.T).T if n > 64 and n > k and (k <= 32 or h >= k) else t2 @ W2  # [n, k]: tanh(X @ W1) @ W2
     t4 = _log_softmax(t3, axis=1)  # [n, k]: log_softmax(tanh(X @ W1) @ W2, axis=1)
+    del t3
     t5 = np.exp(t4) - Y  # [n, k]: exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y
     t6 = ((t5 @ W2.T * _sech2(t1)).T @ X).T if m > h and n > 64 else X.T @ (t5 @ W2.T * _sech2(t1))  # [m, h]: X.T @ ((exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) ...
+    del t1
     t7 = (t5.T @ t2).T if h > k and n > 64 else t2.T @ t5  # [h, k]: tanh(X @ W1).T @ (exp(log_softmax(tanh(X @ W1) @ W2, axis...
+    del t2, t5
     value = -_vdot(Y, t4) / n
+    del t4
     grad_W1 = t6 / n
+    del t6
     grad_W2 = t7 / n
     return value, {"W1": grad_W1, "W2": grad_W2}

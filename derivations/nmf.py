@@ -110,6 +110,8 @@ def value_and_grad(*, V, W, H):
     t2 = t1 - V  # [n, m]: W @ H - V
     t3 = (t2.T @ W).T if k > m and n > 64 else W.T @ t2  # [k, m]: W.T @ (W @ H - V)
     value = np.sum((V - t1) ** 2) / 2
+    del t1
     grad_W = t2 @ H.T
+    del t2
     grad_H = t3
     return value, {"W": grad_W, "H": grad_H}

@@ -151,6 +151,8 @@ def value_and_grad(*, X, W1, W2, Y):
     t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
     t2 = t1 @ W2 - Y  # [n, k]: tanh(X @ W1) @ W2 - Y
     t3 = (t2.T @ t1).T if h > k and n > 64 else t1.T @ t2  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
+    del t1
     value = _vdot(t2, t2) / 2
+    del t2
     grad_W2 = t3
     return value, {"W2": grad_W2}

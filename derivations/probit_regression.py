@@ -134,5 +134,6 @@ def value_and_grad(*, X, y, w):
     t3 = _erfc(-(t1 / t2)) / 2  # [n]: erfc(-X @ w / sqrt(2)) / 2
     t4 = t2 * t1 / 2  # [n]: sqrt(2) * X @ w / 2
     value = -np.sum(y * np.log(t3) + (1 - y) * np.log(1 - t3))
+    del t3
     grad_w = X.T @ (0.5641895835477563 * t2 * np.exp(-(t1 ** 2 / 2)) * (-((y - 1) / _erfc(t4)) - y / _erfc(-t4)))
     return value, {"w": grad_w}

@@ -128,5 +128,6 @@ def value_and_grad(*, x):
     t2 = -np.outer(t1, t1)  # [n, n]: its diagonal is added to below
     _add_diagonal(t2, t1)
     value = t1
+    del t1
     grad_x = t2
     return value, {"x": grad_x}

@@ -126,7 +126,9 @@ def grad_W(*, X, W, Y, lam):
     X, W, Y, lam, n, m, k = _arguments("grad_W", ('n', 'm', 'k'), X, W, Y, lam)
     t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
     t2 = _softmax(t1, axis=1) - Y  # [n, k]: softmax(X @ W, axis=1) - Y
+    del t1
     t3 = (t2.T @ X).T if m > k and n > 64 else X.T @ t2  # [m, k]: X.T @ (softmax(X @ W, axis=1) - Y)
+    del t2
     return t3 / n + 2 * lam * W
 
 
@@ -138,7 +140,9 @@ def value_and_grad(*, X, W, Y, lam):
     X, W, Y, lam, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), X, W, Y, lam)
     t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
     t2 = _log_softmax(t1, axis=1)  # [n, k]: log_softmax(X @ W, axis=1)
+    del t1
     t3 = ((np.exp(t2) - Y).T @ X).T if m > k and n > 64 else X.T @ (np.exp(t2) - Y)  # [m, k]: X.T @ (exp(log_softmax(X @ W, axis=1)) - Y)
     value = -_vdot(Y, t2) / n + lam * _vdot(W, W)
+    del t2
     grad_W = t3 / n + 2 * lam * W
     return value, {"W": grad_W}

@@ -186,7 +186,9 @@ def hess_W(*, X, W, Y, lam):
     qa, ra = np.triu_indices(k - 1)  # the blocks (q, r) computed, q <= r < k - 1: T_i 1 = 0 gives the rest
     t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
     S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    del t1
     t2 = (((1 / n) * (S[:, ra] * ((qa == ra) - (S[:, qa])))))  # the weights T_i[q, r] of those blocks: [k*m, k*m] = Σ_i kron(T_i, p_i p_iᵀ)
+    del S
     t3 = _kron_gram(X, t2, (qa, ra), k, fill=True)  # [k*m, k*m]: its diagonal is added to below
     _add_diagonal(t3, 2 * lam)
     return t3
@@ -202,7 +204,9 @@ def grad_W(*, X, W, Y, lam):
     X, W, Y, lam, n, m, k = _arguments("grad_W", ('n', 'm', 'k'), X, W, Y, lam)
     t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
     S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    del t1
     t2 = ((S - Y).T @ X).T if m > k and n > 64 else X.T @ (S - Y)  # [m, k]: X.T @ (softmax(X @ W, axis=1) - Y)
+    del S
     return t2 / n + 2 * lam * W
 
 
@@ -216,9 +220,12 @@ def hvp_W(*, X, W, Y, lam, dW):
     X, W, _, lam, dW, n, m, k = _arguments("hvp_W", ('n', 'm', 'k'), X, W, Y, lam, dW)
     t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
     S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    del t1
     t2 = X @ dW  # [n, k]: X @ dW
     t3 = S * (t2 - np.sum(t2 * S, axis=1, keepdims=True))  # [n, k]: softmax(X @ W, axis=1) * (X @ dW - sum(X @ dW * softmax(X...
+    del S, t2
     t4 = (t3.T @ X).T if m > k and n > 64 else X.T @ t3  # [m, k]: X.T @ (softmax(X @ W, axis=1) * (X @ dW - sum(X @ dW * so...
+    del t3
     return t4 / n + 2 * lam * dW
 
 
@@ -230,7 +237,9 @@ def value_and_grad(*, X, W, Y, lam):
     X, W, Y, lam, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), X, W, Y, lam)
     t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
     t2 = _log_softmax(t1, axis=1)  # [n, k]: log_softmax(X @ W, axis=1)
+    del t1
     t3 = ((np.exp(t2) - Y).T @ X).T if m > k and n > 64 else X.T @ (np.exp(t2) - Y)  # [m, k]: X.T @ (exp(log_softmax(X @ W, axis=1)) - Y)
     value = -_vdot(Y, t2) / n + lam * _vdot(W, W)
+    del t2
     grad_W = t3 / n + 2 * lam * W
     return value, {"W": grad_W}

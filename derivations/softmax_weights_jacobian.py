@@ -107,7 +107,9 @@ def jac_W(*, X, W):
     X, W, n, m, k = _arguments("jac_W", ('n', 'm', 'k'), X, W)
     t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
     S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    del t1
     t2 = np.diag(S.T.reshape(-1))  # [k*n, k*n]: diag(vec(softmax(X @ W, axis=1)))
+    del S
     return ((t2 - t2 @ _kron_eye(np.ones((k, k)), n) @ t2).reshape(-1, n) @ X).reshape(k * n, -1)
 
 
@@ -119,7 +121,9 @@ def value_and_grad(*, X, W):
     X, W, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), X, W)
     t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
     S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
+    del t1
     t2 = np.diag(S.T.reshape(-1))  # [k*n, k*n]: diag(vec(softmax(X @ W, axis=1)))
     value = S
+    del S
     grad_W = ((t2 - t2 @ _kron_eye(np.ones((k, k)), n) @ t2).reshape(-1, n) @ X).reshape(k * n, -1)
     return value, {"W": grad_W}

@@ -92,8 +92,8 @@ def test_the_gp_kernel_is_built_once_and_inverted_once():
     assert "solve" not in code and "np.outer(y, y)" not in code and "_logdet(" not in d.code, code
     assert code == "\n".join([
         "t1 = U @ U.T", "_add_diagonal(t1, s2)", "t2 = np.linalg.inv(t1)", "t3 = t2 @ y",
-        "t4 = t2 - np.outer(t3, t3)",
-        "value = t3 @ y / 2 + _logdet_spd(t1) / 2",
+        "t4 = t2 - np.outer(t3, t3)", "del t2",
+        "value = t3 @ y / 2 + _logdet_spd(t1) / 2", "del t1, t3",
         "grad_U = t4 @ U", "grad_s2 = np.trace(t4) / 2", 'return value, {"U": grad_U, "s2": grad_s2}']), code
     check_numbers(d, {k: v for k, v in values_of().items() if k in ("U", "s2", "y")})
 

@@ -44,7 +44,7 @@ from ..shapes import show
 from . import arguments, forward
 from .algebra import faster, shared_forms
 from .emit import Emitter, shared_nodes, _trivial as trivial
-from .names import Namespace, aliases
+from .names import Namespace, aliases, released
 from .numerics import stabilize
 
 HELPERS = {name: source for op in OPS.values() for name, source in op.helpers.items()}
@@ -185,7 +185,8 @@ def _emit(derivation, portable: bool) -> str:
         em = emitter(marked(roots), scope, xp)
         texts = [em.value(r) for r in roots]
         used.update(em.helpers)
-        finish(name, doc, scope, xp, em.lines + ret(texts, scope), em.refs, direction)
+        finish(name, doc, scope, xp, released(em.lines + ret(texts, scope), set(em.names.values())),
+               em.refs, direction)
 
     def returns(t, scope):
         return [f"return {t[0]}"]

@@ -66,3 +66,32 @@ def aliases(renamed: Mapping[str, str], used: Iterable[str]) -> list[str]:
     if not lines:
         return []
     return ["# names the functions use, clear of their arguments' names", *lines]
+
+
+def _cheap_return(line: str) -> bool:
+    """``return value, {"x": grad_x}``: a return that computes nothing (a del before it frees nothing sooner)."""
+    return line.startswith("return ") and not re.search(r"[(@*+/-]", line.split("{")[0][7:])
+
+
+def released(lines: list[str], names: set[str]) -> list[str]:
+    """``lines`` with ``del t3`` after the last line that reads the intermediate ``t3``
+    (not before a return that computes nothing): an intermediate is freed as soon as it is done with, as it is when
+    it is written inside an expression, and the function's memory stays that of the
+    work.  Holding them to the end was measured 1.2x slower in a loop (the allocator
+    gives the memory back and touches it afresh)."""
+    last: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        code = line.split("  #")[0]
+        for word in set(re.findall(r"[A-Za-z_]\w*", code)) & names:
+            last[word] = i
+    after: dict[int, list[str]] = {}
+    for word, i in last.items():
+        defined = re.match(rf"{re.escape(word)} = ", lines[i])
+        if i < len(lines) - 1 and not defined and not all(_cheap_return(x) for x in lines[i + 1:]):
+            after.setdefault(i, []).append(word)
+    out = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        if i in after:
+            out.append(f"del {', '.join(sorted(after[i]))}")
+    return out
