@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MatcalcError, SpecError
-from .inline import WORD, Inline, whole
+from .inline import Inline, whole
 from .pipeline import Derivation, Progress
 from .pipeline import derive as _derive
 
@@ -93,10 +93,7 @@ def from_keywords(expr: str, symbols: dict[str, Any], *, wrt=None, order=None, d
         entry = {"shape": list(value)} if isinstance(value, (list, tuple)) else value
         out.document.setdefault("symbols", {})[sym] = entry
         out.spans[f"symbols.{sym}"] = whole(label, repr(value))
-        shape = entry.get("shape") if isinstance(entry, dict) else None
-        for item in shape if isinstance(shape, (list, tuple)) else ():
-            for dim in WORD.findall(item) if isinstance(item, str) else ():
-                out.dims.setdefault(dim, None)
+        out.dims_of(entry.get("shape") if isinstance(entry, dict) else None)
     if isinstance(dims, dict):
         dims = ", ".join(f"{k}={v}" for k, v in dims.items())
     if isinstance(dims, str):

@@ -124,7 +124,11 @@ class Inline:
                 self.spans[f"{path}.props[{i}]"] = _sub(span, at + start, at + start + len(p))
             self.spans[f"{path}.props"] = _sub(span, at + props[0][1], at + props[-1][1] + len(props[-1][0]))
         self.document["symbols"][name] = entry
-        for item in shape:
+        self.dims_of(shape)
+
+    def dims_of(self, shape) -> None:
+        """The dimension names a shape's entries use (``p*r``: p and r), at the default size."""
+        for item in shape if isinstance(shape, (list, tuple)) else ():
             for dim in WORD.findall(item) if isinstance(item, str) else ():
                 self.dims.setdefault(dim, None)
 

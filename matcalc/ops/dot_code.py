@@ -33,8 +33,8 @@ import re
 from .. import ir
 from ..matrix import build as B
 from ..registry import PREC_ATOM, EmitRule, emit_rule
-from .kron_gram_sym import _unit_rows as unit_rows
-from .layout_code import _short_axis as mark_short_axis
+from .kron_gram_sym import unit_rows
+from .layout_code import mark_short_axis
 
 VDOT = '''def _vdot(a, b):
     """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot

@@ -138,12 +138,12 @@ def _times_vector(atom, state):
     kind, x = atom
     if kind == "diag":
         return ("rows", x) if state[0] == "ones" else ("rows", B.mul(x, state[1]))
-    if B.is_ones(x) and state[0] == "rows" and _unit_rows(state[1]):
+    if B.is_ones(x) and state[0] == "rows" and unit_rows(state[1]):
         return ("ones",)                       # 1 1ᵀ v = 1 when the entries of v sum to 1
     return None
 
 
-def _unit_rows(y: ir.Expr) -> bool:
+def unit_rows(y: ir.Expr) -> bool:
     """The rows of y sum to 1: softmax along its rows, a declared one-hot or stochastic matrix."""
     if isinstance(y, ir.Symbol):
         return bool({"onehot", "stochastic"} & y.props)

@@ -70,7 +70,7 @@ def _plain_product(e, printer) -> bool:
                    for f in (a, b))
 
 
-def _short_axis(node, printer):
+def mark_short_axis(node, printer):
     """``softmax(A @ B, axis=1)`` (and log_softmax, logsumexp): the product ``A @ B`` is
     marked for :func:`_layout_product`, to be laid out so the reduction runs along the long
     side; the op itself prints as usual (None)."""
@@ -81,7 +81,7 @@ def _short_axis(node, printer):
 
 def _layout_product(node, printer):
     """``A.T @ D`` → ``(D.T @ A).T if m > k and n > 64 else A.T @ D`` for ``D`` ``[n, k]``, and a
-    product marked by :func:`_short_axis` → ``(B.T @ A.T).T if n > 64 and n > k and (k <= 32
+    product marked by :func:`mark_short_axis` → ``(B.T @ A.T).T if n > 64 and n > k and (k <= 32
     or m >= k) else A @ B`` for ``A`` ``[n, m]``, ``B`` ``[m, k]``: the product on a line of its own."""
     if printer.target != "numpy" or not _plain_product(node, printer):
         return None
@@ -202,7 +202,7 @@ def _tanh_derivative(node, printer):
 
 for _root in ROWWISE:
     emit_rule(EmitRule("short-axis-softmax", "softmax(A B) along its columns: the product laid out with the "
-                       "long side contiguous", _root, _short_axis))
+                       "long side contiguous", _root, mark_short_axis))
 emit_rule(EmitRule("transposed-product", "Aᵀ D = (Dᵀ A)ᵀ: computed with the long side of the result contiguous "
                    "(and the product under short-axis-softmax)", "matmul", _layout_product))
 emit_rule(EmitRule("tanh-derivative", "4 σ(2x) σ(-2x) = sech²(x) = 1 / cosh²(x): one pass, as stable", "mul",

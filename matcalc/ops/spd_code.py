@@ -34,27 +34,6 @@ from ..registry import PREC_ATOM, EmitRule, Rewrite, code_rewrite, emit_rule
 LOOK = 30
 
 
-@functools.lru_cache(maxsize=4096)     # (a sum of a sum of ... shared: each node once)
-def symmetric(e: ir.Expr, depth: int = 0) -> bool:
-    """A sufficient test that the square matrix ``e`` is symmetric: a symmetric symbol,
-    ``eye``, ``Fᵀ M F`` (palindromic around a symmetric middle), and sums, scalar
-    multiples and inverses of symmetric matrices."""
-    if e.rank != 2 or depth > LOOK:
-        return False
-    if isinstance(e, ir.Symbol):
-        return bool({"symmetric", "spd", "psd"} & e.props)
-    if B.is_eye(e) or (B.is_op(e, "diag") and e.args[0].rank == 1):
-        return True
-    if B.is_op(e, "matmul"):
-        chain = B.matrix_factors(e)
-        half, middle = divmod(len(chain), 2)
-        return (all(chain[i] == B.T(chain[-1 - i]) for i in range(half))
-                and (not middle or symmetric(chain[half], depth + 1)))
-    if B.is_op(e, "add", "sub", "mul", "div", "neg", "inv"):
-        return all(a.rank == 0 or (a.shape == e.shape and symmetric(a, depth + 1)) for a in e.args)
-    return False
-
-
 def _positive(s: ir.Expr) -> bool:
     """A scalar known > 0: a positive number or symbol, a dimension."""
     if isinstance(s, ir.Number):
@@ -126,11 +105,18 @@ def _outer_in_product(node):
     return None
 
 
+def _symmetric(e: ir.Expr) -> bool:
+    """The simplifier's structural test (:func:`matcalc.matrix.rules.common.is_symmetric`),
+    imported when used: that module reads the op records this one is part of."""
+    from ..matrix.rules.common import is_symmetric
+    return is_symmetric(e)
+
+
 def _symmetric_inverse(node):
     """``y @ inv(S)`` → ``inv(S) @ y`` for a vector ``y`` and a symmetric ``S``: one
     spelling of ``S⁻¹ y``, so the value and the gradient share it."""
     y, m = node.args
-    if y.rank != 1 or not B.is_op(m, "inv") or not symmetric(m.args[0]):
+    if y.rank != 1 or not B.is_op(m, "inv") or not _symmetric(m.args[0]):
         return None
     return B.matmul(m, y)
 

@@ -3,6 +3,8 @@ an inverse, symmetry.  Pure functions of the IR; they rewrite nothing."""
 
 from __future__ import annotations
 
+import functools
+
 from ... import ir
 from ...ops import OPS
 from .. import build as B
@@ -45,12 +47,13 @@ def split_scalar(e: ir.Expr):
     return e, None
 
 
+@functools.lru_cache(maxsize=4096)     # (a sum of a sum of ... the same node: each looked at once)
 def is_symmetric(e: ir.Expr) -> bool:
     """Structurally symmetric: S (declared), I, diag(v), AᵀA, Xᵀ S X, A + Aᵀ, inv(S), c S, S1 + S2."""
     if e.rank < 2:
         return True
-    if isinstance(e, ir.Symbol):
-        return "symmetric" in e.props
+    if isinstance(e, ir.Symbol):     # (spd and psd imply symmetric; a symbol made by hand may not say so)
+        return bool({"symmetric", "spd", "psd"} & e.props)
     if not isinstance(e, ir.Apply):
         return False
     if e.op in ("eye", "diag"):
