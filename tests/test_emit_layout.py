@@ -1,8 +1,9 @@
 """Emission rules of matcalc/ops/layout_code.py (issue 16): short-axis-softmax and
 transposed-product (a matrix product written both ways, ``(D.T @ X).T if m > k and n > 64 else X.T @ D``,
 so the result is laid out with its long side contiguous where that was measured faster,
-chosen from the sizes at run time) and tanh-derivative (``4 σ(2x) σ(-2x)`` emitted as
-``_sech2(x) = 1 / cosh²(x)``).  Each test reads the emitted text and checks the numbers
+chosen from the sizes at run time), tall-product (``X @ W`` with many inner terms laid out the
+same way, and that layout kept through elementwise work) and tanh-derivative (``4 σ(2x) σ(-2x)``
+emitted as ``_sech2(x) = 1 / cosh²(x)``, or from ``tanh(x)`` where the function computes it).  Each test reads the emitted text and checks the numbers
 (numpy by hand, finite differences), on both sides of each run-time test."""
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def test_the_rules_are_registered_under_their_roots():
     for root in ("softmax", "log_softmax", "logsumexp"):
         assert ("short-axis-softmax", root) in names
     assert ("transposed-product", "matmul") in names and ("tanh-derivative", "mul") in names
+    assert all(("tall-product", root) in names for root in ("mul", "add", "sub", "div"))
 
 
 def test_softmax_regression_computes_the_logits_and_the_gradient_in_the_measured_layout():
@@ -172,24 +174,59 @@ def test_the_array_api_module_is_left_as_written():
         assert ".T).T" not in portable and "_sech2" not in portable
 
 
-def test_the_mlp_derivative_of_tanh_is_sech_squared():
-    d = matcalc.derive(MLP)
-    assert d.verified, d.verification
-    body = _body(d.code, "value_and_grad")
-    assert "t6 = ((t5 @ W2.T * _sech2(t1)).T @ X).T if m > h and n > 64 else X.T @ (t5 @ W2.T * _sech2(t1))\n" in body, body
-    assert "_sigmoid" not in d.code
-    module = d.function()
-    rng = np.random.default_rng(2)
-    X, W1, W2 = rng.normal(size=(16, 6)), rng.normal(size=(6, 5)), rng.normal(size=(5, 3))
-    Y = np.eye(3)[rng.integers(3, size=16)]
+def _mlp_by_hand(X, W1, W2, Y):
     H = np.tanh(X @ W1)
     Z = H @ W2
     P = np.exp(Z - Z.max(axis=1, keepdims=True))
     P /= P.sum(axis=1, keepdims=True)
-    D = (P - Y) / 16
-    _, grads = module.value_and_grad(X=X, W1=W1, W2=W2, Y=Y)
-    np.testing.assert_allclose(grads["W1"], X.T @ ((D @ W2.T) * (1 - H * H)), rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(grads["W2"], H.T @ D, rtol=1e-10, atol=1e-14)
+    D = (P - Y) / X.shape[0]
+    return X.T @ ((D @ W2.T) * (1 - H * H)), H.T @ D
+
+
+def test_the_mlp_hidden_layer_is_laid_out_by_columns_through_its_elementwise_work():
+    """tall-product: ``X @ W1`` (128 inner terms or more) is computed as ``(W1.T @ X.T).T``;
+    ``t5 @ W2.T``, multiplied elementwise with ``sech²`` of it, under the same test; and
+    ``X.T @ D`` for that ``D`` as ``(D.T @ X).T`` whenever the test holds.  tanh-derivative:
+    ``_sech2(t1, t2)`` reads the tanh the forward pass computed.  Numbers on both sides of
+    the test."""
+    d = matcalc.derive(MLP)
+    assert d.verified, d.verification
+    body = _body(d.code, "value_and_grad").splitlines()
+    tall = "n > 64 and n > h and n > m and m >= 128"
+    assert body[1] == f"t1 = (W1.T @ X.T).T if {tall} else X @ W1", body
+    assert body[2] == "t2 = np.tanh(t1)", body
+    assert f"t6 = (W2 @ t5.T).T if {tall} else t5 @ W2.T" in body, body
+    assert (f"t7 = ((t6 * _sech2(t1, t2)).T @ X).T if ({tall} or m > h and n > 64) "
+            f"else X.T @ (t6 * _sech2(t1, t2))") in body, body
+    assert "_sigmoid" not in d.code
+    module = d.function()
+    for n, m, h in ((16, 6, 5), (200, 130, 20), (200, 130, 150), (200, 20, 9)):   # the test false, true, true, false
+        rng = np.random.default_rng(n + m)
+        X, W1, W2 = rng.normal(size=(n, m)), rng.normal(size=(m, h)) / 4, rng.normal(size=(h, 3))
+        Y = np.eye(3)[rng.integers(3, size=n)]
+        _, grads = module.value_and_grad(X=X, W1=W1, W2=W2, Y=Y)
+        g1, g2 = _mlp_by_hand(X, W1, W2, Y)
+        np.testing.assert_allclose(grads["W1"], g1, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(grads["W2"], g2, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(module.grad_W1(X=X, W1=W1, W2=W2, Y=Y), g1, rtol=1e-10, atol=1e-14)
+
+
+def test_a_tall_product_meeting_an_argument_keeps_its_own_test():
+    """``X @ W - Y``: the product is laid out by columns under its own test (an argument's
+    layout is the caller's); the gradient's ``X.T @ D`` keeps its test too, checked by numbers
+    at sizes on both sides."""
+    d = matcalc.derive({"dims": {"n": 9, "m": 4, "k": 2},
+                        "symbols": {"X": {"shape": ["n", "m"]}, "W": {"shape": ["m", "k"]}, "Y": {"shape": ["n", "k"]}},
+                        "expr": "sum((X @ W - Y) ** 2)", "wrt": ["W"]})
+    assert d.verified, d.verification
+    text = _body(d.code, "value")
+    assert "(W.T @ X.T).T if n > 64 and n > k and n > m and m >= 128 else X @ W" in text, text
+    module = d.function()
+    for n, m, k in ((9, 4, 2), (300, 140, 5)):
+        rng = np.random.default_rng(n)
+        X, W, Y = rng.normal(size=(n, m)), rng.normal(size=(m, k)), rng.normal(size=(n, k))
+        np.testing.assert_allclose(module.grad_W(X=X, W=W, Y=Y), 2 * X.T @ (X @ W - Y), rtol=1e-10)
+        assert module.value(X=X, W=W, Y=Y) == pytest.approx(np.sum((X @ W - Y) ** 2), rel=1e-12)
 
 
 def test_sech2_is_accurate_where_one_minus_tanh_squared_cancels():
@@ -203,6 +240,25 @@ def test_sech2_is_accurate_where_one_minus_tanh_squared_cancels():
     np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
     assert got[3] > 0 and 1 - np.tanh(20.0) ** 2 == 0   # where the cancelling form gives 0
     assert sech2(2.0) == pytest.approx(1 - np.tanh(2.0) ** 2, rel=1e-14)   # a number works too
+
+
+def test_sech2_from_the_tanh_is_as_accurate_in_every_layout():
+    """``_sech2(x, tanh(x))``: ``1 - t²`` where that keeps its digits, ``1 / cosh²(x)`` where
+    ``t`` rounds near 1 (both sides in one array), for C, Fortran and strided arrays."""
+    sech2 = _helper("_sech2")
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(40, 30)) * 4
+    x[3, 4], x[5, 6], x[7, 8], x[0, 0] = 20.0, -40.0, 800.0, 0.0
+    for a in (x, np.asfortranarray(x), x[::2, 1::3], x.T):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = sech2(a, np.tanh(a))
+        e = np.exp(-2 * np.abs(a))
+        np.testing.assert_allclose(got, 4 * e / (1 + e) ** 2, rtol=1e-11, atol=0)
+        assert got.shape == a.shape
+    small = rng.normal(size=(5, 5)) / 10                   # no entry near 1: 1 - t² as it is
+    assert np.array_equal(sech2(small, np.tanh(small)), 1 - np.tanh(small) ** 2)
+    assert sech2(np.zeros((0, 3)), np.zeros((0, 3))).shape == (0, 3)
 
 
 def test_the_tanh_derivative_rule_needs_the_exact_form():
