@@ -115,8 +115,9 @@ def value(*, U, V, M):
 
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant).
     """
-    U, V, M = _arguments("value", (), U, V, M)
-    return np.sum((U @ V.T - M) ** 2) / 2
+    U, V, M, m, n, r = _arguments("value", ('m', 'n', 'r'), U, V, M)
+    t1 = (V @ U.T).T if m > 64 and m > n and m > r and r >= 128 else U @ V.T  # [m, n]: U @ V.T
+    return np.sum((t1 - M) ** 2) / 2
 
 
 def hess_U(*, U, V, M):
@@ -137,8 +138,10 @@ def grad_U(*, U, V, M):
 
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant).
     """
-    U, V, M = _arguments("grad_U", (), U, V, M)
-    return (U @ V.T - M) @ V
+    U, V, M, m, n, r = _arguments("grad_U", ('m', 'n', 'r'), U, V, M)
+    t1 = (V @ U.T).T if m > 64 and m > n and m > r and r >= 128 else U @ V.T  # [m, n]: U @ V.T
+    t2 = (V.T @ (t1 - M).T).T if m > 64 and m > r and m > n and n >= 128 else (t1 - M) @ V  # [m, r]: (U @ V.T - M) @ V
+    return t2
 
 
 def hvp_U(*, U, V, M, dU):
@@ -148,8 +151,9 @@ def hvp_U(*, U, V, M, dU):
 
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant), dU [m, r].
     """
-    _, V, _, dU = _arguments("hvp_U", (), U, V, M, dU)
-    return dU @ V.T @ V
+    _, V, _, dU, m, n, r = _arguments("hvp_U", ('m', 'n', 'r'), U, V, M, dU)
+    t1 = (V @ dU.T).T if m > 64 and m > n and m > r and r >= 128 else dU @ V.T  # [m, n]: dU @ V.T
+    return t1 @ V
 
 
 def hess_V(*, U, V, M):
@@ -170,8 +174,10 @@ def grad_V(*, U, V, M):
 
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant).
     """
-    U, V, M = _arguments("grad_V", (), U, V, M)
-    return (V @ U.T - M.T) @ U
+    U, V, M, m, n, r = _arguments("grad_V", ('m', 'n', 'r'), U, V, M)
+    t1 = (U @ V.T).T if n > 64 and n > m and n > r and r >= 128 else V @ U.T  # [n, m]: V @ U.T
+    t2 = (U.T @ (t1 - M.T).T).T if n > 64 and n > r and n > m and m >= 128 else (t1 - M.T) @ U  # [n, r]: (V @ U.T - M.T) @ U
+    return t2
 
 
 def hvp_V(*, U, V, M, dV):
@@ -181,8 +187,9 @@ def hvp_V(*, U, V, M, dV):
 
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant), dV [n, r].
     """
-    U, _, _, dV = _arguments("hvp_V", (), U, V, M, dV)
-    return dV @ U.T @ U
+    U, _, _, dV, m, n, r = _arguments("hvp_V", ('m', 'n', 'r'), U, V, M, dV)
+    t1 = (U @ dV.T).T if n > 64 and n > m and n > r and r >= 128 else dV @ U.T  # [n, m]: dV @ U.T
+    return t1 @ U
 
 
 def hess_U_V(*, U, V, M):
@@ -193,9 +200,11 @@ def hess_U_V(*, U, V, M):
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant).
     """
     U, V, M, m, n, r = _arguments("hess_U_V", ('m', 'n', 'r'), U, V, M)
-    t1 = _eye_kron(r, U @ V.T - M)  # [m*r, n*r]: a sum of 2 terms, in one array
-    t1 += np.kron(V.T, U).reshape(-1, n, r).transpose(0, 2, 1).reshape(m * r, -1)
-    return t1
+    t1 = (V @ U.T).T if m > 64 and m > n and m > r and r >= 128 else U @ V.T  # [m, n]: U @ V.T
+    t2 = _eye_kron(r, t1 - M)  # [m*r, n*r]: a sum of 2 terms, in one array
+    del t1
+    t2 += np.kron(V.T, U).reshape(-1, n, r).transpose(0, 2, 1).reshape(m * r, -1)
+    return t2
 
 
 def value_and_grad(*, U, V, M):
@@ -203,10 +212,17 @@ def value_and_grad(*, U, V, M):
 
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant).
     """
-    U, V, M = _arguments("value_and_grad", (), U, V, M)
-    t1 = U @ V.T - M  # [m, n]: U @ V.T - M
-    value = _vdot(t1, t1) / 2
-    grad_U = t1 @ V
+    U, V, M, m, n, r = _arguments("value_and_grad", ('m', 'n', 'r'), U, V, M)
+    t1 = (V @ U.T).T if m > 64 and m > n and m > r and r >= 128 else U @ V.T  # [m, n]: U @ V.T
+    t2 = t1 - M  # [m, n]: U @ V.T - M
     del t1
-    grad_V = (V @ U.T - M.T) @ U
+    t3 = (V.T @ t2.T).T if m > 64 and m > r and m > n and n >= 128 else t2 @ V  # [m, r]: (U @ V.T - M) @ V
+    t4 = (U @ V.T).T if n > 64 and n > m and n > r and r >= 128 else V @ U.T  # [n, m]: V @ U.T
+    t5 = (U.T @ (t4 - M.T).T).T if n > 64 and n > r and n > m and m >= 128 else (t4 - M.T) @ U  # [n, r]: (V @ U.T - M.T) @ U
+    del t4
+    value = _vdot(t2, t2) / 2
+    del t2
+    grad_U = t3
+    del t3
+    grad_V = t5
     return value, {"U": grad_U, "V": grad_V}

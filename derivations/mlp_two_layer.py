@@ -27,11 +27,27 @@ def _log_softmax(a, axis):
     return z
 
 
-def _sech2(x):
-    """1 - tanh(x) ** 2 = 1 / cosh(x) ** 2, without cancellation where tanh(x) rounds to 1."""
-    with np.errstate(over="ignore"):    # cosh(x) = inf past |x| = 710, where sech(x) ** 2 is 0
-        s = 1 / np.cosh(x)
-    s *= s
+def _sech2(x, t=None):
+    """1 - tanh(x) ** 2 = 1 / cosh(x) ** 2, without cancellation where tanh(x) rounds to 1:
+    from t = tanh(x) when given, as 1 - t * t where that is at least 2.0 ** -12 (a relative
+    error below 1e-11), else as 1 / cosh(x) ** 2."""
+    if t is None:
+        with np.errstate(over="ignore"):    # cosh(x) = inf past |x| = 710, where sech(x) ** 2 is 0
+            s = 1 / np.cosh(x)
+        s *= s
+        return s
+    s = np.multiply(t, t)
+    np.subtract(1, s, out=s)
+    if s.size and s.min() < 2.0 ** -12:
+        if s.strides == x.strides and (s.flags.c_contiguous or s.flags.f_contiguous):
+            flat, near = s.ravel(order="K"), x.ravel(order="K")    # one memory order: views
+            i = np.flatnonzero(flat < 2.0 ** -12)
+            with np.errstate(over="ignore"):
+                flat[i] = 1 / np.cosh(near[i]) ** 2
+        else:
+            far = s < 2.0 ** -12
+            with np.errstate(over="ignore"):
+                s[far] = 1 / np.cosh(x[far]) ** 2
     return s
 
 
@@ -120,9 +136,11 @@ def value(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X, W1, W2, Y, n, h, k = _arguments("value", ('n', 'h', 'k'), X, W1, W2, Y)
-    t1 = (W2.T @ np.tanh(X @ W1).T).T if n > 64 and n > k and (k <= 32 or h >= k) else np.tanh(X @ W1) @ W2  # [n, k]: tanh(X @ W1) @ W2
-    return -_sum_log_softmax(Y, t1, axis=1, unit_rows=True, scratch=True) / n
+    X, W1, W2, Y, n, m, h, k = _arguments("value", ('n', 'm', 'h', 'k'), X, W1, W2, Y)
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m and m >= 128 else X @ W1  # [n, h]: X @ W1
+    t2 = (W2.T @ np.tanh(t1).T).T if n > 64 and n > k and (k <= 32 or h >= k) else np.tanh(t1) @ W2  # [n, k]: tanh(X @ W1) @ W2
+    del t1
+    return -_sum_log_softmax(Y, t2, axis=1, unit_rows=True, scratch=True) / n
 
 
 def grad_W1(*, X, W1, W2, Y):
@@ -133,13 +151,15 @@ def grad_W1(*, X, W1, W2, Y):
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
     X, W1, W2, Y, n, m, h, k = _arguments("grad_W1", ('n', 'm', 'h', 'k'), X, W1, W2, Y)
-    t1 = X @ W1  # [n, h]: X @ W1
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m and m >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = (W2.T @ np.tanh(t1).T).T if n > 64 and n > k and (k <= 32 or h >= k) else np.tanh(t1) @ W2  # [n, k]: tanh(X @ W1) @ W2
-    t3 = (_softmax(t2, axis=1) - Y) @ W2.T * _sech2(t1)  # [n, h]: (softmax(tanh(X @ W1) @ W2, axis=1) - Y) @ W2.T * (4 * si...
-    del t1, t2
-    t4 = (t3.T @ X).T if m > h and n > 64 else X.T @ t3  # [m, h]: X.T @ ((softmax(tanh(X @ W1) @ W2, axis=1) - Y) @ W2.T * ...
+    t3 = _softmax(t2, axis=1) - Y  # [n, k]: softmax(tanh(X @ W1) @ W2, axis=1) - Y
+    del t2
+    t4 = (W2 @ t3.T).T if n > 64 and n > h and n > k and k >= 128 else t3 @ W2.T  # [n, h]: (softmax(tanh(X @ W1) @ W2, axis=1) - Y) @ W2.T
     del t3
-    return t4 / n
+    t5 = ((t4 * _sech2(t1)).T @ X).T if m > h and n > 64 else X.T @ (t4 * _sech2(t1))  # [m, h]: X.T @ ((softmax(tanh(X @ W1) @ W2, axis=1) - Y) @ W2.T * ...
+    del t1, t4
+    return t5 / n
 
 
 def grad_W2(*, X, W1, W2, Y):
@@ -149,14 +169,16 @@ def grad_W2(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
-    X, W1, W2, Y, n, h, k = _arguments("grad_W2", ('n', 'h', 'k'), X, W1, W2, Y)
-    t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
-    t2 = (W2.T @ t1.T).T if n > 64 and n > k and (k <= 32 or h >= k) else t1 @ W2  # [n, k]: tanh(X @ W1) @ W2
-    t3 = _softmax(t2, axis=1) - Y  # [n, k]: softmax(tanh(X @ W1) @ W2, axis=1) - Y
-    del t2
-    t4 = (t3.T @ t1).T if h > k and n > 64 else t1.T @ t3  # [h, k]: tanh(X @ W1).T @ (softmax(tanh(X @ W1) @ W2, axis=1) - Y)
-    del t1, t3
-    return t4 / n
+    X, W1, W2, Y, n, m, h, k = _arguments("grad_W2", ('n', 'm', 'h', 'k'), X, W1, W2, Y)
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m and m >= 128 else X @ W1  # [n, h]: X @ W1
+    t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
+    del t1
+    t3 = (W2.T @ t2.T).T if n > 64 and n > k and (k <= 32 or h >= k) else t2 @ W2  # [n, k]: tanh(X @ W1) @ W2
+    t4 = _softmax(t3, axis=1) - Y  # [n, k]: softmax(tanh(X @ W1) @ W2, axis=1) - Y
+    del t3
+    t5 = (t4.T @ t2).T if h > k and n > 64 else t2.T @ t4  # [h, k]: tanh(X @ W1).T @ (softmax(tanh(X @ W1) @ W2, axis=1) - Y)
+    del t2, t4
+    return t5 / n
 
 
 def value_and_grad(*, X, W1, W2, Y):
@@ -165,19 +187,20 @@ def value_and_grad(*, X, W1, W2, Y):
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
     X, W1, W2, Y, n, m, h, k = _arguments("value_and_grad", ('n', 'm', 'h', 'k'), X, W1, W2, Y)
-    t1 = X @ W1  # [n, h]: X @ W1
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m and m >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     t3 = (W2.T @ t2.T).T if n > 64 and n > k and (k <= 32 or h >= k) else t2 @ W2  # [n, k]: tanh(X @ W1) @ W2
     t4 = _log_softmax(t3, axis=1)  # [n, k]: log_softmax(tanh(X @ W1) @ W2, axis=1)
     del t3
     t5 = np.exp(t4) - Y  # [n, k]: exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y
-    t6 = ((t5 @ W2.T * _sech2(t1)).T @ X).T if m > h and n > 64 else X.T @ (t5 @ W2.T * _sech2(t1))  # [m, h]: X.T @ ((exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) ...
-    del t1
-    t7 = (t5.T @ t2).T if h > k and n > 64 else t2.T @ t5  # [h, k]: tanh(X @ W1).T @ (exp(log_softmax(tanh(X @ W1) @ W2, axis...
+    t6 = (W2 @ t5.T).T if n > 64 and n > h and n > m and m >= 128 else t5 @ W2.T  # [n, h]: (exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) @ W2.T
+    t7 = ((t6 * _sech2(t1, t2)).T @ X).T if (n > 64 and n > h and n > m and m >= 128 or m > h and n > 64) else X.T @ (t6 * _sech2(t1, t2))  # [m, h]: X.T @ ((exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) ...
+    del t1, t6
+    t8 = (t5.T @ t2).T if h > k and n > 64 else t2.T @ t5  # [h, k]: tanh(X @ W1).T @ (exp(log_softmax(tanh(X @ W1) @ W2, axis...
     del t2, t5
     value = -_vdot(Y, t4) / n
     del t4
-    grad_W1 = t6 / n
-    del t6
-    grad_W2 = t7 / n
+    grad_W1 = t7 / n
+    del t7
+    grad_W2 = t8 / n
     return value, {"W1": grad_W1, "W2": grad_W2}

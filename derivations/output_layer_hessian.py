@@ -101,8 +101,11 @@ def value(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant).
     """
-    X, W1, W2, Y = _arguments("value", (), X, W1, W2, Y)
-    return np.sum((np.tanh(X @ W1) @ W2 - Y) ** 2) / 2
+    X, W1, W2, Y, n, d, h, k = _arguments("value", ('n', 'd', 'h', 'k'), X, W1, W2, Y)
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
+    t2 = (W2.T @ np.tanh(t1).T).T if n > 64 and n > k and n > h and h >= 128 else np.tanh(t1) @ W2  # [n, k]: tanh(X @ W1) @ W2
+    del t1
+    return np.sum((t2 - Y) ** 2) / 2
 
 
 def hess_W2(*, X, W1, W2, Y):
@@ -112,9 +115,11 @@ def hess_W2(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant).
     """
-    X, W1, _, _, k = _arguments("hess_W2", ('k',), X, W1, W2, Y)
-    t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
-    return _eye_kron(k, t1.T @ t1)
+    X, W1, _, _, n, d, h, k = _arguments("hess_W2", ('n', 'd', 'h', 'k'), X, W1, W2, Y)
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
+    t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
+    del t1
+    return _eye_kron(k, t2.T @ t2)
 
 
 def grad_W2(*, X, W1, W2, Y):
@@ -124,10 +129,13 @@ def grad_W2(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant).
     """
-    X, W1, W2, Y, n, h, k = _arguments("grad_W2", ('n', 'h', 'k'), X, W1, W2, Y)
-    t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
-    t2 = ((t1 @ W2 - Y).T @ t1).T if h > k and n > 64 else t1.T @ (t1 @ W2 - Y)  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
-    return t2
+    X, W1, W2, Y, n, d, h, k = _arguments("grad_W2", ('n', 'd', 'h', 'k'), X, W1, W2, Y)
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
+    t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
+    del t1
+    t3 = (W2.T @ t2.T).T if n > 64 and n > k and n > h and h >= 128 else t2 @ W2  # [n, k]: tanh(X @ W1) @ W2
+    t4 = ((t3 - Y).T @ t2).T if h > k and n > 64 else t2.T @ (t3 - Y)  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
+    return t4
 
 
 def hvp_W2(*, X, W1, W2, Y, dW2):
@@ -137,9 +145,12 @@ def hvp_W2(*, X, W1, W2, Y, dW2):
 
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant), dW2 [h, k].
     """
-    X, W1, _, _, dW2 = _arguments("hvp_W2", (), X, W1, W2, Y, dW2)
-    t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
-    return t1.T @ (t1 @ dW2)
+    X, W1, _, _, dW2, n, d, h, k = _arguments("hvp_W2", ('n', 'd', 'h', 'k'), X, W1, W2, Y, dW2)
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
+    t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
+    del t1
+    t3 = (dW2.T @ t2.T).T if n > 64 and n > k and n > h and h >= 128 else t2 @ dW2  # [n, k]: tanh(X @ W1) @ dW2
+    return t2.T @ t3
 
 
 def value_and_grad(*, X, W1, W2, Y):
@@ -147,12 +158,16 @@ def value_and_grad(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant).
     """
-    X, W1, W2, Y, n, h, k = _arguments("value_and_grad", ('n', 'h', 'k'), X, W1, W2, Y)
-    t1 = np.tanh(X @ W1)  # [n, h]: tanh(X @ W1)
-    t2 = t1 @ W2 - Y  # [n, k]: tanh(X @ W1) @ W2 - Y
-    t3 = (t2.T @ t1).T if h > k and n > 64 else t1.T @ t2  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
+    X, W1, W2, Y, n, d, h, k = _arguments("value_and_grad", ('n', 'd', 'h', 'k'), X, W1, W2, Y)
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
+    t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     del t1
-    value = _vdot(t2, t2) / 2
+    t3 = (W2.T @ t2.T).T if n > 64 and n > k and n > h and h >= 128 else t2 @ W2  # [n, k]: tanh(X @ W1) @ W2
+    t4 = t3 - Y  # [n, k]: tanh(X @ W1) @ W2 - Y
+    del t3
+    t5 = (t4.T @ t2).T if h > k and n > 64 else t2.T @ t4  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
     del t2
-    grad_W2 = t3
+    value = _vdot(t4, t4) / 2
+    del t4
+    grad_W2 = t5
     return value, {"W2": grad_W2}
