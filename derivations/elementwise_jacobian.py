@@ -21,25 +21,24 @@ _AXES = [dim for _, dims in _DECLARED for dim in dims]
 
 def _sech2(x, t=None):
     """1 - tanh(x) ** 2 = 1 / cosh(x) ** 2, without cancellation where tanh(x) rounds to 1:
-    from t = tanh(x) when given, as 1 - t * t where that is at least 2.0 ** -12 (a relative
-    error below 1e-11), else as 1 / cosh(x) ** 2."""
-    if t is None:
-        with np.errstate(over="ignore"):    # cosh(x) = inf past |x| = 710, where sech(x) ** 2 is 0
-            s = 1 / np.cosh(x)
-        s *= s
-        return s
-    s = np.multiply(t, t)
-    np.subtract(1, s, out=s)
-    if s.size and s.min() < 2.0 ** -12:
-        if s.strides == x.strides and (s.flags.c_contiguous or s.flags.f_contiguous):
-            flat, near = s.ravel(order="K"), x.ravel(order="K")    # one memory order: views
-            i = np.flatnonzero(flat < 2.0 ** -12)
-            with np.errstate(over="ignore"):
-                flat[i] = 1 / np.cosh(near[i]) ** 2
-        else:
-            far = s < 2.0 ** -12
-            with np.errstate(over="ignore"):
-                s[far] = 1 / np.cosh(x[far]) ** 2
+    from t = tanh(x) when given, as 1 - t * t where that is at least 2.0 ** -16 (a relative
+    error below 1e-10), else (and for small or mostly saturated arrays) as 1 / cosh(x) ** 2."""
+    if t is not None and t.size >= 1024 and (t.flags.c_contiguous or t.flags.f_contiguous):
+        probe = t.ravel(order="K")[::61]    # one in 61 entries: mostly saturated, cosh for all
+        if -0.9999923705763647 <= probe.min() and probe.max() <= 0.9999923705763647:
+            s = np.multiply(t, t)
+            np.subtract(1, s, out=s)
+            if s.min() >= 2.0 ** -16:
+                return s
+            if s.strides == x.strides:      # the few entries near 1: from cosh
+                flat, near = s.ravel(order="K"), x.ravel(order="K")
+                i = np.flatnonzero(flat < 2.0 ** -16)
+                with np.errstate(over="ignore"):
+                    flat[i] = 1 / np.cosh(near[i]) ** 2
+                return s
+    with np.errstate(over="ignore"):    # cosh(x) = inf past |x| = 710, where sech(x) ** 2 is 0
+        s = 1 / np.cosh(x)
+    s *= s
     return s
 
 

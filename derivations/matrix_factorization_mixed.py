@@ -115,9 +115,8 @@ def value(*, U, V, M):
 
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant).
     """
-    U, V, M, m, n, r = _arguments("value", ('m', 'n', 'r'), U, V, M)
-    t1 = (V @ U.T).T if m > 64 and m > n and m > r and r >= 128 else U @ V.T  # [m, n]: U @ V.T
-    return np.sum((t1 - M) ** 2) / 2
+    U, V, M = _arguments("value", (), U, V, M)
+    return np.sum((U @ V.T - M) ** 2) / 2
 
 
 def hess_U(*, U, V, M):
@@ -139,9 +138,8 @@ def grad_U(*, U, V, M):
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant).
     """
     U, V, M, m, n, r = _arguments("grad_U", ('m', 'n', 'r'), U, V, M)
-    t1 = (V @ U.T).T if m > 64 and m > n and m > r and r >= 128 else U @ V.T  # [m, n]: U @ V.T
-    t2 = (V.T @ (t1 - M).T).T if m > 64 and m > r and m > n and n >= 128 else (t1 - M) @ V  # [m, r]: (U @ V.T - M) @ V
-    return t2
+    t1 = (V.T @ (U @ V.T - M).T).T if m > 64 and m > r and m > n and n >= 128 else (U @ V.T - M) @ V  # [m, r]: (U @ V.T - M) @ V
+    return t1
 
 
 def hvp_U(*, U, V, M, dU):
@@ -200,11 +198,9 @@ def hess_U_V(*, U, V, M):
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant).
     """
     U, V, M, m, n, r = _arguments("hess_U_V", ('m', 'n', 'r'), U, V, M)
-    t1 = (V @ U.T).T if m > 64 and m > n and m > r and r >= 128 else U @ V.T  # [m, n]: U @ V.T
-    t2 = _eye_kron(r, t1 - M)  # [m*r, n*r]: a sum of 2 terms, in one array
-    del t1
-    t2 += np.kron(V.T, U).reshape(-1, n, r).transpose(0, 2, 1).reshape(m * r, -1)
-    return t2
+    t1 = _eye_kron(r, U @ V.T - M)  # [m*r, n*r]: a sum of 2 terms, in one array
+    t1 += np.kron(V.T, U).reshape(-1, n, r).transpose(0, 2, 1).reshape(m * r, -1)
+    return t1
 
 
 def value_and_grad(*, U, V, M):
@@ -213,16 +209,14 @@ def value_and_grad(*, U, V, M):
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant).
     """
     U, V, M, m, n, r = _arguments("value_and_grad", ('m', 'n', 'r'), U, V, M)
-    t1 = (V @ U.T).T if m > 64 and m > n and m > r and r >= 128 else U @ V.T  # [m, n]: U @ V.T
-    t2 = t1 - M  # [m, n]: U @ V.T - M
-    del t1
-    t3 = (V.T @ t2.T).T if m > 64 and m > r and m > n and n >= 128 else t2 @ V  # [m, r]: (U @ V.T - M) @ V
-    t4 = (U @ V.T).T if n > 64 and n > m and n > r and r >= 128 else V @ U.T  # [n, m]: V @ U.T
-    t5 = (U.T @ (t4 - M.T).T).T if n > 64 and n > r and n > m and m >= 128 else (t4 - M.T) @ U  # [n, r]: (V @ U.T - M.T) @ U
-    del t4
-    value = _vdot(t2, t2) / 2
-    del t2
-    grad_U = t3
+    t1 = U @ V.T - M  # [m, n]: U @ V.T - M
+    t2 = (V.T @ t1.T).T if m > 64 and m > r and m > n and n >= 128 else t1 @ V  # [m, r]: (U @ V.T - M) @ V
+    t3 = (U @ V.T).T if n > 64 and n > m and n > r and r >= 128 else V @ U.T  # [n, m]: V @ U.T
+    t4 = (U.T @ (t3 - M.T).T).T if n > 64 and n > r and n > m and m >= 128 else (t3 - M.T) @ U  # [n, r]: (V @ U.T - M.T) @ U
     del t3
-    grad_V = t5
+    value = _vdot(t1, t1) / 2
+    del t1
+    grad_U = t2
+    del t2
+    grad_V = t4
     return value, {"U": grad_U, "V": grad_V}

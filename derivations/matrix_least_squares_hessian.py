@@ -101,9 +101,8 @@ def value(*, A, X, B):
 
     Arguments (keyword): A [n, m] (constant), X [m, k], B [n, k] (constant).
     """
-    A, X, B, n, m, k = _arguments("value", ('n', 'm', 'k'), A, X, B)
-    t1 = (X.T @ A.T).T if n > 64 and n > k and n > m and m >= 128 else A @ X  # [n, k]: A @ X
-    return np.sum((t1 - B) ** 2)
+    A, X, B = _arguments("value", (), A, X, B)
+    return np.sum((A @ X - B) ** 2)
 
 
 def hess_X(*, A, X, B):
@@ -125,10 +124,8 @@ def grad_X(*, A, X, B):
     Arguments (keyword): A [n, m] (constant), X [m, k], B [n, k] (constant).
     """
     A, X, B, n, m, k = _arguments("grad_X", ('n', 'm', 'k'), A, X, B)
-    t1 = (X.T @ A.T).T if n > 64 and n > k and n > m and m >= 128 else A @ X  # [n, k]: A @ X
-    t2 = ((t1 - B).T @ A).T if m > k and n > 64 else A.T @ (t1 - B)  # [m, k]: A.T @ (A @ X - B)
-    del t1
-    return 2 * t2
+    t1 = ((A @ X - B).T @ A).T if m > k and n > 64 else A.T @ (A @ X - B)  # [m, k]: A.T @ (A @ X - B)
+    return 2 * t1
 
 
 def hvp_X(*, A, X, B, dX):
@@ -149,11 +146,9 @@ def value_and_grad(*, A, X, B):
     Arguments (keyword): A [n, m] (constant), X [m, k], B [n, k] (constant).
     """
     A, X, B, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), A, X, B)
-    t1 = (X.T @ A.T).T if n > 64 and n > k and n > m and m >= 128 else A @ X  # [n, k]: A @ X
-    t2 = t1 - B  # [n, k]: A @ X - B
+    t1 = A @ X - B  # [n, k]: A @ X - B
+    t2 = (t1.T @ A).T if m > k and n > 64 else A.T @ t1  # [m, k]: A.T @ (A @ X - B)
+    value = _vdot(t1, t1)
     del t1
-    t3 = (t2.T @ A).T if m > k and n > 64 else A.T @ t2  # [m, k]: A.T @ (A @ X - B)
-    value = _vdot(t2, t2)
-    del t2
-    grad_X = 2 * t3
+    grad_X = 2 * t2
     return value, {"X": grad_X}

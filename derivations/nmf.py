@@ -73,9 +73,8 @@ def value(*, V, W, H):
 
     Arguments (keyword): V [n, m] (constant, nonnegative), W [n, k] (nonnegative), H [k, m] (nonnegative).
     """
-    V, W, H, n, m, k = _arguments("value", ('n', 'm', 'k'), V, W, H)
-    t1 = (H.T @ W.T).T if n > 64 and n > m and n > k and k >= 128 else W @ H  # [n, m]: W @ H
-    return np.sum((V - t1) ** 2) / 2
+    V, W, H = _arguments("value", (), V, W, H)
+    return np.sum((V - W @ H) ** 2) / 2
 
 
 def grad_W(*, V, W, H):
@@ -86,9 +85,8 @@ def grad_W(*, V, W, H):
     Arguments (keyword): V [n, m] (constant, nonnegative), W [n, k] (nonnegative), H [k, m] (nonnegative).
     """
     V, W, H, n, m, k = _arguments("grad_W", ('n', 'm', 'k'), V, W, H)
-    t1 = (H.T @ W.T).T if n > 64 and n > m and n > k and k >= 128 else W @ H  # [n, m]: W @ H
-    t2 = (H @ (t1 - V).T).T if n > 64 and n > k and n > m and m >= 128 else (t1 - V) @ H.T  # [n, k]: (W @ H - V) @ H.T
-    return t2
+    t1 = (H @ (W @ H - V).T).T if n > 64 and n > k and n > m and m >= 128 else (W @ H - V) @ H.T  # [n, k]: (W @ H - V) @ H.T
+    return t1
 
 
 def grad_H(*, V, W, H):
@@ -99,9 +97,8 @@ def grad_H(*, V, W, H):
     Arguments (keyword): V [n, m] (constant, nonnegative), W [n, k] (nonnegative), H [k, m] (nonnegative).
     """
     V, W, H, n, m, k = _arguments("grad_H", ('n', 'm', 'k'), V, W, H)
-    t1 = (H.T @ W.T).T if n > 64 and n > m and n > k and k >= 128 else W @ H  # [n, m]: W @ H
-    t2 = ((t1 - V).T @ W).T if k > m and n > 64 else W.T @ (t1 - V)  # [k, m]: W.T @ (W @ H - V)
-    return t2
+    t1 = ((W @ H - V).T @ W).T if k > m and n > 64 else W.T @ (W @ H - V)  # [k, m]: W.T @ (W @ H - V)
+    return t1
 
 
 def value_and_grad(*, V, W, H):
@@ -110,7 +107,7 @@ def value_and_grad(*, V, W, H):
     Arguments (keyword): V [n, m] (constant, nonnegative), W [n, k] (nonnegative), H [k, m] (nonnegative).
     """
     V, W, H, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), V, W, H)
-    t1 = (H.T @ W.T).T if n > 64 and n > m and n > k and k >= 128 else W @ H  # [n, m]: W @ H
+    t1 = W @ H  # [n, m]: W @ H
     t2 = t1 - V  # [n, m]: W @ H - V
     t3 = (H @ t2.T).T if n > 64 and n > k and n > m and m >= 128 else t2 @ H.T  # [n, k]: (W @ H - V) @ H.T
     t4 = (t2.T @ W).T if k > m and n > 64 else W.T @ t2  # [k, m]: W.T @ (W @ H - V)

@@ -101,11 +101,9 @@ def value(*, X, W1, W2, Y):
 
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant).
     """
-    X, W1, W2, Y, n, d, h, k = _arguments("value", ('n', 'd', 'h', 'k'), X, W1, W2, Y)
+    X, W1, W2, Y, n, d, h = _arguments("value", ('n', 'd', 'h'), X, W1, W2, Y)
     t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
-    t2 = (W2.T @ np.tanh(t1).T).T if n > 64 and n > k and n > h and h >= 128 else np.tanh(t1) @ W2  # [n, k]: tanh(X @ W1) @ W2
-    del t1
-    return np.sum((t2 - Y) ** 2) / 2
+    return np.sum((np.tanh(t1) @ W2 - Y) ** 2) / 2
 
 
 def hess_W2(*, X, W1, W2, Y):
@@ -133,9 +131,8 @@ def grad_W2(*, X, W1, W2, Y):
     t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     del t1
-    t3 = (W2.T @ t2.T).T if n > 64 and n > k and n > h and h >= 128 else t2 @ W2  # [n, k]: tanh(X @ W1) @ W2
-    t4 = ((t3 - Y).T @ t2).T if h > k and n > 64 else t2.T @ (t3 - Y)  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
-    return t4
+    t3 = ((t2 @ W2 - Y).T @ t2).T if h > k and n > 64 else t2.T @ (t2 @ W2 - Y)  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
+    return t3
 
 
 def hvp_W2(*, X, W1, W2, Y, dW2):
@@ -162,12 +159,10 @@ def value_and_grad(*, X, W1, W2, Y):
     t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     del t1
-    t3 = (W2.T @ t2.T).T if n > 64 and n > k and n > h and h >= 128 else t2 @ W2  # [n, k]: tanh(X @ W1) @ W2
-    t4 = t3 - Y  # [n, k]: tanh(X @ W1) @ W2 - Y
-    del t3
-    t5 = (t4.T @ t2).T if h > k and n > 64 else t2.T @ t4  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
+    t3 = t2 @ W2 - Y  # [n, k]: tanh(X @ W1) @ W2 - Y
+    t4 = (t3.T @ t2).T if h > k and n > 64 else t2.T @ t3  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
     del t2
-    value = _vdot(t4, t4) / 2
-    del t4
-    grad_W2 = t5
+    value = _vdot(t3, t3) / 2
+    del t3
+    grad_W2 = t4
     return value, {"W2": grad_W2}

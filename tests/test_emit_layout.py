@@ -211,16 +211,17 @@ def test_the_mlp_hidden_layer_is_laid_out_by_columns_through_its_elementwise_wor
         np.testing.assert_allclose(module.grad_W1(X=X, W1=W1, W2=W2, Y=Y), g1, rtol=1e-10, atol=1e-14)
 
 
-def test_a_tall_product_meeting_an_argument_keeps_its_own_test():
-    """``X @ W - Y``: the product is laid out by columns under its own test (an argument's
-    layout is the caller's); the gradient's ``X.T @ D`` keeps its test too, checked by numbers
-    at sizes on both sides."""
+def test_a_tall_product_meeting_an_argument_is_laid_out_by_rows():
+    """``X @ W - Y``: an argument is laid out by rows, so the product is too (an elementwise
+    pass over operands laid out differently costs more than the product's layout gains);
+    the numbers at sizes where the tall-product test would hold."""
     d = matcalc.derive({"dims": {"n": 9, "m": 4, "k": 2},
                         "symbols": {"X": {"shape": ["n", "m"]}, "W": {"shape": ["m", "k"]}, "Y": {"shape": ["n", "k"]}},
                         "expr": "sum((X @ W - Y) ** 2)", "wrt": ["W"]})
     assert d.verified, d.verification
-    text = _body(d.code, "value")
-    assert "(W.T @ X.T).T if n > 64 and n > k and n > m and m >= 128 else X @ W" in text, text
+    for function in ("value", "grad_W", "value_and_grad"):
+        text = _body(d.code, function)
+        assert "X @ W - Y" in text and "(W.T @ X.T).T" not in text, text
     module = d.function()
     for n, m, k in ((9, 4, 2), (300, 140, 5)):
         rng = np.random.default_rng(n)
@@ -243,21 +244,29 @@ def test_sech2_is_accurate_where_one_minus_tanh_squared_cancels():
 
 
 def test_sech2_from_the_tanh_is_as_accurate_in_every_layout():
-    """``_sech2(x, tanh(x))``: ``1 - t²`` where that keeps its digits, ``1 / cosh²(x)`` where
-    ``t`` rounds near 1 (both sides in one array), for C, Fortran and strided arrays."""
+    """``_sech2(x, tanh(x))``: ``1 - t²`` where that keeps its digits, ``1 / cosh²(x)`` at the
+    few entries where ``t`` rounds near 1 (both in one array), and everywhere when many do,
+    for C, Fortran and strided arrays; small arrays, and an empty one."""
     sech2 = _helper("_sech2")
     rng = np.random.default_rng(7)
-    x = rng.normal(size=(40, 30)) * 4
-    x[3, 4], x[5, 6], x[7, 8], x[0, 0] = 20.0, -40.0, 800.0, 0.0
-    for a in (x, np.asfortranarray(x), x[::2, 1::3], x.T):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            got = sech2(a, np.tanh(a))
+
+    def exact(a):
         e = np.exp(-2 * np.abs(a))
-        np.testing.assert_allclose(got, 4 * e / (1 + e) ** 2, rtol=1e-11, atol=0)
+        return 4 * e / (1 + e) ** 2
+
+    x = rng.normal(size=(40, 30)) * 1.5
+    x.flat[[5, 100, 700]] = 20.0, -40.0, 800.0            # a few near 1, off the probed entries
+    for a in (x, np.asfortranarray(x), x[::2, 1::3], x.T, 20 * x, x[:5, :5]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")                 # no overflow warning past |x| = 710
+            got = sech2(a, np.tanh(a))
+        np.testing.assert_allclose(got, exact(a), rtol=1e-10, atol=0)
         assert got.shape == a.shape
-    small = rng.normal(size=(5, 5)) / 10                   # no entry near 1: 1 - t² as it is
-    assert np.array_equal(sech2(small, np.tanh(small)), 1 - np.tanh(small) ** 2)
+    assert sech2(x, np.tanh(x)).flat[5] > 0 and 1 - np.tanh(20.0) ** 2 == 0   # where 1 - t² gives 0
+    calm = rng.normal(size=(40, 40))                       # no entry near 1: 1 - t² as it is
+    t = np.tanh(calm)
+    assert np.array_equal(sech2(calm, t), 1 - t * t)
+    np.testing.assert_allclose(sech2(calm, t), exact(calm), rtol=1e-13)
     assert sech2(np.zeros((0, 3)), np.zeros((0, 3))).shape == (0, 3)
 
 
