@@ -94,9 +94,9 @@ def value(*, X, Wq, Wk, Wv, G):
 
     Arguments (keyword): X [n, d] (constant), Wq [d, d], Wk [d, d], Wv [d, d], G [n, d] (constant).
     """
-    X, Wq, Wk, Wv, G, n, d = _arguments("value", ('n', 'd'), X, Wq, Wk, Wv, G)
-    Q = (Wq.T @ X.T).T if n > 64 and n > d and d >= 128 else X @ Wq  # [n, d]: X @ Wq
-    K = (Wk.T @ X.T).T if n > 64 and n > d and d >= 128 else X @ Wk  # [n, d]: X @ Wk
+    X, Wq, Wk, Wv, G, d = _arguments("value", ('d',), X, Wq, Wk, Wv, G)
+    Q = X @ Wq  # [n, d]: X @ Wq
+    K = X @ Wk  # [n, d]: X @ Wk
     S = _softmax(Q @ K.T / np.sqrt(d), axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
     del K, Q
     return _vdot(G, S @ X @ Wv)
@@ -110,8 +110,8 @@ def grad_Wq(*, X, Wq, Wk, Wv, G):
     Arguments (keyword): X [n, d] (constant), Wq [d, d], Wk [d, d], Wv [d, d], G [n, d] (constant).
     """
     X, Wq, Wk, Wv, G, n, d = _arguments("grad_Wq", ('n', 'd'), X, Wq, Wk, Wv, G)
-    Q = (Wq.T @ X.T).T if n > 64 and n > d and d >= 128 else X @ Wq  # [n, d]: X @ Wq
-    K = (Wk.T @ X.T).T if n > 64 and n > d and d >= 128 else X @ Wk  # [n, d]: X @ Wk
+    Q = X @ Wq  # [n, d]: X @ Wq
+    K = X @ Wk  # [n, d]: X @ Wk
     t1 = np.sqrt(d)  # []: sqrt(d)
     S = _softmax(Q @ K.T / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
     del Q
@@ -129,7 +129,7 @@ def grad_Wk(*, X, Wq, Wk, Wv, G):
     Arguments (keyword): X [n, d] (constant), Wq [d, d], Wk [d, d], Wv [d, d], G [n, d] (constant).
     """
     X, Wq, Wk, Wv, G, n, d = _arguments("grad_Wk", ('n', 'd'), X, Wq, Wk, Wv, G)
-    Q = (Wq.T @ X.T).T if n > 64 and n > d and d >= 128 else X @ Wq  # [n, d]: X @ Wq
+    Q = X @ Wq  # [n, d]: X @ Wq
     t1 = (X @ Wk).T if d > n and d > 64 else Wk.T @ X.T  # [d, n]: Wk.T @ X.T
     t2 = np.sqrt(d)  # []: sqrt(d)
     t3 = _softmax(Q @ t1 / t2, axis=1)  # [n, n]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1)
@@ -148,7 +148,7 @@ def grad_Wv(*, X, Wq, Wk, Wv, G):
     Arguments (keyword): X [n, d] (constant), Wq [d, d], Wk [d, d], Wv [d, d], G [n, d] (constant).
     """
     X, Wq, Wk, _, G, n, d = _arguments("grad_Wv", ('n', 'd'), X, Wq, Wk, Wv, G)
-    Q = (Wq.T @ X.T).T if n > 64 and n > d and d >= 128 else X @ Wq  # [n, d]: X @ Wq
+    Q = X @ Wq  # [n, d]: X @ Wq
     t1 = (X @ Wk).T if d > n and d > 64 else Wk.T @ X.T  # [d, n]: Wk.T @ X.T
     t2 = _softmax(Q @ t1 / np.sqrt(d), axis=1)  # [n, n]: softmax(X @ Wq @ (Wk.T @ X.T) / sqrt(d), axis=1)
     del Q, t1
@@ -163,8 +163,8 @@ def value_and_grad(*, X, Wq, Wk, Wv, G):
     Arguments (keyword): X [n, d] (constant), Wq [d, d], Wk [d, d], Wv [d, d], G [n, d] (constant).
     """
     X, Wq, Wk, Wv, G, n, d = _arguments("value_and_grad", ('n', 'd'), X, Wq, Wk, Wv, G)
-    Q = (Wq.T @ X.T).T if n > 64 and n > d and d >= 128 else X @ Wq  # [n, d]: X @ Wq
-    K = (Wk.T @ X.T).T if n > 64 and n > d and d >= 128 else X @ Wk  # [n, d]: X @ Wk
+    Q = X @ Wq  # [n, d]: X @ Wq
+    K = X @ Wk  # [n, d]: X @ Wk
     t1 = np.sqrt(d)  # []: sqrt(d)
     S = _softmax(Q @ K.T / t1, axis=1)  # [n, n]: softmax(X @ Wq @ (X @ Wk).T / sqrt(d), axis=1)
     t2 = (X @ Wv).T if d > n and d > 64 else Wv.T @ X.T  # [d, n]: Wv.T @ X.T

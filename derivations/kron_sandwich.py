@@ -72,9 +72,8 @@ def value(*, A, X, B):
 
     Arguments (keyword): A [p, m] (constant), X [m, n], B [n, q] (constant).
     """
-    A, X, B, p, m, n = _arguments("value", ('p', 'm', 'n'), A, X, B)
-    t1 = (X.T @ A.T).T if p > 64 and p > n and p > m and m >= 128 else A @ X  # [p, n]: A @ X
-    return t1 @ B
+    A, X, B = _arguments("value", (), A, X, B)
+    return A @ X @ B
 
 
 def jac_X(*, A, X, B):
@@ -93,9 +92,7 @@ def value_and_grad(*, A, X, B):
 
     Arguments (keyword): A [p, m] (constant), X [m, n], B [n, q] (constant).
     """
-    A, X, B, p, m, n = _arguments("value_and_grad", ('p', 'm', 'n'), A, X, B)
-    t1 = (X.T @ A.T).T if p > 64 and p > n and p > m and m >= 128 else A @ X  # [p, n]: A @ X
-    value = t1 @ B
-    del t1
+    A, X, B = _arguments("value_and_grad", (), A, X, B)
+    value = A @ X @ B
     grad_X = np.kron(B.T, A)
     return value, {"X": grad_X}

@@ -82,9 +82,8 @@ def value(*, G, X, Y):
 
     Arguments (keyword): G [n, k] (constant), X [n, m], Y [m, k].
     """
-    G, X, Y, n, m, k = _arguments("value", ('n', 'm', 'k'), G, X, Y)
-    t1 = (Y.T @ X.T).T if n > 64 and n > k and n > m and m >= 128 else X @ Y  # [n, k]: X @ Y
-    return _vdot(G, t1)
+    G, X, Y = _arguments("value", (), G, X, Y)
+    return _vdot(G, X @ Y)
 
 
 def grad_X(*, G, X, Y):
@@ -94,9 +93,8 @@ def grad_X(*, G, X, Y):
 
     Arguments (keyword): G [n, k] (constant), X [n, m], Y [m, k].
     """
-    G, _, Y, n, m, k = _arguments("grad_X", ('n', 'm', 'k'), G, X, Y)
-    t1 = (Y @ G.T).T if n > 64 and n > m and n > k and k >= 128 else G @ Y.T  # [n, m]: G @ Y.T
-    return t1
+    G, _, Y = _arguments("grad_X", (), G, X, Y)
+    return G @ Y.T
 
 
 def grad_Y(*, G, X, Y):
@@ -117,12 +115,8 @@ def value_and_grad(*, G, X, Y):
     Arguments (keyword): G [n, k] (constant), X [n, m], Y [m, k].
     """
     G, X, Y, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), G, X, Y)
-    t1 = (Y.T @ X.T).T if n > 64 and n > k and n > m and m >= 128 else X @ Y  # [n, k]: X @ Y
-    t2 = (Y @ G.T).T if n > 64 and n > m and n > k and k >= 128 else G @ Y.T  # [n, m]: G @ Y.T
-    t3 = (G.T @ X).T if m > k and n > 64 else X.T @ G  # [m, k]: X.T @ G
-    value = _vdot(G, t1)
-    del t1
-    grad_X = t2
-    del t2
-    grad_Y = t3
+    t1 = (G.T @ X).T if m > k and n > 64 else X.T @ G  # [m, k]: X.T @ G
+    value = _vdot(G, X @ Y)
+    grad_X = G @ Y.T
+    grad_Y = t1
     return value, {"X": grad_X, "Y": grad_Y}

@@ -137,9 +137,8 @@ def grad_U(*, U, V, M):
 
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant).
     """
-    U, V, M, m, n, r = _arguments("grad_U", ('m', 'n', 'r'), U, V, M)
-    t1 = (V.T @ (U @ V.T - M).T).T if m > 64 and m > r and m > n and n >= 128 else (U @ V.T - M) @ V  # [m, r]: (U @ V.T - M) @ V
-    return t1
+    U, V, M = _arguments("grad_U", (), U, V, M)
+    return (U @ V.T - M) @ V
 
 
 def hvp_U(*, U, V, M, dU):
@@ -149,9 +148,8 @@ def hvp_U(*, U, V, M, dU):
 
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant), dU [m, r].
     """
-    _, V, _, dU, m, n, r = _arguments("hvp_U", ('m', 'n', 'r'), U, V, M, dU)
-    t1 = (V @ dU.T).T if m > 64 and m > n and m > r and r >= 128 else dU @ V.T  # [m, n]: dU @ V.T
-    return t1 @ V
+    _, V, _, dU = _arguments("hvp_U", (), U, V, M, dU)
+    return dU @ V.T @ V
 
 
 def hess_V(*, U, V, M):
@@ -173,9 +171,8 @@ def grad_V(*, U, V, M):
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant).
     """
     U, V, M, m, n, r = _arguments("grad_V", ('m', 'n', 'r'), U, V, M)
-    t1 = (U @ V.T).T if n > 64 and n > m and n > r and r >= 128 else V @ U.T  # [n, m]: V @ U.T
-    t2 = (U.T @ (t1 - M.T).T).T if n > 64 and n > r and n > m and m >= 128 else (t1 - M.T) @ U  # [n, r]: (V @ U.T - M.T) @ U
-    return t2
+    t1 = (U @ V.T).T if n > 64 and n > m and n > r >= 128 else V @ U.T  # [n, m]: V @ U.T
+    return (t1 - M.T) @ U
 
 
 def hvp_V(*, U, V, M, dV):
@@ -185,9 +182,8 @@ def hvp_V(*, U, V, M, dV):
 
     Arguments (keyword): U [m, r], V [n, r], M [m, n] (constant), dV [n, r].
     """
-    U, _, _, dV, m, n, r = _arguments("hvp_V", ('m', 'n', 'r'), U, V, M, dV)
-    t1 = (U @ dV.T).T if n > 64 and n > m and n > r and r >= 128 else dV @ U.T  # [n, m]: dV @ U.T
-    return t1 @ U
+    U, _, _, dV = _arguments("hvp_V", (), U, V, M, dV)
+    return dV @ U.T @ U
 
 
 def hess_U_V(*, U, V, M):
@@ -210,13 +206,9 @@ def value_and_grad(*, U, V, M):
     """
     U, V, M, m, n, r = _arguments("value_and_grad", ('m', 'n', 'r'), U, V, M)
     t1 = U @ V.T - M  # [m, n]: U @ V.T - M
-    t2 = (V.T @ t1.T).T if m > 64 and m > r and m > n and n >= 128 else t1 @ V  # [m, r]: (U @ V.T - M) @ V
-    t3 = (U @ V.T).T if n > 64 and n > m and n > r and r >= 128 else V @ U.T  # [n, m]: V @ U.T
-    t4 = (U.T @ (t3 - M.T).T).T if n > 64 and n > r and n > m and m >= 128 else (t3 - M.T) @ U  # [n, r]: (V @ U.T - M.T) @ U
-    del t3
+    t2 = (U @ V.T).T if n > 64 and n > m and n > r >= 128 else V @ U.T  # [n, m]: V @ U.T
     value = _vdot(t1, t1) / 2
+    grad_U = t1 @ V
     del t1
-    grad_U = t2
-    del t2
-    grad_V = t4
+    grad_V = (t2 - M.T) @ U
     return value, {"U": grad_U, "V": grad_V}

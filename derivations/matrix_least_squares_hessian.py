@@ -135,9 +135,8 @@ def hvp_X(*, A, X, B, dX):
 
     Arguments (keyword): A [n, m] (constant), X [m, k], B [n, k] (constant), dX [m, k].
     """
-    A, _, _, dX, n, m, k = _arguments("hvp_X", ('n', 'm', 'k'), A, X, B, dX)
-    t1 = (dX.T @ A.T).T if n > 64 and n > k and n > m and m >= 128 else A @ dX  # [n, k]: A @ dX
-    return 2 * (A.T @ t1)
+    A, _, _, dX = _arguments("hvp_X", (), A, X, B, dX)
+    return 2 * (A.T @ (A @ dX))
 
 
 def value_and_grad(*, A, X, B):

@@ -136,7 +136,7 @@ def value(*, X, W1, W2, Y):
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
     X, W1, W2, Y, n, m, h, k = _arguments("value", ('n', 'm', 'h', 'k'), X, W1, W2, Y)
-    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m and m >= 128 else X @ W1  # [n, h]: X @ W1
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = (W2.T @ np.tanh(t1).T).T if n > 64 and n > k and (k <= 32 or h >= k) else np.tanh(t1) @ W2  # [n, k]: tanh(X @ W1) @ W2
     del t1
     return -_sum_log_softmax(Y, t2, axis=1, unit_rows=True, scratch=True) / n
@@ -150,11 +150,11 @@ def grad_W1(*, X, W1, W2, Y):
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
     X, W1, W2, Y, n, m, h, k = _arguments("grad_W1", ('n', 'm', 'h', 'k'), X, W1, W2, Y)
-    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m and m >= 128 else X @ W1  # [n, h]: X @ W1
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = (W2.T @ np.tanh(t1).T).T if n > 64 and n > k and (k <= 32 or h >= k) else np.tanh(t1) @ W2  # [n, k]: tanh(X @ W1) @ W2
     t3 = _softmax(t2, axis=1) - Y  # [n, k]: softmax(tanh(X @ W1) @ W2, axis=1) - Y
     del t2
-    t4 = (W2 @ t3.T).T if n > 64 and n > h and n > k and k >= 128 else t3 @ W2.T  # [n, h]: (softmax(tanh(X @ W1) @ W2, axis=1) - Y) @ W2.T
+    t4 = (W2 @ t3.T).T if n > 64 and n > h and n > k >= 128 else t3 @ W2.T  # [n, h]: (softmax(tanh(X @ W1) @ W2, axis=1) - Y) @ W2.T
     del t3
     t5 = ((t4 * _sech2(t1)).T @ X).T if m > h and n > 64 else X.T @ (t4 * _sech2(t1))  # [m, h]: X.T @ ((softmax(tanh(X @ W1) @ W2, axis=1) - Y) @ W2.T * ...
     del t1, t4
@@ -169,7 +169,7 @@ def grad_W2(*, X, W1, W2, Y):
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
     X, W1, W2, Y, n, m, h, k = _arguments("grad_W2", ('n', 'm', 'h', 'k'), X, W1, W2, Y)
-    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m and m >= 128 else X @ W1  # [n, h]: X @ W1
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     del t1
     t3 = (W2.T @ t2.T).T if n > 64 and n > k and (k <= 32 or h >= k) else t2 @ W2  # [n, k]: tanh(X @ W1) @ W2
@@ -186,14 +186,14 @@ def value_and_grad(*, X, W1, W2, Y):
     Arguments (keyword): X [n, m] (constant), W1 [m, h], W2 [h, k], Y [n, k] (constant, onehot, stochastic).
     """
     X, W1, W2, Y, n, m, h, k = _arguments("value_and_grad", ('n', 'm', 'h', 'k'), X, W1, W2, Y)
-    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m and m >= 128 else X @ W1  # [n, h]: X @ W1
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > m >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     t3 = (W2.T @ t2.T).T if n > 64 and n > k and (k <= 32 or h >= k) else t2 @ W2  # [n, k]: tanh(X @ W1) @ W2
     t4 = _log_softmax(t3, axis=1)  # [n, k]: log_softmax(tanh(X @ W1) @ W2, axis=1)
     del t3
     t5 = np.exp(t4) - Y  # [n, k]: exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y
-    t6 = (W2 @ t5.T).T if n > 64 and n > h and n > m and m >= 128 else t5 @ W2.T  # [n, h]: (exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) @ W2.T
-    t7 = ((t6 * _sech2(t1, t2)).T @ X).T if (n > 64 and n > h and n > m and m >= 128 or m > h and n > 64) else X.T @ (t6 * _sech2(t1, t2))  # [m, h]: X.T @ ((exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) ...
+    t6 = (W2 @ t5.T).T if n > 64 and n > h and n > m >= 128 else t5 @ W2.T  # [n, h]: (exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) @ W2.T
+    t7 = ((t6 * _sech2(t1, t2)).T @ X).T if (n > 64 and n > h and n > m >= 128 or m > h and n > 64) else X.T @ (t6 * _sech2(t1, t2))  # [m, h]: X.T @ ((exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) ...
     del t1, t6
     t8 = (t5.T @ t2).T if h > k and n > 64 else t2.T @ t5  # [h, k]: tanh(X @ W1).T @ (exp(log_softmax(tanh(X @ W1) @ W2, axis...
     del t2, t5

@@ -84,9 +84,8 @@ def grad_W(*, V, W, H):
 
     Arguments (keyword): V [n, m] (constant, nonnegative), W [n, k] (nonnegative), H [k, m] (nonnegative).
     """
-    V, W, H, n, m, k = _arguments("grad_W", ('n', 'm', 'k'), V, W, H)
-    t1 = (H @ (W @ H - V).T).T if n > 64 and n > k and n > m and m >= 128 else (W @ H - V) @ H.T  # [n, k]: (W @ H - V) @ H.T
-    return t1
+    V, W, H = _arguments("grad_W", (), V, W, H)
+    return (W @ H - V) @ H.T
 
 
 def grad_H(*, V, W, H):
@@ -109,12 +108,10 @@ def value_and_grad(*, V, W, H):
     V, W, H, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), V, W, H)
     t1 = W @ H  # [n, m]: W @ H
     t2 = t1 - V  # [n, m]: W @ H - V
-    t3 = (H @ t2.T).T if n > 64 and n > k and n > m and m >= 128 else t2 @ H.T  # [n, k]: (W @ H - V) @ H.T
-    t4 = (t2.T @ W).T if k > m and n > 64 else W.T @ t2  # [k, m]: W.T @ (W @ H - V)
-    del t2
+    t3 = (t2.T @ W).T if k > m and n > 64 else W.T @ t2  # [k, m]: W.T @ (W @ H - V)
     value = np.sum((V - t1) ** 2) / 2
     del t1
-    grad_W = t3
-    del t3
-    grad_H = t4
+    grad_W = t2 @ H.T
+    del t2
+    grad_H = t3
     return value, {"W": grad_W, "H": grad_H}

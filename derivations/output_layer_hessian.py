@@ -102,7 +102,7 @@ def value(*, X, W1, W2, Y):
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant).
     """
     X, W1, W2, Y, n, d, h = _arguments("value", ('n', 'd', 'h'), X, W1, W2, Y)
-    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d >= 128 else X @ W1  # [n, h]: X @ W1
     return np.sum((np.tanh(t1) @ W2 - Y) ** 2) / 2
 
 
@@ -114,7 +114,7 @@ def hess_W2(*, X, W1, W2, Y):
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant).
     """
     X, W1, _, _, n, d, h, k = _arguments("hess_W2", ('n', 'd', 'h', 'k'), X, W1, W2, Y)
-    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     del t1
     return _eye_kron(k, t2.T @ t2)
@@ -128,7 +128,7 @@ def grad_W2(*, X, W1, W2, Y):
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant).
     """
     X, W1, W2, Y, n, d, h, k = _arguments("grad_W2", ('n', 'd', 'h', 'k'), X, W1, W2, Y)
-    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     del t1
     t3 = ((t2 @ W2 - Y).T @ t2).T if h > k and n > 64 else t2.T @ (t2 @ W2 - Y)  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
@@ -142,12 +142,11 @@ def hvp_W2(*, X, W1, W2, Y, dW2):
 
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant), dW2 [h, k].
     """
-    X, W1, _, _, dW2, n, d, h, k = _arguments("hvp_W2", ('n', 'd', 'h', 'k'), X, W1, W2, Y, dW2)
-    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
+    X, W1, _, _, dW2, n, d, h = _arguments("hvp_W2", ('n', 'd', 'h'), X, W1, W2, Y, dW2)
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     del t1
-    t3 = (dW2.T @ t2.T).T if n > 64 and n > k and n > h and h >= 128 else t2 @ dW2  # [n, k]: tanh(X @ W1) @ dW2
-    return t2.T @ t3
+    return t2.T @ (t2 @ dW2)
 
 
 def value_and_grad(*, X, W1, W2, Y):
@@ -156,7 +155,7 @@ def value_and_grad(*, X, W1, W2, Y):
     Arguments (keyword): X [n, d] (constant), W1 [d, h] (constant), W2 [h, k], Y [n, k] (constant).
     """
     X, W1, W2, Y, n, d, h, k = _arguments("value_and_grad", ('n', 'd', 'h', 'k'), X, W1, W2, Y)
-    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d and d >= 128 else X @ W1  # [n, h]: X @ W1
+    t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     del t1
     t3 = t2 @ W2 - Y  # [n, k]: tanh(X @ W1) @ W2 - Y

@@ -221,7 +221,7 @@ def hvp_W(*, X, W, Y, lam, dW):
     t1 = (W.T @ X.T).T if n > 64 and n > k and (k <= 32 or m >= k) else X @ W  # [n, k]: X @ W
     S = _softmax(t1, axis=1)  # [n, k]: softmax(X @ W, axis=1)
     del t1
-    t2 = (dW.T @ X.T).T if n > 64 and n > k and n > m and m >= 128 else X @ dW  # [n, k]: X @ dW
+    t2 = (dW.T @ X.T).T if n > 64 and n > k and n > m >= 128 else X @ dW  # [n, k]: X @ dW
     t3 = S * (t2 - np.sum(t2 * S, axis=1, keepdims=True))  # [n, k]: softmax(X @ W, axis=1) * (X @ dW - sum(X @ dW * softmax(X...
     del S, t2
     t4 = (t3.T @ X).T if m > k and n > 64 else X.T @ t3  # [m, k]: X.T @ (softmax(X @ W, axis=1) * (X @ dW - sum(X @ dW * so...

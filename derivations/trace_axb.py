@@ -81,9 +81,8 @@ def value(*, A, X, B):
 
     Arguments (keyword): A [k, n] (constant), X [n, m], B [m, k] (constant).
     """
-    A, X, B, n, m, k = _arguments("value", ('n', 'm', 'k'), A, X, B)
-    t1 = (X.T @ A.T).T if k > 64 and k > m and k > n and n >= 128 else A @ X  # [k, m]: A @ X
-    return _vdot(t1, B.T)
+    A, X, B = _arguments("value", (), A, X, B)
+    return _vdot(A @ X, B.T)
 
 
 def grad_X(*, A, X, B):
@@ -104,9 +103,7 @@ def value_and_grad(*, A, X, B):
     Arguments (keyword): A [k, n] (constant), X [n, m], B [m, k] (constant).
     """
     A, X, B, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), A, X, B)
-    t1 = (X.T @ A.T).T if k > 64 and k > m and k > n and n >= 128 else A @ X  # [k, m]: A @ X
-    t2 = (B @ A).T if n > m and k > 64 else A.T @ B.T  # [n, m]: A.T @ B.T
-    value = _vdot(t1, B.T)
-    del t1
-    grad_X = t2
+    t1 = (B @ A).T if n > m and k > 64 else A.T @ B.T  # [n, m]: A.T @ B.T
+    value = _vdot(A @ X, B.T)
+    grad_X = t1
     return value, {"X": grad_X}

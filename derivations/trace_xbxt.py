@@ -92,9 +92,8 @@ def grad_X(*, B, X):
 
     Arguments (keyword): B [m, m] (constant), X [n, m].
     """
-    B, X, n, m = _arguments("grad_X", ('n', 'm'), B, X)
-    t1 = ((B + B.T).T @ X.T).T if n > 64 and n > m and m >= 128 else X @ (B + B.T)  # [n, m]: X @ (B + B.T)
-    return t1
+    B, X = _arguments("grad_X", (), B, X)
+    return X @ (B + B.T)
 
 
 def value_and_grad(*, B, X):
@@ -102,8 +101,7 @@ def value_and_grad(*, B, X):
 
     Arguments (keyword): B [m, m] (constant), X [n, m].
     """
-    B, X, n, m = _arguments("value_and_grad", ('n', 'm'), B, X)
-    t1 = ((B + B.T).T @ X.T).T if n > 64 and n > m and m >= 128 else X @ (B + B.T)  # [n, m]: X @ (B + B.T)
+    B, X = _arguments("value_and_grad", (), B, X)
     value = _vdot(B, X.T @ X)
-    grad_X = t1
+    grad_X = X @ (B + B.T)
     return value, {"X": grad_X}

@@ -192,7 +192,7 @@ def test_the_mlp_hidden_layer_is_laid_out_by_columns_through_its_elementwise_wor
     d = matcalc.derive(MLP)
     assert d.verified, d.verification
     body = _body(d.code, "value_and_grad").splitlines()
-    tall = "n > 64 and n > h and n > m and m >= 128"
+    tall = "n > 64 and n > h and n > m >= 128"
     assert body[1] == f"t1 = (W1.T @ X.T).T if {tall} else X @ W1", body
     assert body[2] == "t2 = np.tanh(t1)", body
     assert f"t6 = (W2 @ t5.T).T if {tall} else t5 @ W2.T" in body, body

@@ -86,8 +86,9 @@ def test_attention_head_reads_well_and_verifies():
 def test_the_code_computes_each_let_once_under_its_name():
     d = matcalc.derive(TWO_LAYER)
     grad_w2 = d.code.split("def grad_W2")[1].split("def ")[0]
-    assert grad_w2.count("H = np.tanh(X @ W1)") == 1
-    assert grad_w2.count("P = _softmax(t1, axis=1)") == 1     # t1: H @ W2 laid out (ops/layout_code.py)
+    assert grad_w2.count("H = np.tanh(t1)") == 1          # t1: X @ W1 laid out (ops/layout_code.py)
+    assert grad_w2.count("t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d >= 128 else X @ W1") == 1
+    assert grad_w2.count("P = _softmax(t2, axis=1)") == 1     # t2: H @ W2 laid out
     assert "    H = tanh(X @ W1)" in d.code.split('"""')[1]        # the module's docstring states them
     f = d.function()
     rng = np.random.default_rng(0)

@@ -60,7 +60,8 @@ from ..shapes import show
 
 SMALL = 64        # up to this many rows (terms): as written, the layout gains less than the transposes cost
 WIDE = 128        # a tall product with at least this many inner terms is computed transposed
-DEEP = 24         # the layout of an elementwise expression is looked for this many operations down
+DEEP = 12         # the layout of an elementwise expression is looked for this many operations down
+TALL = "tall"     # a product's mark: laid out by the tall-product test of its own sizes
 NEAR_ONE = "2.0 ** -16"   # 1 - tanh(x)² below this: from cosh(x), not from tanh(x)
 TANH_LIMIT = (1 - 2.0 ** -16) ** 0.5      # |tanh(x)| past this: 1 - tanh(x)² is below NEAR_ONE
 SHORT = 40        # an operand printed in this many characters is written in both orientations
@@ -136,11 +137,13 @@ def _layout_product(node, printer):
         test = _all([_greater(printer, rows, cols), _greater(printer, inner, SMALL)])
         laid = columns(b, printer)
         test = test if laid in (None, False) or test is True else _any([laid, test])
+    elif printer.scratch.get("match", {}).get(node) is TALL:        # elementwise work on it decides nothing else
+        test = _all([_greater(printer, rows, SMALL), _greater(printer, rows, cols), _greater(printer, rows, inner),
+                     _at_least(printer, inner, WIDE)])
     elif node in printer.scratch.get("match", {}):
         test = printer.scratch["match"][node]             # its elementwise partners' layout
     else:
-        test = _all([_greater(printer, rows, SMALL), _greater(printer, rows, cols), _greater(printer, rows, inner),
-                     _at_least(printer, inner, WIDE)])
+        test = False
     if test is False:
         printer.refs.intersection_update(before)
         return None
@@ -153,38 +156,41 @@ def _layout_product(node, printer):
     return _line(node, text, printer), PREC_ATOM
 
 
-def columns(e, printer, depth: int = DEEP):
-    """The test under which ``e`` is laid out by columns (a product printed ``(B.T @ A.T).T``
-    and the elementwise work on it): True, the test's text, or None (by rows, mixed or not
-    known).  A product not yet printed inside elementwise work takes its partners' layout
-    (:func:`match_layout` marks it so)."""
+def columns(e, printer, depth: int = DEEP, seen: dict | None = None):
+    """How ``e`` is laid out: by columns under a test (True or the test's text: a product
+    printed ``(B.T @ A.T).T`` and the elementwise work on it), by rows (False: an argument, a
+    product printed as written, operands laid out differently) or neither (None: a scalar, or
+    not known).  A product not yet printed inside elementwise work takes its partners' layout
+    (:func:`match_layout` marks it so); answers found are kept for the function."""
     known = printer.scratch.setdefault("columns", {})
-    if e in known:
-        return known[e]
+    seen = {} if seen is None else seen
+    if e in known or e in seen:
+        return known[e] if e in known else seen[e]
     found = None
-    if depth and isinstance(e, ir.Apply) and e.rank == 2 and (e.op in ARITHMETIC or OPS[e.op].elementwise):
-        tests = {columns(a, printer, depth - 1) for a in e.args
-                 if a.shape == e.shape and not _plain_product(a, printer)}
-        found = tests.pop() if len(tests) == 1 else None
-    known[e] = found
+    if isinstance(e, ir.Symbol):
+        found = False if e.rank == 2 else None
+    elif depth and isinstance(e, ir.Apply) and e.rank == 2 and (e.op in ARITHMETIC or OPS[e.op].elementwise):
+        tests = {columns(a, printer, depth - 1, seen) for a in e.args
+                 if a.shape == e.shape and not _plain_product(a, printer)} - {None}
+        found = tests.pop() if len(tests) == 1 else (False if tests else None)
+    (known if found is not None else seen)[e] = found
     return found
 
 
 def match_layout(node, printer):
-    """An elementwise operation of matrices: a plain product among its operands is marked to
-    be laid out as the others are (:func:`columns`), or by rows when one of them is an
-    argument (laid out by rows: an elementwise pass over operands laid out differently
-    costs more than the product's layout gains, 1.13x measured on a least-squares residual
-    ``A @ X - B``); the operation prints as usual (None)."""
+    """Elementwise work on matrices: a plain product among its operands is marked to be laid
+    out as the others are (:func:`columns`): by rows next to an argument (an elementwise
+    pass over operands laid out differently costs more than the product's layout gains,
+    1.13x measured on a least-squares residual ``A @ X - B``), under their test next to work
+    laid out by columns, and by the tall-product test when nothing else decides (``tanh(X @
+    W1)``); the operation prints as usual (None)."""
     if printer.target == "numpy" and node.rank == 2:
         products = [a for a in node.args if a.shape == node.shape and _plain_product(a, printer)]
         if products:
-            rows = any(isinstance(a, ir.Symbol) and a.shape == node.shape for a in node.args)
-            laid = False if rows else columns(node, printer)
-            if laid is not None:
-                marks = printer.scratch.setdefault("match", {})
-                for p in products:
-                    marks.setdefault(p, laid)
+            laid = columns(node, printer)
+            marks = printer.scratch.setdefault("match", {})
+            for p in products:
+                marks.setdefault(p, TALL if laid is None else laid)
     return None
 
 
@@ -250,15 +256,21 @@ def _any(tests):
     return False if not texts else texts[0] if len(texts) == 1 else "(" + " or ".join(texts) + ")"
 
 
+_COMPARISON = re.compile(r"(\w+)((?: (?:>|>=|<|<=) \w+)+)")    # n > m, n > m >= 128: a chain of names
+
+
 def _all(tests):
-    """The tests joined by ``and``; ``a > b`` and ``b > c`` chained as ``a > b > c``."""
+    """The tests joined by ``and``; ``a > b`` and ``b >= c`` chained as ``a > b >= c``."""
     if any(t is False for t in tests):
         return False
     texts: list[str] = []
     for t in dict.fromkeys(t for t in tests if t is not True):
-        last = texts[-1].rsplit(" > ", 1)[-1] if texts and " " not in texts[-1].rsplit(" > ", 1)[-1] else None
-        first, _, rest = t.partition(" > ")
-        texts[-1:] = [f"{texts[-1]} > {rest}"] if last == first and rest and " " not in rest else texts[-1:] + [t]
+        this = _COMPARISON.fullmatch(t)
+        before = _COMPARISON.fullmatch(texts[-1]) if texts else None
+        if this and before and before.group(0).rsplit(" ", 1)[-1] == this.group(1):
+            texts[-1] += this.group(2)
+        else:
+            texts.append(t)
     return True if not texts else " and ".join(texts)
 
 
@@ -291,7 +303,7 @@ for _root in ROWWISE:
                        "long side contiguous", _root, mark_short_axis))
 emit_rule(EmitRule("transposed-product", "Aᵀ D = (Dᵀ A)ᵀ: computed with the long side of the result contiguous "
                    "(and the product under short-axis-softmax)", "matmul", _layout_product))
-for _root in ELEMENTWISE:
+for _root in ELEMENTWISE + tuple(name for name, op in OPS.items() if op.elementwise):
     emit_rule(EmitRule("tall-product", "A B = (Bᵀ Aᵀ)ᵀ for a tall product with many inner terms, and a product "
                        "in elementwise work laid out as its partners", _root, match_layout))
 emit_rule(EmitRule("tanh-derivative", "4 σ(2x) σ(-2x) = sech²(x) = 1 / cosh²(x): one pass, as stable", "mul",
