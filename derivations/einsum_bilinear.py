@@ -84,8 +84,7 @@ def grad_A(*, X, Y, A):
     Arguments (keyword): X [n, m] (constant), Y [n, k] (constant), A [m, k].
     """
     X, Y, _, n, m, k = _arguments("grad_A", ('n', 'm', 'k'), X, Y, A)
-    t1 = (Y.T @ X).T if m > k and n > 64 else X.T @ Y  # [m, k]: X.T @ Y
-    return t1
+    return (Y.T @ X).T if m > k and n > 64 else X.T @ Y
 
 
 def value_and_grad(*, X, Y, A):
@@ -94,7 +93,6 @@ def value_and_grad(*, X, Y, A):
     Arguments (keyword): X [n, m] (constant), Y [n, k] (constant), A [m, k].
     """
     X, Y, A, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), X, Y, A)
-    t1 = (Y.T @ X).T if m > k and n > 64 else X.T @ Y  # [m, k]: X.T @ Y
     value = np.einsum('ni,ij,nj->', X, A, Y)
-    grad_A = t1
+    grad_A = (Y.T @ X).T if m > k and n > 64 else X.T @ Y
     return value, {"A": grad_A}

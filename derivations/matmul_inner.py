@@ -105,8 +105,7 @@ def grad_Y(*, G, X, Y):
     Arguments (keyword): G [n, k] (constant), X [n, m], Y [m, k].
     """
     G, X, _, n, m, k = _arguments("grad_Y", ('n', 'm', 'k'), G, X, Y)
-    t1 = (G.T @ X).T if m > k and n > 64 else X.T @ G  # [m, k]: X.T @ G
-    return t1
+    return (G.T @ X).T if m > k and n > 64 else X.T @ G
 
 
 def value_and_grad(*, G, X, Y):
@@ -115,8 +114,7 @@ def value_and_grad(*, G, X, Y):
     Arguments (keyword): G [n, k] (constant), X [n, m], Y [m, k].
     """
     G, X, Y, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), G, X, Y)
-    t1 = (G.T @ X).T if m > k and n > 64 else X.T @ G  # [m, k]: X.T @ G
     value = _vdot(G, X @ Y)
     grad_X = G @ Y.T
-    grad_Y = t1
+    grad_Y = (G.T @ X).T if m > k and n > 64 else X.T @ G
     return value, {"X": grad_X, "Y": grad_Y}

@@ -96,8 +96,7 @@ def grad_H(*, V, W, H):
     Arguments (keyword): V [n, m] (constant, nonnegative), W [n, k] (nonnegative), H [k, m] (nonnegative).
     """
     V, W, H, n, m, k = _arguments("grad_H", ('n', 'm', 'k'), V, W, H)
-    t1 = ((W @ H - V).T @ W).T if k > m and n > 64 else W.T @ (W @ H - V)  # [k, m]: W.T @ (W @ H - V)
-    return t1
+    return ((W @ H - V).T @ W).T if k > m and n > 64 else W.T @ (W @ H - V)
 
 
 def value_and_grad(*, V, W, H):
@@ -108,10 +107,8 @@ def value_and_grad(*, V, W, H):
     V, W, H, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), V, W, H)
     t1 = W @ H  # [n, m]: W @ H
     t2 = t1 - V  # [n, m]: W @ H - V
-    t3 = (t2.T @ W).T if k > m and n > 64 else W.T @ t2  # [k, m]: W.T @ (W @ H - V)
     value = np.sum((V - t1) ** 2) / 2
     del t1
     grad_W = t2 @ H.T
-    del t2
-    grad_H = t3
+    grad_H = (t2.T @ W).T if k > m and n > 64 else W.T @ t2
     return value, {"W": grad_W, "H": grad_H}

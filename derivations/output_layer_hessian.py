@@ -131,8 +131,7 @@ def grad_W2(*, X, W1, W2, Y):
     t1 = (W1.T @ X.T).T if n > 64 and n > h and n > d >= 128 else X @ W1  # [n, h]: X @ W1
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     del t1
-    t3 = ((t2 @ W2 - Y).T @ t2).T if h > k and n > 64 else t2.T @ (t2 @ W2 - Y)  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
-    return t3
+    return ((t2 @ W2 - Y).T @ t2).T if h > k and n > 64 else t2.T @ (t2 @ W2 - Y)
 
 
 def hvp_W2(*, X, W1, W2, Y, dW2):
@@ -159,9 +158,6 @@ def value_and_grad(*, X, W1, W2, Y):
     t2 = np.tanh(t1)  # [n, h]: tanh(X @ W1)
     del t1
     t3 = t2 @ W2 - Y  # [n, k]: tanh(X @ W1) @ W2 - Y
-    t4 = (t3.T @ t2).T if h > k and n > 64 else t2.T @ t3  # [h, k]: tanh(X @ W1).T @ (tanh(X @ W1) @ W2 - Y)
-    del t2
     value = _vdot(t3, t3) / 2
-    del t3
-    grad_W2 = t4
+    grad_W2 = (t3.T @ t2).T if h > k and n > 64 else t2.T @ t3
     return value, {"W2": grad_W2}

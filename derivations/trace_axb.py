@@ -93,8 +93,7 @@ def grad_X(*, A, X, B):
     Arguments (keyword): A [k, n] (constant), X [n, m], B [m, k] (constant).
     """
     A, _, B, n, m, k = _arguments("grad_X", ('n', 'm', 'k'), A, X, B)
-    t1 = (B @ A).T if n > m and k > 64 else A.T @ B.T  # [n, m]: A.T @ B.T
-    return t1
+    return (B @ A).T if n > m and k > 64 else A.T @ B.T
 
 
 def value_and_grad(*, A, X, B):
@@ -103,7 +102,6 @@ def value_and_grad(*, A, X, B):
     Arguments (keyword): A [k, n] (constant), X [n, m], B [m, k] (constant).
     """
     A, X, B, n, m, k = _arguments("value_and_grad", ('n', 'm', 'k'), A, X, B)
-    t1 = (B @ A).T if n > m and k > 64 else A.T @ B.T  # [n, m]: A.T @ B.T
     value = _vdot(A @ X, B.T)
-    grad_X = t1
+    grad_X = (B @ A).T if n > m and k > 64 else A.T @ B.T
     return value, {"X": grad_X}

@@ -57,6 +57,7 @@ class Emitter:
         self.counter = len(self.names)
         self.made: set[str] = set()    # the intermediates' names fresh() gave
         self.scratch: dict = {}        # what an emission rule remembers while printing one function
+        self.root: ir.Expr | None = None   # the root being printed (its text is a whole statement's)
         # the comments' texts, each node printed once (by id: the nodes quoted are kept alive)
         self.printed: dict[int, str] = {}
         self.quoted: list[ir.Expr] = []
@@ -64,7 +65,11 @@ class Emitter:
     def value(self, e: ir.Expr) -> str:
         """The code of a root: its deep parts named first (:meth:`_bound`)."""
         self._bound(e)
-        return self.code(e)[0]
+        self.root = e
+        try:
+            return self.code(e)[0]
+        finally:
+            self.root = None
 
     def text(self, e: ir.Expr) -> str:
         return self.code(e)[0]

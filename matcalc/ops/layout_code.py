@@ -151,8 +151,8 @@ def _layout_product(node, printer):
     a, b = _operand(a, printer), _operand(b, printer)
     flipped = f"({printer.wrap(B.T(b), PREC_MUL)} @ {printer.wrap(B.T(a), PREC_MUL, True)}).T"
     text = flipped if test is True else f"{flipped} if {test} else {printer.wrap(a, PREC_MUL)} @ {printer.wrap(b, PREC_MUL, True)}"
-    if node in printer.shared:
-        return text, PREC_NONE              # the Emitter names it
+    if node in printer.shared or node is printer.root:
+        return text, PREC_NONE              # the Emitter names it, or it is a statement's whole value
     return _line(node, text, printer), PREC_ATOM
 
 
