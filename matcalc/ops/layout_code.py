@@ -17,15 +17,19 @@ product is written both ways with the cheap test between them, on its own line::
 matrices).  A test that the declared sizes decide (numbers, or the same dimension on both
 sides) is decided when the code is printed.
 
-A tall product ``A @ B`` (``A`` ``[n, m]``, ``B`` ``[m, k]``, ``n`` past 64, ``m`` and ``k``) with at least 128 inner terms
-is computed as ``(B.T @ A.T).T`` too (0.78-0.93x the time measured), and that layout is kept
-through the elementwise work done on it: a product meeting it in an elementwise operation
-is laid out the same under the same test (numpy's elementwise passes over operands laid
-out differently are 1.2-2x slower), and ``A.T @ D`` with ``D`` laid out so is ``(D.T @ A).T``
-(a product of two operands contiguous the way BLAS reads them: 0.91x).  The tests are one
-text, so the layouts agree whenever the test holds.  The two-layer perceptron's
-value_and_grad at (4096, 256, 256, 10) takes 0.87x the time of the same code laid out by
-rows (bench/layout_emission.py).
+A tall product ``A @ B`` (``A`` ``[n, m]``, ``B`` ``[m, k]``, ``n`` past 64, ``m`` and ``k``) with
+at least 128 inner terms, that elementwise work consumes (``tanh(X @ W1)``), is computed as
+``(B.T @ A.T).T`` too (0.78-0.93x the time of ``A @ B``, measured at (4096, 256, 256),
+(10000, 300, 50), (4096, 512, 128), (2048, 128, 512)), and that layout is kept through the
+elementwise work done on it: a product meeting it in an elementwise operation is laid out
+the same under the same test, and ``A.T @ D`` with ``D`` laid out so is ``(D.T @ A).T`` (both
+operands then contiguous the way BLAS reads them: 0.91x).  Next to an argument (laid out by
+rows) a product stays as written: numpy's elementwise passes over operands laid out
+differently cost more than the layout gains (a least-squares residual ``A @ X - B`` was
+1.13x, an MLP with only its first product turned 1.22x).  The tests are one text, so the
+layouts agree whenever the test holds.  The two-layer perceptron's value_and_grad at
+(4096, 256, 256, 10) went from 32.9 to 28.5-29.4 ms (bench/jit_race.py, with the
+``_sech2`` below).
 
 ``1 - tanh²(x)`` is emitted stably as ``4 σ(2x) σ(-2x)`` (no cancellation where
 ``tanh(x)`` rounds to ±1); ``sech²(x) = 1 / cosh²(x)`` is the same value, as stable, in
