@@ -345,12 +345,15 @@ def gallery(
 @app.command(epilog="""Examples:
 
   matcalc rules
+  matcalc rules --code
 """)
-def rules():
+def rules(code: bool = typer.Option(False, "--code", help="List how the emitted numpy computes instead: the "
+                                    "stable forms, code rewrites and emission rules.")):
     """List every identity the simplifier knows: its name, the identity, the props it needs
-    and its Matrix Cookbook equation number where it has one."""
-    from .listing import rule_lines
-    _listing(rule_lines())
+    and its Matrix Cookbook equation number where it has one (with --code: the rules the
+    emitted code is written by)."""
+    from .listing import code_rule_lines, rule_lines
+    _listing(code_rule_lines() if code else rule_lines())
 
 
 @app.command(epilog="Examples:\n\n  matcalc functions\n")

@@ -19,6 +19,32 @@ def rule_lines() -> Iterator[tuple[str, bool]]:
             yield "    " + line, False
 
 
+def code_rule_lines() -> Iterator[tuple[str, bool]]:
+    """``(line, is_heading)``: how the emitted numpy computes, in three groups: the stable
+    forms (``registry.REWRITES``), the code rewrites applied before common subexpressions
+    (``CODE_REWRITES``) and the emission rules of the printer (``EMIT_RULES``); each rule
+    once, with the ops it is registered under and its identity wrapped to 78 columns."""
+    from .ops import CODE_REWRITES, EMIT_RULES, REWRITES
+
+    groups = (("Stable forms (every function's expression, before it is printed)", REWRITES),
+              ("Code rewrites (cheaper equal forms, before common subexpressions are found)", CODE_REWRITES),
+              ("Emission rules (how the printer writes a node in numpy)", EMIT_RULES))
+    for title, table in groups:
+        yield title, True
+        roots: dict[str, list[str]] = {}
+        first: dict[str, str] = {}
+        for root, rules in table.items():
+            for rule in rules:
+                roots.setdefault(rule.name, []).append(root)
+                first.setdefault(rule.name, rule.identity)
+        for name in sorted(first):
+            ops = roots[name]
+            where = ", ".join(ops) if len(ops) <= 4 else f"{', '.join(ops[:4])} and {len(ops) - 4} more"
+            yield f"  {name}  (on {where})", True
+            for line in textwrap.wrap(first[name], 72):
+                yield "      " + line, False
+
+
 def function_lines() -> Iterator[tuple[str, bool]]:
     """``(line, is_heading)``: each function of the language as it is called, with its
     parameters, then what it is (its record's ``doc``)."""

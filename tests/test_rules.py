@@ -116,3 +116,21 @@ def test_the_rules_command_lists_every_rule():
     assert "needs: onehot, stochastic" in out
     assert "Cookbook (21)" in out
     assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_the_rules_command_lists_how_the_emitted_code_computes():
+    """``matcalc rules --code``: every stable form, code rewrite and emission rule by name,
+    with the ops it is registered under and its identity, at 80 columns."""
+    from matcalc.ops import CODE_REWRITES, EMIT_RULES, REWRITES
+    result = run_cli("rules", "--code")
+    assert result.exit_code == 0
+    out = result.output
+    for table in (REWRITES, CODE_REWRITES, EMIT_RULES):
+        for rules in table.values():
+            for rule in rules:
+                assert f"  {rule.name}  (on " in out, rule.name
+    assert "Code rewrites" in out and "Emission rules" in out
+    assert "1 - σ(x) = σ(-x)" in out and "(Bᵀ Aᵀ)ᵀ" in out
+    assert "tall-product  (on mul, div, add, sub and " in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "det(A B) = det(A) det(B)" not in out          # the simplifier's rules: matcalc rules

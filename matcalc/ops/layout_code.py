@@ -310,5 +310,6 @@ emit_rule(EmitRule("transposed-product", "Aᵀ D = (Dᵀ A)ᵀ: computed with th
 for _root in ELEMENTWISE + tuple(name for name, op in OPS.items() if op.elementwise):
     emit_rule(EmitRule("tall-product", "A B = (Bᵀ Aᵀ)ᵀ for a tall product with many inner terms, and a product "
                        "in elementwise work laid out as its partners", _root, match_layout))
-emit_rule(EmitRule("tanh-derivative", "4 σ(2x) σ(-2x) = sech²(x) = 1 / cosh²(x): one pass, as stable", "mul",
+emit_rule(EmitRule("tanh-derivative", "4 σ(2x) σ(-2x) = sech²(x) = 1 / cosh²(x): one pass, as stable; 1 - t² from "
+                   "the function's t = tanh(x) where that does not cancel", "mul",
                    _tanh_derivative, helpers={"_sech2": SECH2}))
