@@ -73,6 +73,32 @@ def _sum_log_softmax(y, a, axis, unit_rows, scratch=False):
     return first - (np.sum(logs) if unit_rows else _vdot(np.sum(y, axis=axis), logs))
 
 
+def _times_sech2(g, x, t, scratch=False):
+    """g * (1 - tanh(x) ** 2) from t = tanh(x), as _sech2(x, t) computes it, a block of
+    65536 entries at a time (kept in cache); into g when scratch (a temporary of the caller's)."""
+    out = g if scratch else None
+    if not (t.size >= 1024 and g.shape == t.shape == x.shape and g.strides == t.strides == x.strides
+            and (t.flags.c_contiguous or t.flags.f_contiguous) and g.dtype == t.dtype == x.dtype == np.float64):
+        return np.multiply(g, _sech2(x, t), out=out)
+    tf = t.ravel(order="K")
+    probe = tf[::61]                        # mostly saturated: cosh for all
+    if not (-0.9999923705763647 <= probe.min() and probe.max() <= 0.9999923705763647):
+        return np.multiply(g, _sech2(x), out=out)
+    out = g if scratch else np.empty_like(g)
+    gf, xf, of = g.ravel(order="K"), x.ravel(order="K"), out.ravel(order="K")
+    u = np.empty(min(65536, tf.size))
+    for i in range(0, tf.size, 65536):
+        s = u[:min(65536, tf.size - i)]
+        np.multiply(tf[i:i + 65536], tf[i:i + 65536], out=s)
+        np.subtract(1, s, out=s)
+        if s.min() < 2.0 ** -16:            # the few entries near 1: from cosh
+            near = np.flatnonzero(s < 2.0 ** -16)
+            with np.errstate(over="ignore"):
+                s[near] = 1 / np.cosh(xf[i:i + 65536][near]) ** 2
+        np.multiply(gf[i:i + 65536], s, out=of[i:i + 65536])
+    return out
+
+
 def _vdot(a, b):
     """sum(a * b) for arrays of one shape, without the product's temporary: BLAS dot
     when both lie in memory alike, einsum otherwise."""
@@ -193,7 +219,7 @@ def value_and_grad(*, X, W1, W2, Y):
     del t3
     t5 = np.exp(t4) - Y  # [n, k]: exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y
     t6 = (W2 @ t5.T).T if n > 64 and n > h and n > m >= 128 else t5 @ W2.T  # [n, h]: (exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) @ W2.T
-    t7 = ((t6 * _sech2(t1, t2)).T @ X).T if (n > 64 and n > h and n > m >= 128 or m > h and n > 64) else X.T @ (t6 * _sech2(t1, t2))  # [m, h]: X.T @ ((exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) ...
+    t7 = (_times_sech2(t6, t1, t2, scratch=True).T @ X).T if (n > 64 and n > h and n > m >= 128 or m > h and n > 64) else X.T @ _times_sech2(t6, t1, t2, scratch=True)  # [m, h]: X.T @ ((exp(log_softmax(tanh(X @ W1) @ W2, axis=1)) - Y) ...
     del t1, t6
     t8 = (t5.T @ t2).T if h > k and n > 64 else t2.T @ t5  # [h, k]: tanh(X @ W1).T @ (exp(log_softmax(tanh(X @ W1) @ W2, axis...
     del t2, t5

@@ -186,8 +186,9 @@ def _mlp_by_hand(X, W1, W2, Y):
 def test_the_mlp_hidden_layer_is_laid_out_by_columns_through_its_elementwise_work():
     """tall-product: ``X @ W1`` (128 inner terms or more) is computed as ``(W1.T @ X.T).T``;
     ``t5 @ W2.T``, multiplied elementwise with ``sech²`` of it, under the same test; and
-    ``X.T @ D`` for that ``D`` as ``(D.T @ X).T`` whenever the test holds.  tanh-derivative:
-    ``_sech2(t1, t2)`` reads the tanh the forward pass computed.  Numbers on both sides of
+    ``X.T @ D`` for that ``D`` as ``(D.T @ X).T`` whenever the test holds.  tanh-backprop:
+    ``_times_sech2(t6, t1, t2)`` multiplies by ``1 - tanh²`` from the tanh the forward pass
+    computed, into ``t6``, made for it alone.  Numbers on both sides of
     the test."""
     d = matcalc.derive(MLP)
     assert d.verified, d.verification
@@ -196,8 +197,8 @@ def test_the_mlp_hidden_layer_is_laid_out_by_columns_through_its_elementwise_wor
     assert body[1] == f"t1 = (W1.T @ X.T).T if {tall} else X @ W1", body
     assert body[2] == "t2 = np.tanh(t1)", body
     assert f"t6 = (W2 @ t5.T).T if {tall} else t5 @ W2.T" in body, body
-    assert (f"t7 = ((t6 * _sech2(t1, t2)).T @ X).T if ({tall} or m > h and n > 64) "
-            f"else X.T @ (t6 * _sech2(t1, t2))") in body, body
+    assert (f"t7 = (_times_sech2(t6, t1, t2, scratch=True).T @ X).T if ({tall} or m > h and n > 64) "
+            f"else X.T @ _times_sech2(t6, t1, t2, scratch=True)") in body, body
     assert "_sigmoid" not in d.code
     module = d.function()
     for n, m, h in ((16, 6, 5), (200, 130, 20), (200, 130, 150), (200, 20, 9)):   # the test false, true, true, false
@@ -299,3 +300,67 @@ def test_a_transposed_operand_is_computed_once():
     body = _body(d.code, "grad_Wv")
     assert body.count("_softmax(") == 1, body
     assert "t3 = (G.T @ t2).T if n > d and n > 64 else t2.T @ G" in body, body
+
+
+def _run(expr: str, shapes: dict, values: dict):
+    """The code ``expression`` prints for ``expr``, run: (its text, its value)."""
+    lines, text, helpers = expression(parse_expr(expr, shapes))
+    space = {"np": np, **values}
+    for name in helpers:
+        exec(HELPERS[name], space)        # noqa: S102  (matcalc's own helper source)
+    for line in lines:
+        exec(line, space)                 # noqa: S102  (matcalc's own emitted line)
+    return text, eval(text, space)        # noqa: S307
+
+
+def test_tanh_backprop_multiplies_in_blocks_into_a_product_made_for_it_only():
+    """``G * 4 σ(2x) σ(-2x)`` with ``tanh(x)`` computed anyway: ``_times_sech2(G, x, t)``, with
+    ``scratch=True`` for a product ``A @ B`` printed for it, never for an argument ``G``
+    (which stays as it was); the numbers against ``G * (1 - tanh(x)²)``."""
+    sech = "4 * sigmoid(2 * x) * sigmoid(-(2 * x))"
+    rng = np.random.default_rng(11)
+    x, G = rng.normal(size=(300, 250)), rng.normal(size=(300, 250))
+    A, Bm = rng.normal(size=(300, 20)), rng.normal(size=(20, 250))
+    want = G * (1 - np.tanh(x) ** 2) + np.tanh(x) ** 2
+    before = G.copy()
+    text, got = _run(f"G * ({sech}) + tanh(x) * tanh(x)", {"G": G.shape, "x": x.shape}, {"G": G, "x": x})
+    assert text.startswith("_times_sech2(G, x, t1) + "), text
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert np.array_equal(G, before)
+    text, got = _run(f"(A @ B) * ({sech}) + tanh(x) * tanh(x)", {"A": A.shape, "B": Bm.shape, "x": x.shape},
+                     {"A": A, "B": Bm, "x": x})
+    assert "_times_sech2(A @ B, x, t1, scratch=True)" in text, text
+    np.testing.assert_allclose(got, (A @ Bm) * (1 - np.tanh(x) ** 2) + np.tanh(x) ** 2, rtol=1e-12)
+
+
+def test_times_sech2_is_exact_on_every_path():
+    """Blocks (a last partial one, entries near 1 in two of them), a saturated array (cosh for
+    all), a small one, Fortran and mismatched layouts; into g exactly when scratch."""
+    times = _helper("_times_sech2")
+    space = {"np": np}
+    exec(HELPERS["_sech2"], space)                   # noqa: S102  (matcalc's own helper source)
+    times.__globals__.update(_sech2=space["_sech2"])
+    rng = np.random.default_rng(5)
+
+    def exact(g, x):
+        e = np.exp(-2 * np.abs(x))
+        return g * (4 * e / (1 + e) ** 2)
+
+    x = rng.normal(size=(400, 500)) * 1.5              # 200,000 entries: four blocks
+    x.flat[[7, 70_000, 199_999]] = 30.0, -25.0, 800.0
+    g = rng.normal(size=x.shape)
+    cases = [(g, x), (np.asfortranarray(g), np.asfortranarray(x)), (g, np.asfortranarray(x)),
+             (g[:20, :30], x[:20, :30]), (g, 40 * x), (g[::2], x[::2])]
+    for gg, xx in cases:
+        want = exact(gg, xx)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            kept = gg.copy()
+            got = times(gg, xx, np.tanh(xx))
+            assert np.array_equal(gg, kept) and got is not gg       # not scratch: g as it was
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=0)
+            mine = gg.copy()
+            got = times(mine, xx, np.tanh(xx), scratch=True)
+            assert got is mine or np.shares_memory(got, mine)
+            np.testing.assert_allclose(mine, want, rtol=1e-10, atol=0)
+    assert times(g, x, np.tanh(x)).flat[7] > 0                    # where 1 - t² would give 0

@@ -74,7 +74,8 @@ def test_a_three_layer_chain_has_one_forward_helper_and_thin_wrappers():
     stops = [line for line in helper if line.startswith("if ")]
     assert stops == ['if stop == "W3":', 'if stop == "W2":', 'if stop == "W1":']
     assert helper[helper.index('if stop == "W3":') + 1] == "return t7 @ t4.T"
-    assert helper[helper.index('if stop == "W1":') - 1].startswith("grad_W1 = t10 * ")   # t10: W2.T @ ... (layout)
+    # t10: W2.T @ ... (layout), multiplied by 1 - tanh² in place (tanh-backprop)
+    assert helper[helper.index('if stop == "W1":') - 1] == "grad_W1 = _times_sech2(t10, t1, t2, scratch=True) @ X.T"
     assert helper[-1] == 'return value, {"W1": grad_W1, "W2": grad_W2, "W3": grad_W3}'
     assert code.count("np.tanh(t1)") == 1 and code.count(" = W1 @ X") == 1     # the forward pass once
 

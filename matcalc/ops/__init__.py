@@ -32,5 +32,6 @@ from . import trace_code  # noqa: F401,E402  (trace of a product: the product ne
 from . import matvec_code  # noqa: F401,E402  ((A + B) @ x: the sum never built)
 from . import gram_code  # noqa: F401,E402  (sum((X @ P) * X) and trace(X @ P @ X.T) through the Gram X.T @ X)
 from . import spd_code  # noqa: F401,E402  (logdet of spd by Cholesky, outer products and inverses in products)
-from . import layout_code  # noqa: F401,E402  (layout: products with the long side contiguous, sech²)
+from . import layout_code  # noqa: F401,E402  (layout: products with the long side contiguous)
+from . import tanh_code  # noqa: F401,E402  (1 - tanh²: sech² from the tanh, in blocks when multiplied)
 from . import dot_code  # noqa: F401,E402  (sum(A * B) without the temporary)

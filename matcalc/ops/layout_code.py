@@ -29,15 +29,7 @@ differently cost more than the layout gains (a least-squares residual ``A @ X - 
 1.13x, an MLP with only its first product turned 1.22x).  The tests are one text, so the
 layouts agree whenever the test holds.  The two-layer perceptron's value_and_grad at
 (4096, 256, 256, 10) went from 32.9 to 28.5-29.4 ms (bench/jit_race.py, with the
-``_sech2`` below).
-
-``1 - tanh²(x)`` is emitted stably as ``4 σ(2x) σ(-2x)`` (no cancellation where
-``tanh(x)`` rounds to ±1); ``sech²(x) = 1 / cosh²(x)`` is the same value, as stable, in
-one transcendental pass instead of two sigmoids (15x faster on ``[4096, 256]``).  Where the
-function computes ``tanh(x)`` anyway, ``_sech2(x, tanh(x))`` is ``1 - t²`` from it (three
-cheap passes instead of a transcendental one, 0.1-0.35x the time) except where ``1 - t²`` is
-below 2⁻¹⁶ (its relative rounding error could then pass 10⁻¹⁰): there ``1 / cosh²(x)``, and
-everywhere for arrays under 1024 entries or when one entry in 61 is that close to 1.
+``_sech2`` of matcalc/ops/tanh_code.py).
 
 ======================  ===================================  =======================================
 rule                    identity                             numpy
@@ -48,7 +40,6 @@ transposed-product      Aᵀ D = (Dᵀ A)ᵀ                       (D.T @ A).T i
                                                              A.T @ D
 tall-product            A B = (Bᵀ Aᵀ)ᵀ, kept through          (B.T @ A.T).T if n > 64 and n > k and
                         elementwise work                     n > m and m >= 128 else A @ B
-tanh-derivative         4 σ(2x) σ(-2x) = sech²(x)            _sech2(x), _sech2(x, t) for t = tanh(x)
 ======================  ===================================  =======================================
 """
 
@@ -66,39 +57,15 @@ SMALL = 64        # up to this many rows (terms): as written, the layout gains l
 WIDE = 128        # a tall product with at least this many inner terms is computed transposed
 DEEP = 12         # the layout of an elementwise expression is looked for this many operations down
 TALL = "tall"     # a product's mark: laid out by the tall-product test of its own sizes
-NEAR_ONE = "2.0 ** -16"   # 1 - tanh(x)² below this: from cosh(x), not from tanh(x)
-TANH_LIMIT = (1 - 2.0 ** -16) ** 0.5      # |tanh(x)| past this: 1 - tanh(x)² is below NEAR_ONE
 SHORT = 40        # an operand printed in this many characters is written in both orientations
 PREC_NONE = 0     # a conditional expression: below every operator, parenthesized inside one
-
-SECH2 = f'''def _sech2(x, t=None):
-    """1 - tanh(x) ** 2 = 1 / cosh(x) ** 2, without cancellation where tanh(x) rounds to 1:
-    from t = tanh(x) when given, as 1 - t * t where that is at least {NEAR_ONE} (a relative
-    error below 1e-10), else (and for small or mostly saturated arrays) as 1 / cosh(x) ** 2."""
-    if t is not None and t.size >= 1024 and (t.flags.c_contiguous or t.flags.f_contiguous):
-        probe = t.ravel(order="K")[::61]    # one in 61 entries: mostly saturated, cosh for all
-        if -{TANH_LIMIT!r} <= probe.min() and probe.max() <= {TANH_LIMIT!r}:
-            s = np.multiply(t, t)
-            np.subtract(1, s, out=s)
-            if s.min() >= {NEAR_ONE}:
-                return s
-            if s.strides == x.strides:      # the few entries near 1: from cosh
-                flat, near = s.ravel(order="K"), x.ravel(order="K")
-                i = np.flatnonzero(flat < {NEAR_ONE})
-                with np.errstate(over="ignore"):
-                    flat[i] = 1 / np.cosh(near[i]) ** 2
-                return s
-    with np.errstate(over="ignore"):    # cosh(x) = inf past |x| = 710, where sech(x) ** 2 is 0
-        s = 1 / np.cosh(x)
-    s *= s
-    return s'''
 
 ROWWISE = ("softmax", "log_softmax", "logsumexp")
 ELEMENTWISE = ("mul", "add", "sub", "div")
 ARITHMETIC = frozenset(ELEMENTWISE + ("neg", "pow"))      # elementwise, broadcasting
 
 
-def _plain_product(e, printer) -> bool:
+def plain_product(e, printer) -> bool:
     """Whether ``e`` is a product of two matrices not yet printed, that the Emitter would
     not print otherwise (``diag(v) @ M``, ``inv(A) @ B``, ``Mᵀ diag(v) M``) and that is
     no Gram product ``Aᵀ A`` / ``A Aᵀ`` (square; numpy computes it as a symmetric rank-k update)."""
@@ -117,7 +84,7 @@ def mark_short_axis(node, printer):
     marked for :func:`_layout_product`, to be laid out so the reduction runs along the long
     side; the op itself prints as usual (None)."""
     arg = node.args[0]
-    if printer.target == "numpy" and node.attr("axis") == 1 and _plain_product(arg, printer):
+    if printer.target == "numpy" and node.attr("axis") == 1 and plain_product(arg, printer):
         printer.scratch.setdefault("short-axis", set()).add(arg)
 
 
@@ -128,7 +95,7 @@ def _layout_product(node, printer):
     ``B`` ``[m, k]``, one marked by :func:`match_layout` under its partner's test, any other
     ``(B.T @ A.T).T if n > 64 and n > k and n > m and m >= 128 else A @ B``: the product on a
     line of its own."""
-    if printer.target != "numpy" or not _plain_product(node, printer):
+    if printer.target != "numpy" or not plain_product(node, printer):
         return None
     a, b = node.args
     (rows, inner), cols = a.shape, b.shape[1]
@@ -175,7 +142,7 @@ def columns(e, printer, depth: int = DEEP, seen: dict | None = None):
         found = False if e.rank == 2 else None
     elif depth and isinstance(e, ir.Apply) and e.rank == 2 and (e.op in ARITHMETIC or OPS[e.op].elementwise):
         tests = {columns(a, printer, depth - 1, seen) for a in e.args
-                 if a.shape == e.shape and not _plain_product(a, printer)} - {None}
+                 if a.shape == e.shape and not plain_product(a, printer)} - {None}
         found = tests.pop() if len(tests) == 1 else (False if tests else None)
     (known if found is not None else seen)[e] = found
     return found
@@ -189,7 +156,7 @@ def match_layout(node, printer):
     laid out by columns, and by the tall-product test when nothing else decides (``tanh(X @
     W1)``); the operation prints as usual (None)."""
     if printer.target == "numpy" and node.rank == 2:
-        products = [a for a in node.args if a.shape == node.shape and _plain_product(a, printer)]
+        products = [a for a in node.args if a.shape == node.shape and plain_product(a, printer)]
         if products:
             laid = columns(node, printer)
             marks = printer.scratch.setdefault("match", {})
@@ -278,30 +245,6 @@ def _all(tests):
     return True if not texts else " and ".join(texts)
 
 
-def _sech2_argument(node):
-    """``x`` when ``node`` is ``4 σ(2x) σ(-2x)`` (the stable form of ``1 - tanh²(x)``), else None."""
-    a, b = node.args
-    if not (B.is_op(a, "mul") and B.is_num(a.args[0], 4) and B.is_op(a.args[1], "sigmoid") and B.is_op(b, "sigmoid")):
-        return None
-    p, q = a.args[1].args[0], b.args[0]
-    if q == B.neg(p) or p == B.neg(q):
-        twice = p if q == B.neg(p) else q
-        if B.is_op(twice, "mul") and B.is_num(twice.args[0], 2) and twice.shape == node.shape:
-            return twice.args[1]
-    return None
-
-
-def _tanh_derivative(node, printer):
-    """``4 * _sigmoid(2 * x) * _sigmoid(-2 * x)`` → ``_sech2(x)``, or ``_sech2(x, t)`` where the
-    function computes ``t = tanh(x)`` anyway."""
-    x = _sech2_argument(node) if printer.target == "numpy" else None
-    if x is None:
-        return None
-    tanh = B.call("tanh", x)
-    also = f", {printer.text(tanh)}" if tanh in printer.names or tanh in printer.shared else ""
-    return f"{printer.helper('_sech2')}({printer.text(x)}{also})", PREC_ATOM
-
-
 for _root in ROWWISE:
     emit_rule(EmitRule("short-axis-softmax", "softmax(A B) along its columns: the product laid out with the "
                        "long side contiguous", _root, mark_short_axis))
@@ -310,6 +253,3 @@ emit_rule(EmitRule("transposed-product", "Aᵀ D = (Dᵀ A)ᵀ: computed with th
 for _root in ELEMENTWISE + tuple(name for name, op in OPS.items() if op.elementwise):
     emit_rule(EmitRule("tall-product", "A B = (Bᵀ Aᵀ)ᵀ for a tall product with many inner terms, and a product "
                        "in elementwise work laid out as its partners", _root, match_layout))
-emit_rule(EmitRule("tanh-derivative", "4 σ(2x) σ(-2x) = sech²(x) = 1 / cosh²(x): one pass, as stable; 1 - t² from "
-                   "the function's t = tanh(x) where that does not cancel", "mul",
-                   _tanh_derivative, helpers={"_sech2": SECH2}))
