@@ -162,7 +162,6 @@ def match_layout(node, printer):
             marks = printer.scratch.setdefault("match", {})
             for p in products:
                 marks.setdefault(p, TALL if laid is None else laid)
-    return None
 
 
 def _operand(x, printer):
