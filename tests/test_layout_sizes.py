@@ -8,6 +8,7 @@ emission rule), so the branch laid out by columns is checked by numbers, not by 
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,58 @@ def test_every_function_at_sizes_where_the_layout_tests_hold(doc, dims):
             want = evaluate(r.matrix, values, dims)
             np.testing.assert_allclose(getattr(module, f"hess_{key}")(**values), want, rtol=1e-9,
                                        atol=1e-11 * max(1.0, float(np.max(np.abs(want)))))
+
+
+ACTIVATIONS = ("tanh({})", "sigmoid({})", "maximum({}, 0)", "exp({} / m)", "softplus({})", "({}) * tanh({})")
+LOSSES = ("-sum(Y * log(softmax({}, axis=1))) / n", "sum(({} - Y) ** 2) / 2", "sum(logsumexp({}, axis=1))",
+          "sum({} * Y)")
+
+
+def _network(seed: int) -> tuple[dict, dict]:
+    """A random network of one to three layers (activation, optional bias, a loss), sized
+    so that some products pass the layout tests, with weights from small to saturating."""
+    r = random.Random(seed)
+    dims = {"n": r.choice([100, 300]), "m": r.choice([20, 130, 150]), "h": r.choice([10, 128, 140]),
+            "k": r.choice([3, 12])}
+    symbols = {"X": {"shape": ["n", "m"]}, "Y": {"shape": ["n", "k"]}}
+    expr, width, layers = "X", "m", r.randint(1, 3)
+    for i in range(1, layers + 1):
+        out = "k" if i == layers else "h"
+        symbols[f"W{i}"] = {"shape": [width, out]}
+        z = f"{expr} @ W{i}"
+        if r.random() < 0.3:
+            symbols[f"b{i}"] = {"shape": [out]}
+            z = f"({z} + b{i})"
+        expr = z if i == layers else r.choice(ACTIVATIONS).replace("{}", z)
+        width = out
+    scale = r.choice([0.3, 1.0, 5.0])
+    doc = {"name": "net", "dims": dims, "symbols": symbols, "expr": r.choice(LOSSES).format(expr),
+           "wrt": [s for s in symbols if s not in ("X", "Y")]}
+    return doc, {"scale": scale}
+
+
+def test_random_networks_at_sizes_where_the_layout_tests_hold():
+    """80 random networks: every gradient function and value_and_grad against the reference
+    evaluator (the value too where the evaluator's naive log-softmax is finite)."""
+    flipped = 0
+    for seed in range(80):
+        doc, extra = _network(seed)
+        dims = doc["dims"]
+        d = matcalc.derive(doc, verify=False)
+        flipped += ".T).T if" in d.code
+        module = d.function()
+        rng = np.random.default_rng(seed)
+        values = {s: rng.standard_normal([dims[x] for x in v["shape"]])
+                  * (extra["scale"] / np.sqrt(dims[v["shape"][0]]) if s.startswith("W") else 1.0)
+                  for s, v in doc["symbols"].items()}
+        with np.errstate(all="ignore"):
+            value, grads = module.value_and_grad(**values)
+            want_value = float(evaluate(d.problem.expr, values, dims))
+            if np.isfinite(want_value):
+                assert value == pytest.approx(want_value, rel=1e-9), (seed, doc["expr"])
+            for key, r in d.results.items():
+                want = np.asarray(evaluate(r.matrix, values, dims))
+                tol = 1e-10 * max(1.0, float(np.max(np.abs(want))))
+                for got in (grads[key], getattr(module, f"grad_{key}")(**values)):
+                    np.testing.assert_allclose(got, want, rtol=1e-8, atol=tol, err_msg=f"{seed}: {doc['expr']} {key}")
+    assert flipped >= 40, flipped
