@@ -52,6 +52,7 @@ from ..language import to_text
 from ..matrix import build as B
 from ..registry import OPS, PREC_ATOM, PREC_MUL, EmitRule, emit_rule
 from ..shapes import show
+from .vec_code import is_operator
 
 SMALL = 64        # up to this many rows (terms): as written, the layout gains less than the transposes cost
 WIDE = 128        # a tall product with at least this many inner terms is computed transposed
@@ -77,6 +78,15 @@ def plain_product(e, printer) -> bool:
     special = ("diag", "inv", "matmul")
     return not any(B.is_op(f, *special) or (B.is_op(f, "transpose") and B.is_op(f.args[0], *special))
                    for f in (a, b))
+
+
+def made_alone(e, printer) -> bool:
+    """Whether ``e`` is a plain product this function computes for one use only, so that its
+    array may be overwritten: not printed yet, or on a line of its own by :func:`_layout_product`
+    (never a shared product, nor one of a structured operator's, whose emission rules may
+    print a view of an argument)."""
+    return (B.is_op(e, "matmul") and e not in printer.shared and not any(is_operator(f) for f in e.args)
+            and (plain_product(e, printer) or (e in printer.names and e in printer.scratch.get("columns", {}))))
 
 
 def mark_short_axis(node, printer):

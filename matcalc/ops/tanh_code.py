@@ -26,8 +26,7 @@ from __future__ import annotations
 
 from ..matrix import build as B
 from ..registry import PREC_ATOM, EmitRule, emit_rule
-from .layout_code import plain_product
-from .vec_code import is_operator
+from .layout_code import made_alone
 
 NEAR_ONE = "2.0 ** -16"   # 1 - tanh(x)² below this: from cosh(x), not from tanh(x)
 TANH_LIMIT = (1 - 2.0 ** -16) ** 0.5      # |tanh(x)| past this: 1 - tanh(x)² is below NEAR_ONE
@@ -124,10 +123,7 @@ def _tanh_backprop(node, printer):
         tanh = _computed_tanh(x, printer) if x is not None else None
         if tanh is None or d in printer.names or d in printer.shared:
             continue
-        # a product printed for this alone: not yet, or on a line of its own by the layout rule
-        laid = printer.scratch.get("columns", {})
-        fresh = (B.is_op(g, "matmul") and g not in printer.shared and not any(is_operator(f) for f in g.args)
-                 and (plain_product(g, printer) or (g in printer.names and g in laid)))
+        fresh = made_alone(g, printer)
         printer.helper("_sech2")
         text = (f"{printer.helper('_times_sech2')}({printer.text(g)}, {printer.text(x)}, {printer.text(tanh)}"
                 f"{', scratch=True' if fresh else ''})")

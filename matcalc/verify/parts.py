@@ -123,7 +123,7 @@ def hvp_disagreement(part: Part, hess, hvp, grad, values, seed: int, value=None,
         # ones) computes H = 0 and an HVP of rounding (1e-17) with nothing to scale them by
         size = max(float(np.max(np.abs(want), initial=0.0)), bound, natural * reach, 1e-8 * reach, 1e-300)
         err = float(np.max(np.abs(got - want), initial=0.0)) / size
-        if err > AGREE and not _within_rounding(part, hvp, values, d, got, want, rng):
+        if err > AGREE and not _within_rounding(part, hvp, values, x, d, got, want, project, rng):
             return (f"{part.name}() disagrees with hess_{part.wrt.name}() times the direction "
                     f"(column-stacked) by {err:.1e} (relative)")
     return ""
@@ -133,18 +133,16 @@ NUDGE = 1e-12   # the inputs moved by this, relatively: an HVP's own rounding sh
 JITTER = 16     # a disagreement within this many times that rounding is rounding
 
 
-def _within_rounding(part: Part, hvp, values, d, got, want, rng) -> bool:
+def _within_rounding(part: Part, hvp, values, x, d, got, want, project, rng) -> bool:
     """Whether ``got - want`` is no more than the HVP's own rounding: what moving the
     point by :data:`NUDGE` (relatively, along a direction in the symbol's props) moves
     ``got`` by, where neither the Hessian nor the gradient gives a scale (both 0 by
     cancellation: ``var(softmax(s / M, axis=1))`` over one column, whose terms grow as
     ``1 / M⁴``).  A wrong HVP differs by its own size, a million times more."""
-    x = np.asarray(values[part.wrt.name], dtype=float)
     step = direction(part.wrt, x, rng)
     step = step * (NUDGE * max(float(np.max(np.abs(x), initial=0.0)), 1e-300) /
                    max(float(np.max(np.abs(step), initial=0.0)), 1e-300))
     moved = {**with_direction(part, values, d), part.wrt.name: x + step}
-    project = part.project or (lambda a: a)
     try:
         again = project(np.asarray(hvp(**moved), dtype=float))
     except Exception:  # noqa: BLE001 -- a point the function refuses: no scale found
